@@ -1,0 +1,25 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { BadRequest, NotFound } from '../lib/errors.ts';
+import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
+import { ANY_INFERENCE_ID, publicView } from '../lib/jobs.ts';
+import { logger } from '../lib/logger.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+config();
+
+/** GET /jobs/{inferenceId}: the job record, 404 when unknown. */
+export const handler = middy(async (event: HttpEvent) => {
+  const inferenceId = event.pathParameters?.inferenceId ?? '';
+  if (!ANY_INFERENCE_ID.test(inferenceId)) {
+    throw new BadRequest('inferenceId must be 1-64 printable characters');
+  }
+  logger.appendKeys({ inferenceId });
+  const job = await jobStore().get(inferenceId);
+  if (!job) throw new NotFound(`no job ${inferenceId}`);
+  return json(200, publicView(job));
+})
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors());

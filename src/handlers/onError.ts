@@ -1,0 +1,14 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore, s3 } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { logger } from '../lib/logger.ts';
+import { processEvent } from '../lib/results.ts';
+
+/** ErrorTopic (SNS, or SQS carrying SNS messages): store each failed job's reason. */
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+export const handler = middy(async (event: unknown) =>
+  processEvent(event, cfg.errorTopicArn, { config: cfg, store: jobStore(), s3 }),
+).use(injectLambdaContext(logger, { resetKeys: true }));

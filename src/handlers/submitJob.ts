@@ -1,0 +1,28 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore, s3, sageMaker } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http.ts';
+import { publicView } from '../lib/jobs.ts';
+import { logger } from '../lib/logger.ts';
+import { submitJob } from '../lib/submit.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+/** POST /jobs: the body is the model input; answers 202 and the new job, or 200 and the existing one. */
+export const handler = middy(async (event: HttpEvent) => {
+  const { created, job } = await submitJob(
+    {
+      query: event.queryStringParameters ?? {},
+      contentType: header(event, 'content-type'),
+      body: bodyBytes(event),
+    },
+    { config: cfg, store: jobStore(), s3, sageMaker },
+  );
+  logger.appendKeys({ inferenceId: job.inferenceId });
+  const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;
+  return json(created ? 202 : 200, publicView(job), { location });
+})
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors());

@@ -1,0 +1,59 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { config } from './config.ts';
+import { JobStore } from './jobs.ts';
+
+/*
+ * One client per service per process, created on first use: a warm invocation reuses its
+ * connections, and a path that never touches a service (getJob never invokes SageMaker) never pays
+ * for constructing its client. Retries and timeouts are chosen, not inherited: a Lambda has a
+ * deadline, and an SDK call that hangs past it loses the whole invocation.
+ */
+
+let s3Client: S3Client | undefined;
+let dynamoClient: DynamoDBClient | undefined;
+let sageMakerClient: SageMakerRuntimeClient | undefined;
+
+export function s3(): S3Client {
+  s3Client ??= new S3Client({
+    forcePathStyle: config().s3EndpointOverride,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+  });
+  return s3Client;
+}
+
+export function dynamo(): DynamoDBClient {
+  dynamoClient ??= new DynamoDBClient({
+    maxAttempts: 4,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return dynamoClient;
+}
+
+export function sageMaker(): SageMakerRuntimeClient {
+  // Two attempts only: a throttled submit is better answered 429 quickly than retried into the
+  // API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
+  sageMakerClient ??= new SageMakerRuntimeClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
+  });
+  return sageMakerClient;
+}
+
+let store: JobStore | undefined;
+
+export function jobStore(): JobStore {
+  store ??= new JobStore(dynamo(), config().jobsTable);
+  return store;
+}
+
+/** For tests that point the process at new emulator ports. */
+export function resetClients(): void {
+  s3Client?.destroy();
+  dynamoClient?.destroy();
+  sageMakerClient?.destroy();
+  s3Client = dynamoClient = sageMakerClient = undefined;
+  store = undefined;
+}

@@ -1,0 +1,89 @@
+import { ConfigError } from './errors.ts';
+
+export interface Config {
+  endpointName: string;
+  inputBucket: string;
+  inputPrefix: string;
+  outputBuckets: readonly string[];
+  jobsTable: string;
+  successTopicArn?: string;
+  errorTopicArn?: string;
+  inlineResultMaxBytes: number;
+  jobTtlDays: number;
+  /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
+  s3EndpointOverride: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]*:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$/;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`environment variable ${name} is required but not set`);
+  return value;
+}
+
+function bucket(name: string, value: string): string {
+  if (!BUCKET.test(value))
+    throw new ConfigError(`${name}: "${value}" is not a valid S3 bucket name`);
+  return value;
+}
+
+function topic(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  if (!TOPIC_ARN.test(value)) throw new ConfigError(`${name}: "${value}" is not an SNS topic ARN`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}: "${raw}" must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Reads and validates the whole environment; throws one ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const outputBuckets = required(env, 'OUTPUT_BUCKETS')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .map((b) => bucket('OUTPUT_BUCKETS', b));
+  if (outputBuckets.length === 0) throw new ConfigError('OUTPUT_BUCKETS lists no bucket');
+  const inputPrefix = env.INPUT_PREFIX ?? 'inputs/';
+  if (inputPrefix.startsWith('/') || inputPrefix.includes('..')) {
+    throw new ConfigError(`INPUT_PREFIX: "${inputPrefix}" must be a relative key prefix`);
+  }
+  return {
+    endpointName: required(env, 'ENDPOINT_NAME'),
+    inputBucket: bucket('INPUT_BUCKET', required(env, 'INPUT_BUCKET')),
+    inputPrefix,
+    outputBuckets,
+    jobsTable: required(env, 'JOBS_TABLE'),
+    successTopicArn: topic(env, 'SUCCESS_TOPIC_ARN'),
+    errorTopicArn: topic(env, 'ERROR_TOPIC_ARN'),
+    // 400 KB is DynamoDB's item limit; the record needs room besides the result.
+    inlineResultMaxBytes: integer(env, 'INLINE_RESULT_MAX_BYTES', 65_536, 0, 256 * 1024),
+    jobTtlDays: integer(env, 'JOB_TTL_DAYS', 30, 1, 3650),
+    s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read once (at cold start, on first use). */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** For tests that change the environment between cases. */
+export function resetConfig(): void {
+  cached = undefined;
+}

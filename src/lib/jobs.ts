@@ -1,0 +1,213 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { awsErrorName } from './errors.ts';
+
+export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+export type ResultEncoding = 'utf8' | 'base64';
+
+/** The job record: the DynamoDB item and, minus `expiresAt`, the body of GET /jobs/{id}. */
+export interface Job {
+  inferenceId: string;
+  status: JobStatus;
+  endpointName?: string;
+  inputLocation?: string;
+  outputLocation?: string;
+  failureLocation?: string;
+  failureReason?: string;
+  inputContentType?: string;
+  outputContentType?: string;
+  result?: string;
+  resultEncoding?: ResultEncoding;
+  resultBytes?: number;
+  submittedAt?: string;
+  completedAt?: string;
+  expiresAt?: number;
+}
+
+export type PublicJob = Omit<Job, 'expiresAt'>;
+
+/** An id a client may choose: safe as an S3 key segment and a URL path segment. */
+export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** SageMaker's own InferenceId limit, for jobs submitted elsewhere and looked up here. */
+export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
+
+export function publicView(job: Job): PublicJob {
+  const { expiresAt: _expiresAt, ...rest } = job;
+  return rest;
+}
+
+export function expiresAt(from: Date, ttlDays: number): number {
+  return Math.floor(from.getTime() / 1000) + ttlDays * 86_400;
+}
+
+/** What a notification knows about a job; also enough to create a record it has never seen. */
+export interface Outcome {
+  status: 'COMPLETED' | 'FAILED';
+  endpointName: string;
+  inputLocation?: string;
+  inputContentType?: string;
+  receivedAt?: string;
+  completedAt: string;
+  expiresAt: number;
+  outputLocation?: string;
+  failureLocation?: string;
+  failureReason?: string;
+  outputContentType?: string;
+  result?: string;
+  resultEncoding?: ResultEncoding;
+  resultBytes?: number;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    awsErrorName(err) === 'ConditionalCheckFailedException'
+  );
+}
+
+/** The job table and the state machine IN_PROGRESS -> COMPLETED | FAILED, enforced by DynamoDB. */
+export class JobStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async get(inferenceId: string): Promise<Job | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: inferenceId } },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? (unmarshall(res.Item) as Job) : undefined;
+  }
+
+  /**
+   * (none) -> IN_PROGRESS, before anything is uploaded or invoked, so two submits of one id can
+   * never both invoke. Returns the existing record when the id is taken.
+   */
+  async claim(job: Job): Promise<Job | undefined> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall(job, { removeUndefinedValues: true }),
+          ConditionExpression: 'attribute_not_exists(inferenceId)',
+        }),
+      );
+      return undefined;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Taken: by an earlier submit or by a notification for a job queued elsewhere.
+      return (await this.get(job.inferenceId)) ?? job;
+    }
+  }
+
+  /**
+   * Records where SageMaker will write. A notification may already have finished the job (a fast
+   * model), so the status is left alone and locations are only filled in, never replaced.
+   */
+  async markQueued(
+    inferenceId: string,
+    locations: { outputLocation?: string; failureLocation?: string },
+  ): Promise<Job> {
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    const sets: string[] = [];
+    for (const [k, v] of Object.entries(locations)) {
+      if (!v) continue;
+      names[`#${k}`] = k;
+      values[`:${k}`] = { S: v };
+      sets.push(`#${k} = if_not_exists(#${k}, :${k})`);
+    }
+    if (sets.length === 0) return (await this.get(inferenceId)) as Job;
+    const res = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: inferenceId } },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(inferenceId)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return unmarshall(res.Attributes ?? {}) as Job;
+  }
+
+  /**
+   * Undoes a claim whose job was never queued (upload or invoke failed), so no IN_PROGRESS record
+   * is left for a job SageMaker does not know. Only an untouched claim is removed.
+   */
+  async release(inferenceId: string, submittedAt: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { inferenceId: { S: inferenceId } },
+          ConditionExpression:
+            '#status = :inProgress AND submittedAt = :submittedAt AND attribute_not_exists(outputLocation)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':inProgress': { S: 'IN_PROGRESS' },
+            ':submittedAt': { S: submittedAt },
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * IN_PROGRESS (or no record yet) -> COMPLETED | FAILED, in one conditional write. A terminal
+   * record never changes again: a duplicate or late notification fails the condition and is
+   * reported as `duplicate`. Fields a submit would have written are only filled in when absent.
+   */
+  async finish(inferenceId: string, outcome: Outcome): Promise<'applied' | 'duplicate'> {
+    const { endpointName, inputLocation, inputContentType, receivedAt, expiresAt, ...terminal } =
+      outcome;
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, AttributeValue> = { ':inProgress': { S: 'IN_PROGRESS' } };
+    const sets: string[] = [];
+    const put = (k: string, v: string | number | undefined, onlyIfAbsent: boolean) => {
+      if (v === undefined) return;
+      names[`#${k}`] = k;
+      values[`:${k}`] = typeof v === 'number' ? { N: String(v) } : { S: v };
+      sets.push(onlyIfAbsent ? `#${k} = if_not_exists(#${k}, :${k})` : `#${k} = :${k}`);
+    };
+    for (const [k, v] of Object.entries(terminal)) put(k, v, false);
+    put('endpointName', endpointName, true);
+    put('inputLocation', inputLocation, true);
+    put('inputContentType', inputContentType, true);
+    put('submittedAt', receivedAt, true);
+    put('expiresAt', expiresAt, true);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { inferenceId: { S: inferenceId } },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          // Transition IN_PROGRESS -> terminal, or create the terminal record when the
+          // notification outran the submit (or the job was queued by another client).
+          ConditionExpression: 'attribute_not_exists(inferenceId) OR #status = :inProgress',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'applied';
+    } catch (err) {
+      if (isConditionFailure(err)) return 'duplicate';
+      throw err;
+    }
+  }
+}

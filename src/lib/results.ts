@@ -1,0 +1,189 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse } from 'aws-lambda';
+import type { Config } from './config.ts';
+import { AppError, OutputMissing } from './errors.ts';
+import { expiresAt, type JobStore, type Outcome, type ResultEncoding } from './jobs.ts';
+import { logger } from './logger.ts';
+import {
+  failureLocationOf,
+  outputLocationOf,
+  parseNotification,
+  recordsOf,
+  type NotificationRecord,
+  type SageMakerNotification,
+} from './notification.ts';
+import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
+
+export interface ResultDeps {
+  config: Config;
+  store: JobStore;
+  s3: () => S3Client;
+  now?: () => Date;
+}
+
+const TEXT_TYPES =
+  /^(text\/|application\/(json|x-ndjson|jsonlines|xml|csv|x-www-form-urlencoded)\b|[^;]*\+(json|xml)\b)/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Text and JSON outputs are stored readable; anything else (or invalid UTF-8) as base64. */
+export function encodeResult(
+  body: Buffer,
+  contentType: string | undefined,
+): { result: string; resultEncoding: ResultEncoding } {
+  if (contentType && TEXT_TYPES.test(contentType.trim())) {
+    try {
+      return { result: utf8.decode(body), resultEncoding: 'utf8' };
+    } catch {
+      // Declared as text but is not valid UTF-8: keep it byte-exact instead.
+    }
+  }
+  return { result: body.toString('base64'), resultEncoding: 'base64' };
+}
+
+function decodeResponseBody(rb: NonNullable<SageMakerNotification['responseBody']>): Buffer {
+  return rb.encoding === undefined || rb.encoding.toUpperCase() === 'BASE64'
+    ? Buffer.from(rb.content, 'base64')
+    : Buffer.from(rb.content, 'utf8');
+}
+
+function validDate(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/** Body fields of the record, from bytes already in hand or from a bounded S3 read. */
+function resultFields(read: ReadResult, contentType: string | undefined): Partial<Outcome> {
+  if (!read.inline) return { resultBytes: read.bytes, outputContentType: contentType };
+  return {
+    ...encodeResult(read.body, contentType),
+    resultBytes: read.bytes,
+    outputContentType: contentType,
+  };
+}
+
+function inHand(body: Buffer, maxBytes: number): ReadResult {
+  return body.byteLength <= maxBytes
+    ? { inline: true, body, bytes: body.byteLength }
+    : { inline: false, bytes: body.byteLength };
+}
+
+/** Turns one validated notification into the outcome to store, reading S3 only when needed. */
+export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Promise<Outcome> {
+  const { outputBuckets, inlineResultMaxBytes, jobTtlDays } = deps.config;
+  const now = deps.now?.() ?? new Date();
+  const outputUri = outputLocationOf(n);
+  const failureUri = failureLocationOf(n);
+  // Validate every location before touching any: a forged bucket refuses the whole record.
+  const output = outputUri
+    ? allowedLocation(outputUri, outputBuckets, 'outputLocation')
+    : undefined;
+  const failure = failureUri
+    ? allowedLocation(failureUri, outputBuckets, 'failureLocation')
+    : undefined;
+  const declaredType = n.responseParameters?.contentType;
+  const base: Outcome = {
+    status: n.invocationStatus === 'Completed' ? 'COMPLETED' : 'FAILED',
+    endpointName: n.requestParameters.endpointName,
+    inputLocation: n.requestParameters.inputLocation,
+    inputContentType: n.requestParameters.contentType,
+    receivedAt: validDate(n.receivedTime),
+    completedAt: validDate(n.eventTime) ?? now.toISOString(),
+    expiresAt: expiresAt(now, jobTtlDays),
+    outputLocation: outputUri,
+    failureLocation: failureUri,
+  };
+
+  if (n.invocationStatus === 'Completed') {
+    if (n.responseBody) {
+      const read = inHand(decodeResponseBody(n.responseBody), inlineResultMaxBytes);
+      return { ...base, ...resultFields(read, declaredType) };
+    }
+    if (!output) throw new OutputMissing('success notification names no outputLocation');
+    const read = await readBounded(deps.s3(), output, inlineResultMaxBytes);
+    return { ...base, ...resultFields(read, declaredType ?? read.contentType) };
+  }
+
+  const failed: Outcome = {
+    ...base,
+    failureReason: n.failureReason?.slice(0, 4096) ?? 'SageMaker reported a failure with no reason',
+  };
+  if (n.responseBody) {
+    const read = inHand(decodeResponseBody(n.responseBody), inlineResultMaxBytes);
+    return { ...failed, ...resultFields(read, declaredType) };
+  }
+  if (failure) {
+    try {
+      const read = await readBounded(deps.s3(), failure, inlineResultMaxBytes);
+      return { ...failed, ...resultFields(read, declaredType ?? read.contentType) };
+    } catch (err) {
+      // The reason is already known; a failure body that cannot be read must not hold it back.
+      if (!(err instanceof OutputMissing)) throw err;
+      logger.warn('failure body not found', { inferenceId: n.inferenceId });
+    }
+  }
+  return failed;
+}
+
+/** Validates, reads and stores one record. Throws when the record must be retried or refused. */
+export async function processRecord(
+  record: NotificationRecord,
+  allowedTopicArn: string | undefined,
+  deps: ResultDeps,
+): Promise<void> {
+  const n = parseNotification(record, allowedTopicArn);
+  const inferenceId = n.inferenceId;
+  const outcome = await outcomeOf(n, deps);
+  const applied = await deps.store.finish(inferenceId, outcome);
+  if (applied === 'duplicate') {
+    logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
+    return;
+  }
+  logger.info(outcome.result !== undefined ? 'result stored inline' : 'result stored by location', {
+    inferenceId,
+    status: outcome.status,
+    resultBytes: outcome.resultBytes,
+  });
+}
+
+function describe(err: unknown): Record<string, unknown> {
+  if (err instanceof AppError) return { reason: err.message, retryable: err.retryable };
+  if (err instanceof Error) return { reason: err.name, retryable: true };
+  return { reason: 'unknown error', retryable: true };
+}
+
+function idOf(record: NotificationRecord): string | undefined {
+  const m = /"inferenceId"\s*:\s*"([\x21-\x7e][\x20-\x7e]{0,63}?)"/.exec(record.body);
+  return m?.[1];
+}
+
+/**
+ * Processes every record of an SNS or SQS event independently. SQS: answers the records that
+ * failed as `batchItemFailures`, so only those are retried. SNS: throws after all records were
+ * tried, so Lambda retries the invocation and finally sends it to the on-failure destination.
+ */
+export async function processEvent(
+  event: unknown,
+  allowedTopicArn: string | undefined,
+  deps: ResultDeps,
+): Promise<SQSBatchResponse | void> {
+  const { kind, records } = recordsOf(event);
+  const settled = await Promise.allSettled(
+    records.map((r) => processRecord(r, allowedTopicArn, deps)),
+  );
+  const failed: string[] = [];
+  settled.forEach((s, i) => {
+    const record = records[i] as NotificationRecord;
+    if (s.status === 'fulfilled') return;
+    failed.push(record.id);
+    logger.error('notification not processed', {
+      inferenceId: idOf(record),
+      messageId: record.id,
+      ...describe(s.reason),
+    });
+  });
+  if (kind === 'sqs') return { batchItemFailures: failed.map((id) => ({ itemIdentifier: id })) };
+  if (failed.length > 0) {
+    throw new Error(`${failed.length} of ${records.length} notifications not processed`);
+  }
+}

@@ -1,0 +1,203 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  InvokeEndpointAsyncCommand,
+  type InvokeEndpointAsyncCommandInput,
+  type SageMakerRuntimeClient,
+} from '@aws-sdk/client-sagemaker-runtime';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from './config.ts';
+import {
+  AppError,
+  BadRequest,
+  PayloadTooLarge,
+  Throttled,
+  Unavailable,
+  UnsupportedMediaType,
+  awsErrorName,
+  awsStatus,
+} from './errors.ts';
+import { CLIENT_INFERENCE_ID, expiresAt, type Job, type JobStore } from './jobs.ts';
+import { logger } from './logger.ts';
+import { inputLocation, putObject, s3Uri, type S3Location } from './storage.ts';
+
+/** SageMaker's limits for the InvokeEndpointAsync parameters we pass through. */
+const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
+const MEDIA_TYPE =
+  /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+*-]{1,127}(\s*;\s*[\x20-\x7e]*)?$/;
+
+function intParam(name: string, min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,6}$/, `${name} must be a whole number of seconds`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be from ${min} to ${max}`)
+    .optional();
+}
+
+export const SubmitQuery = z.object({
+  inferenceId: z
+    .string()
+    .regex(
+      CLIENT_INFERENCE_ID,
+      'inferenceId must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+    )
+    .optional(),
+  accept: z.string().max(1024).regex(MEDIA_TYPE, 'accept must be a media type').optional(),
+  customAttributes: z
+    .string()
+    .max(1024, 'customAttributes must be at most 1024 characters')
+    .regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII')
+    .optional(),
+  requestTtlSeconds: intParam('requestTtlSeconds', 60, 21_600),
+  invocationTimeoutSeconds: intParam('invocationTimeoutSeconds', 1, 3_600),
+  inputLocation: z.string().max(2048).optional(),
+});
+export type SubmitQuery = z.infer<typeof SubmitQuery>;
+
+export interface SubmitRequest {
+  query: Record<string, string | undefined>;
+  contentType?: string;
+  body: Buffer;
+}
+
+export interface SubmitDeps {
+  config: Config;
+  store: JobStore;
+  s3: () => S3Client;
+  sageMaker: () => SageMakerRuntimeClient;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface SubmitAnswer {
+  created: boolean;
+  job: Job;
+}
+
+/** Lambda's synchronous payload limit leaves about this much for a (base64) request body. */
+export const MAX_INLINE_INPUT_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+
+export function parseSubmitQuery(raw: Record<string, string | undefined>): SubmitQuery {
+  const parsed = SubmitQuery.safeParse(raw);
+  if (!parsed.success) {
+    throw new BadRequest(parsed.error.issues.map((i) => i.message).join('; '));
+  }
+  return parsed.data;
+}
+
+function contentTypeOf(raw: string | undefined, hasBody: boolean): string | undefined {
+  const value = raw?.trim();
+  if (!value) return hasBody ? 'application/octet-stream' : undefined;
+  if (value.length > 1024 || !MEDIA_TYPE.test(value)) {
+    throw new UnsupportedMediaType('Content-Type must be a valid media type, such as text/csv');
+  }
+  return value;
+}
+
+/** Maps InvokeEndpointAsync errors to answers a client can act on. */
+export function invokeError(err: unknown): AppError {
+  const name = awsErrorName(err) ?? '';
+  const status = awsStatus(err);
+  if (status === 429 || /Throttl|TooManyRequests/i.test(name)) {
+    return new Throttled('the endpoint is throttling requests; retry with the same inferenceId');
+  }
+  if (name === 'ValidationError' || (status !== undefined && status >= 400 && status < 500)) {
+    const detail = err instanceof Error ? err.message.slice(0, 300) : '';
+    return new AppError(`SageMaker rejected the request: ${detail}`, { status: 400 });
+  }
+  return new Unavailable('SageMaker is unavailable; retry with the same inferenceId');
+}
+
+function storageError(): AppError {
+  return new Unavailable('the input could not be stored; retry with the same inferenceId');
+}
+
+/**
+ * POST /jobs: claim the id, store the input, queue it with SageMaker, record where the result
+ * will land. A claim whose job was never queued is released, so a failed submit leaves nothing.
+ */
+export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
+  const { config } = deps;
+  const q = parseSubmitQuery(req.query);
+  const hasBody = req.body.byteLength > 0;
+  if (q.inputLocation && hasBody) {
+    throw new BadRequest('send either a request body or inputLocation, not both');
+  }
+  if (!q.inputLocation && !hasBody) {
+    throw new BadRequest('the request body is empty: send the model input, or pass inputLocation');
+  }
+  if (req.body.byteLength > MAX_INLINE_INPUT_BYTES) {
+    throw new PayloadTooLarge(
+      'the input is larger than a Lambda request allows; upload it to the input bucket and submit with inputLocation',
+    );
+  }
+  const contentType = contentTypeOf(req.contentType, hasBody);
+  const given: S3Location | undefined = q.inputLocation
+    ? inputLocation(q.inputLocation, config.inputBucket)
+    : undefined;
+  const inferenceId = q.inferenceId ?? (deps.newId ?? randomUUID)();
+  const input = given ?? { bucket: config.inputBucket, key: `${config.inputPrefix}${inferenceId}` };
+  const now = deps.now?.() ?? new Date();
+  const submittedAt = now.toISOString();
+
+  const claim: Job = {
+    inferenceId,
+    status: 'IN_PROGRESS',
+    endpointName: config.endpointName,
+    inputLocation: s3Uri(input),
+    inputContentType: contentType,
+    submittedAt,
+    expiresAt: expiresAt(now, config.jobTtlDays),
+  };
+  const existing = await deps.store.claim(claim);
+  if (existing) {
+    logger.info('duplicate submit answered with the existing job', { inferenceId });
+    return { created: false, job: existing };
+  }
+
+  let queued;
+  try {
+    if (!given) {
+      await putObject(deps.s3(), input, req.body, contentType ?? 'application/octet-stream').catch(
+        (err: unknown) => {
+          logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
+          throw storageError();
+        },
+      );
+    }
+    const params: InvokeEndpointAsyncCommandInput = {
+      EndpointName: config.endpointName,
+      InputLocation: s3Uri(input),
+      InferenceId: inferenceId,
+      ContentType: contentType,
+      Accept: q.accept,
+      CustomAttributes: q.customAttributes,
+      RequestTTLSeconds: q.requestTtlSeconds,
+      InvocationTimeoutSeconds: q.invocationTimeoutSeconds,
+    };
+    queued = await deps
+      .sageMaker()
+      .send(new InvokeEndpointAsyncCommand(params))
+      .catch((err: unknown) => {
+        logger.warn('invoke failed', {
+          inferenceId,
+          error: awsErrorName(err),
+          status: awsStatus(err),
+        });
+        throw invokeError(err);
+      });
+  } catch (err) {
+    await deps.store.release(inferenceId, submittedAt).catch((releaseErr: unknown) => {
+      // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
+      logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+    });
+    throw err;
+  }
+  const job = await deps.store.markQueued(inferenceId, {
+    outputLocation: queued.OutputLocation,
+    failureLocation: queued.FailureLocation,
+  });
+  logger.info('job submitted', { inferenceId });
+  return { created: true, job };
+}

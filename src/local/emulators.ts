@@ -1,0 +1,96 @@
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+/*
+ * s3rver and dynalite, in this process, on loopback ports: the real SDK clients talk to them over
+ * HTTP exactly as they would to AWS. Used by the sandbox and by the integration tests.
+ */
+
+const require = createRequire(import.meta.url);
+
+/** s3rver only accepts this key pair; dynalite accepts any, so everything local uses it. */
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface Emulator {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export async function startS3(opts: { port?: number; buckets: string[] }): Promise<Emulator> {
+  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
+  const directory = await mkdtemp(join(tmpdir(), 'async-jobs-s3-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: opts.port ?? 0,
+    silent: true,
+    directory,
+    configureBuckets: opts.buckets.map((name) => ({ name })),
+  });
+  const address = await server.run();
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    close: async () => {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startDynamo(opts: { port?: number; table: string }): Promise<Emulator> {
+  const dynalite = require('dynalite') as (o: Record<string, unknown>) => Server;
+  // In memory and fast: table creation and deletion take no simulated time.
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: opts.table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'inferenceId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
+    }),
+  );
+  await client
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: opts.table,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    )
+    .catch(() => undefined); // dynalite may not implement TTL; expiry is not emulated anyway.
+  client.destroy();
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}

@@ -1,0 +1,27 @@
+/** The `local` stage's names: the same values as `params.local` in serverless.yml and events/. */
+export const LOCAL = {
+  service: 'async-jobs',
+  stage: 'local',
+  region: 'us-east-1',
+  endpointName: 'demo-endpoint',
+  inputBucket: 'async-jobs-local-input',
+  outputBucket: 'async-jobs-local-output',
+  outputPrefix: 'outputs/',
+  failurePrefix: 'failures/',
+  jobsTable: 'async-jobs-local-jobs',
+  successTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success',
+  errorTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-error',
+} as const;
+
+/** Default ports; each has an environment variable so several sandboxes can run side by side. */
+export const DEFAULT_PORTS = {
+  http: 3000,
+  lambda: 3002,
+  dynamodb: 4567,
+  sageMaker: 4568,
+  s3: 4569,
+} as const;
+
+export function functionName(fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError'): string {
+  return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
+}

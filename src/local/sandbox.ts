@@ -1,0 +1,260 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emulators.ts';
+import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
+import { PROJECT_DIR, serverlessBin } from './paths.ts';
+import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
+import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
+
+/*
+ * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
+ * SNS delivery to onSuccess/onError, and serverless-offline running the real handlers for the
+ * HTTP API. Everything listens on loopback only.
+ */
+
+export interface SandboxPorts {
+  http: number;
+  lambda: number;
+  s3: number;
+  dynamodb: number;
+  sageMaker: number;
+}
+
+export interface SandboxOptions {
+  ports?: Partial<SandboxPorts>;
+  /** Include small outputs in the notification, as IncludeInferenceResponseIn does. */
+  includeResponseBody?: boolean;
+  /** Model workers of the local endpoint. */
+  concurrency?: number;
+  /** Lines from serverless-offline and the sandbox itself. */
+  log?: (line: string) => void;
+  /** How long serverless-offline may take to build and answer. */
+  startTimeoutMs?: number;
+}
+
+export interface Sandbox {
+  ports: SandboxPorts;
+  apiUrl: string;
+  lambdaUrl: string;
+  s3Url: string;
+  dynamodbUrl: string;
+  sageMakerUrl: string;
+  /** The variables that point `serverless invoke local --stage local` at this sandbox. */
+  env: Record<string, string>;
+  sageMaker: LocalSageMaker;
+  sns: SnsDelivery;
+  close(): Promise<void>;
+}
+
+/** Sample outputs named by events/*.json, so `serverless invoke local` finds them. */
+const SEED: { key: string; body: string; contentType: string }[] = [
+  {
+    key: 'outputs/sample-success-1.out',
+    body: '{"scores":[0.62,0.91]}',
+    contentType: 'application/json',
+  },
+  {
+    key: 'failures/sample-failure-1-error.out',
+    body: 'model container exited with code 137 (out of memory)',
+    contentType: 'text/plain; charset=utf-8',
+  },
+];
+
+export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts {
+  const port = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 65_535) {
+      throw new Error(`${name}: "${raw}" is not a port number`);
+    }
+    return n;
+  };
+  return {
+    http: port('PORT', DEFAULT_PORTS.http),
+    lambda: port('SANDBOX_LAMBDA_PORT', DEFAULT_PORTS.lambda),
+    s3: port('SANDBOX_S3_PORT', DEFAULT_PORTS.s3),
+    dynamodb: port('SANDBOX_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
+    sageMaker: port('SANDBOX_SAGEMAKER_PORT', DEFAULT_PORTS.sageMaker),
+  };
+}
+
+export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL.region,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    PORT: String(ports.http),
+    SANDBOX_LAMBDA_PORT: String(ports.lambda),
+    SANDBOX_S3_PORT: String(ports.s3),
+    SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
+    SANDBOX_SAGEMAKER_PORT: String(ports.sageMaker),
+  };
+}
+
+async function waitForApi(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error('serverless-offline exited before it was ready');
+    try {
+      // An unknown job answers 404 through the real getJob: proof the API and DynamoDB are up.
+      const res = await fetch(`${url}/jobs/sandbox-readiness-probe`);
+      if (res.status === 404) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`serverless-offline not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        // The whole group: serverless-offline and the workers it started.
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    const force = setTimeout(() => kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolveStop();
+    });
+    kill('SIGTERM');
+  });
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const ports = { ...portsFromEnv(), ...opts.ports };
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    closers.length = 0;
+  };
+
+  try {
+    const [s3e, ddb]: Emulator[] = await Promise.all([
+      startS3({ port: ports.s3, buckets: [LOCAL.inputBucket, LOCAL.outputBucket] }),
+      startDynamo({ port: ports.dynamodb, table: LOCAL.jobsTable }),
+    ]);
+    closers.push(
+      () => s3e!.close(),
+      () => ddb!.close(),
+    );
+    const s3 = new S3Client({
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      endpoint: s3e!.url,
+      forcePathStyle: true,
+    });
+    closers.push(async () => s3.destroy());
+    for (const o of SEED) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL.outputBucket,
+          Key: o.key,
+          Body: o.body,
+          ContentType: o.contentType,
+        }),
+      );
+    }
+
+    const lambdaUrl = `http://127.0.0.1:${ports.lambda}`;
+    const sns = createSnsDelivery({
+      subscriptions: {
+        [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
+        [LOCAL.errorTopicArn]: offlineInvoker(lambdaUrl, functionName('onError')),
+      },
+      log: (msg, fields) => log(`[sns] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(() => sns.idle());
+
+    const sageMaker = await startLocalSageMaker({
+      port: ports.sageMaker,
+      s3,
+      region: LOCAL.region,
+      endpoints: [LOCAL.endpointName],
+      outputBucket: LOCAL.outputBucket,
+      outputPrefix: LOCAL.outputPrefix,
+      failurePrefix: LOCAL.failurePrefix,
+      successTopicArn: LOCAL.successTopicArn,
+      errorTopicArn: LOCAL.errorTopicArn,
+      includeResponseBody: opts.includeResponseBody ?? false,
+      concurrency: opts.concurrency ?? 2,
+      publish: async (topicArn, message) => {
+        await sns.publish(topicArn, message);
+      },
+      log: (msg, fields) => log(`[sagemaker] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(() => sageMaker.close());
+
+    const env = sandboxEnv(ports);
+    const workFolder = join('.sandbox', `esbuild-${ports.http}`);
+    await mkdir(join(PROJECT_DIR, '.sandbox'), { recursive: true });
+    const child = spawn(
+      process.execPath,
+      [serverlessBin(), 'offline', 'start', '--stage', LOCAL.stage],
+      {
+        cwd: PROJECT_DIR,
+        env: {
+          ...process.env,
+          ...env,
+          SLS_ESBUILD_WORK_FOLDER: workFolder,
+          SLS_TELEMETRY_DISABLED: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    const exitHook = () => {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    process.once('exit', exitHook);
+    closers.push(async () => {
+      process.off('exit', exitHook);
+      await stopChild(child);
+      await rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true });
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffered = '';
+      stream?.setEncoding('utf8').on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) log(`[offline] ${line}`);
+      });
+    }
+    const apiUrl = `http://127.0.0.1:${ports.http}`;
+    await waitForApi(apiUrl, child, opts.startTimeoutMs ?? 120_000);
+
+    return {
+      ports,
+      apiUrl,
+      lambdaUrl,
+      s3Url: s3e!.url,
+      dynamodbUrl: ddb!.url,
+      sageMakerUrl: sageMaker.url,
+      env,
+      sageMaker,
+      sns,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+import { LOCAL } from './names.ts';
+import { startSandbox } from './sandbox.ts';
+
+/** `npm start`: the sandbox in the foreground until Ctrl-C. */
+const started = Date.now();
+const verbose = process.env.SANDBOX_VERBOSE === '1';
+console.log('starting the sandbox: emulators, local SageMaker endpoint, serverless-offline ...');
+
+const sandbox = await startSandbox({
+  includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
+  log: (line) => {
+    // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept.
+    if (verbose || !line.startsWith('[offline]') || /"level"|POST|GET|error/i.test(line)) {
+      console.log(line);
+    }
+  },
+}).catch((err: unknown) => {
+  console.error(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error('is another sandbox running? set PORT (and SANDBOX_*_PORT) to use other ports.');
+  process.exit(1);
+});
+
+const { apiUrl } = sandbox;
+console.log(`
+sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
+
+  HTTP API         ${apiUrl}          POST /jobs   GET /jobs/{inferenceId}
+  S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
+  DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
+  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (demo model)
+  Lambda invoke    ${sandbox.lambdaUrl}
+
+try it:
+  curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'
+  curl -s ${apiUrl}/jobs/hello-1
+
+Ctrl-C stops everything.
+`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the sandbox ...`);
+  await sandbox.close();
+  console.log('stopped.');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,179 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
+
+/*
+ * `serverless package` offline with dummy credentials, then the CloudFormation template read for
+ * what a deploy promises: the runtime, per-function bundles, the resources and their security
+ * settings, least-privilege IAM, the outputs CreateEndpointConfig needs.
+ */
+
+type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+let out: string;
+let resources: Record<string, Resource>;
+let outputs: Record<string, { Value: unknown }>;
+let artifacts: string[];
+
+const byType = (type: string) =>
+  Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
+
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
+  await promisify(execFile)(
+    process.execPath,
+    [
+      serverlessBin(),
+      'package',
+      '--stage',
+      'dev',
+      '--package',
+      out,
+      '--param',
+      'endpointName=my-endpoint',
+    ],
+    {
+      cwd: PROJECT_DIR,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'dummy',
+        AWS_SECRET_ACCESS_KEY: 'dummy',
+        SLS_ESBUILD_WORK_FOLDER: join('.sandbox', 'esbuild-package-test'),
+        SLS_TELEMETRY_DISABLED: '1',
+      },
+      timeout: 120_000,
+    },
+  );
+  const template = JSON.parse(
+    await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+  );
+  resources = template.Resources;
+  outputs = template.Outputs;
+  artifacts = await readdir(out);
+}, 180_000);
+
+afterAll(async () => {
+  if (out) await rm(out, { recursive: true, force: true });
+});
+
+describe('serverless package', () => {
+  it('packages each function on its own, on nodejs22.x and arm64', () => {
+    for (const fn of ['submitJob', 'getJob', 'onSuccess', 'onError']) {
+      expect(artifacts).toContain(`${fn}.zip`);
+    }
+    const functions = byType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(4);
+    for (const [, f] of functions) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.Handler).toMatch(/\.handler$/);
+    }
+  });
+
+  it('routes POST /jobs and GET /jobs/{inferenceId} with IAM authorization', () => {
+    const routes = Object.fromEntries(
+      byType('AWS::ApiGatewayV2::Route').map(
+        ([, r]) => [r.Properties.RouteKey, r.Properties] as const,
+      ),
+    );
+    expect(Object.keys(routes).sort()).toEqual(['GET /jobs/{inferenceId}', 'POST /jobs']);
+    for (const r of Object.values(routes) as { AuthorizationType: string }[]) {
+      expect(r.AuthorizationType).toBe('AWS_IAM');
+    }
+  });
+
+  it('blocks public access, encrypts and enforces TLS on both buckets', () => {
+    const buckets = byType('AWS::S3::Bucket').filter(
+      ([name]) => name !== 'ServerlessDeploymentBucket',
+    );
+    expect(buckets.map(([n]) => n).sort()).toEqual(['InputBucket', 'OutputBucket']);
+    for (const [name, b] of buckets) {
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(
+        b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]
+          .ServerSideEncryptionByDefault.SSEAlgorithm,
+      ).toBeTruthy();
+      const policy = byType('AWS::S3::BucketPolicy').find(
+        ([, p]) => p.Properties.Bucket.Ref === name,
+      )?.[1];
+      expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('creates the jobs table on demand with TTL on expiresAt and point-in-time recovery', () => {
+    const table = resources.JobsTable!.Properties;
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.KeySchema).toEqual([{ AttributeName: 'inferenceId', KeyType: 'HASH' }]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+  });
+
+  it('subscribes onSuccess/onError to their topics with a DLQ as on-failure destination', () => {
+    const subs = byType('AWS::SNS::Subscription').map(([, s]) => s.Properties);
+    expect(subs).toContainEqual(
+      expect.objectContaining({ TopicArn: { Ref: 'SuccessTopic' }, Protocol: 'lambda' }),
+    );
+    expect(subs).toContainEqual(
+      expect.objectContaining({ TopicArn: { Ref: 'ErrorTopic' }, Protocol: 'lambda' }),
+    );
+    const configs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+    const dlqs = configs.map((c) => c.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
+    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ']);
+    for (const c of configs) expect(c.MaximumRetryAttempts).toBe(2);
+  });
+
+  it('grants least privilege: exact ARNs, no wildcard actions or resources', () => {
+    const role = resources.IamRoleLambdaExecution!.Properties;
+    const statements = role.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    ) as { Action: string | string[]; Resource: unknown }[];
+    for (const s of statements) {
+      const actions = [s.Action].flat();
+      expect(actions.every((a) => !a.endsWith(':*') && a !== '*')).toBe(true);
+      expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    }
+    const invoke = statements.find((s) =>
+      [s.Action].flat().includes('sagemaker:InvokeEndpointAsync'),
+    );
+    expect(JSON.stringify(invoke?.Resource)).toContain(':endpoint/my-endpoint');
+    const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(put?.Resource)).toContain('${InputBucket.Arn}/inputs/*');
+    const get = statements.find((s) => [s.Action].flat().includes('s3:GetObject'));
+    expect(JSON.stringify(get?.Resource)).toContain('${OutputBucket.Arn}/*');
+  });
+
+  it('passes the configuration to every function through the environment', () => {
+    const env = byType('AWS::Lambda::Function')[0]![1].Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      ENDPOINT_NAME: 'my-endpoint',
+      INPUT_BUCKET: { Ref: 'InputBucket' },
+      OUTPUT_BUCKETS: { Ref: 'OutputBucket' },
+      JOBS_TABLE: { Ref: 'JobsTable' },
+      SUCCESS_TOPIC_ARN: { Ref: 'SuccessTopic' },
+      ERROR_TOPIC_ARN: { Ref: 'ErrorTopic' },
+    });
+    expect(env.AWS_ENDPOINT_URL_S3).toBe('');
+  });
+
+  it('outputs what CreateEndpointConfig needs: both topics and the output paths', () => {
+    expect(outputs.SuccessTopicArn?.Value).toEqual({ Ref: 'SuccessTopic' });
+    expect(outputs.ErrorTopicArn?.Value).toEqual({ Ref: 'ErrorTopic' });
+    expect(JSON.stringify(outputs.S3OutputPath?.Value)).toContain('s3://${OutputBucket}/outputs/');
+    expect(JSON.stringify(outputs.S3FailurePath?.Value)).toContain(
+      's3://${OutputBucket}/failures/',
+    );
+  });
+});
