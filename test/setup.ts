@@ -17,3 +17,11 @@ const defaults: Record<string, string> = {
 };
 for (const [k, v] of Object.entries(defaults)) process.env[k] ??= v;
 delete process.env.AWS_PROFILE;
+
+// The SDK warns once per process that its 2027 releases need Node 22; CI runs Node 20 on purpose.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === 'string' ? warning : warning.message;
+  if (text.startsWith('NodeVersionSupportWarning')) return;
+  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;

@@ -5,7 +5,7 @@ import {
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from './config.ts';
 import {
   AppError,
@@ -27,31 +27,48 @@ const MEDIA_TYPE =
   /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+*-]{1,127}(\s*;\s*[\x20-\x7e]*)?$/;
 
 function intParam(name: string, min: number, max: number) {
-  return z
-    .string()
-    .regex(/^\d{1,6}$/, `${name} must be a whole number of seconds`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `${name} must be from ${min} to ${max}`)
-    .optional();
+  return z.optional(
+    z
+      .pipe(
+        z.string().check(z.regex(/^\d{1,6}$/, `${name} must be a whole number of seconds`)),
+        z.transform(Number),
+      )
+      .check(z.refine((n) => n >= min && n <= max, `${name} must be from ${min} to ${max}`)),
+  );
 }
 
 export const SubmitQuery = z.object({
-  inferenceId: z
-    .string()
-    .regex(
-      CLIENT_INFERENCE_ID,
-      'inferenceId must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
-    )
-    .optional(),
-  accept: z.string().max(1024).regex(MEDIA_TYPE, 'accept must be a media type').optional(),
-  customAttributes: z
-    .string()
-    .max(1024, 'customAttributes must be at most 1024 characters')
-    .regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII')
-    .optional(),
+  inferenceId: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          CLIENT_INFERENCE_ID,
+          'inferenceId must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+        ),
+      ),
+  ),
+  accept: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(1024, 'accept must be at most 1024 characters'),
+        z.regex(MEDIA_TYPE, 'accept must be a media type'),
+      ),
+  ),
+  customAttributes: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(1024, 'customAttributes must be at most 1024 characters'),
+        z.regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII'),
+      ),
+  ),
   requestTtlSeconds: intParam('requestTtlSeconds', 60, 21_600),
   invocationTimeoutSeconds: intParam('invocationTimeoutSeconds', 1, 3_600),
-  inputLocation: z.string().max(2048).optional(),
+  inputLocation: z.optional(
+    z.string().check(z.maxLength(2048, 'inputLocation must be at most 2048 characters')),
+  ),
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
 

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runModel } from '../../src/local/model.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { startSandbox, type Sandbox } from '../../src/local/sandbox.ts';
@@ -140,6 +142,8 @@ describe('the sandbox over HTTP', () => {
   });
 
   it('serverless invoke local reaches the sandbox; the result shows through GET', async () => {
+    const workFolder = `.sandbox/esbuild-invoke-${sandbox!.ports.http}`;
+    onTestFinished(() => rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true }));
     await promisify(execFile)(
       process.execPath,
       [
@@ -158,7 +162,7 @@ describe('the sandbox over HTTP', () => {
         env: {
           ...process.env,
           ...sandbox!.env,
-          SLS_ESBUILD_WORK_FOLDER: `.sandbox/esbuild-invoke-${sandbox!.ports.http}`,
+          SLS_ESBUILD_WORK_FOLDER: workFolder,
           SLS_TELEMETRY_DISABLED: '1',
         },
         timeout: 120_000,
