@@ -1,0 +1,141 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  InvokeEndpointAsyncCommand,
+  SageMakerRuntimeClient,
+} from '@aws-sdk/client-sagemaker-runtime';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler as getJob } from '../../../src/handlers/getJob.ts';
+import { handler as onError } from '../../../src/handlers/onError.ts';
+import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
+import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
+import { lambdaContext } from '../../support/lambda.ts';
+
+const s3mock = mockClient(S3Client);
+const ddb = mockClient(DynamoDBClient);
+const sm = mockClient(SageMakerRuntimeClient);
+const event = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
+type Answer = { statusCode: number; headers: Record<string, string>; body: string };
+const call = (h: unknown, e: unknown, name: string) =>
+  (h as (e: unknown, c: unknown) => Promise<Answer>)(e, lambdaContext(name));
+
+beforeEach(() => {
+  s3mock.reset();
+  ddb.reset();
+  sm.reset();
+});
+
+describe('submitJob handler', () => {
+  beforeEach(() => {
+    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({
+      Attributes: marshall({
+        inferenceId: 'sample-submit-1',
+        status: 'IN_PROGRESS',
+        outputLocation: 's3://async-jobs-local-output/outputs/o.out',
+        expiresAt: 123,
+      }),
+    });
+    s3mock.on(PutObjectCommand).resolves({});
+    sm.on(InvokeEndpointAsyncCommand).resolves({
+      OutputLocation: 's3://async-jobs-local-output/outputs/o.out',
+    });
+  });
+
+  it('answers 202 with Location and the record, without expiresAt', async () => {
+    const res = await call(submitJob, event('submit.json'), 'submitJob');
+    expect(res.statusCode).toBe(202);
+    expect(res.headers.location).toBe('/jobs/sample-submit-1');
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ inferenceId: 'sample-submit-1', status: 'IN_PROGRESS' });
+    expect(body).not.toHaveProperty('expiresAt');
+  });
+
+  it('writes the base64 sample body byte-exact', async () => {
+    await call(submitJob, event('submit-base64.json'), 'submitJob');
+    const body = s3mock.commandCalls(PutObjectCommand)[0]!.args[0].input.Body as Uint8Array;
+    expect(Buffer.from(body)).toEqual(Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
+  });
+
+  it('answers errors as {"message"} only, never a stack', async () => {
+    const e = event('submit.json');
+    e.queryStringParameters = { inferenceId: 'bad id!' };
+    const res = await call(submitJob, e, 'submitJob');
+    expect(res.statusCode).toBe(400);
+    expect(Object.keys(JSON.parse(res.body))).toEqual(['message']);
+    expect(res.body).not.toMatch(/at .*\.ts/);
+  });
+});
+
+describe('getJob handler', () => {
+  it('answers 200 with the record minus expiresAt', async () => {
+    ddb.on(GetItemCommand).resolves({
+      Item: marshall({ inferenceId: 'sample-success-1', status: 'COMPLETED', expiresAt: 1 }),
+    });
+    const res = await call(getJob, event('get.json'), 'getJob');
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ inferenceId: 'sample-success-1', status: 'COMPLETED' });
+  });
+
+  it('answers 404 for an unknown id and 400 for an impossible one', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    expect((await call(getJob, event('get.json'), 'getJob')).statusCode).toBe(404);
+    const e = event('get.json');
+    e.pathParameters = { inferenceId: 'x'.repeat(65) };
+    expect((await call(getJob, e, 'getJob')).statusCode).toBe(400);
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+  });
+
+  it('answers 503 when DynamoDB is unreachable', async () => {
+    ddb
+      .on(GetItemCommand)
+      .rejects(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    expect((await call(getJob, event('get.json'), 'getJob')).statusCode).toBe(503);
+  });
+});
+
+describe('result handlers with the sample events', () => {
+  beforeEach(() => ddb.on(UpdateItemCommand).resolves({}));
+
+  it('onSuccess reads the output and stores it', async () => {
+    s3mock.on(GetObjectCommand).resolves({
+      Body: Readable.from([Buffer.from('{"scores":[0.62,0.91]}')]) as never,
+      ContentLength: 22,
+      ContentType: 'application/json',
+    });
+    await call(onSuccess, event('success.json'), 'onSuccess');
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.Key).toEqual({ inferenceId: { S: 'sample-success-1' } });
+    expect(input.ExpressionAttributeValues?.[':result']).toEqual({ S: '{"scores":[0.62,0.91]}' });
+  });
+
+  it('onSuccess with responseBody never reads S3', async () => {
+    await call(onSuccess, event('success-response-body.json'), 'onSuccess');
+    expect(s3mock.calls()).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('onSuccess answers an SQS batch with no failures when all records land', async () => {
+    const res = await call(onSuccess, event('success-sqs.json'), 'onSuccess');
+    expect(res).toEqual({ batchItemFailures: [] });
+  });
+
+  it('onError stores the failure and refuses the success topic', async () => {
+    s3mock
+      .on(GetObjectCommand)
+      .resolves({ Body: Readable.from([Buffer.from('OOM')]) as never, ContentLength: 3 });
+    await call(onError, event('failure.json'), 'onError');
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ExpressionAttributeValues?.[':status']).toEqual({ S: 'FAILED' });
+    await expect(call(onError, event('success-response-body.json'), 'onError')).rejects.toThrow();
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/lib/config.ts';
+import { ConfigError } from '../../../src/lib/errors.ts';
+
+const base = {
+  ENDPOINT_NAME: 'ep',
+  INPUT_BUCKET: 'in-bucket',
+  OUTPUT_BUCKETS: 'out-a, out-b',
+  JOBS_TABLE: 'jobs',
+};
+
+describe('loadConfig', () => {
+  it('reads the environment with its defaults', () => {
+    expect(loadConfig(base)).toEqual({
+      endpointName: 'ep',
+      inputBucket: 'in-bucket',
+      inputPrefix: 'inputs/',
+      outputBuckets: ['out-a', 'out-b'],
+      jobsTable: 'jobs',
+      successTopicArn: undefined,
+      errorTopicArn: undefined,
+      inlineResultMaxBytes: 65_536,
+      jobTtlDays: 30,
+      s3EndpointOverride: false,
+    });
+  });
+
+  it.each(['ENDPOINT_NAME', 'INPUT_BUCKET', 'OUTPUT_BUCKETS', 'JOBS_TABLE'])(
+    'fails with one message naming a missing %s',
+    (name) => {
+      const env: Record<string, string> = { ...base };
+      delete env[name];
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(name);
+    },
+  );
+
+  it('rejects malformed values, naming the variable', () => {
+    expect(() => loadConfig({ ...base, OUTPUT_BUCKETS: 'Bad_Bucket' })).toThrow(/OUTPUT_BUCKETS/);
+    expect(() => loadConfig({ ...base, SUCCESS_TOPIC_ARN: 'my-topic' })).toThrow(
+      /SUCCESS_TOPIC_ARN/,
+    );
+    expect(() => loadConfig({ ...base, INLINE_RESULT_MAX_BYTES: '1e9' })).toThrow(
+      /INLINE_RESULT_MAX_BYTES/,
+    );
+    expect(() => loadConfig({ ...base, JOB_TTL_DAYS: '0' })).toThrow(/JOB_TTL_DAYS/);
+    expect(() => loadConfig({ ...base, INPUT_PREFIX: '../x/' })).toThrow(/INPUT_PREFIX/);
+  });
+
+  it('uses path-style S3 when an S3 endpoint override is set', () => {
+    const cfg = loadConfig({ ...base, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' });
+    expect(cfg.s3EndpointOverride).toBe(true);
+  });
+});

@@ -1,0 +1,108 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { JobStore, publicView, type Job, type Outcome } from '../../../src/lib/jobs.ts';
+
+const ddb = mockClient(DynamoDBClient);
+const store = new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs');
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+const job: Job = {
+  inferenceId: 'a',
+  status: 'IN_PROGRESS',
+  endpointName: 'ep',
+  submittedAt: '2026-11-24T00:00:00.000Z',
+  expiresAt: 1,
+};
+const outcome: Outcome = {
+  status: 'COMPLETED',
+  endpointName: 'ep',
+  inputLocation: 's3://in-bucket/inputs/a',
+  completedAt: '2026-11-24T00:00:05.000Z',
+  expiresAt: 99,
+  outputLocation: 's3://out-bucket/outputs/a.out',
+  result: '{}',
+  resultEncoding: 'utf8',
+  resultBytes: 2,
+};
+
+beforeEach(() => ddb.reset());
+
+describe('JobStore', () => {
+  it('claims an id with attribute_not_exists, so one id is invoked once', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    expect(await store.claim(job)).toBeUndefined();
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.ConditionExpression).toBe('attribute_not_exists(inferenceId)');
+    expect(put.Item?.status).toEqual({ S: 'IN_PROGRESS' });
+  });
+
+  it('answers the existing record when the claim fails its condition', async () => {
+    const existing = { ...job, status: 'COMPLETED' as const };
+    ddb.on(PutItemCommand).rejects(conditionFailed());
+    ddb.on(GetItemCommand).resolves({ Item: marshall(existing) });
+    expect(await store.claim(job)).toEqual(existing);
+    expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
+  });
+
+  it('finishes only from IN_PROGRESS or no record, in one conditional update', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    expect(await store.finish('a', outcome)).toBe('applied');
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe(
+      'attribute_not_exists(inferenceId) OR #status = :inProgress',
+    );
+    expect(input.ExpressionAttributeValues?.[':status']).toEqual({ S: 'COMPLETED' });
+    // Fields a submit writes are only filled in, never replaced.
+    expect(input.UpdateExpression).toContain('#endpointName = if_not_exists(#endpointName');
+    expect(input.UpdateExpression).toContain('#expiresAt = if_not_exists(#expiresAt');
+    expect(input.UpdateExpression).toContain('#result = :result');
+  });
+
+  it('reports a finished record as a duplicate: terminal states never regress', async () => {
+    ddb.on(UpdateItemCommand).rejects(conditionFailed());
+    expect(await store.finish('a', { ...outcome, status: 'FAILED' })).toBe('duplicate');
+  });
+
+  it('lets other DynamoDB errors through, to be retried', async () => {
+    ddb.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+    await expect(store.finish('a', outcome)).rejects.toThrow('ProvisionedThroughputExceeded');
+  });
+
+  it('releases only an untouched claim of its own submit', async () => {
+    ddb.on(DeleteItemCommand).rejects(conditionFailed());
+    await expect(store.release('a', job.submittedAt!)).resolves.toBeUndefined();
+    const input = ddb.commandCalls(DeleteItemCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toContain('#status = :inProgress');
+    expect(input.ConditionExpression).toContain('submittedAt = :submittedAt');
+    expect(input.ConditionExpression).toContain('attribute_not_exists(outputLocation)');
+  });
+
+  it('records where SageMaker will write without replacing what a fast notification wrote', async () => {
+    ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...job, outputLocation: 'x' }) });
+    const updated = await store.markQueued('a', {
+      outputLocation: 's3://o/x',
+      failureLocation: 's3://o/f',
+    });
+    expect(updated.outputLocation).toBe('x');
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.UpdateExpression).toBe(
+      'SET #outputLocation = if_not_exists(#outputLocation, :outputLocation), #failureLocation = if_not_exists(#failureLocation, :failureLocation)',
+    );
+    expect(input.UpdateExpression).not.toContain('status');
+  });
+
+  it('hides expiresAt from the public view', () => {
+    expect(publicView(job)).not.toHaveProperty('expiresAt');
+    expect(publicView(job)).toMatchObject({ inferenceId: 'a', status: 'IN_PROGRESS' });
+  });
+});

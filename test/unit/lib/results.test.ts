@@ -1,0 +1,159 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/lib/config.ts';
+import type { JobStore, Outcome } from '../../../src/lib/jobs.ts';
+import { encodeResult, outcomeOf, processEvent } from '../../../src/lib/results.ts';
+import { parseNotification } from '../../../src/lib/notification.ts';
+import {
+  ERROR_TOPIC,
+  SUCCESS_TOPIC,
+  completed,
+  failed,
+  snsEvent,
+  sqsEvent,
+} from '../../support/notifications.ts';
+
+const s3mock = mockClient(S3Client);
+const client = new S3Client({ region: 'us-east-1' });
+const config = { ...loadConfig(), inlineResultMaxBytes: 16 };
+const finished: { id: string; outcome: Outcome }[] = [];
+const store = {
+  finish: async (id: string, outcome: Outcome) => {
+    finished.push({ id, outcome });
+    return 'applied' as const;
+  },
+} as unknown as JobStore;
+const deps = { config, store, s3: () => client, now: () => new Date('2026-11-24T00:00:00Z') };
+const parse = (m: unknown) => parseNotification({ id: '1', body: JSON.stringify(m) }, undefined);
+const object = (text: string | Buffer, type?: string) => ({
+  Body: Readable.from([Buffer.from(text)]) as never,
+  ContentLength: Buffer.byteLength(text),
+  ContentType: type,
+});
+
+beforeEach(() => {
+  s3mock.reset();
+  finished.length = 0;
+});
+
+describe('encodeResult', () => {
+  it.each([
+    ['text/csv', 'utf8'],
+    ['application/json', 'utf8'],
+    ['application/vnd.result+json; charset=utf-8', 'utf8'],
+    ['text/plain; charset=utf-8', 'utf8'],
+    ['application/octet-stream', 'base64'],
+    ['image/png', 'base64'],
+    [undefined, 'base64'],
+  ])('%s is stored as %s', (type, encoding) => {
+    expect(encodeResult(Buffer.from('0.5\n'), type).resultEncoding).toBe(encoding);
+  });
+
+  it('keeps invalid UTF-8 declared as text byte-exact, as base64', () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x41]);
+    const r = encodeResult(bytes, 'text/plain');
+    expect(r.resultEncoding).toBe('base64');
+    expect(Buffer.from(r.result, 'base64')).toEqual(bytes);
+  });
+});
+
+describe('outcomeOf', () => {
+  it('uses responseBody and never calls S3', async () => {
+    const o = await outcomeOf(parse(completed('a', { responseBody: Buffer.from('[1,2]') })), deps);
+    expect(o).toMatchObject({
+      status: 'COMPLETED',
+      result: '[1,2]',
+      resultEncoding: 'utf8',
+      resultBytes: 5,
+    });
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it('stores a large responseBody by location only, still without S3', async () => {
+    const o = await outcomeOf(
+      parse(completed('a', { responseBody: Buffer.alloc(17, 0x61) })),
+      deps,
+    );
+    expect(o.result).toBeUndefined();
+    expect(o.resultBytes).toBe(17);
+    expect(o.outputLocation).toBe('s3://async-jobs-local-output/outputs/a.out');
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it('reads a small output from S3 in one GetObject', async () => {
+    s3mock.on(GetObjectCommand).resolves(object('{"s":1}', 'application/json'));
+    const o = await outcomeOf(parse(completed('a')), deps);
+    expect(o).toMatchObject({ result: '{"s":1}', resultEncoding: 'utf8', resultBytes: 7 });
+    expect(s3mock.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  it('stores an output above the inline limit by location with its size', async () => {
+    s3mock.on(GetObjectCommand).resolves(object('x'.repeat(40), 'text/plain'));
+    const o = await outcomeOf(parse(completed('a')), deps);
+    expect(o.result).toBeUndefined();
+    expect(o.resultBytes).toBe(40);
+  });
+
+  it('refuses a forged output bucket before any S3 call', async () => {
+    await expect(
+      outcomeOf(parse(completed('a', { bucket: 'attacker-bucket' })), deps),
+    ).rejects.toThrow(/outside the configured OUTPUT_BUCKETS/);
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it('records a failure with its reason and its failure body', async () => {
+    s3mock.on(GetObjectCommand).resolves(object('OOM', 'text/plain'));
+    const o = await outcomeOf(parse(failed('f', { failureKey: 'failures/f.out' })), deps);
+    expect(o).toMatchObject({
+      status: 'FAILED',
+      failureReason: 'ClientError: Received server error (500) from model.',
+      failureLocation: 's3://async-jobs-local-output/failures/f.out',
+      result: 'OOM',
+    });
+  });
+
+  it('takes completedAt from eventTime and submittedAt from receivedTime', async () => {
+    const o = await outcomeOf(parse(completed('a', { responseBody: Buffer.from('1') })), deps);
+    expect(o.completedAt).toBe('2026-11-24T19:00:05.123Z');
+    expect(o.receivedAt).toBe('2026-11-24T19:00:01.456Z');
+    expect(o.expiresAt).toBe(Date.parse('2026-11-24T00:00:00Z') / 1000 + 30 * 86_400);
+  });
+});
+
+describe('processEvent', () => {
+  it('SQS: lists only the failed records in batchItemFailures', async () => {
+    const res = await processEvent(
+      sqsEvent(
+        {
+          id: 'ok',
+          message: completed('a', { responseBody: Buffer.from('1') }),
+          topic: SUCCESS_TOPIC,
+        },
+        { id: 'bad', message: 'garbage' },
+        { id: 'forged', message: completed('b', { bucket: 'attacker-bucket' }) },
+      ),
+      SUCCESS_TOPIC,
+      deps,
+    );
+    expect(res).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'forged' }],
+    });
+    expect(finished.map((f) => f.id)).toEqual(['a']);
+  });
+
+  it('SNS: processes every record, then fails the invocation when one failed', async () => {
+    await expect(
+      processEvent(
+        snsEvent(
+          { topic: ERROR_TOPIC, message: failed('x') },
+          { topic: SUCCESS_TOPIC, message: failed('y') },
+        ),
+        ERROR_TOPIC,
+        deps,
+      ),
+    ).rejects.toThrow('1 of 2 notifications not processed');
+    expect(finished.map((f) => f.id)).toEqual(['x']);
+  });
+});

@@ -1,0 +1,116 @@
+import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BadRequest, OutputMissing, RefusedNotification } from '../../../src/lib/errors.ts';
+import {
+  allowedLocation,
+  inputLocation,
+  parseS3Uri,
+  readBounded,
+} from '../../../src/lib/storage.ts';
+
+const s3mock = mockClient(S3Client);
+const client = new S3Client({ region: 'us-east-1' });
+const loc = { bucket: 'out', key: 'outputs/a.out' };
+
+/** A body stream that records how much of it was consumed and whether it was dropped. */
+function body(chunks: Buffer[]) {
+  const state = { pulled: 0, destroyed: false };
+  const stream = Readable.from(
+    (function* () {
+      for (const c of chunks) {
+        state.pulled++;
+        yield c;
+      }
+    })(),
+  );
+  stream.on('close', () => (state.destroyed = true));
+  return { stream, state };
+}
+
+beforeEach(() => s3mock.reset());
+
+describe('S3 URIs', () => {
+  it('parses bucket and key', () => {
+    expect(parseS3Uri('s3://my-bucket/a/b.out')).toEqual({ bucket: 'my-bucket', key: 'a/b.out' });
+  });
+
+  it.each([
+    'https://my-bucket/a',
+    's3://My_Bucket/a',
+    's3://my-bucket/',
+    's3://my-bucket/a/../b',
+    's3://my-bucket/a\u0000b',
+    's3://ab/a',
+  ])('rejects %j', (uri) => {
+    expect(parseS3Uri(uri)).toBeUndefined();
+  });
+
+  it('allows only the configured output buckets', () => {
+    expect(allowedLocation('s3://out/x', ['out'], 'outputLocation')).toEqual({
+      bucket: 'out',
+      key: 'x',
+    });
+    expect(() => allowedLocation('s3://elsewhere/x', ['out'], 'outputLocation')).toThrow(
+      RefusedNotification,
+    );
+    expect(() => allowedLocation('file:///etc/passwd', ['out'], 'outputLocation')).toThrow(
+      RefusedNotification,
+    );
+  });
+
+  it('accepts an inputLocation only in the input bucket', () => {
+    expect(inputLocation('s3://in-bucket/k', 'in-bucket')).toEqual({
+      bucket: 'in-bucket',
+      key: 'k',
+    });
+    expect(() => inputLocation('s3://out-bucket/k', 'in-bucket')).toThrow(BadRequest);
+    expect(() => inputLocation('nope', 'in-bucket')).toThrow(BadRequest);
+  });
+});
+
+describe('readBounded', () => {
+  it('holds a small object whole, with its content type', async () => {
+    const { stream } = body([Buffer.from('{"a":'), Buffer.from('1}')]);
+    s3mock
+      .on(GetObjectCommand)
+      .resolves({ Body: stream as never, ContentLength: 7, ContentType: 'application/json' });
+    const read = await readBounded(client, loc, 100);
+    expect(read).toEqual({
+      inline: true,
+      body: Buffer.from('{"a":1}'),
+      bytes: 7,
+      contentType: 'application/json',
+    });
+    expect(s3mock.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({
+      Bucket: 'out',
+      Key: 'outputs/a.out',
+    });
+  });
+
+  it('does not download an object whose length is over the limit', async () => {
+    const { stream, state } = body([Buffer.alloc(10), Buffer.alloc(10)]);
+    s3mock.on(GetObjectCommand).resolves({ Body: stream as never, ContentLength: 268_435_456 });
+    const read = await readBounded(client, loc, 1024);
+    expect(read).toEqual({ inline: false, bytes: 268_435_456, contentType: undefined });
+    expect(state.pulled).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(state.destroyed).toBe(true);
+  });
+
+  it('stops reading a stream of unknown length as soon as it passes the limit', async () => {
+    const { stream, state } = body(Array.from({ length: 100 }, () => Buffer.alloc(64)));
+    s3mock.on(GetObjectCommand).resolves({ Body: stream as never });
+    const read = await readBounded(client, loc, 100);
+    expect(read.inline).toBe(false);
+    expect(state.pulled).toBeLessThanOrEqual(3);
+  });
+
+  it('turns NoSuchKey into OutputMissing (retryable)', async () => {
+    s3mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'gone', $metadata: {} }));
+    const err = await readBounded(client, loc, 100).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutputMissing);
+    expect((err as OutputMissing).retryable).toBe(true);
+  });
+});

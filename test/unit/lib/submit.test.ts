@@ -1,0 +1,222 @@
+import {
+  DynamoDBClient,
+  PutItemCommand,
+  DeleteItemCommand,
+  UpdateItemCommand,
+  GetItemCommand,
+  ConditionalCheckFailedException,
+} from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  InvokeEndpointAsyncCommand,
+  SageMakerRuntimeClient,
+  ServiceUnavailable,
+  ValidationError,
+} from '@aws-sdk/client-sagemaker-runtime';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/lib/config.ts';
+import { AppError } from '../../../src/lib/errors.ts';
+import { JobStore } from '../../../src/lib/jobs.ts';
+import { invokeError, submitJob } from '../../../src/lib/submit.ts';
+
+const s3mock = mockClient(S3Client);
+const ddb = mockClient(DynamoDBClient);
+const sm = mockClient(SageMakerRuntimeClient);
+const s3 = new S3Client({ region: 'us-east-1' });
+const sageMaker = new SageMakerRuntimeClient({ region: 'us-east-1' });
+const deps = {
+  config: loadConfig(),
+  store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
+  s3: () => s3,
+  sageMaker: () => sageMaker,
+  now: () => new Date('2026-11-24T12:00:00Z'),
+  newId: () => '00000000-0000-4000-8000-000000000000',
+};
+const csv = Buffer.from('1,2\n3,4\n');
+
+async function status(p: Promise<unknown>): Promise<number> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return err instanceof AppError ? err.status : 0;
+}
+
+beforeEach(() => {
+  s3mock.reset();
+  ddb.reset();
+  sm.reset();
+  ddb.on(PutItemCommand).resolves({});
+  ddb.on(UpdateItemCommand).callsFake((input) => ({
+    Attributes: marshall({ inferenceId: input.Key.inferenceId.S, status: 'IN_PROGRESS' }),
+  }));
+  s3mock.on(PutObjectCommand).resolves({});
+  sm.on(InvokeEndpointAsyncCommand).resolves({
+    InferenceId: 'x',
+    OutputLocation: 's3://async-jobs-local-output/outputs/x.out',
+    FailureLocation: 's3://async-jobs-local-output/failures/x-error.out',
+  });
+});
+
+describe('submitJob', () => {
+  it('stores the body, invokes with every parameter, records the locations', async () => {
+    const res = await submitJob(
+      {
+        query: {
+          inferenceId: 'job-1',
+          accept: 'application/json',
+          customAttributes: 'delay_ms=10',
+          requestTtlSeconds: '600',
+          invocationTimeoutSeconds: '120',
+        },
+        contentType: 'text/csv',
+        body: csv,
+      },
+      deps,
+    );
+    expect(res.created).toBe(true);
+    const put = s3mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({
+      Bucket: 'async-jobs-local-input',
+      Key: 'inputs/job-1',
+      ContentType: 'text/csv',
+    });
+    expect(Buffer.from(put.Body as Uint8Array)).toEqual(csv);
+    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input).toEqual({
+      EndpointName: 'demo-endpoint',
+      InputLocation: 's3://async-jobs-local-input/inputs/job-1',
+      InferenceId: 'job-1',
+      ContentType: 'text/csv',
+      Accept: 'application/json',
+      CustomAttributes: 'delay_ms=10',
+      RequestTTLSeconds: 600,
+      InvocationTimeoutSeconds: 120,
+    });
+    const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(update.ExpressionAttributeValues?.[':outputLocation']).toEqual({
+      S: 's3://async-jobs-local-output/outputs/x.out',
+    });
+  });
+
+  it('claims before it uploads or invokes', async () => {
+    await submitJob({ query: {}, contentType: 'text/csv', body: csv }, deps);
+    const claim = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(claim.Item?.inferenceId).toEqual({ S: '00000000-0000-4000-8000-000000000000' });
+    expect(claim.Item?.expiresAt).toEqual({
+      N: String(Date.parse('2026-11-24T12:00:00Z') / 1000 + 30 * 86_400),
+    });
+  });
+
+  it('answers an existing id with the record and invokes nothing', async () => {
+    ddb
+      .on(PutItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
+    ddb
+      .on(GetItemCommand)
+      .resolves({ Item: marshall({ inferenceId: 'dup', status: 'COMPLETED' }) });
+    const res = await submitJob(
+      { query: { inferenceId: 'dup' }, contentType: 'text/csv', body: csv },
+      deps,
+    );
+    expect(res).toEqual({ created: false, job: { inferenceId: 'dup', status: 'COMPLETED' } });
+    expect(s3mock.calls()).toHaveLength(0);
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  it('releases the claim when SageMaker throttles, and answers 429', async () => {
+    sm.on(InvokeEndpointAsyncCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
+    expect(
+      await status(
+        submitJob({ query: { inferenceId: 't' }, contentType: 'text/csv', body: csv }, deps),
+      ),
+    ).toBe(429);
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('releases the claim when the upload fails, and answers 503', async () => {
+    s3mock.on(PutObjectCommand).rejects(new Error('socket hang up'));
+    expect(await status(submitJob({ query: {}, contentType: 'text/csv', body: csv }, deps))).toBe(
+      503,
+    );
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(1);
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  it('does not upload when the input is given by location', async () => {
+    await submitJob(
+      {
+        query: { inputLocation: 's3://async-jobs-local-input/big/x.csv' },
+        contentType: 'text/csv',
+        body: Buffer.alloc(0),
+      },
+      deps,
+    );
+    expect(s3mock.calls()).toHaveLength(0);
+    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.InputLocation).toBe(
+      's3://async-jobs-local-input/big/x.csv',
+    );
+  });
+
+  it.each([
+    [{ inferenceId: 'has space' }, 400],
+    [{ inferenceId: '.starts-with-dot' }, 400],
+    [{ requestTtlSeconds: '21601' }, 400],
+    [{ requestTtlSeconds: '12.5' }, 400],
+    [{ invocationTimeoutSeconds: '0' }, 400],
+    [{ customAttributes: 'x'.repeat(1025) }, 400],
+    [{ customAttributes: 'caf\u00e9' }, 400],
+    [{ accept: 'not a type' }, 400],
+    [{ inputLocation: 's3://async-jobs-local-input/x' }, 400], // and a body
+  ])('rejects %j with %i before touching anything', async (query, code) => {
+    expect(await status(submitJob({ query, contentType: 'text/csv', body: csv }, deps))).toBe(code);
+    expect(ddb.calls()).toHaveLength(0);
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  it('rejects an empty body (400), a bad content type (415) and a huge body (413)', async () => {
+    expect(
+      await status(submitJob({ query: {}, contentType: 'text/csv', body: Buffer.alloc(0) }, deps)),
+    ).toBe(400);
+    expect(
+      await status(submitJob({ query: {}, contentType: 'text/csv;;\u0001', body: csv }, deps)),
+    ).toBe(415);
+    expect(
+      await status(
+        submitJob(
+          { query: {}, contentType: 'text/csv', body: Buffer.alloc(6 * 1024 * 1024) },
+          deps,
+        ),
+      ),
+    ).toBe(413);
+  });
+
+  it('defaults the content type of a body to application/octet-stream', async () => {
+    await submitJob({ query: {}, body: csv }, deps);
+    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.ContentType).toBe(
+      'application/octet-stream',
+    );
+  });
+});
+
+describe('invokeError', () => {
+  it('maps SageMaker errors to answers a client can act on', () => {
+    expect(
+      invokeError(new ValidationError({ message: 'Endpoint x not found.', $metadata: {} })).status,
+    ).toBe(400);
+    const unavailable = invokeError(new ServiceUnavailable({ message: 'down', $metadata: {} }));
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers['Retry-After']).toBeDefined();
+    expect(invokeError(Object.assign(new Error('x'), { name: 'ThrottlingException' })).status).toBe(
+      429,
+    );
+    expect(invokeError(new Error('ECONNRESET')).status).toBe(503);
+  });
+});
