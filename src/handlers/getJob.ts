@@ -1,14 +1,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore } from '../lib/clients.ts';
+import { jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest, NotFound } from '../lib/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { ANY_INFERENCE_ID, publicView } from '../lib/jobs.ts';
+import { ANY_INFERENCE_ID, isStale, publicView } from '../lib/jobs.ts';
 import { logger } from '../lib/logger.ts';
+import { reconcileJob } from '../lib/reconcile.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
-config();
+const cfg = config();
 
 /** GET /jobs/{inferenceId}: the job record, 404 when unknown. */
 export const handler = middy(async (event: HttpEvent) => {
@@ -17,8 +18,13 @@ export const handler = middy(async (event: HttpEvent) => {
     throw new BadRequest('inferenceId must be 1-64 printable characters');
   }
   logger.appendKeys({ inferenceId });
-  const job = await jobStore().get(inferenceId);
+  let job = await jobStore().get(inferenceId);
   if (!job) throw new NotFound(`no job ${inferenceId}`);
+  if (isStale(job, cfg.reconcileAfterSeconds)) {
+    // Its notification may be lost: look in S3 as reconcile would, then answer what is stored.
+    await reconcileJob(job, { config: cfg, store: jobStore(), s3 });
+    job = (await jobStore().get(inferenceId)) ?? job;
+  }
   return json(200, publicView(job));
 })
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -10,6 +10,8 @@ export interface Config {
   errorTopicArn?: string;
   inlineResultMaxBytes: number;
   jobTtlDays: number;
+  /** A job still IN_PROGRESS this long after its submit is checked in S3 (reconcile, getJob). */
+  reconcileAfterSeconds: number;
   /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
   s3EndpointOverride: boolean;
 }
@@ -71,6 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
     // 400 KB is DynamoDB's item limit; the record needs room besides the result.
     inlineResultMaxBytes: integer(env, 'INLINE_RESULT_MAX_BYTES', 65_536, 0, 256 * 1024),
     jobTtlDays: integer(env, 'JOB_TTL_DAYS', 30, 1, 3650),
+    reconcileAfterSeconds: integer(env, 'RECONCILE_AFTER_SECONDS', 900, 0, 7 * 86_400),
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
   };
 }

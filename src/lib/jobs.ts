@@ -3,6 +3,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -29,10 +30,18 @@ export interface Job {
   resultBytes?: number;
   submittedAt?: string;
   completedAt?: string;
+  /** When SageMaker must have answered: submit + RequestTTLSeconds + InvocationTimeoutSeconds. */
+  expectedBy?: string;
   expiresAt?: number;
+  /** Set only while IN_PROGRESS: the key of the sparse index that reconcile queries. */
+  pending?: string;
 }
 
-export type PublicJob = Omit<Job, 'expiresAt'>;
+export type PublicJob = Omit<Job, 'expiresAt' | 'pending'>;
+
+/** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
+export const PENDING_INDEX = 'pending-index';
+export const PENDING = 'IN_PROGRESS';
 
 /** An id a client may choose: safe as an S3 key segment and a URL path segment. */
 export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -40,8 +49,19 @@ export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 export function publicView(job: Job): PublicJob {
-  const { expiresAt: _expiresAt, ...rest } = job;
+  const { expiresAt: _expiresAt, pending: _pending, ...rest } = job;
   return rest;
+}
+
+/** An unfinished job old enough that its notification may have been lost. */
+export function isStale(job: Job, afterSeconds: number, now = new Date()): boolean {
+  if (job.status !== 'IN_PROGRESS' || !job.submittedAt) return false;
+  return Date.parse(job.submittedAt) + afterSeconds * 1000 <= now.getTime();
+}
+
+/** SageMaker's defaults when a submit does not set them: 6 hours in the queue, 15 minutes to run. */
+export function expectedBy(submitted: Date, ttlSeconds = 21_600, timeoutSeconds = 900): string {
+  return new Date(submitted.getTime() + (ttlSeconds + timeoutSeconds) * 1000).toISOString();
 }
 
 export function expiresAt(from: Date, ttlDays: number): number {
@@ -196,7 +216,8 @@ export class JobStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: { inferenceId: { S: inferenceId } },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          // The record leaves the sparse index of unfinished jobs as it becomes terminal.
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE pending`,
           // Transition IN_PROGRESS -> terminal, or create the terminal record when the
           // notification outran the submit (or the job was queued by another client).
           ConditionExpression: 'attribute_not_exists(inferenceId) OR #status = :inProgress',
@@ -209,5 +230,27 @@ export class JobStore {
       if (isConditionFailure(err)) return 'duplicate';
       throw err;
     }
+  }
+
+  /**
+   * Unfinished jobs submitted before `before`, oldest first, from the sparse index: a Query that
+   * reads only IN_PROGRESS records, never a scan of the table.
+   */
+  async *pendingBefore(before: string, pageSize = 100): AsyncGenerator<Job> {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const res = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pending = :pending AND submittedAt < :before',
+          ExpressionAttributeValues: { ':pending': { S: PENDING }, ':before': { S: before } },
+          ExclusiveStartKey: start,
+          Limit: pageSize,
+        }),
+      );
+      for (const item of res.Items ?? []) yield unmarshall(item) as Job;
+      start = res.LastEvaluatedKey;
+    } while (start);
   }
 }

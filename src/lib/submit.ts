@@ -17,7 +17,14 @@ import {
   awsErrorName,
   awsStatus,
 } from './errors.ts';
-import { CLIENT_INFERENCE_ID, expiresAt, type Job, type JobStore } from './jobs.ts';
+import {
+  CLIENT_INFERENCE_ID,
+  PENDING,
+  expectedBy,
+  expiresAt,
+  type Job,
+  type JobStore,
+} from './jobs.ts';
 import { logger } from './logger.ts';
 import { inputLocation, putObject, s3Uri, type S3Location } from './storage.ts';
 
@@ -165,7 +172,9 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     inputLocation: s3Uri(input),
     inputContentType: contentType,
     submittedAt,
+    expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
     expiresAt: expiresAt(now, config.jobTtlDays),
+    pending: PENDING,
   };
   const existing = await deps.store.claim(claim);
   if (existing) {

@@ -71,8 +71,23 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
     new CreateTableCommand({
       TableName: opts.table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'inferenceId', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'inferenceId', AttributeType: 'S' },
+        { AttributeName: 'pending', AttributeType: 'S' },
+        { AttributeName: 'submittedAt', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
+      // The same sparse index as serverless.yml: only unfinished jobs carry `pending`.
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'pending-index',
+          KeySchema: [
+            { AttributeName: 'pending', KeyType: 'HASH' },
+            { AttributeName: 'submittedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
     }),
   );
   await client

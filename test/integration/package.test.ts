@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
@@ -21,8 +21,7 @@ let artifacts: string[];
 const byType = (type: string) =>
   Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
 
-beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
+async function packageTemplate(dir: string, params: string[]) {
   await promisify(execFile)(
     process.execPath,
     [
@@ -31,9 +30,8 @@ beforeAll(async () => {
       '--stage',
       'dev',
       '--package',
-      out,
-      '--param',
-      'endpointName=my-endpoint',
+      dir,
+      ...params.flatMap((p) => ['--param', p]),
     ],
     {
       cwd: PROJECT_DIR,
@@ -41,15 +39,18 @@ beforeAll(async () => {
         ...process.env,
         AWS_ACCESS_KEY_ID: 'dummy',
         AWS_SECRET_ACCESS_KEY: 'dummy',
-        SLS_ESBUILD_WORK_FOLDER: join('.sandbox', 'esbuild-package-test'),
+        SLS_ESBUILD_WORK_FOLDER: join('.sandbox', `esbuild-package-${basename(dir)}`),
         SLS_TELEMETRY_DISABLED: '1',
       },
       timeout: 120_000,
     },
   );
-  const template = JSON.parse(
-    await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
-  );
+  return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}
+
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
+  const template = await packageTemplate(out, ['endpointName=my-endpoint']);
   resources = template.Resources;
   outputs = template.Outputs;
   artifacts = await readdir(out);
@@ -61,11 +62,11 @@ afterAll(async () => {
 
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
-    for (const fn of ['submitJob', 'getJob', 'onSuccess', 'onError']) {
+    for (const fn of ['submitJob', 'getJob', 'onSuccess', 'onError', 'reconcile']) {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -175,5 +176,88 @@ describe('serverless package', () => {
     expect(JSON.stringify(outputs.S3FailurePath?.Value)).toContain(
       's3://${OutputBucket}/failures/',
     );
+  });
+
+  it('keeps a sparse index of unfinished jobs, read by a scheduled reconcile', () => {
+    const gsi = resources.JobsTable!.Properties.GlobalSecondaryIndexes;
+    expect(gsi).toEqual([
+      {
+        IndexName: 'pending-index',
+        KeySchema: [
+          { AttributeName: 'pending', KeyType: 'HASH' },
+          { AttributeName: 'submittedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    const rules = byType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    expect(rules).toEqual(['rate(5 minutes)']);
+  });
+
+  it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {
+    const alarms = Object.fromEntries(byType('AWS::CloudWatch::Alarm'));
+    expect(Object.keys(alarms).sort()).toEqual([
+      'HandlerErrorsAlarm',
+      'OnErrorDLQAlarm',
+      'OnSuccessDLQAlarm',
+      'StuckJobsAlarm',
+    ]);
+    for (const a of Object.values(alarms)) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    }
+    expect(alarms.OnSuccessDLQAlarm!.Properties.Dimensions[0].Value).toEqual({
+      'Fn::GetAtt': ['OnSuccessDLQ', 'QueueName'],
+    });
+    const filter = byType('AWS::Logs::MetricFilter')[0]![1].Properties;
+    expect(filter.FilterPattern).toContain('job expired');
+  });
+});
+
+describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
+  let sqsOut: string;
+  let r: Record<string, Resource>;
+  beforeAll(async () => {
+    sqsOut = await mkdtemp(join(tmpdir(), 'async-jobs-package-sqs-'));
+    r = (
+      await packageTemplate(sqsOut, [
+        'resultDelivery=sqs',
+        'apiAuth=jwt',
+        'jwtIssuer=https://issuer.example.com',
+        'jwtAudience=my-client',
+      ])
+    ).Resources;
+  }, 180_000);
+  afterAll(() => rm(sqsOut, { recursive: true, force: true }));
+  const of = (type: string) => Object.entries(r).filter(([, x]) => x.Type === type);
+
+  it('buffers SNS -> SQS -> Lambda with partial batch failures and a redrive to a DLQ', () => {
+    const subs = of('AWS::SNS::Subscription').map(([, s]) => s.Properties);
+    expect(subs.map((s) => s.Protocol)).toEqual(['sqs', 'sqs']);
+    expect(subs.every((s) => s.RawMessageDelivery === true)).toBe(true);
+    const mappings = of('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    expect(mappings).toHaveLength(2);
+    for (const m of mappings) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    for (const q of ['SuccessQueue', 'ErrorQueue']) {
+      expect(r[q]!.Properties.RedrivePolicy.deadLetterTargetArn).toEqual({
+        'Fn::GetAtt': [`${q}DLQ`, 'Arn'],
+      });
+      expect(r[q]!.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    const policy = r.ResultQueuesPolicy!.Properties.PolicyDocument.Statement;
+    expect(policy[0].Condition).toEqual({
+      ArnEquals: { 'aws:SourceArn': { Ref: 'SuccessTopic' } },
+    });
+    expect(of('AWS::CloudWatch::Alarm').map(([k]) => k)).toContain('SuccessQueueDLQAlarm');
+  });
+
+  it('authorizes routes with the JWT issuer instead of IAM', () => {
+    for (const [, route] of of('AWS::ApiGatewayV2::Route')) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+    }
+    const authorizer = of('AWS::ApiGatewayV2::Authorizer')[0]![1].Properties;
+    expect(authorizer.JwtConfiguration).toEqual({
+      Audience: ['my-client'],
+      Issuer: 'https://issuer.example.com',
+    });
   });
 });

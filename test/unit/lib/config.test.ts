@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       errorTopicArn: undefined,
       inlineResultMaxBytes: 65_536,
       jobTtlDays: 30,
+      reconcileAfterSeconds: 900,
       s3EndpointOverride: false,
     });
   });

@@ -1,0 +1,21 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore, s3 } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { logger } from '../lib/logger.ts';
+import { reconcile } from '../lib/reconcile.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+/** Scheduled: finishes jobs whose notification was lost, by checking their S3 locations. */
+export const handler = middy(async () => {
+  const report = await reconcile(
+    { config: cfg, store: jobStore(), s3 },
+    { olderThanSeconds: cfg.reconcileAfterSeconds },
+  );
+  logger.info('reconcile finished', { ...report });
+  // Some jobs could not be checked: fail the run so the error alarm sees it.
+  if (report.errors > 0) throw new Error(`${report.errors} jobs could not be reconciled`);
+  return report;
+}).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,113 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobStore, s3 } from '../../src/lib/clients.ts';
+import { config } from '../../src/lib/config.ts';
+import { reconcile } from '../../src/lib/reconcile.ts';
+import { startLocalSageMaker, type LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startBackends, type Backends } from '../support/backends.ts';
+import { lambdaContext } from '../support/lambda.ts';
+import { ERROR_TOPIC, OUTPUT_BUCKET, SUCCESS_TOPIC } from '../support/notifications.ts';
+
+/*
+ * Lost notifications: the local runtime runs every job but publishes nothing. The scheduled
+ * reconcile (and getJob, for a stale job it is asked about) finds the results in S3 and finishes
+ * the jobs through the same conditional transitions as the notification path.
+ */
+
+type Handler = (e: unknown, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+let b: Backends;
+let runtime: LocalSageMaker;
+let submitJob: Handler;
+let getJob: Handler;
+let reconcileHandler: (e: unknown, c: unknown) => Promise<unknown>;
+
+beforeAll(async () => {
+  b = await startBackends();
+  runtime = await startLocalSageMaker({
+    port: 0,
+    s3: b.s3,
+    outputBucket: OUTPUT_BUCKET,
+    outputPrefix: 'outputs/',
+    failurePrefix: 'failures/',
+    successTopicArn: SUCCESS_TOPIC,
+    errorTopicArn: ERROR_TOPIC,
+    concurrency: 4,
+    publish: async () => {
+      throw new Error('no notification may be published in this test');
+    },
+    faults: { dropNotification: () => true },
+  });
+  process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = runtime.url;
+  process.env.RECONCILE_AFTER_SECONDS = '0';
+  submitJob = (await import('../../src/handlers/submitJob.ts')).handler as never;
+  getJob = (await import('../../src/handlers/getJob.ts')).handler as never;
+  reconcileHandler = (await import('../../src/handlers/reconcile.ts')).handler as never;
+});
+afterAll(async () => {
+  await runtime?.close();
+  await b?.close();
+});
+
+async function submit(id: string, body: string, contentType = 'text/csv', query = {}) {
+  const res = await submitJob(
+    {
+      version: '2.0',
+      headers: { 'content-type': contentType },
+      queryStringParameters: { inferenceId: id, ...query },
+      body,
+      isBase64Encoded: false,
+    },
+    lambdaContext('submitJob'),
+  );
+  expect(res.statusCode).toBe(202);
+}
+
+describe('reconcile', () => {
+  it('finishes every job whose notification was lost, with the right terminal state', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `lost-${i}`);
+    for (const id of ids) await submit(id, id.endsWith('7') ? 'FAIL' : `${id.length},1\n`);
+    await runtime.idle();
+    expect((await b.store.get('lost-0'))?.status).toBe('IN_PROGRESS');
+
+    const report = await reconcileHandler({}, lambdaContext('reconcile'));
+    expect(report).toMatchObject({ checked: 20, completed: 18, failed: 2, errors: 0 });
+    for (const id of ids) {
+      const job = await b.store.get(id);
+      expect(job?.status).toBe(id.endsWith('7') ? 'FAILED' : 'COMPLETED');
+      expect(job?.pending).toBeUndefined();
+      if (job?.status === 'COMPLETED') expect(job.result).toMatch(/^0\.\d+\n$/);
+    }
+    // The index is sparse: nothing is left to check, and a second run changes nothing.
+    const again = await reconcileHandler({}, lambdaContext('reconcile'));
+    expect(again).toMatchObject({ checked: 0 });
+  });
+
+  it('getJob checks S3 for a stale job it is asked about', async () => {
+    await submit('stale-1', '2,2\n');
+    await runtime.idle();
+    const res = await getJob(
+      { version: '2.0', headers: {}, pathParameters: { inferenceId: 'stale-1' } },
+      lambdaContext('getJob'),
+    );
+    expect(JSON.parse(String(res.body))).toMatchObject({
+      status: 'COMPLETED',
+      result: '0.880797\n',
+    });
+  });
+
+  it('leaves a job that is still running alone, and fails one past its deadline', async () => {
+    await submit('slow-1', '1\n', 'text/csv', { customAttributes: 'delay_ms=60000' });
+    const deps = { config: config(), store: jobStore(), s3 };
+    expect(await reconcile(deps, { olderThanSeconds: 0 })).toMatchObject({
+      checked: 1,
+      pending: 1,
+    });
+    const later = () => new Date(Date.now() + (21_600 + 900 + 1) * 1000);
+    expect(await reconcile({ ...deps, now: later }, { olderThanSeconds: 0 })).toMatchObject({
+      expired: 1,
+    });
+    const job = await b.store.get('slow-1');
+    expect(job?.status).toBe('FAILED');
+    expect(job?.failureReason).toMatch(/RequestTTLSeconds/);
+  });
+});
