@@ -35,9 +35,11 @@ export interface Job {
   expiresAt?: number;
   /** Set only while IN_PROGRESS: the key of the sparse index that reconcile queries. */
   pending?: string;
+  /** A random token of the submit that claimed the id, to recognise its own retried claim. */
+  claimToken?: string;
 }
 
-export type PublicJob = Omit<Job, 'expiresAt' | 'pending'>;
+export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken'>;
 
 /** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
 export const PENDING_INDEX = 'pending-index';
@@ -49,7 +51,7 @@ export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 export function publicView(job: Job): PublicJob {
-  const { expiresAt: _expiresAt, pending: _pending, ...rest } = job;
+  const { expiresAt: _expiresAt, pending: _pending, claimToken: _claimToken, ...rest } = job;
   return rest;
 }
 
@@ -127,8 +129,14 @@ export class JobStore {
       return undefined;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      const existing = await this.get(job.inferenceId);
+      // Our own claim, written by an attempt whose answer was lost and then retried by the SDK:
+      // the id is ours to go on with.
+      if (existing?.claimToken !== undefined && existing.claimToken === job.claimToken) {
+        return undefined;
+      }
       // Taken: by an earlier submit or by a notification for a job queued elsewhere.
-      return (await this.get(job.inferenceId)) ?? job;
+      return existing ?? job;
     }
   }
 
@@ -168,18 +176,18 @@ export class JobStore {
    * Undoes a claim whose job was never queued (upload or invoke failed), so no IN_PROGRESS record
    * is left for a job SageMaker does not know. Only an untouched claim is removed.
    */
-  async release(inferenceId: string, submittedAt: string): Promise<void> {
+  async release(inferenceId: string, claimToken: string): Promise<void> {
     try {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.table,
           Key: { inferenceId: { S: inferenceId } },
           ConditionExpression:
-            '#status = :inProgress AND submittedAt = :submittedAt AND attribute_not_exists(outputLocation)',
+            '#status = :inProgress AND claimToken = :token AND attribute_not_exists(outputLocation)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':inProgress': { S: 'IN_PROGRESS' },
-            ':submittedAt': { S: submittedAt },
+            ':token': { S: claimToken },
           },
         }),
       );

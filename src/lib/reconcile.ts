@@ -112,22 +112,30 @@ export async function reconcile(
     errors: 0,
   };
   const inFlight = new Set<Promise<void>>();
-  for await (const job of deps.store.pendingBefore(before)) {
-    report.checked++;
-    const p = reconcileJob(job, deps)
-      .then((verdict) => {
-        report[verdict]++;
-      })
-      .catch((err: unknown) => {
-        report.errors++;
-        logger.error('reconcile failed for a job', {
-          inferenceId: job.inferenceId,
-          error: err instanceof Error ? err.name : 'unknown',
-        });
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= (opts.concurrency ?? 8)) await Promise.race(inFlight);
+  try {
+    for await (const job of deps.store.pendingBefore(before)) {
+      report.checked++;
+      const p = reconcileJob(job, deps)
+        .then((verdict) => {
+          report[verdict]++;
+        })
+        .catch((err: unknown) => {
+          report.errors++;
+          logger.error('reconcile failed for a job', {
+            inferenceId: job.inferenceId,
+            error: err instanceof Error ? err.name : 'unknown',
+          });
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= (opts.concurrency ?? 8)) await Promise.race(inFlight);
+    }
+  } catch (err) {
+    // The index could not be read (further): what was checked stands, the rest waits for next time.
+    report.errors++;
+    logger.error('reconcile could not list unfinished jobs', {
+      error: err instanceof Error ? err.name : 'unknown',
+    });
   }
   await Promise.all(inFlight);
   return report;

@@ -175,6 +175,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
     expiresAt: expiresAt(now, config.jobTtlDays),
     pending: PENDING,
+    claimToken: randomUUID(),
   };
   const existing = await deps.store.claim(claim);
   if (existing) {
@@ -214,10 +215,12 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
         throw invokeError(err);
       });
   } catch (err) {
-    await deps.store.release(inferenceId, submittedAt).catch((releaseErr: unknown) => {
-      // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
-      logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
-    });
+    await deps.store
+      .release(inferenceId, claim.claimToken as string)
+      .catch((releaseErr: unknown) => {
+        // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
+        logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+      });
     throw err;
   }
   const job = await deps.store.markQueued(inferenceId, {

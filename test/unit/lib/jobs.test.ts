@@ -54,6 +54,13 @@ describe('JobStore', () => {
     expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
   });
 
+  it('goes on with its own claim when a retried PutItem finds it already written', async () => {
+    ddb.on(PutItemCommand).rejects(conditionFailed());
+    ddb.on(GetItemCommand).resolves({ Item: marshall({ ...job, claimToken: 't1' }) });
+    expect(await store.claim({ ...job, claimToken: 't1' })).toBeUndefined();
+    expect(await store.claim({ ...job, claimToken: 't2' })).toMatchObject({ inferenceId: 'a' });
+  });
+
   it('finishes only from IN_PROGRESS or no record, in one conditional update', async () => {
     ddb.on(UpdateItemCommand).resolves({});
     expect(await store.finish('a', outcome)).toBe('applied');
@@ -80,10 +87,10 @@ describe('JobStore', () => {
 
   it('releases only an untouched claim of its own submit', async () => {
     ddb.on(DeleteItemCommand).rejects(conditionFailed());
-    await expect(store.release('a', job.submittedAt!)).resolves.toBeUndefined();
+    await expect(store.release('a', 'token-1')).resolves.toBeUndefined();
     const input = ddb.commandCalls(DeleteItemCommand)[0]!.args[0].input;
     expect(input.ConditionExpression).toContain('#status = :inProgress');
-    expect(input.ConditionExpression).toContain('submittedAt = :submittedAt');
+    expect(input.ConditionExpression).toContain('claimToken = :token');
     expect(input.ConditionExpression).toContain('attribute_not_exists(outputLocation)');
   });
 

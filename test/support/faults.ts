@@ -1,0 +1,87 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/*
+ * A fault-injecting HTTP proxy for an emulator. A fixed share of requests fail, each in one of the
+ * ways real services fail: a 500 before the request reaches the service, a connection reset before
+ * it does, or the worst kind: the request is applied and its answer is lost.
+ */
+
+export type Fault = 'error' | 'reset' | 'lost-answer';
+
+export interface FaultProxy {
+  url: string;
+  counts: Record<Fault | 'forwarded', number>;
+  close(): Promise<void>;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export async function startFaultProxy(opts: {
+  target: string;
+  rate: number;
+  random: () => number;
+  /** The body of an injected 500, in the service's own error format. */
+  errorBody: { contentType: string; body: string };
+}): Promise<FaultProxy> {
+  const target = new URL(opts.target);
+  const counts = { error: 0, reset: 0, 'lost-answer': 0, forwarded: 0 };
+  const faults: Fault[] = ['error', 'reset', 'lost-answer'];
+  const server: Server = createServer((req, res) => {
+    const fault = opts.random() < opts.rate ? faults[Math.floor(opts.random() * 3)] : undefined;
+    if (fault === 'error') {
+      counts.error++;
+      req.resume();
+      res.writeHead(500, { 'content-type': opts.errorBody.contentType });
+      res.end(opts.errorBody.body);
+      return;
+    }
+    if (fault === 'reset') {
+      counts.reset++;
+      req.socket.destroy();
+      return;
+    }
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (up) => {
+        if (fault === 'lost-answer') {
+          counts['lost-answer']++;
+          up.resume();
+          up.on('end', () => req.socket.destroy());
+          return;
+        }
+        counts.forwarded++;
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => req.socket.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
