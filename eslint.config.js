@@ -15,7 +15,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/local/**', 'test/**', 'bench/**', 'scripts/**'],
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', performance: 'readonly' } },
+  },
+  {
+    files: ['src/local/**', 'src/ops/**', 'test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
 );

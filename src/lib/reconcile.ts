@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import { OutputMissing } from './errors.ts';
 import { expiresAt, type Job, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
-import { encodeResult } from './results.ts';
+import { encodeResult } from './encoding.ts';
 import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
 
 /*

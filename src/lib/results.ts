@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from './config.ts';
 import { AppError, OutputMissing } from './errors.ts';
-import { expiresAt, type JobStore, type Outcome, type ResultEncoding } from './jobs.ts';
+import { encodeResult } from './encoding.ts';
+import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import {
   failureLocationOf,
@@ -19,25 +20,6 @@ export interface ResultDeps {
   store: JobStore;
   s3: () => S3Client;
   now?: () => Date;
-}
-
-const TEXT_TYPES =
-  /^(text\/|application\/(json|x-ndjson|jsonlines|xml|csv|x-www-form-urlencoded)\b|[^;]*\+(json|xml)\b)/i;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Text and JSON outputs are stored readable; anything else (or invalid UTF-8) as base64. */
-export function encodeResult(
-  body: Buffer,
-  contentType: string | undefined,
-): { result: string; resultEncoding: ResultEncoding } {
-  if (contentType && TEXT_TYPES.test(contentType.trim())) {
-    try {
-      return { result: utf8.decode(body), resultEncoding: 'utf8' };
-    } catch {
-      // Declared as text but is not valid UTF-8: keep it byte-exact instead.
-    }
-  }
-  return { result: body.toString('base64'), resultEncoding: 'base64' };
 }
 
 function decodeResponseBody(rb: NonNullable<SageMakerNotification['responseBody']>): Buffer {

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
 import type { JobStore, Outcome } from '../../../src/lib/jobs.ts';
-import { encodeResult, outcomeOf, processEvent } from '../../../src/lib/results.ts';
+import { encodeResult } from '../../../src/lib/encoding.ts';
+import { outcomeOf, processEvent } from '../../../src/lib/results.ts';
 import { parseNotification } from '../../../src/lib/notification.ts';
 import {
   ERROR_TOPIC,

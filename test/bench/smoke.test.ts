@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_DIR } from '../../src/local/paths.ts';
+
+/*
+ * The benchmark's smoke variant: every figure is measured (a few iterations each) and written, so
+ * `npm run bench` cannot rot unnoticed. Thresholds are the full run's business, except the ones
+ * that hold even on a noisy, loaded machine.
+ */
+
+const require = createRequire(import.meta.url);
+let dir: string | undefined;
+afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
+
+interface Results {
+  smoke: boolean;
+  sizes: Record<string, number>;
+  rows: { figure: string; ours: number; baseline: number; ratio: number; pass?: boolean }[];
+  notes: { cpuPerNotificationMs: number };
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('measures every figure against its baseline and writes results.json', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'async-jobs-bench-'));
+    const out = join(dir, 'results.json');
+    await promisify(execFile)(
+      process.execPath,
+      [require.resolve('tsx/cli'), join(PROJECT_DIR, 'bench', 'bench.ts'), '--smoke', '--out', out],
+      { cwd: PROJECT_DIR, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const results = JSON.parse(await readFile(out, 'utf8')) as Results;
+    expect(results.smoke).toBe(true);
+    const figures = results.rows.map((r) => r.figure);
+    for (const f of [
+      'cold start onSuccess vs floor',
+      'cold start getJob vs empty',
+      'peak RSS, 16 MiB output',
+      'throughput with the emulators',
+      'model finished -> result visible',
+    ]) {
+      expect(figures).toContain(f);
+    }
+    for (const r of results.rows) {
+      expect(r.ours).toBeGreaterThan(0);
+      expect(r.baseline).toBeGreaterThan(0);
+      expect(r.ratio).toBeCloseTo(r.ours / r.baseline, 6);
+    }
+    // Robust even on a loaded machine: outputs above the inline limit are never held whole.
+    const rss = results.rows.find((r) => r.figure.startsWith('peak RSS'))!;
+    expect(rss.ratio).toBeLessThan(1.2);
+    expect(results.notes.cpuPerNotificationMs).toBeLessThan(2);
+    expect(results.sizes.onSuccess).toBeGreaterThan(0);
+  }, 200_000);
+});
