@@ -5,17 +5,12 @@ import { config } from '../../src/lib/config.ts';
 import type { Job } from '../../src/lib/jobs.ts';
 import { reconcile } from '../../src/lib/reconcile.ts';
 import { runModel } from '../../src/local/model.ts';
-import { startLocalSageMaker, type LocalSageMaker } from '../../src/local/sagemaker.ts';
+import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { prng, startFaultProxy, type FaultProxy } from '../support/faults.ts';
 import { lambdaContext } from '../support/lambda.ts';
-import {
-  ERROR_TOPIC,
-  OUTPUT_BUCKET,
-  SUCCESS_TOPIC,
-  failed,
-  snsEvent,
-} from '../support/notifications.ts';
+import { ERROR_TOPIC, SUCCESS_TOPIC, failed, snsEvent } from '../support/notifications.ts';
 
 /*
  * Chaos: 500 jobs through the real handlers, with 10% of the handlers' S3 and DynamoDB requests
@@ -64,20 +59,12 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_S3 = proxies[0]!.url;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxies[1]!.url;
   resetClients();
-  runtime = await startLocalSageMaker({
-    port: 0,
-    s3: b.s3,
-    outputBucket: OUTPUT_BUCKET,
-    outputPrefix: 'outputs/',
-    failurePrefix: 'failures/',
-    successTopicArn: SUCCESS_TOPIC,
-    errorTopicArn: ERROR_TOPIC,
+  runtime = await startTestRuntime(b.s3, {
     concurrency: 8,
     publish: async (topicArn, message) => void published.push({ topicArn, message }),
     // Some notifications are never sent at all: only reconcile can finish those jobs.
     faults: { dropNotification: () => random() < LOST_RATE },
   });
-  process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = runtime.url;
   submitJob = (await import('../../src/handlers/submitJob.ts')).handler as never;
   onSuccess = (await import('../../src/handlers/onSuccess.ts')).handler as never;
   onError = (await import('../../src/handlers/onError.ts')).handler as never;

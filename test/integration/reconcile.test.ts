@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobStore, s3 } from '../../src/lib/clients.ts';
 import { config } from '../../src/lib/config.ts';
 import { reconcile } from '../../src/lib/reconcile.ts';
-import { startLocalSageMaker, type LocalSageMaker } from '../../src/local/sagemaker.ts';
+import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { lambdaContext } from '../support/lambda.ts';
-import { ERROR_TOPIC, OUTPUT_BUCKET, SUCCESS_TOPIC } from '../support/notifications.ts';
 
 /*
  * Lost notifications: the local runtime runs every job but publishes nothing. The scheduled
@@ -23,21 +23,13 @@ let reconcileHandler: (e: unknown, c: unknown) => Promise<unknown>;
 
 beforeAll(async () => {
   b = await startBackends();
-  runtime = await startLocalSageMaker({
-    port: 0,
-    s3: b.s3,
-    outputBucket: OUTPUT_BUCKET,
-    outputPrefix: 'outputs/',
-    failurePrefix: 'failures/',
-    successTopicArn: SUCCESS_TOPIC,
-    errorTopicArn: ERROR_TOPIC,
+  runtime = await startTestRuntime(b.s3, {
     concurrency: 4,
     publish: async () => {
       throw new Error('no notification may be published in this test');
     },
     faults: { dropNotification: () => true },
   });
-  process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = runtime.url;
   process.env.RECONCILE_AFTER_SECONDS = '0';
   submitJob = (await import('../../src/handlers/submitJob.ts')).handler as never;
   getJob = (await import('../../src/handlers/getJob.ts')).handler as never;

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalSageMaker, type LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { lambdaContext, waitFor } from '../support/lambda.ts';
 import {
@@ -29,16 +30,9 @@ let throttle = false;
 
 beforeAll(async () => {
   b = await startBackends();
-  runtime = await startLocalSageMaker({
-    port: 0,
-    s3: b.s3,
+  runtime = await startTestRuntime(b.s3, {
     region: 'us-east-1',
     endpoints: ['demo-endpoint'],
-    outputBucket: OUTPUT_BUCKET,
-    outputPrefix: 'outputs/',
-    failurePrefix: 'failures/',
-    successTopicArn: SUCCESS_TOPIC,
-    errorTopicArn: ERROR_TOPIC,
     includeResponseBody: false,
     concurrency: 2,
     publish: async (topicArn, message) => {
@@ -46,7 +40,6 @@ beforeAll(async () => {
     },
     faults: { throttle: () => throttle },
   });
-  process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = runtime.url;
   submitJob = (await import('../../src/handlers/submitJob.ts')).handler as never;
   getJob = (await import('../../src/handlers/getJob.ts')).handler as never;
   onSuccess = (await import('../../src/handlers/onSuccess.ts')).handler as never;
