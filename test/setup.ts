@@ -14,6 +14,7 @@ const defaults: Record<string, string> = {
   INLINE_RESULT_MAX_BYTES: '65536',
   JOB_TTL_DAYS: '30',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
 };
 for (const [k, v] of Object.entries(defaults)) process.env[k] ??= v;
 delete process.env.AWS_PROFILE;

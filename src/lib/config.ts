@@ -1,7 +1,9 @@
 import { ConfigError } from './errors.ts';
 
 export interface Config {
+  /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
   endpointName: string;
+  endpointNames: readonly string[];
   inputBucket: string;
   inputPrefix: string;
   outputBuckets: readonly string[];
@@ -30,6 +32,14 @@ function required(env: Env, name: string): string {
 function bucket(name: string, value: string): string {
   if (!BUCKET.test(value))
     throw new ConfigError(`${name}: "${value}" is not a valid S3 bucket name`);
+  return value;
+}
+
+/** SageMaker's endpoint name rule. */
+function endpoint(name: string, value: string): string {
+  if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(value)) {
+    throw new ConfigError(`${name}: "${value}" is not a SageMaker endpoint name`);
+  }
   return value;
 }
 
@@ -62,8 +72,20 @@ export function loadConfig(env: Env = process.env): Config {
   if (inputPrefix.startsWith('/') || inputPrefix.includes('..')) {
     throw new ConfigError(`INPUT_PREFIX: "${inputPrefix}" must be a relative key prefix`);
   }
+  const endpointName = endpoint('ENDPOINT_NAME', required(env, 'ENDPOINT_NAME'));
+  const endpointNames = [
+    ...new Set([
+      endpointName,
+      ...(env.ENDPOINT_NAMES ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .map((n) => endpoint('ENDPOINT_NAMES', n)),
+    ]),
+  ];
   return {
-    endpointName: required(env, 'ENDPOINT_NAME'),
+    endpointName,
+    endpointNames,
     inputBucket: bucket('INPUT_BUCKET', required(env, 'INPUT_BUCKET')),
     inputPrefix,
     outputBuckets,

@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { OutputMissing } from './errors.ts';
 import { expiresAt, type Job, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
+import { count } from './metrics.ts';
 import { encodeResult } from './encoding.ts';
 import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
 
@@ -59,6 +60,7 @@ export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdi
       ...bodyFields(output),
     });
     logger.info('job completed by reconcile', { inferenceId: job.inferenceId, applied });
+    count('JobsReconciled', base.endpointName);
     return 'completed';
   }
   const failure = await tryRead(deps, job.failureLocation, 'failureLocation');
@@ -71,6 +73,7 @@ export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdi
       ...bodyFields(failure),
     });
     logger.info('job failed by reconcile', { inferenceId: job.inferenceId });
+    count('JobsReconciled', base.endpointName);
     return 'failed';
   }
   if (job.expectedBy && Date.parse(job.expectedBy) < now.getTime()) {

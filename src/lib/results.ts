@@ -1,10 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from './config.ts';
-import { AppError, OutputMissing } from './errors.ts';
+import { AppError, OutputMissing, RefusedNotification } from './errors.ts';
 import { encodeResult } from './encoding.ts';
 import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
+import { count, duration } from './metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -117,10 +118,15 @@ export async function processRecord(
   const inferenceId = n.inferenceId;
   const outcome = await outcomeOf(n, deps);
   const applied = await deps.store.finish(inferenceId, outcome);
+  const endpoint = outcome.endpointName;
   if (applied === 'duplicate') {
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
+    count('DuplicatesIgnored', endpoint);
     return;
   }
+  count(outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed', endpoint);
+  duration('ModelTime', endpoint, n.receivedTime, n.eventTime);
+  duration('TimeToResult', endpoint, n.receivedTime, (deps.now?.() ?? new Date()).toISOString());
   logger.info(outcome.result !== undefined ? 'result stored inline' : 'result stored by location', {
     inferenceId,
     status: outcome.status,
@@ -158,6 +164,7 @@ export async function processEvent(
     const record = records[i] as NotificationRecord;
     if (s.status === 'fulfilled') return;
     failed.push(record.id);
+    if (s.reason instanceof RefusedNotification) count('NotificationsRefused', 'unknown');
     logger.error('notification not processed', {
       inferenceId: idOf(record),
       messageId: record.id,

@@ -26,6 +26,7 @@ import {
   type JobStore,
 } from './jobs.ts';
 import { logger } from './logger.ts';
+import { count } from './metrics.ts';
 import { inputLocation, putObject, s3Uri, type S3Location } from './storage.ts';
 
 /** SageMaker's limits for the InvokeEndpointAsync parameters we pass through. */
@@ -73,6 +74,13 @@ export const SubmitQuery = z.object({
   ),
   requestTtlSeconds: intParam('requestTtlSeconds', 60, 21_600),
   invocationTimeoutSeconds: intParam('invocationTimeoutSeconds', 1, 3_600),
+  endpoint: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpoint must be a SageMaker endpoint name'),
+      ),
+  ),
   inputLocation: z.optional(
     z.string().check(z.maxLength(2048, 'inputLocation must be at most 2048 characters')),
   ),
@@ -160,6 +168,12 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   const given: S3Location | undefined = q.inputLocation
     ? inputLocation(q.inputLocation, config.inputBucket)
     : undefined;
+  const endpointName = q.endpoint ?? config.endpointName;
+  if (!config.endpointNames.includes(endpointName)) {
+    throw new BadRequest(
+      `unknown endpoint ${endpointName}; allowed: ${config.endpointNames.join(', ')}`,
+    );
+  }
   const inferenceId = q.inferenceId ?? (deps.newId ?? randomUUID)();
   const input = given ?? { bucket: config.inputBucket, key: `${config.inputPrefix}${inferenceId}` };
   const now = deps.now?.() ?? new Date();
@@ -168,7 +182,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   const claim: Job = {
     inferenceId,
     status: 'IN_PROGRESS',
-    endpointName: config.endpointName,
+    endpointName,
     inputLocation: s3Uri(input),
     inputContentType: contentType,
     submittedAt,
@@ -180,6 +194,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   const existing = await deps.store.claim(claim);
   if (existing) {
     logger.info('duplicate submit answered with the existing job', { inferenceId });
+    count('DuplicateSubmits', endpointName);
     return { created: false, job: existing };
   }
 
@@ -194,9 +209,13 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
       );
     }
     const params: InvokeEndpointAsyncCommandInput = {
-      EndpointName: config.endpointName,
+      EndpointName: endpointName,
       InputLocation: s3Uri(input),
       InferenceId: inferenceId,
+      // A predictable key per job: <S3OutputPath>/<endpoint>/<inferenceId>.out (and the same
+      // under S3FailurePath), instead of a name SageMaker makes up.
+      S3OutputPathExtension: endpointName,
+      Filename: `${inferenceId}.out`,
       ContentType: contentType,
       Accept: q.accept,
       CustomAttributes: q.customAttributes,
@@ -227,6 +246,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     outputLocation: queued.OutputLocation,
     failureLocation: queued.FailureLocation,
   });
-  logger.info('job submitted', { inferenceId });
+  logger.info('job submitted', { inferenceId, endpointName });
+  count('JobsSubmitted', endpointName);
   return { created: true, job };
 }

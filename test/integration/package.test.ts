@@ -178,6 +178,51 @@ describe('serverless package', () => {
     );
   });
 
+  it('outputs a managed policy with what a model execution role needs, and no endpoint by default', () => {
+    const statements = resources.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'sns:Publish',
+        Resource: [{ Ref: 'SuccessTopic' }, { Ref: 'ErrorTopic' }],
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': '${InputBucket.Arn}/inputs/*' },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:PutObject',
+        Resource: [
+          { 'Fn::Sub': '${OutputBucket.Arn}/outputs/*' },
+          { 'Fn::Sub': '${OutputBucket.Arn}/failures/*' },
+        ],
+      }),
+    );
+    expect(outputs.ModelExecutionPolicyArn?.Value).toEqual({ Ref: 'ModelExecutionPolicy' });
+    expect(resources.AsyncEndpoint).toMatchObject({ Condition: 'HasModel' });
+    expect(resources.AsyncEndpointConfig).toMatchObject({ Condition: 'HasModel' });
+  });
+
+  it('has a dashboard of the job metrics and the endpoint backlog', () => {
+    const body = JSON.stringify(resources.JobsDashboard!.Properties.DashboardBody);
+    for (const metric of [
+      'JobsSubmitted',
+      'JobsCompleted',
+      'JobsFailed',
+      'DuplicatesIgnored',
+      'NotificationsRefused',
+      'ModelTime',
+      'TimeToResult',
+      'ApproximateBacklogSizePerInstance',
+    ]) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toContain('AsyncJobs/dev');
+  });
+
   it('keeps a sparse index of unfinished jobs, read by a scheduled reconcile', () => {
     const gsi = resources.JobsTable!.Properties.GlobalSecondaryIndexes;
     expect(gsi).toEqual([
@@ -216,16 +261,20 @@ describe('serverless package', () => {
 describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
   let sqsOut: string;
   let r: Record<string, Resource>;
+  let conditions: Record<string, unknown>;
   beforeAll(async () => {
     sqsOut = await mkdtemp(join(tmpdir(), 'async-jobs-package-sqs-'));
-    r = (
-      await packageTemplate(sqsOut, [
-        'resultDelivery=sqs',
-        'apiAuth=jwt',
-        'jwtIssuer=https://issuer.example.com',
-        'jwtAudience=my-client',
-      ])
-    ).Resources;
+    const t = await packageTemplate(sqsOut, [
+      'modelName=my-model',
+      'endpointNames=my-async-endpoint,Second-Endpoint',
+      'kmsKeyArn=arn:aws:kms:us-east-1:000000000000:key/abc',
+      'resultDelivery=sqs',
+      'apiAuth=jwt',
+      'jwtIssuer=https://issuer.example.com',
+      'jwtAudience=my-client',
+    ]);
+    r = t.Resources;
+    conditions = t.Conditions;
   }, 180_000);
   afterAll(() => rm(sqsOut, { recursive: true, force: true }));
   const of = (type: string) => Object.entries(r).filter(([, x]) => x.Type === type);
@@ -248,6 +297,51 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       ArnEquals: { 'aws:SourceArn': { Ref: 'SuccessTopic' } },
     });
     expect(of('AWS::CloudWatch::Alarm').map(([k]) => k)).toContain('SuccessQueueDLQAlarm');
+  });
+
+  it('creates the async EndpointConfig and Endpoint wired to the stack when modelName is set', () => {
+    expect(conditions.HasModel).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['my-model', ''] }] });
+    const config = r.AsyncEndpointConfig!.Properties;
+    expect(config.ProductionVariants[0]).toMatchObject({
+      ModelName: 'my-model',
+      VariantName: 'AllTraffic',
+    });
+    expect(config.AsyncInferenceConfig.OutputConfig).toMatchObject({
+      S3OutputPath: { 'Fn::Sub': 's3://${OutputBucket}/outputs' },
+      S3FailurePath: { 'Fn::Sub': 's3://${OutputBucket}/failures' },
+      NotificationConfig: {
+        SuccessTopic: { Ref: 'SuccessTopic' },
+        ErrorTopic: { Ref: 'ErrorTopic' },
+        IncludeInferenceResponseIn: ['SUCCESS_NOTIFICATION_TOPIC'],
+      },
+    });
+    expect(r.AsyncEndpoint!.Properties).toEqual({
+      EndpointName: 'my-async-endpoint',
+      EndpointConfigName: { 'Fn::GetAtt': ['AsyncEndpointConfig', 'EndpointConfigName'] },
+    });
+  });
+
+  it('scopes InvokeEndpointAsync to exactly the allow-listed endpoint ARNs', () => {
+    const statements = r.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument
+      .Statement as {
+      Action: string[];
+      Resource: unknown;
+    }[];
+    const invoke = statements.find((st) =>
+      [st.Action].flat().includes('sagemaker:InvokeEndpointAsync'),
+    );
+    const prefix = 'arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/';
+    expect(invoke?.Resource).toEqual([
+      { 'Fn::Sub': `${prefix}my-async-endpoint` },
+      { 'Fn::Sub': `${prefix}second-endpoint` },
+    ]);
+    const env = r.SubmitJobLambdaFunction!.Properties.Environment.Variables;
+    expect(env.ENDPOINT_NAMES).toBe('my-async-endpoint,Second-Endpoint');
+  });
+
+  it('gives the model role KMS on the given key only', () => {
+    const doc = r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
+    expect(JSON.stringify(doc)).toContain('arn:aws:kms:us-east-1:000000000000:key/abc');
   });
 
   it('authorizes routes with the JWT issuer instead of IAM', () => {

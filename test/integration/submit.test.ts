@@ -249,6 +249,7 @@ describe('submitJob against the emulators', () => {
     ['requestTtlSeconds too small', { requestTtlSeconds: '59' }, 400],
     ['a non-numeric timeout', { invocationTimeoutSeconds: 'soon' }, 400],
     ['inputLocation outside the input bucket', { inputLocation: `s3://${OUTPUT_BUCKET}/x` }, 400],
+    ['an endpoint outside the allow-list', { endpoint: 'another-endpoint' }, 400],
   ] as [string, Record<string, string>, number][])(
     'rejects %s with %i and invokes nothing',
     async (_what, query, status) => {

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
   it('reads the environment with its defaults', () => {
     expect(loadConfig(base)).toEqual({
       endpointName: 'ep',
+      endpointNames: ['ep'],
       inputBucket: 'in-bucket',
       inputPrefix: 'inputs/',
       outputBuckets: ['out-a', 'out-b'],
@@ -46,6 +47,15 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ ...base, JOB_TTL_DAYS: '0' })).toThrow(/JOB_TTL_DAYS/);
     expect(() => loadConfig({ ...base, INPUT_PREFIX: '../x/' })).toThrow(/INPUT_PREFIX/);
+  });
+
+  it('builds the endpoint allow-list around ENDPOINT_NAME', () => {
+    expect(loadConfig({ ...base, ENDPOINT_NAMES: 'a-1, ep ,b2' }).endpointNames).toEqual([
+      'ep',
+      'a-1',
+      'b2',
+    ]);
+    expect(() => loadConfig({ ...base, ENDPOINT_NAMES: 'ok,not_ok' })).toThrow(/ENDPOINT_NAMES/);
   });
 
   it('uses path-style S3 when an S3 endpoint override is set', () => {

@@ -88,6 +88,8 @@ describe('submitJob', () => {
       EndpointName: 'demo-endpoint',
       InputLocation: 's3://async-jobs-local-input/inputs/job-1',
       InferenceId: 'job-1',
+      S3OutputPathExtension: 'demo-endpoint',
+      Filename: 'job-1.out',
       ContentType: 'text/csv',
       Accept: 'application/json',
       CustomAttributes: 'delay_ms=10',
@@ -98,6 +100,35 @@ describe('submitJob', () => {
     expect(update.ExpressionAttributeValues?.[':outputLocation']).toEqual({
       S: 's3://async-jobs-local-output/outputs/x.out',
     });
+  });
+
+  it('routes to an allow-listed endpoint and records it on the job', async () => {
+    const multi = {
+      ...deps,
+      config: { ...deps.config, endpointNames: ['demo-endpoint', 'other-ep'] },
+    };
+    await submitJob({ query: { endpoint: 'other-ep' }, contentType: 'text/csv', body: csv }, multi);
+    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.EndpointName).toBe(
+      'other-ep',
+    );
+    expect(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item?.endpointName).toEqual({
+      S: 'other-ep',
+    });
+  });
+
+  it('answers 400 for an endpoint outside the allow-list and invokes nothing', async () => {
+    expect(
+      await status(
+        submitJob({ query: { endpoint: 'not-allowed' }, contentType: 'text/csv', body: csv }, deps),
+      ),
+    ).toBe(400);
+    expect(
+      await status(
+        submitJob({ query: { endpoint: 'bad name!' }, contentType: 'text/csv', body: csv }, deps),
+      ),
+    ).toBe(400);
+    expect(sm.calls()).toHaveLength(0);
+    expect(ddb.calls()).toHaveLength(0);
   });
 
   it('claims before it uploads or invokes', async () => {

@@ -1,0 +1,101 @@
+import { vi } from 'vitest';
+
+// Before the Metrics instance is built: this file checks the EMF lines it writes.
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'AsyncJobs/test';
+});
+
+import {
+  DynamoDBClient,
+  UpdateItemCommand,
+  ConditionalCheckFailedException,
+} from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { handler as onError } from '../../../src/handlers/onError.ts';
+import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
+import { lambdaContext } from '../../support/lambda.ts';
+
+const ddb = mockClient(DynamoDBClient);
+const s3mock = mockClient(S3Client);
+const event = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
+const run = (h: unknown, e: unknown) =>
+  (h as (e: unknown, c: unknown) => Promise<unknown>)(e, lambdaContext('fn')).catch(
+    () => undefined,
+  );
+
+interface Emf {
+  _aws: {
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
+  };
+  [k: string]: unknown;
+}
+
+async function emfLines(work: () => Promise<unknown>): Promise<Emf[]> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Emf);
+}
+
+const byName = (lines: Emf[]) =>
+  Object.fromEntries(lines.map((l) => [l._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name, l]));
+
+afterEach(() => ddb.reset());
+
+describe('EMF metrics', () => {
+  it('a completed job: JobsCompleted, ModelTime and TimeToResult per endpoint', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    const m = byName(await emfLines(() => run(onSuccess, event('success-response-body.json'))));
+    expect(Object.keys(m).sort()).toEqual(['JobsCompleted', 'ModelTime', 'TimeToResult']);
+    const completed = m.JobsCompleted!;
+    expect(completed._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'AsyncJobs/test',
+      Dimensions: [['service', 'endpoint']],
+      Metrics: [{ Name: 'JobsCompleted', Unit: 'Count' }],
+    });
+    expect(completed).toMatchObject({ endpoint: 'demo-endpoint', JobsCompleted: 1 });
+    // eventTime - receivedTime of the sample: 19:00:05.123 - 19:00:01.456
+    expect(m.ModelTime).toMatchObject({ ModelTime: 3667 });
+    expect(m.ModelTime!._aws.CloudWatchMetrics[0]!.Metrics[0]!.Unit).toBe('Milliseconds');
+  });
+
+  it('a failed job counts JobsFailed; a duplicate counts DuplicatesIgnored', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    s3mock
+      .on(GetObjectCommand)
+      .resolves({ Body: Readable.from([Buffer.from('OOM')]) as never, ContentLength: 3 });
+    const failedLines = byName(await emfLines(() => run(onError, event('failure.json'))));
+    expect(failedLines.JobsFailed).toMatchObject({ JobsFailed: 1, endpoint: 'demo-endpoint' });
+    ddb
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
+    const dup = byName(await emfLines(() => run(onSuccess, event('success-response-body.json'))));
+    expect(Object.keys(dup)).toEqual(['DuplicatesIgnored']);
+  });
+
+  it('a refused notification counts NotificationsRefused', async () => {
+    const wrongTopic = event('success-response-body.json');
+    wrongTopic.Records[0].Sns.TopicArn = 'arn:aws:sns:us-east-1:111111111111:elsewhere';
+    const m = byName(await emfLines(() => run(onSuccess, wrongTopic)));
+    expect(m.NotificationsRefused).toMatchObject({ NotificationsRefused: 1 });
+  });
+});
