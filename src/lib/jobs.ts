@@ -44,6 +44,8 @@ export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken'>;
 /** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
 export const PENDING_INDEX = 'pending-index';
 export const PENDING = 'IN_PROGRESS';
+/** Every job by status, newest first: the listing's index (GET /jobs?status=). */
+export const STATUS_INDEX = 'status-index';
 
 /** An id a client may choose: safe as an S3 key segment and a URL path segment. */
 export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -260,5 +262,29 @@ export class JobStore {
       for (const item of res.Items ?? []) yield unmarshall(item) as Job;
       start = res.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** One page of the jobs in a status, newest submit first, from the status index. */
+  async listByStatus(
+    status: JobStatus,
+    limit: number,
+    startKey?: Record<string, unknown>,
+  ): Promise<{ jobs: Job[]; next?: Record<string, unknown> }> {
+    const res = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: '#status = :status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': { S: status } },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: startKey ? marshall(startKey) : undefined,
+      }),
+    );
+    return {
+      jobs: (res.Items ?? []).map((i) => unmarshall(i) as Job),
+      next: res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined,
+    };
   }
 }

@@ -103,3 +103,30 @@ export async function readBounded(
   }
   return { inline: true, body: Buffer.concat(chunks, held), bytes: held, contentType };
 }
+
+/** A short-lived URL to GET an object, for results too large to answer inline. */
+export async function presignGet(
+  client: S3Client,
+  loc: S3Location,
+  expiresInSeconds: number,
+): Promise<string> {
+  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+  return getSignedUrl(client, new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
+    expiresIn: expiresInSeconds,
+  });
+}
+
+/** A short-lived URL to PUT an input of the given content type, for inputs above Lambda's limit. */
+export async function presignPut(
+  client: S3Client,
+  loc: S3Location,
+  contentType: string,
+  expiresInSeconds: number,
+): Promise<string> {
+  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+  return getSignedUrl(
+    client,
+    new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, ContentType: contentType }),
+    { expiresIn: expiresInSeconds },
+  );
+}

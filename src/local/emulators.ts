@@ -75,6 +75,7 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
         { AttributeName: 'inferenceId', AttributeType: 'S' },
         { AttributeName: 'pending', AttributeType: 'S' },
         { AttributeName: 'submittedAt', AttributeType: 'S' },
+        { AttributeName: 'status', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
       // The same sparse index as serverless.yml: only unfinished jobs carry `pending`.
@@ -83,6 +84,14 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
           IndexName: 'pending-index',
           KeySchema: [
             { AttributeName: 'pending', KeyType: 'HASH' },
+            { AttributeName: 'submittedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'status-index',
+          KeySchema: [
+            { AttributeName: 'status', KeyType: 'HASH' },
             { AttributeName: 'submittedAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },

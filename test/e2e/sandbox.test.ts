@@ -141,6 +141,32 @@ describe('the sandbox over HTTP', () => {
     expect((await finished('e2e-slow')).status).toBe('COMPLETED');
   });
 
+  it('takes a large input through POST /uploads and serves the result and the listing', async () => {
+    const upload = (await (
+      await fetch(`${api()}/uploads?contentType=text/csv`, { method: 'POST' })
+    ).json()) as { uploadUrl: string; inputLocation: string; headers: Record<string, string> };
+    const rows = Array.from({ length: 20_000 }, (_, i) => `${i % 10},${i % 3},${i % 7}`).join('\n');
+    expect(
+      (await fetch(upload.uploadUrl, { method: 'PUT', headers: upload.headers, body: rows }))
+        .status,
+    ).toBe(200);
+    const res = await fetch(
+      `${api()}/jobs?inferenceId=e2e-upload&inputLocation=${encodeURIComponent(upload.inputLocation)}`,
+      { method: 'POST', headers: { 'content-type': 'text/csv' } },
+    );
+    expect(res.status).toBe(202);
+    expect((await finished('e2e-upload')).status).toBe('COMPLETED');
+    const result = await fetch(`${api()}/jobs/e2e-upload/result`, { redirect: 'manual' });
+    // 20,000 scores are above the inline limit: a redirect to a presigned URL on the local S3.
+    expect(result.status).toBe(302);
+    const download = await fetch(result.headers.get('location')!);
+    expect((await download.text()).split('\n').filter(Boolean)).toHaveLength(20_000);
+    const listing = (await (await fetch(`${api()}/jobs?status=COMPLETED&limit=100`)).json()) as {
+      jobs: { inferenceId: string }[];
+    };
+    expect(listing.jobs.map((j) => j.inferenceId)).toContain('e2e-upload');
+  });
+
   it('serverless invoke local reaches the sandbox; the result shows through GET', async () => {
     const workFolder = `.sandbox/esbuild-invoke-${sandbox!.ports.http}`;
     onTestFinished(() => rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true }));

@@ -1,0 +1,36 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { resultOf } from '../lib/access.ts';
+import { jobStore, s3 } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { BadRequest } from '../lib/errors.ts';
+import { httpErrors, type HttpEvent, type HttpResult } from '../lib/http.ts';
+import { ANY_INFERENCE_ID } from '../lib/jobs.ts';
+import { logger } from '../lib/logger.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+/** GET /jobs/{inferenceId}/result: the output itself when small, else a redirect to S3. */
+export const handler = middy(async (event: HttpEvent): Promise<HttpResult> => {
+  const inferenceId = event.pathParameters?.inferenceId ?? '';
+  if (!ANY_INFERENCE_ID.test(inferenceId)) {
+    throw new BadRequest('inferenceId must be 1-64 printable characters');
+  }
+  logger.appendKeys({ inferenceId });
+  const answer = await resultOf(await jobStore().get(inferenceId), inferenceId, {
+    config: cfg,
+    s3,
+  });
+  if (answer.kind === 'redirect') {
+    return { statusCode: 302, headers: { location: answer.url, 'cache-control': 'no-store' } };
+  }
+  return {
+    statusCode: 200,
+    headers: { 'content-type': answer.contentType },
+    body: answer.body.toString('base64'),
+    isBase64Encoded: true,
+  };
+})
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors());

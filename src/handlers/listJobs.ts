@@ -1,0 +1,17 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
+import { listJobs } from '../lib/listing.ts';
+import { logger } from '../lib/logger.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+config();
+
+/** GET /jobs?status=&limit=&next=: a page of jobs in one status, newest first. */
+export const handler = middy(async (event: HttpEvent) =>
+  json(200, await listJobs(event.queryStringParameters ?? {}, jobStore())),
+)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors());

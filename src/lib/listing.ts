@@ -1,0 +1,57 @@
+import { BadRequest } from './errors.ts';
+import { publicView, type JobStatus, type JobStore, type PublicJob } from './jobs.ts';
+
+/*
+ * GET /jobs?status=&limit=&next=: a page of jobs from the status index, newest first. The page
+ * token is the index key, opaque to clients (base64url JSON) and checked on the way back in.
+ */
+
+const STATUSES: readonly JobStatus[] = ['IN_PROGRESS', 'COMPLETED', 'FAILED'];
+
+export interface JobPage {
+  jobs: Omit<PublicJob, 'result'>[];
+  next?: string;
+}
+
+function token(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+function untoken(value: string, status: JobStatus): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const names = Object.keys(key).sort().join(',');
+    // Only an index key of this listing: nothing else can be smuggled into the query.
+    if (names === 'inferenceId,status,submittedAt' && key.status === status) return key;
+  } catch {
+    // fall through
+  }
+  throw new BadRequest('next is not a page token of this listing');
+}
+
+export async function listJobs(
+  query: Record<string, string | undefined>,
+  store: JobStore,
+): Promise<JobPage> {
+  const status = query.status as JobStatus | undefined;
+  if (!status || !STATUSES.includes(status)) {
+    throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);
+  }
+  const limit = query.limit === undefined ? 25 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw new BadRequest('limit must be a whole number from 1 to 100');
+  }
+  const start = query.next ? untoken(query.next, status) : undefined;
+  const page = await store.listByStatus(status, limit, start);
+  return {
+    // Results stay out of listings (up to 64 KB each): GET /jobs/{id} or /result has them.
+    jobs: page.jobs.map((j) => {
+      const { result: _result, ...rest } = publicView(j);
+      return rest;
+    }),
+    next: token(page.next),
+  };
+}

@@ -1,0 +1,184 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startBackends, type Backends } from '../support/backends.ts';
+import { lambdaContext, waitFor } from '../support/lambda.ts';
+import { SUCCESS_TOPIC, completed, snsEvent } from '../support/notifications.ts';
+import { startTestRuntime } from '../support/runtime.ts';
+
+/*
+ * Data in and out without passing through Lambda, and the listing, against s3rver and dynalite:
+ * POST /uploads (presigned PUT), GET /jobs/{id}/result (inline or a presigned redirect),
+ * GET /jobs?status= (the status index, paginated).
+ */
+
+type Handler = (e: unknown, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+let b: Backends;
+let runtime: LocalSageMaker;
+const h: Record<string, Handler> = {};
+const published: { topicArn: string; message: string }[] = [];
+
+beforeAll(async () => {
+  b = await startBackends();
+  runtime = await startTestRuntime(b.s3, {
+    publish: async (topicArn, message) => void published.push({ topicArn, message }),
+  });
+  for (const name of ['submitJob', 'getResult', 'createUpload', 'listJobs', 'onSuccess']) {
+    h[name] = (await import(`../../src/handlers/${name}.ts`)).handler as Handler;
+  }
+});
+afterAll(async () => {
+  await runtime?.close();
+  await b?.close();
+});
+
+const call = (name: string, event: Record<string, unknown>) =>
+  h[name]!({ version: '2.0', headers: {}, isBase64Encoded: false, ...event }, lambdaContext(name));
+const body = (r: APIGatewayProxyStructuredResultV2) => JSON.parse(String(r.body));
+const result = (id: string) => call('getResult', { pathParameters: { inferenceId: id } });
+
+async function finish(id: string) {
+  const m = await waitFor(
+    () =>
+      published.find((p) => (JSON.parse(p.message) as { inferenceId: string }).inferenceId === id),
+    { what: `the notification of ${id}` },
+  );
+  await h.onSuccess!(
+    snsEvent({ topic: m.topicArn, message: m.message }),
+    lambdaContext('onSuccess'),
+  );
+}
+
+describe('POST /uploads', () => {
+  it('hands out a presigned PUT whose inputLocation submits and completes', async () => {
+    const res = await call('createUpload', { queryStringParameters: { contentType: 'text/csv' } });
+    expect(res.statusCode).toBe(201);
+    const upload = body(res);
+    expect(upload.inputLocation).toMatch(
+      /^s3:\/\/async-jobs-local-input\/inputs\/uploads\/[0-9a-f-]{36}$/,
+    );
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i % 9},${i % 4}`).join('\n');
+    const put = await fetch(upload.uploadUrl, {
+      method: 'PUT',
+      headers: upload.headers,
+      body: rows,
+    });
+    expect(put.status).toBe(200);
+    const submitted = await call('submitJob', {
+      headers: { 'content-type': 'text/csv' },
+      queryStringParameters: { inferenceId: 'upl-1', inputLocation: upload.inputLocation },
+    });
+    expect(submitted.statusCode).toBe(202);
+    await finish('upl-1');
+    const out = await result('upl-1');
+    expect(out.statusCode).toBe(200);
+    expect(Buffer.from(String(out.body), 'base64').toString().split('\n')).toHaveLength(5001);
+  });
+
+  it('refuses a malformed content type', async () => {
+    const res = await call('createUpload', { queryStringParameters: { contentType: 'nope' } });
+    expect(res.statusCode).toBe(415);
+  });
+});
+
+describe('GET /jobs/{id}/result', () => {
+  it('answers a small output itself, byte-exact, with its content type', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 255]);
+    await h.onSuccess!(
+      snsEvent({
+        topic: SUCCESS_TOPIC,
+        message: completed('res-bin', { contentType: 'application/x-bytes', responseBody: bytes }),
+      }),
+      lambdaContext('onSuccess'),
+    );
+    const res = await result('res-bin');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe('application/x-bytes');
+    expect(res.isBase64Encoded).toBe(true);
+    expect(Buffer.from(String(res.body), 'base64')).toEqual(bytes);
+  });
+
+  it('redirects a large output to a short-lived presigned URL that serves it', async () => {
+    const big = Buffer.alloc(200_000, 0x7a);
+    await b.putOutput('outputs/res-big.out', big, 'application/octet-stream');
+    await h.onSuccess!(
+      snsEvent({
+        topic: SUCCESS_TOPIC,
+        message: completed('res-big', { contentType: 'application/octet-stream' }),
+      }),
+      lambdaContext('onSuccess'),
+    );
+    const res = await result('res-big');
+    expect(res.statusCode).toBe(302);
+    const url = String(res.headers?.location);
+    expect(url).toContain('X-Amz-Expires=300');
+    const download = await fetch(url);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(big);
+  });
+
+  it('answers 409 for an unfinished job, 404 for an unknown one', async () => {
+    await call('submitJob', {
+      headers: { 'content-type': 'text/csv' },
+      queryStringParameters: { inferenceId: 'res-wait', customAttributes: 'delay_ms=60000' },
+      body: '1\n',
+    });
+    const pending = await result('res-wait');
+    expect(pending.statusCode).toBe(409);
+    expect(body(pending).message).toContain('IN_PROGRESS');
+    expect((await result('res-nobody')).statusCode).toBe(404);
+  });
+});
+
+describe('GET /jobs?status=', () => {
+  it('pages through one status, newest first, without result bodies', async () => {
+    for (let i = 0; i < 5; i++) {
+      await b.store.claim({
+        inferenceId: `list-${i}`,
+        status: 'FAILED',
+        submittedAt: `2026-11-2${i}T00:00:00.000Z`,
+        failureReason: 'x',
+        result: 'body',
+      });
+    }
+    const first = await call('listJobs', {
+      queryStringParameters: { status: 'FAILED', limit: '3' },
+    });
+    expect(first.statusCode).toBe(200);
+    const page1 = body(first);
+    expect(page1.jobs.map((j: { inferenceId: string }) => j.inferenceId)).toEqual([
+      'list-4',
+      'list-3',
+      'list-2',
+    ]);
+    expect(page1.jobs[0]).not.toHaveProperty('result');
+    const page2 = body(
+      await call('listJobs', {
+        queryStringParameters: { status: 'FAILED', limit: '3', next: page1.next },
+      }),
+    );
+    expect(page2.jobs.map((j: { inferenceId: string }) => j.inferenceId)).toEqual([
+      'list-1',
+      'list-0',
+    ]);
+    expect(page2.next).toBeUndefined();
+  });
+
+  it('answers 400 for a missing status, a bad limit or a forged page token', async () => {
+    expect((await call('listJobs', { queryStringParameters: {} })).statusCode).toBe(400);
+    expect((await call('listJobs', { queryStringParameters: { status: 'DONE' } })).statusCode).toBe(
+      400,
+    );
+    expect(
+      (await call('listJobs', { queryStringParameters: { status: 'FAILED', limit: '500' } }))
+        .statusCode,
+    ).toBe(400);
+    const forged = Buffer.from(
+      JSON.stringify({ inferenceId: 'x', status: 'COMPLETED', submittedAt: 'y' }),
+    ).toString('base64url');
+    expect(
+      (await call('listJobs', { queryStringParameters: { status: 'FAILED', next: forged } }))
+        .statusCode,
+    ).toBe(400);
+  });
+});
