@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -198,4 +199,89 @@ describe('the sandbox over HTTP', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ status: 'COMPLETED', result: '{"scores":[0.62,0.91]}' });
   }, 150_000);
+});
+
+describe('the async-jobs CLI against the sandbox', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'async-jobs-cli-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** Runs the CLI; resolves with its exit code and output, whatever the code. */
+  function cli(args: string[], env: Record<string, string> = {}) {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(PROJECT_DIR, 'bin', 'async-jobs.mjs'), ...args],
+        { env: { ...process.env, ASYNC_JOBS_API: api(), ...env }, timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('submit --wait prints the finished job and exits 0; result -o writes the output', async () => {
+    const file = join(dir, 'rows.csv');
+    await writeFile(file, '1,2\n3,4\n');
+    const run = await cli(['submit', file, '--id', 'cli-ok', '--wait']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ inferenceId: 'cli-ok', status: 'COMPLETED' });
+    expect(run.stderr).toMatch(/cli-ok: COMPLETED after [\d.]+ s/);
+    const out = join(dir, 'out.csv');
+    expect((await cli(['result', 'cli-ok', '-o', out])).code).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(expected('1,2\n3,4\n', 'text/csv'));
+  });
+
+  it('exits 1 when the job fails, with the reason', async () => {
+    const file = join(dir, 'fail.txt');
+    await writeFile(file, 'FAIL');
+    const run = await cli(['submit', file, '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/FAILED after .*ClientError/);
+  });
+
+  it('sends a large input through a presigned upload, with a progress bar', async () => {
+    const file = join(dir, 'big.csv');
+    await writeFile(file, Array.from({ length: 30_000 }, (_, i) => `${i % 5},${i % 3}`).join('\n'));
+    const run = await cli(['submit', file, '--id', 'cli-big', '--wait'], {
+      ASYNC_JOBS_UPLOAD_THRESHOLD: '1024',
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('upload [##############################] 100%');
+    const job = JSON.parse(run.stdout) as { inputLocation: string };
+    expect(job.inputLocation).toContain('/inputs/uploads/');
+    const out = join(dir, 'big.out');
+    expect((await cli(['result', 'cli-big', '-o', out])).code).toBe(0);
+    expect((await readFile(out, 'utf8')).split('\n').filter(Boolean)).toHaveLength(30_000);
+    const list = await cli(['list', '--status', 'completed', '--limit', '100']);
+    expect(list.stdout).toContain('cli-big\tCOMPLETED');
+  });
+
+  it('says clearly what is wrong: unknown id, wrong URL, no credentials', async () => {
+    const unknown = await cli(['status', 'cli-nobody']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('no job cli-nobody');
+    const wrong = await cli(['status', 'x', '--api', 'http://127.0.0.1:1']);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('cannot reach the API at http://127.0.0.1:1');
+    const unsigned = await cli(
+      ['status', 'x', '--api', 'https://abc123.execute-api.us-east-1.amazonaws.com'],
+      {
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+        AWS_CONFIG_FILE: join(dir, 'none'),
+        // Never reach for the instance metadata service from a test.
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '',
+        AWS_WEB_IDENTITY_TOKEN_FILE: '',
+      },
+    );
+    expect(unsigned.code).toBe(3);
+    expect(unsigned.stderr).toContain('no AWS credentials');
+    expect((await cli(['frobnicate'])).code).toBe(2);
+  });
 });

@@ -1,0 +1,255 @@
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiClient, CliError, apiError } from './client.ts';
+
+/*
+ * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
+ *   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME] [--wait]
+ *   async-jobs status <id>
+ *   async-jobs result <id> [-o file]
+ *   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
+ * Options: --api URL (or ASYNC_JOBS_API; default the local sandbox). Exit codes: 0 ok, 1 the job
+ * FAILED, 2 usage, 3 error, 4 not found.
+ */
+
+const USAGE = `usage:
+  async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME] [--wait]
+  async-jobs status <id>
+  async-jobs result <id> [-o file]
+  async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
+options: --api URL (or ASYNC_JOBS_API; default http://127.0.0.1:3000)`;
+
+const TYPES: Record<string, string> = {
+  '.csv': 'text/csv',
+  '.json': 'application/json',
+  '.jsonl': 'application/jsonlines',
+  '.txt': 'text/plain',
+  '.npy': 'application/x-npy',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.wav': 'audio/wav',
+  '.parquet': 'application/x-parquet',
+};
+
+/** Inputs above this go through POST /uploads (a Lambda request carries about 6 MB). */
+const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 5 * 1024 * 1024);
+
+interface Job {
+  inferenceId: string;
+  status: string;
+  failureReason?: string;
+  [k: string]: unknown;
+}
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function bar(done: number, total: number): string {
+  const width = 30;
+  const filled = Math.round((done / Math.max(total, 1)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((100 * done) / Math.max(total, 1)).toFixed(0)}% ${(done / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`;
+}
+
+/** PUT a file to a presigned URL, streamed with its length, with a progress bar on stderr. */
+function putFile(
+  url: string,
+  file: string,
+  size: number,
+  headers: Record<string, string>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      { method: 'PUT', headers: { ...headers, 'content-length': size } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new CliError(`the upload was refused (HTTP ${res.statusCode})`)),
+        );
+      },
+    );
+    req.on('error', (e) => reject(new CliError(`the upload failed: ${e.message}`)));
+    let sent = 0;
+    let last = 0;
+    const stream = createReadStream(file);
+    stream.on('data', (chunk) => {
+      sent += chunk.length;
+      if (process.stderr.isTTY || sent === size || Date.now() - last > 1000) {
+        last = Date.now();
+        process.stderr.write(`\rupload ${bar(sent, size)}`);
+      }
+    });
+    stream.on('end', () => process.stderr.write('\n'));
+    stream.pipe(req);
+  });
+}
+
+async function submit(
+  api: ApiClient,
+  file: string,
+  opts: Record<string, string | boolean | undefined>,
+) {
+  const info = await stat(file).catch(() => {
+    throw new CliError(`cannot read ${file}`, 2);
+  });
+  const contentType =
+    (opts['content-type'] as string | undefined) ??
+    TYPES[extname(file).toLowerCase()] ??
+    'application/octet-stream';
+  const query: Record<string, string | undefined> = {
+    inferenceId: opts.id as string | undefined,
+    accept: opts.accept as string | undefined,
+    endpoint: opts.endpoint as string | undefined,
+  };
+  let body: Buffer | undefined;
+  if (info.size > UPLOAD_THRESHOLD) {
+    const res = await api.request('POST', '/uploads', { query: { contentType } });
+    if (res.status !== 201) throw apiError(res, 'cannot get an upload URL');
+    const upload = res.json<{
+      uploadUrl: string;
+      inputLocation: string;
+      headers: Record<string, string>;
+    }>();
+    await putFile(upload.uploadUrl, file, info.size, upload.headers);
+    query.inputLocation = upload.inputLocation;
+  } else {
+    const { readFile } = await import('node:fs/promises');
+    body = await readFile(file);
+  }
+  const res = await api.request('POST', '/jobs', {
+    query,
+    body,
+    headers: { 'content-type': contentType },
+  });
+  if (res.status !== 202 && res.status !== 200) throw apiError(res, 'submit refused');
+  const job = res.json<Job>();
+  err(`${res.status === 202 ? 'submitted' : 'already known'}: ${job.inferenceId} (${job.status})`);
+  if (!opts.wait) {
+    process.stdout.write(`${job.inferenceId}\n`);
+    return 0;
+  }
+  return wait(api, job.inferenceId);
+}
+
+async function wait(api: ApiClient, id: string): Promise<number> {
+  const started = Date.now();
+  let delay = 250;
+  for (;;) {
+    const res = await api.request('GET', `/jobs/${encodeURIComponent(id)}`);
+    if (res.status !== 200) throw apiError(res, `cannot read job ${id}`);
+    const job = res.json<Job>();
+    const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+    if (job.status !== 'IN_PROGRESS') {
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      err(
+        `${id}: ${job.status} after ${elapsed} s${job.failureReason ? `: ${job.failureReason}` : ''}`,
+      );
+      process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+      return job.status === 'COMPLETED' ? 0 : 1;
+    }
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${id}: IN_PROGRESS ${elapsed} s`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 1.5, 5000);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      api: { type: 'string' },
+      'content-type': { type: 'string' },
+      id: { type: 'string' },
+      accept: { type: 'string' },
+      endpoint: { type: 'string' },
+      wait: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    err(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const api = new ApiClient(values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000');
+  switch (command) {
+    case 'submit':
+      if (!arg) throw new CliError(`submit needs a file\n${USAGE}`, 2);
+      return submit(api, arg, values);
+    case 'status': {
+      if (!arg) throw new CliError(`status needs a job id\n${USAGE}`, 2);
+      const res = await api.request('GET', `/jobs/${encodeURIComponent(arg)}`);
+      if (res.status !== 200) throw apiError(res, `cannot read job ${arg}`);
+      process.stdout.write(`${JSON.stringify(res.json<Job>(), null, 2)}\n`);
+      return 0;
+    }
+    case 'result': {
+      if (!arg) throw new CliError(`result needs a job id\n${USAGE}`, 2);
+      let res = await api.request('GET', `/jobs/${encodeURIComponent(arg)}/result`);
+      if (res.status === 302) {
+        // A large result: download it from the presigned URL (no signing: the URL is the grant).
+        const location = res.headers.get('location') as string;
+        const download = await fetch(location);
+        if (!download.ok)
+          throw new CliError(`the result download failed (HTTP ${download.status})`);
+        res = { ...res, status: 200, body: Buffer.from(await download.arrayBuffer()) };
+      }
+      if (res.status !== 200) throw apiError(res, `no result for ${arg}`);
+      if (values.output) {
+        await writeFile(values.output, res.body);
+        err(`${res.body.length} bytes written to ${values.output}`);
+      } else {
+        process.stdout.write(res.body);
+      }
+      return 0;
+    }
+    case 'list': {
+      const status = values.status?.toUpperCase();
+      if (!status) throw new CliError(`list needs --status COMPLETED|FAILED|IN_PROGRESS`, 2);
+      const res = await api.request('GET', '/jobs', { query: { status, limit: values.limit } });
+      if (res.status !== 200) throw apiError(res, 'cannot list jobs');
+      const page = res.json<{ jobs: Job[]; next?: string }>();
+      for (const j of page.jobs) {
+        process.stdout.write(`${j.inferenceId}\t${j.status}\t${String(j.submittedAt ?? '')}\n`);
+      }
+      if (page.next) err('(more: raise --limit)');
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((e: unknown) => {
+    if (e instanceof CliError) {
+      err(`async-jobs: ${e.message}`);
+      process.exitCode = e.exitCode;
+    } else if (
+      e instanceof TypeError &&
+      /parseArgs|Unknown option|ERR_PARSE_ARGS/.test(
+        String((e as { code?: string }).code ?? e.message),
+      )
+    ) {
+      err(`async-jobs: ${e.message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      err(`async-jobs: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 3;
+    }
+  });
