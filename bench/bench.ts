@@ -566,6 +566,7 @@ async function endToEnd() {
       s3: await freePort(),
       dynamodb: await freePort(),
       sageMaker: await freePort(),
+      eventBridge: await freePort(),
     },
     log: (line) => {
       const m = /^\[sagemaker\] job completed (\{.*\})$/.exec(line);

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3 } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest, NotFound } from '../lib/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
@@ -22,7 +22,7 @@ export const handler = middy(async (event: HttpEvent) => {
   if (!job) throw new NotFound(`no job ${inferenceId}`);
   if (isStale(job, cfg.reconcileAfterSeconds)) {
     // Its notification may be lost: look in S3 as reconcile would, then answer what is stored.
-    await reconcileJob(job, { config: cfg, store: jobStore(), s3 });
+    await reconcileJob(job, { config: cfg, store: jobStore(), s3, eventBridge });
     job = (await jobStore().get(inferenceId)) ?? job;
   }
   return json(200, publicView(job));

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3 } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/logger.ts';
 import { reconcile } from '../lib/reconcile.ts';
@@ -11,7 +11,7 @@ const cfg = config();
 /** Scheduled: finishes jobs whose notification was lost, by checking their S3 locations. */
 export const handler = middy(async () => {
   const report = await reconcile(
-    { config: cfg, store: jobStore(), s3 },
+    { config: cfg, store: jobStore(), s3, eventBridge },
     { olderThanSeconds: cfg.reconcileAfterSeconds },
   );
   logger.info('reconcile finished', { ...report });

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from './config.ts';
@@ -42,6 +43,16 @@ export function sageMaker(): SageMakerRuntimeClient {
   return sageMakerClient;
 }
 
+let eventBridgeClient: EventBridgeClient | undefined;
+
+export function eventBridge(): EventBridgeClient {
+  eventBridgeClient ??= new EventBridgeClient({
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return eventBridgeClient;
+}
+
 let store: JobStore | undefined;
 
 export function jobStore(): JobStore {
@@ -54,6 +65,8 @@ export function resetClients(): void {
   s3Client?.destroy();
   dynamoClient?.destroy();
   sageMakerClient?.destroy();
+  eventBridgeClient?.destroy();
+  eventBridgeClient = undefined;
   s3Client = dynamoClient = sageMakerClient = undefined;
   store = undefined;
 }

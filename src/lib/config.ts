@@ -14,6 +14,10 @@ export interface Config {
   jobTtlDays: number;
   /** A job still IN_PROGRESS this long after its submit is checked in S3 (reconcile, getJob). */
   reconcileAfterSeconds: number;
+  /** The EventBridge bus for JobCompleted/JobFailed events; none are sent when unset. */
+  eventBusName?: string;
+  /** Webhooks may call loopback addresses (the sandbox only). */
+  allowLoopbackWebhooks: boolean;
   /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
   s3EndpointOverride: boolean;
 }
@@ -96,6 +100,8 @@ export function loadConfig(env: Env = process.env): Config {
     inlineResultMaxBytes: integer(env, 'INLINE_RESULT_MAX_BYTES', 65_536, 0, 256 * 1024),
     jobTtlDays: integer(env, 'JOB_TTL_DAYS', 30, 1, 3650),
     reconcileAfterSeconds: integer(env, 'RECONCILE_AFTER_SECONDS', 900, 0, 7 * 86_400),
+    eventBusName: env.EVENT_BUS_NAME?.trim() || undefined,
+    allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
   };
 }

@@ -37,9 +37,13 @@ export interface Job {
   pending?: string;
   /** A random token of the submit that claimed the id, to recognise its own retried claim. */
   claimToken?: string;
+  /** Where to POST the outcome (a signed webhook), given at submit. */
+  callbackUrl?: string;
+  /** When the JobCompleted/JobFailed event was sent: set once, so it is sent at least once. */
+  announcedAt?: string;
 }
 
-export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken'>;
+export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken' | 'announcedAt'>;
 
 /** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
 export const PENDING_INDEX = 'pending-index';
@@ -53,7 +57,13 @@ export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 export function publicView(job: Job): PublicJob {
-  const { expiresAt: _expiresAt, pending: _pending, claimToken: _claimToken, ...rest } = job;
+  const {
+    expiresAt: _expiresAt,
+    pending: _pending,
+    claimToken: _claimToken,
+    announcedAt: _announcedAt,
+    ...rest
+  } = job;
   return rest;
 }
 
@@ -286,5 +296,28 @@ export class JobStore {
       jobs: (res.Items ?? []).map((i) => unmarshall(i) as Job),
       next: res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined,
     };
+  }
+
+  /** Records that the outcome event was sent; only once, and only for a terminal job. */
+  async markAnnounced(inferenceId: string, at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { inferenceId: { S: inferenceId } },
+          UpdateExpression: 'SET announcedAt = :at',
+          ConditionExpression:
+            'attribute_not_exists(announcedAt) AND #status IN (:completed, :failed)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':at': { S: at },
+            ':completed': { S: 'COMPLETED' },
+            ':failed': { S: 'FAILED' },
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 }

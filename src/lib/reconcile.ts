@@ -1,3 +1,4 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import { OutputMissing } from './errors.ts';
@@ -5,6 +6,7 @@ import { expiresAt, type Job, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import { count } from './metrics.ts';
 import { encodeResult } from './encoding.ts';
+import { announce } from './events.ts';
 import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
 
 /*
@@ -18,7 +20,18 @@ export interface ReconcileDeps {
   config: Config;
   store: JobStore;
   s3: () => S3Client;
+  eventBridge?: () => EventBridgeClient;
   now?: () => Date;
+}
+
+async function announced(job: Job, deps: ReconcileDeps): Promise<void> {
+  if (!deps.eventBridge || !deps.config.eventBusName) return;
+  await announce(job.inferenceId, {
+    store: deps.store,
+    eventBridge: deps.eventBridge,
+    busName: deps.config.eventBusName,
+    now: deps.now,
+  });
 }
 
 export type Verdict = 'completed' | 'failed' | 'expired' | 'pending';
@@ -61,6 +74,7 @@ export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdi
     });
     logger.info('job completed by reconcile', { inferenceId: job.inferenceId, applied });
     count('JobsReconciled', base.endpointName);
+    await announced(job, deps);
     return 'completed';
   }
   const failure = await tryRead(deps, job.failureLocation, 'failureLocation');
@@ -74,6 +88,7 @@ export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdi
     });
     logger.info('job failed by reconcile', { inferenceId: job.inferenceId });
     count('JobsReconciled', base.endpointName);
+    await announced(job, deps);
     return 'failed';
   }
   if (job.expectedBy && Date.parse(job.expectedBy) < now.getTime()) {
@@ -85,6 +100,7 @@ export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdi
         : 'the job was never queued with SageMaker (the submit did not finish)',
     });
     logger.warn('job expired', { inferenceId: job.inferenceId });
+    await announced(job, deps);
     return 'expired';
   }
   return 'pending';

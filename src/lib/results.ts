@@ -1,8 +1,10 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from './config.ts';
 import { AppError, OutputMissing, RefusedNotification } from './errors.ts';
 import { encodeResult } from './encoding.ts';
+import { announce } from './events.ts';
 import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import { count, duration } from './metrics.ts';
@@ -20,7 +22,20 @@ export interface ResultDeps {
   config: Config;
   store: JobStore;
   s3: () => S3Client;
+  /** With `config.eventBusName` set, each terminal job is announced on the bus. */
+  eventBridge?: () => EventBridgeClient;
   now?: () => Date;
+}
+
+function announceDeps(deps: ResultDeps) {
+  return deps.eventBridge && deps.config.eventBusName
+    ? {
+        store: deps.store,
+        eventBridge: deps.eventBridge,
+        busName: deps.config.eventBusName,
+        now: deps.now,
+      }
+    : undefined;
 }
 
 function decodeResponseBody(rb: NonNullable<SageMakerNotification['responseBody']>): Buffer {
@@ -119,9 +134,12 @@ export async function processRecord(
   const outcome = await outcomeOf(n, deps);
   const applied = await deps.store.finish(inferenceId, outcome);
   const endpoint = outcome.endpointName;
+  const events = announceDeps(deps);
   if (applied === 'duplicate') {
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
     count('DuplicatesIgnored', endpoint);
+    // The first delivery may have stopped between the transition and the event: send it now.
+    if (events) await announce(inferenceId, events);
     return;
   }
   count(outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed', endpoint);
@@ -132,6 +150,7 @@ export async function processRecord(
     status: outcome.status,
     resultBytes: outcome.resultBytes,
   });
+  if (events) await announce(inferenceId, events);
 }
 
 function describe(err: unknown): Record<string, unknown> {

@@ -26,6 +26,7 @@ import {
   type JobStore,
 } from './jobs.ts';
 import { logger } from './logger.ts';
+import { webhookUrl } from './webhooks.ts';
 import { count } from './metrics.ts';
 import { inputLocation, putObject, s3Uri, type S3Location } from './storage.ts';
 
@@ -83,6 +84,9 @@ export const SubmitQuery = z.object({
   ),
   inputLocation: z.optional(
     z.string().check(z.maxLength(2048, 'inputLocation must be at most 2048 characters')),
+  ),
+  callbackUrl: z.optional(
+    z.string().check(z.maxLength(2048, 'callbackUrl must be at most 2048 characters')),
   ),
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
@@ -168,6 +172,9 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   const given: S3Location | undefined = q.inputLocation
     ? inputLocation(q.inputLocation, config.inputBucket)
     : undefined;
+  const callbackUrl = q.callbackUrl
+    ? webhookUrl(q.callbackUrl, config.allowLoopbackWebhooks)
+    : undefined;
   const endpointName = q.endpoint ?? config.endpointName;
   if (!config.endpointNames.includes(endpointName)) {
     throw new BadRequest(
@@ -190,6 +197,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     expiresAt: expiresAt(now, config.jobTtlDays),
     pending: PENDING,
     claimToken: randomUUID(),
+    callbackUrl,
   };
   const existing = await deps.store.claim(claim);
   if (existing) {

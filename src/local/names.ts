@@ -11,6 +11,7 @@ export const LOCAL = {
   jobsTable: 'async-jobs-local-jobs',
   successTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success',
   errorTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-error',
+  eventBusName: 'async-jobs-local',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -20,8 +21,11 @@ export const DEFAULT_PORTS = {
   dynamodb: 4567,
   sageMaker: 4568,
   s3: 4569,
+  eventBridge: 4570,
 } as const;
 
-export function functionName(fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError'): string {
+export function functionName(
+  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
+): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

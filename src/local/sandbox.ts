@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emulators.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
+import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 
@@ -20,6 +21,7 @@ export interface SandboxPorts {
   s3: number;
   dynamodb: number;
   sageMaker: number;
+  eventBridge: number;
 }
 
 export interface SandboxOptions {
@@ -45,6 +47,8 @@ export interface Sandbox {
   env: Record<string, string>;
   sageMaker: LocalSageMaker;
   sns: SnsDelivery;
+  eventBridge: LocalEventBridge;
+  eventBridgeUrl: string;
   close(): Promise<void>;
 }
 
@@ -78,6 +82,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts
     s3: port('SANDBOX_S3_PORT', DEFAULT_PORTS.s3),
     dynamodb: port('SANDBOX_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
     sageMaker: port('SANDBOX_SAGEMAKER_PORT', DEFAULT_PORTS.sageMaker),
+    eventBridge: port('SANDBOX_EVENTBRIDGE_PORT', DEFAULT_PORTS.eventBridge),
   };
 }
 
@@ -91,6 +96,7 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_S3_PORT: String(ports.s3),
     SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
     SANDBOX_SAGEMAKER_PORT: String(ports.sageMaker),
+    SANDBOX_EVENTBRIDGE_PORT: String(ports.eventBridge),
   };
 }
 
@@ -170,6 +176,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
 
     const lambdaUrl = `http://127.0.0.1:${ports.lambda}`;
+    const eventBridge = await startLocalEventBridge({
+      port: ports.eventBridge,
+      region: LOCAL.region,
+      rules: [
+        {
+          matches: wantsWebhook,
+          invoke: offlineInvoker(lambdaUrl, functionName('deliverWebhook')),
+        },
+      ],
+      log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(
+      () => eventBridge.close(),
+      () => eventBridge.idle(),
+    );
     const sns = createSnsDelivery({
       subscriptions: {
         [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
@@ -251,6 +272,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       env,
       sageMaker,
       sns,
+      eventBridge,
+      eventBridgeUrl: eventBridge.url,
       close,
     };
   } catch (err) {

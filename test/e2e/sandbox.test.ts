@@ -19,9 +19,16 @@ let sandbox: Sandbox | undefined;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const [http, lambda, s3, dynamodb, sageMaker] = await freePorts(5);
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge] = await freePorts(6);
   sandbox = await startSandbox({
-    ports: { http: http!, lambda: lambda!, s3: s3!, dynamodb: dynamodb!, sageMaker: sageMaker! },
+    ports: {
+      http: http!,
+      lambda: lambda!,
+      s3: s3!,
+      dynamodb: dynamodb!,
+      sageMaker: sageMaker!,
+      eventBridge: eventBridge!,
+    },
     log: (line) => lines.push(line),
   }).catch((err: unknown) => {
     console.error(lines.slice(-40).join('\n'));
@@ -166,6 +173,44 @@ describe('the sandbox over HTTP', () => {
       jobs: { inferenceId: string }[];
     };
     expect(listing.jobs.map((j) => j.inferenceId)).toContain('e2e-upload');
+  });
+
+  it('announces the outcome on the local bus and POSTs a signed webhook, retried', async () => {
+    const { createServer } = await import('node:http');
+    const { createHmac } = await import('node:crypto');
+    const got: { status: number; body: string; headers: Record<string, unknown> }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        // The receiver is down for the first two attempts.
+        const status = got.length < 2 ? 503 : 200;
+        got.push({ status, body, headers: req.headers });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    onTestFinished(() => new Promise<void>((r) => receiver.close(() => r())));
+    const port = (receiver.address() as { port: number }).port;
+    const hook = `http://127.0.0.1:${port}/hook`;
+    await submit('5,5\n', 'text/csv', { inferenceId: 'e2e-hook', callbackUrl: hook });
+    expect((await finished('e2e-hook')).status).toBe('COMPLETED');
+    const delivered = await waitFor(() => got.find((g) => g.status === 200), {
+      timeoutMs: 20_000,
+      what: 'the webhook',
+    });
+    expect(got.length).toBe(3);
+    const ts = String(delivered.headers['x-async-jobs-timestamp']);
+    const mac = createHmac('sha256', 'local-webhook-secret')
+      .update(`${ts}.${delivered.body}`)
+      .digest('hex');
+    expect(delivered.headers['x-async-jobs-signature']).toBe(`sha256=${mac}`);
+    expect(JSON.parse(delivered.body)).toMatchObject({
+      type: 'JobCompleted',
+      job: { inferenceId: 'e2e-hook', status: 'COMPLETED', callbackUrl: hook },
+    });
+    const captured = sandbox!.eventBridge.events.filter((e) => e.detail.inferenceId === 'e2e-hook');
+    expect(captured.map((e) => e.detailType)).toEqual(['JobCompleted']);
   });
 
   it('serverless invoke local reaches the sandbox; the result shows through GET', async () => {

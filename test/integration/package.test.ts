@@ -63,11 +63,11 @@ afterAll(async () => {
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
     const names = ['submitJob', 'getJob', 'getResult', 'listJobs', 'createUpload'];
-    for (const fn of [...names, 'onSuccess', 'onError', 'reconcile']) {
+    for (const fn of [...names, 'onSuccess', 'onError', 'reconcile', 'deliverWebhook']) {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -139,7 +139,7 @@ describe('serverless package', () => {
     );
     const configs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
     const dlqs = configs.map((c) => c.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
-    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ']);
+    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'WebhookDLQ']);
     for (const c of configs) expect(c.MaximumRetryAttempts).toBe(2);
   });
 
@@ -213,6 +213,33 @@ describe('serverless package', () => {
     expect(resources.AsyncEndpointConfig).toMatchObject({ Condition: 'HasModel' });
   });
 
+  it('announces outcomes on its own bus and delivers webhooks from a rule, signed', () => {
+    expect(resources.JobsBus!.Properties.Name).toBe('async-jobs-dev');
+    const rule = byType('AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern)![1]
+      .Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobCompleted', 'JobFailed'],
+      detail: { callbackUrl: [{ exists: true }] },
+    });
+    expect(resources.WebhookSecret!.Properties.GenerateSecretString.PasswordLength).toBe(48);
+    const role = resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
+    expect(role).toContainEqual(
+      expect.objectContaining({
+        Action: ['events:PutEvents'],
+        Resource: { 'Fn::GetAtt': ['JobsBus', 'Arn'] },
+      }),
+    );
+    expect(role).toContainEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: { Ref: 'WebhookSecret' },
+      }),
+    );
+    expect(outputs.EventBusName?.Value).toEqual({ Ref: 'JobsBus' });
+  });
+
   it('has a dashboard of the job metrics and the endpoint backlog', () => {
     const body = JSON.stringify(resources.JobsDashboard!.Properties.DashboardBody);
     for (const metric of [
@@ -247,7 +274,7 @@ describe('serverless package', () => {
       },
     ]);
     const rules = byType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
-    expect(rules).toEqual(['rate(5 minutes)']);
+    expect(rules).toContain('rate(5 minutes)');
   });
 
   it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {

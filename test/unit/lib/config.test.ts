@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       inlineResultMaxBytes: 65_536,
       jobTtlDays: 30,
       reconcileAfterSeconds: 900,
+      eventBusName: undefined,
+      allowLoopbackWebhooks: false,
       s3EndpointOverride: false,
     });
   });
