@@ -2,8 +2,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /*
  * Business metrics as CloudWatch Embedded Metric Format lines on stdout: no API calls, no latency.
- * Each is emitted on its own with the endpoint as dimension, so one batch can carry several
- * endpoints.
+ * One call writes one line, with the endpoint as its dimension, so a batch can carry several
+ * endpoints. Each call is synchronous from the first dimension to the flush: records processed
+ * concurrently cannot mix their dimensions.
  */
 
 export const metrics = new Metrics({
@@ -22,24 +23,27 @@ export type CountMetric =
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 
-function emit(
-  name: string,
-  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
-  value: number,
-  endpoint: string,
-) {
-  const single = metrics.singleMetric();
-  single.addDimension('endpoint', endpoint);
-  single.addMetric(name, unit, value);
-}
-
-export function count(name: CountMetric, endpoint: string, value = 1): void {
-  emit(name, MetricUnit.Count, value, endpoint);
-}
-
-/** Durations in milliseconds; a missing or negative span (clock skew) is not emitted. */
-export function duration(name: TimeMetric, endpoint: string, from?: string, to?: string): void {
-  if (!from || !to) return;
+/** A span in milliseconds between two ISO times; none when missing or negative (clock skew). */
+export function span(from?: string, to?: string): number | undefined {
+  if (!from || !to) return undefined;
   const ms = Date.parse(to) - Date.parse(from);
-  if (Number.isFinite(ms) && ms >= 0) emit(name, MetricUnit.Milliseconds, ms, endpoint);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** Writes counts (1 each) and durations for one endpoint as one EMF line. */
+export function record(
+  endpoint: string,
+  counts: CountMetric[],
+  durations: Partial<Record<TimeMetric, number | undefined>> = {},
+): void {
+  metrics.addDimension('endpoint', endpoint);
+  for (const name of counts) metrics.addMetric(name, MetricUnit.Count, 1);
+  for (const [name, ms] of Object.entries(durations)) {
+    if (ms !== undefined) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
+  }
+  metrics.publishStoredMetrics();
+}
+
+export function count(name: CountMetric, endpoint: string): void {
+  record(endpoint, [name]);
 }

@@ -7,7 +7,7 @@ import { encodeResult } from './encoding.ts';
 import { announce } from './events.ts';
 import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
-import { count, duration } from './metrics.ts';
+import { count, record as recordMetrics, span } from './metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -142,9 +142,10 @@ export async function processRecord(
     if (events) await announce(inferenceId, events);
     return;
   }
-  count(outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed', endpoint);
-  duration('ModelTime', endpoint, n.receivedTime, n.eventTime);
-  duration('TimeToResult', endpoint, n.receivedTime, (deps.now?.() ?? new Date()).toISOString());
+  recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
+    ModelTime: span(n.receivedTime, n.eventTime),
+    TimeToResult: span(n.receivedTime, (deps.now?.() ?? new Date()).toISOString()),
+  });
   logger.info(outcome.result !== undefined ? 'result stored inline' : 'result stored by location', {
     inferenceId,
     status: outcome.status,

@@ -2,6 +2,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -137,5 +138,41 @@ describe('result handlers with the sample events', () => {
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(input.ExpressionAttributeValues?.[':status']).toEqual({ S: 'FAILED' });
     await expect(call(onError, event('success-response-body.json'), 'onError')).rejects.toThrow();
+  });
+});
+
+describe('the other sample events', () => {
+  it('getResult, listJobs and createUpload accept theirs', async () => {
+    const { handler: getResult } = await import('../../../src/handlers/getResult.ts');
+    const { handler: listJobs } = await import('../../../src/handlers/listJobs.ts');
+    const { handler: createUpload } = await import('../../../src/handlers/createUpload.ts');
+    ddb.on(GetItemCommand).resolves({
+      Item: marshall({
+        inferenceId: 'sample-success-1',
+        status: 'COMPLETED',
+        result: '[1]',
+        resultEncoding: 'utf8',
+      }),
+    });
+    const res = await call(getResult, event('get-result.json'), 'getResult');
+    expect(res.statusCode).toBe(200);
+    expect(Buffer.from(res.body, 'base64').toString()).toBe('[1]');
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: [marshall({ inferenceId: 'a', status: 'COMPLETED', result: 'x' })] });
+    const list = await call(listJobs, event('list.json'), 'listJobs');
+    expect(JSON.parse(list.body)).toEqual({ jobs: [{ inferenceId: 'a', status: 'COMPLETED' }] });
+    const upload = await call(createUpload, event('upload.json'), 'createUpload');
+    expect(upload.statusCode).toBe(201);
+    expect(JSON.parse(upload.body).uploadUrl).toContain('X-Amz-Signature=');
+  });
+
+  it('reconcile accepts the scheduled event and reports what it checked', async () => {
+    const { handler: reconcile } = await import('../../../src/handlers/reconcile.ts');
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    expect(await call(reconcile, event('reconcile.json'), 'reconcile')).toMatchObject({
+      checked: 0,
+      errors: 0,
+    });
   });
 });

@@ -56,26 +56,37 @@ async function emfLines(work: () => Promise<unknown>): Promise<Emf[]> {
     .map((l) => JSON.parse(l) as Emf);
 }
 
+/** Every metric of every line, by name, with the line it came in. */
 const byName = (lines: Emf[]) =>
-  Object.fromEntries(lines.map((l) => [l._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name, l]));
+  Object.fromEntries(
+    lines.flatMap((l) => l._aws.CloudWatchMetrics[0]!.Metrics.map((m) => [m.Name, l] as const)),
+  );
 
 afterEach(() => ddb.reset());
 
 describe('EMF metrics', () => {
-  it('a completed job: JobsCompleted, ModelTime and TimeToResult per endpoint', async () => {
+  it('a completed job: JobsCompleted, ModelTime and TimeToResult per endpoint, one line', async () => {
     ddb.on(UpdateItemCommand).resolves({});
-    const m = byName(await emfLines(() => run(onSuccess, event('success-response-body.json'))));
+    const lines = await emfLines(() => run(onSuccess, event('success-response-body.json')));
+    expect(lines).toHaveLength(1);
+    const m = byName(lines);
     expect(Object.keys(m).sort()).toEqual(['JobsCompleted', 'ModelTime', 'TimeToResult']);
     const completed = m.JobsCompleted!;
     expect(completed._aws.CloudWatchMetrics[0]).toMatchObject({
       Namespace: 'AsyncJobs/test',
       Dimensions: [['service', 'endpoint']],
-      Metrics: [{ Name: 'JobsCompleted', Unit: 'Count' }],
+    });
+    expect(completed._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({
+      Name: 'JobsCompleted',
+      Unit: 'Count',
     });
     expect(completed).toMatchObject({ endpoint: 'demo-endpoint', JobsCompleted: 1 });
     // eventTime - receivedTime of the sample: 19:00:05.123 - 19:00:01.456
     expect(m.ModelTime).toMatchObject({ ModelTime: 3667 });
-    expect(m.ModelTime!._aws.CloudWatchMetrics[0]!.Metrics[0]!.Unit).toBe('Milliseconds');
+    expect(m.ModelTime!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({
+      Name: 'ModelTime',
+      Unit: 'Milliseconds',
+    });
   });
 
   it('a failed job counts JobsFailed; a duplicate counts DuplicatesIgnored', async () => {
