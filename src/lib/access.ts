@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import { AppError, NotFound, UnsupportedMediaType } from './errors.ts';
 import type { Job } from './jobs.ts';
-import { allowedLocation, presignGet, presignPut, s3Uri } from './storage.ts';
+import type { ClientSource } from './lazy.ts';
+import { allowedLocation, s3Uri } from './locations.ts';
+import { presignGet, presignPut } from './storage.ts';
 
 /*
  * Getting data in and out without passing it through Lambda: presigned URLs for large inputs
@@ -28,7 +30,7 @@ export interface Upload {
 /** POST /uploads: where to PUT a large input, and the inputLocation to submit it with. */
 export async function createUpload(
   contentType: string | undefined,
-  deps: { config: Config; s3: () => S3Client; now?: () => Date },
+  deps: { config: Config; s3: ClientSource<S3Client>; now?: () => Date },
 ): Promise<Upload> {
   const type = contentType?.trim() || 'application/octet-stream';
   if (type.length > 1024 || !MEDIA_TYPE.test(type)) {
@@ -41,7 +43,7 @@ export async function createUpload(
   const now = deps.now?.() ?? new Date();
   return {
     method: 'PUT',
-    uploadUrl: await presignPut(deps.s3(), loc, type, UPLOAD_URL_SECONDS),
+    uploadUrl: await presignPut(await deps.s3(), loc, type, UPLOAD_URL_SECONDS),
     headers: { 'content-type': type },
     inputLocation: s3Uri(loc),
     expiresAt: new Date(now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString(),
@@ -55,7 +57,7 @@ export type ResultAnswer =
 export async function resultOf(
   job: Job | undefined,
   inferenceId: string,
-  deps: { config: Config; s3: () => S3Client },
+  deps: { config: Config; s3: ClientSource<S3Client> },
 ): Promise<ResultAnswer> {
   if (!job) throw new NotFound(`no job ${inferenceId}`);
   if (job.status !== 'COMPLETED') {
@@ -76,5 +78,5 @@ export async function resultOf(
   }
   if (!job.outputLocation) throw new NotFound(`job ${inferenceId} has no output location`);
   const loc = allowedLocation(job.outputLocation, deps.config.outputBuckets, 'outputLocation');
-  return { kind: 'redirect', url: await presignGet(deps.s3(), loc, RESULT_URL_SECONDS) };
+  return { kind: 'redirect', url: await presignGet(await deps.s3(), loc, RESULT_URL_SECONDS) };
 }

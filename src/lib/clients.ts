@@ -1,14 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from './config.ts';
 import { JobStore } from './jobs.ts';
+import { eventBridgeSdk, s3Sdk } from './lazy.ts';
 
 /*
  * One client per service per process, created on first use: a warm invocation reuses its
  * connections, and a path that never touches a service (getJob never invokes SageMaker) never pays
- * for constructing its client. Retries and timeouts are chosen, not inherited: a Lambda has a
+ * for constructing its client. S3 and EventBridge are not even loaded until then (src/lib/sdk.ts). Retries and timeouts are chosen, not inherited: a Lambda has a
  * deadline, and an SDK call that hangs past it loses the whole invocation.
  */
 
@@ -16,7 +17,8 @@ let s3Client: S3Client | undefined;
 let dynamoClient: DynamoDBClient | undefined;
 let sageMakerClient: SageMakerRuntimeClient | undefined;
 
-export function s3(): S3Client {
+export async function s3(): Promise<S3Client> {
+  const { S3Client } = await s3Sdk();
   s3Client ??= new S3Client({
     forcePathStyle: config().s3EndpointOverride,
     maxAttempts: 3,
@@ -45,7 +47,8 @@ export function sageMaker(): SageMakerRuntimeClient {
 
 let eventBridgeClient: EventBridgeClient | undefined;
 
-export function eventBridge(): EventBridgeClient {
+export async function eventBridge(): Promise<EventBridgeClient> {
+  const { EventBridgeClient } = await eventBridgeSdk();
   eventBridgeClient ??= new EventBridgeClient({
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },

@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { publicView, type Job, type JobStore } from './jobs.ts';
+import type { ClientSource } from './lazy.ts';
 import { logger } from './logger.ts';
 
 /*
@@ -14,7 +15,7 @@ export const EVENT_SOURCE = 'async-jobs';
 
 export interface EventDeps {
   store: JobStore;
-  eventBridge: () => EventBridgeClient;
+  eventBridge: ClientSource<EventBridgeClient>;
   busName?: string;
   now?: () => Date;
 }
@@ -29,7 +30,8 @@ export async function announce(inferenceId: string, deps: EventDeps): Promise<vo
   if (!deps.busName) return;
   const job = await deps.store.get(inferenceId);
   if (!job || job.status === 'IN_PROGRESS' || job.announcedAt) return;
-  const res = await deps.eventBridge().send(
+  const client = await deps.eventBridge();
+  const res = await client.send(
     new PutEventsCommand({
       Entries: [
         {

@@ -1,7 +1,7 @@
 // zod/mini: the same schemas, tree-shaken to a fraction of the bundle (a cold-start cost).
 import * as z from 'zod/mini';
 import { RefusedNotification } from './errors.ts';
-import { S3_URI } from './storage.ts';
+import { S3_URI } from './locations.ts';
 
 /*
  * The SageMaker async notification, parsed strictly where the code relies on it and loosely

@@ -6,8 +6,9 @@ import { expiresAt, type Job, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import { count } from './metrics.ts';
 import { encodeResult } from './encoding.ts';
-import { announce } from './events.ts';
-import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
+import { events, storage, type ClientSource } from './lazy.ts';
+import { allowedLocation } from './locations.ts';
+import type { ReadResult } from './storage.ts';
 
 /*
  * Lost-notification recovery: SageMaker's polling approach (look for the output, then the failure,
@@ -19,13 +20,14 @@ import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
 export interface ReconcileDeps {
   config: Config;
   store: JobStore;
-  s3: () => S3Client;
-  eventBridge?: () => EventBridgeClient;
+  s3: ClientSource<S3Client>;
+  eventBridge?: ClientSource<EventBridgeClient>;
   now?: () => Date;
 }
 
 async function announced(job: Job, deps: ReconcileDeps): Promise<void> {
   if (!deps.eventBridge || !deps.config.eventBusName) return;
+  const { announce } = await events();
   await announce(job.inferenceId, {
     store: deps.store,
     eventBridge: deps.eventBridge,
@@ -44,7 +46,8 @@ async function tryRead(
   if (!uri) return undefined;
   const loc = allowedLocation(uri, deps.config.outputBuckets, what);
   try {
-    return await readBounded(deps.s3(), loc, deps.config.inlineResultMaxBytes);
+    const { readBounded } = await storage();
+    return await readBounded(await deps.s3(), loc, deps.config.inlineResultMaxBytes);
   } catch (err) {
     if (err instanceof OutputMissing) return undefined;
     throw err;

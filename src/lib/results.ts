@@ -4,7 +4,6 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from './config.ts';
 import { AppError, OutputMissing, RefusedNotification } from './errors.ts';
 import { encodeResult } from './encoding.ts';
-import { announce } from './events.ts';
 import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import { count, record as recordMetrics, span } from './metrics.ts';
@@ -16,14 +15,16 @@ import {
   type NotificationRecord,
   type SageMakerNotification,
 } from './notification.ts';
-import { allowedLocation, readBounded, type ReadResult } from './storage.ts';
+import { events, storage, type ClientSource } from './lazy.ts';
+import { allowedLocation } from './locations.ts';
+import type { ReadResult } from './storage.ts';
 
 export interface ResultDeps {
   config: Config;
   store: JobStore;
-  s3: () => S3Client;
+  s3: ClientSource<S3Client>;
   /** With `config.eventBusName` set, each terminal job is announced on the bus. */
-  eventBridge?: () => EventBridgeClient;
+  eventBridge?: ClientSource<EventBridgeClient>;
   now?: () => Date;
 }
 
@@ -98,7 +99,8 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
       return { ...base, ...resultFields(read, declaredType) };
     }
     if (!output) throw new OutputMissing('success notification names no outputLocation');
-    const read = await readBounded(deps.s3(), output, inlineResultMaxBytes);
+    const { readBounded } = await storage();
+    const read = await readBounded(await deps.s3(), output, inlineResultMaxBytes);
     return { ...base, ...resultFields(read, declaredType ?? read.contentType) };
   }
 
@@ -112,7 +114,8 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
   }
   if (failure) {
     try {
-      const read = await readBounded(deps.s3(), failure, inlineResultMaxBytes);
+      const { readBounded } = await storage();
+      const read = await readBounded(await deps.s3(), failure, inlineResultMaxBytes);
       return { ...failed, ...resultFields(read, declaredType ?? read.contentType) };
     } catch (err) {
       // The reason is already known; a failure body that cannot be read must not hold it back.
@@ -134,12 +137,12 @@ export async function processRecord(
   const outcome = await outcomeOf(n, deps);
   const applied = await deps.store.finish(inferenceId, outcome);
   const endpoint = outcome.endpointName;
-  const events = announceDeps(deps);
+  const bus = announceDeps(deps);
   if (applied === 'duplicate') {
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
     count('DuplicatesIgnored', endpoint);
     // The first delivery may have stopped between the transition and the event: send it now.
-    if (events) await announce(inferenceId, events);
+    if (bus) await (await events()).announce(inferenceId, bus);
     return;
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
@@ -151,7 +154,7 @@ export async function processRecord(
     status: outcome.status,
     resultBytes: outcome.resultBytes,
   });
-  if (events) await announce(inferenceId, events);
+  if (bus) await (await events()).announce(inferenceId, bus);
 }
 
 function describe(err: unknown): Record<string, unknown> {

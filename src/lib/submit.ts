@@ -28,7 +28,9 @@ import {
 import { logger } from './logger.ts';
 import { webhookUrl } from './webhooks.ts';
 import { count } from './metrics.ts';
-import { inputLocation, putObject, s3Uri, type S3Location } from './storage.ts';
+import type { ClientSource } from './lazy.ts';
+import { inputLocation, s3Uri, type S3Location } from './locations.ts';
+import { putObject } from './storage.ts';
 
 /** SageMaker's limits for the InvokeEndpointAsync parameters we pass through. */
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
@@ -100,7 +102,7 @@ export interface SubmitRequest {
 export interface SubmitDeps {
   config: Config;
   store: JobStore;
-  s3: () => S3Client;
+  s3: ClientSource<S3Client>;
   sageMaker: () => SageMakerRuntimeClient;
   now?: () => Date;
   newId?: () => string;
@@ -209,12 +211,15 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   let queued;
   try {
     if (!given) {
-      await putObject(deps.s3(), input, req.body, contentType ?? 'application/octet-stream').catch(
-        (err: unknown) => {
-          logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
-          throw storageError();
-        },
-      );
+      await putObject(
+        await deps.s3(),
+        input,
+        req.body,
+        contentType ?? 'application/octet-stream',
+      ).catch((err: unknown) => {
+        logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
+        throw storageError();
+      });
     }
     const params: InvokeEndpointAsyncCommandInput = {
       EndpointName: endpointName,

@@ -5,6 +5,8 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
+import { bundleGraph } from '../support/bundles.ts';
+import { zipEntries } from '../support/zip.ts';
 
 /*
  * `serverless package` offline with dummy credentials, then the CloudFormation template read for
@@ -20,6 +22,9 @@ let artifacts: string[];
 
 const byType = (type: string) =>
   Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
+
+/** Where serverless-esbuild builds for a package into `dir`; kept, to read the bundles. */
+const workFolder = (dir: string) => join('.sandbox', `esbuild-package-${basename(dir)}`);
 
 async function packageTemplate(dir: string, params: string[]) {
   await promisify(execFile)(
@@ -39,7 +44,8 @@ async function packageTemplate(dir: string, params: string[]) {
         ...process.env,
         AWS_ACCESS_KEY_ID: 'dummy',
         AWS_SECRET_ACCESS_KEY: 'dummy',
-        SLS_ESBUILD_WORK_FOLDER: join('.sandbox', `esbuild-package-${basename(dir)}`),
+        SLS_ESBUILD_WORK_FOLDER: workFolder(dir),
+        SLS_ESBUILD_KEEP_OUTPUT: 'true',
         SLS_TELEMETRY_DISABLED: '1',
       },
       timeout: 120_000,
@@ -57,7 +63,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (out) await rm(out, { recursive: true, force: true });
+  if (!out) return;
+  await rm(out, { recursive: true, force: true });
+  await rm(join(PROJECT_DIR, workFolder(out)), { recursive: true, force: true });
 });
 
 describe('serverless package', () => {
@@ -296,6 +304,49 @@ describe('serverless package', () => {
   });
 });
 
+describe('what a cold start loads', () => {
+  // The marks each client's code carries in a minified bundle: its service's protocol names.
+  const S3 = '"AmazonS3"';
+  const EVENTBRIDGE = '"AWSEvents"';
+  const DYNAMODB = 'DynamoDB_20120810';
+  const SAGEMAKER = '"AmazonSageMakerRuntime"';
+  const graph = (fn: string) =>
+    bundleGraph(join(PROJECT_DIR, workFolder(out), '.build', 'src', 'handlers', `${fn}.mjs`));
+
+  it('getJob, listJobs and the notification handlers read DynamoDB only in INIT', () => {
+    for (const fn of ['getJob', 'listJobs', 'onSuccess', 'onError']) {
+      const { initSource } = graph(fn);
+      expect(initSource, fn).toContain(DYNAMODB);
+      expect(initSource, fn).not.toContain(S3);
+      expect(initSource, fn).not.toContain(EVENTBRIDGE);
+    }
+  });
+
+  it('keeps S3 and EventBridge behind import(), loaded on the paths that need them', () => {
+    for (const fn of ['getJob', 'onSuccess', 'onError', 'reconcile']) {
+      const { init, all } = graph(fn);
+      const later = all.filter((f) => !init.includes(f));
+      expect(later.length, fn).toBeGreaterThan(0);
+    }
+  });
+
+  it('loads in INIT what every call of submitJob and createUpload needs', () => {
+    expect(graph('submitJob').initSource).toContain(S3);
+    expect(graph('submitJob').initSource).toContain(SAGEMAKER);
+    expect(graph('submitJob').initSource).toContain(DYNAMODB);
+    expect(graph('createUpload').initSource).toContain(S3);
+    expect(graph('createUpload').initSource).not.toContain(DYNAMODB);
+  });
+
+  it("zips exactly the files a handler may load: its chunks, no other handler's", async () => {
+    for (const fn of ['submitJob', 'getJob', 'onSuccess', 'createUpload', 'deliverWebhook']) {
+      const entries = await zipEntries(join(out, `${fn}.zip`));
+      const files = graph(fn).all.map((f) => `src/handlers/${f}`);
+      expect([...entries].sort(), fn).toEqual([...files].sort());
+    }
+  });
+});
+
 describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
   let sqsOut: string;
   let r: Record<string, Resource>;
@@ -314,7 +365,10 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     r = t.Resources;
     conditions = t.Conditions;
   }, 180_000);
-  afterAll(() => rm(sqsOut, { recursive: true, force: true }));
+  afterAll(async () => {
+    await rm(sqsOut, { recursive: true, force: true });
+    await rm(join(PROJECT_DIR, workFolder(sqsOut)), { recursive: true, force: true });
+  });
   const of = (type: string) => Object.entries(r).filter(([, x]) => x.Type === type);
 
   it('buffers SNS -> SQS -> Lambda with partial batch failures and a redrive to a DLQ', () => {

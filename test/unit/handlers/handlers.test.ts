@@ -19,6 +19,7 @@ import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { handler as onError } from '../../../src/handlers/onError.ts';
 import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
 import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
+import { assignments } from '../../support/expressions.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
 const s3mock = mockClient(S3Client);
@@ -116,7 +117,7 @@ describe('result handlers with the sample events', () => {
     await call(onSuccess, event('success.json'), 'onSuccess');
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(input.Key).toEqual({ inferenceId: { S: 'sample-success-1' } });
-    expect(input.ExpressionAttributeValues?.[':result']).toEqual({ S: '{"scores":[0.62,0.91]}' });
+    expect(assignments(input).result?.value).toEqual({ S: '{"scores":[0.62,0.91]}' });
   });
 
   it('onSuccess with responseBody never reads S3', async () => {
@@ -136,7 +137,7 @@ describe('result handlers with the sample events', () => {
       .resolves({ Body: Readable.from([Buffer.from('OOM')]) as never, ContentLength: 3 });
     await call(onError, event('failure.json'), 'onError');
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(input.ExpressionAttributeValues?.[':status']).toEqual({ S: 'FAILED' });
+    expect(assignments(input).status?.value).toEqual({ S: 'FAILED' });
     await expect(call(onError, event('success-response-body.json'), 'onError')).rejects.toThrow();
   });
 });

@@ -10,6 +10,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { JobStore, publicView, type Job, type Outcome } from '../../../src/lib/jobs.ts';
+import { assignments, condition, removed } from '../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs');
@@ -65,14 +66,27 @@ describe('JobStore', () => {
     ddb.on(UpdateItemCommand).resolves({});
     expect(await store.finish('a', outcome)).toBe('applied');
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(input.ConditionExpression).toBe(
-      'attribute_not_exists(inferenceId) OR #status = :inProgress',
-    );
-    expect(input.ExpressionAttributeValues?.[':status']).toEqual({ S: 'COMPLETED' });
+    expect(condition(input)).toBe('attribute_not_exists(inferenceId) OR status = "IN_PROGRESS"');
+    const set = assignments(input);
+    expect(set.status).toEqual({ value: { S: 'COMPLETED' }, onlyIfAbsent: false });
+    expect(set.result).toEqual({ value: { S: '{}' }, onlyIfAbsent: false });
+    expect(set.resultBytes).toEqual({ value: { N: '2' }, onlyIfAbsent: false });
     // Fields a submit writes are only filled in, never replaced.
-    expect(input.UpdateExpression).toContain('#endpointName = if_not_exists(#endpointName');
-    expect(input.UpdateExpression).toContain('#expiresAt = if_not_exists(#expiresAt');
-    expect(input.UpdateExpression).toContain('#result = :result');
+    expect(set.endpointName).toEqual({ value: { S: 'ep' }, onlyIfAbsent: true });
+    expect(set.inputLocation?.onlyIfAbsent).toBe(true);
+    expect(set.expiresAt).toEqual({ value: { N: '99' }, onlyIfAbsent: true });
+    // The record leaves the sparse index of unfinished jobs.
+    expect(removed(input)).toEqual(['pending']);
+  });
+
+  it('keeps its expressions short: positional placeholders, not attribute names', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store.finish('a', { ...outcome, outputContentType: 'application/json' });
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.UpdateExpression).not.toMatch(/outputContentType|endpointName/);
+    expect(Object.keys(input.ExpressionAttributeNames ?? {}).every((k) => k.length <= 3)).toBe(
+      true,
+    );
   });
 
   it('reports a finished record as a duplicate: terminal states never regress', async () => {
@@ -102,10 +116,11 @@ describe('JobStore', () => {
     });
     expect(updated.outputLocation).toBe('x');
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(input.UpdateExpression).toBe(
-      'SET #outputLocation = if_not_exists(#outputLocation, :outputLocation), #failureLocation = if_not_exists(#failureLocation, :failureLocation)',
-    );
-    expect(input.UpdateExpression).not.toContain('status');
+    expect(assignments(input)).toEqual({
+      outputLocation: { value: { S: 's3://o/x' }, onlyIfAbsent: true },
+      failureLocation: { value: { S: 's3://o/f' }, onlyIfAbsent: true },
+    });
+    expect(condition(input)).toBe('attribute_exists(inferenceId)');
   });
 
   it('hides expiresAt from the public view', () => {

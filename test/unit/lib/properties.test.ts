@@ -20,7 +20,7 @@ import { RefusedNotification } from '../../../src/lib/errors.ts';
 import type { JobStore } from '../../../src/lib/jobs.ts';
 import { parseNotification } from '../../../src/lib/notification.ts';
 import { processEvent } from '../../../src/lib/results.ts';
-import { parseS3Uri } from '../../../src/lib/storage.ts';
+import { parseS3Uri } from '../../../src/lib/locations.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../support/notifications.ts';
 

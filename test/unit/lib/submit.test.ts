@@ -20,6 +20,7 @@ import { loadConfig } from '../../../src/lib/config.ts';
 import { AppError } from '../../../src/lib/errors.ts';
 import { JobStore } from '../../../src/lib/jobs.ts';
 import { invokeError, submitJob } from '../../../src/lib/submit.ts';
+import { assignments } from '../../support/expressions.ts';
 
 const s3mock = mockClient(S3Client);
 const ddb = mockClient(DynamoDBClient);
@@ -97,7 +98,7 @@ describe('submitJob', () => {
       InvocationTimeoutSeconds: 120,
     });
     const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(update.ExpressionAttributeValues?.[':outputLocation']).toEqual({
+    expect(assignments(update).outputLocation?.value).toEqual({
       S: 's3://async-jobs-local-output/outputs/x.out',
     });
   });
