@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
-import { bundleGraph } from '../support/bundles.ts';
+import { bundleGraph } from '../../bench/graph.ts';
 import { zipEntries } from '../support/zip.ts';
 
 /*

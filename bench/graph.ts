@@ -13,6 +13,8 @@ export interface BundleGraph {
   all: string[];
   /** The source INIT reads, concatenated: to look for a client's marks in. */
   initSource: string;
+  initBytes: number;
+  allBytes: number;
 }
 
 export function bundleGraph(entry: string): BundleGraph {
@@ -35,9 +37,13 @@ export function bundleGraph(entry: string): BundleGraph {
   const all = new Set<string>();
   walk(entry, false, init);
   walk(entry, true, all);
+  const bytes = (files: Set<string>) =>
+    [...files].reduce((n, f) => n + Buffer.byteLength(read.get(f) ?? ''), 0);
   return {
     init: [...init].map((f) => relative(root, f)),
     all: [...all].map((f) => relative(root, f)),
     initSource: [...init].map((f) => read.get(f)).join('\n'),
+    initBytes: bytes(init),
+    allBytes: bytes(all),
   };
 }
