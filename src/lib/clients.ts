@@ -9,8 +9,9 @@ import { eventBridgeSdk, s3Sdk } from './lazy.ts';
 /*
  * One client per service per process, created on first use: a warm invocation reuses its
  * connections, and a path that never touches a service (getJob never invokes SageMaker) never pays
- * for constructing its client. S3 and EventBridge are not even loaded until then (src/lib/sdk.ts). Retries and timeouts are chosen, not inherited: a Lambda has a
- * deadline, and an SDK call that hangs past it loses the whole invocation.
+ * for constructing its client; the S3 and EventBridge SDKs are not even loaded until then
+ * (src/lib/lazy.ts). Retries and timeouts are chosen, not inherited: a Lambda has a deadline, and
+ * an SDK call that hangs past it loses the whole invocation.
  */
 
 let s3Client: S3Client | undefined;

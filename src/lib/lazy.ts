@@ -1,3 +1,8 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { EventDeps } from './events.ts';
+import type { S3Location } from './locations.ts';
+import type { ReadResult } from './storage.ts';
+
 /*
  * What only some paths need, loaded on first use. Each `import()` is a chunk of its own in the
  * bundle (esbuild splitting), so INIT never reads it: getJob pays for DynamoDB alone until a stale
@@ -6,7 +11,7 @@
  * `import()` here then resolves to what is already loaded.
  */
 
-function once<T>(load: () => Promise<T>): () => Promise<T> {
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => {
     // A failed load (a missing chunk) is not kept: the next call tries again.
@@ -19,11 +24,27 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 }
 
 /** The S3 adapter (and with it the S3 SDK). */
-export const storage = once(() => import('./storage.ts'));
+const storage = once(() => import('./storage.ts'));
 /** Outcome events on the bus (and with them the EventBridge SDK). */
-export const events = once(() => import('./events.ts'));
+const events = once(() => import('./events.ts'));
 export const s3Sdk = once(() => import('@aws-sdk/client-s3'));
 export const eventBridgeSdk = once(() => import('@aws-sdk/client-eventbridge'));
 
 /** A client, or the promise of one whose SDK is still loading. */
 export type ClientSource<T> = () => T | Promise<T>;
+
+/** `readBounded` of the S3 adapter, loaded on first use. */
+export async function readOnDemand(
+  s3: ClientSource<S3Client>,
+  loc: S3Location,
+  maxBytes: number,
+): Promise<ReadResult> {
+  const { readBounded } = await storage();
+  return readBounded(await s3(), loc, maxBytes);
+}
+
+/** `announce` of the outcome events, loaded on first use. */
+export async function announceOnDemand(inferenceId: string, deps: EventDeps): Promise<void> {
+  const { announce } = await events();
+  await announce(inferenceId, deps);
+}

@@ -6,7 +6,7 @@ import { expiresAt, type Job, type JobStore, type Outcome } from './jobs.ts';
 import { logger } from './logger.ts';
 import { count } from './metrics.ts';
 import { encodeResult } from './encoding.ts';
-import { events, storage, type ClientSource } from './lazy.ts';
+import { announceOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
 import { allowedLocation } from './locations.ts';
 import type { ReadResult } from './storage.ts';
 
@@ -27,8 +27,7 @@ export interface ReconcileDeps {
 
 async function announced(job: Job, deps: ReconcileDeps): Promise<void> {
   if (!deps.eventBridge || !deps.config.eventBusName) return;
-  const { announce } = await events();
-  await announce(job.inferenceId, {
+  await announceOnDemand(job.inferenceId, {
     store: deps.store,
     eventBridge: deps.eventBridge,
     busName: deps.config.eventBusName,
@@ -46,8 +45,7 @@ async function tryRead(
   if (!uri) return undefined;
   const loc = allowedLocation(uri, deps.config.outputBuckets, what);
   try {
-    const { readBounded } = await storage();
-    return await readBounded(await deps.s3(), loc, deps.config.inlineResultMaxBytes);
+    return await readOnDemand(deps.s3, loc, deps.config.inlineResultMaxBytes);
   } catch (err) {
     if (err instanceof OutputMissing) return undefined;
     throw err;

@@ -15,7 +15,7 @@ import {
   type NotificationRecord,
   type SageMakerNotification,
 } from './notification.ts';
-import { events, storage, type ClientSource } from './lazy.ts';
+import { announceOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
 import { allowedLocation } from './locations.ts';
 import type { ReadResult } from './storage.ts';
 
@@ -99,8 +99,7 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
       return { ...base, ...resultFields(read, declaredType) };
     }
     if (!output) throw new OutputMissing('success notification names no outputLocation');
-    const { readBounded } = await storage();
-    const read = await readBounded(await deps.s3(), output, inlineResultMaxBytes);
+    const read = await readOnDemand(deps.s3, output, inlineResultMaxBytes);
     return { ...base, ...resultFields(read, declaredType ?? read.contentType) };
   }
 
@@ -114,8 +113,7 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
   }
   if (failure) {
     try {
-      const { readBounded } = await storage();
-      const read = await readBounded(await deps.s3(), failure, inlineResultMaxBytes);
+      const read = await readOnDemand(deps.s3, failure, inlineResultMaxBytes);
       return { ...failed, ...resultFields(read, declaredType ?? read.contentType) };
     } catch (err) {
       // The reason is already known; a failure body that cannot be read must not hold it back.
@@ -142,7 +140,7 @@ export async function processRecord(
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
     count('DuplicatesIgnored', endpoint);
     // The first delivery may have stopped between the transition and the event: send it now.
-    if (bus) await (await events()).announce(inferenceId, bus);
+    if (bus) await announceOnDemand(inferenceId, bus);
     return;
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
@@ -154,7 +152,7 @@ export async function processRecord(
     status: outcome.status,
     resultBytes: outcome.resultBytes,
   });
-  if (bus) await (await events()).announce(inferenceId, bus);
+  if (bus) await announceOnDemand(inferenceId, bus);
 }
 
 function describe(err: unknown): Record<string, unknown> {
