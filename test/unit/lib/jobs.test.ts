@@ -87,6 +87,9 @@ describe('JobStore', () => {
     expect(Object.keys(input.ExpressionAttributeNames ?? {}).every((k) => k.length <= 3)).toBe(
       true,
     );
+    // One placeholder per attribute: the condition reuses the one its SET clause has.
+    const names = Object.values(input.ExpressionAttributeNames ?? {});
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('reports a finished record as a duplicate: terminal states never regress', async () => {
