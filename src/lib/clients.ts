@@ -19,6 +19,8 @@ let dynamoClient: DynamoDBClient | undefined;
 let sageMakerClient: SageMakerRuntimeClient | undefined;
 
 export async function s3(): Promise<S3Client> {
+  // Built once: a warm call does not wait on the SDK's import again.
+  if (s3Client) return s3Client;
   const { S3Client } = await s3Sdk();
   s3Client ??= new S3Client({
     forcePathStyle: config().s3EndpointOverride,
@@ -49,6 +51,8 @@ export function sageMaker(): SageMakerRuntimeClient {
 let eventBridgeClient: EventBridgeClient | undefined;
 
 export async function eventBridge(): Promise<EventBridgeClient> {
+  // Built once: a warm call does not wait on the SDK's import again.
+  if (eventBridgeClient) return eventBridgeClient;
   const { EventBridgeClient } = await eventBridgeSdk();
   eventBridgeClient ??= new EventBridgeClient({
     maxAttempts: 3,
