@@ -600,11 +600,13 @@ async function withEmulators(ours: Record<Fn, string>, naiveHandler: string) {
       return count / ((performance.now() - started) / 1000);
     };
     const rates = { ours: [] as number[], naive: [] as number[] };
-    const runOurs = (round: number) => run('ours', (e) => oursMod.handler(e, ctx), round);
-    const runNaive = (round: number) => run('naive', (e) => naiveMod.handler(e), round);
+    const callOurs = (e: unknown) => oursMod.handler(e, ctx);
+    const callNaive = (e: unknown) => naiveMod.handler(e);
+    const runOurs = (round: number) => run('ours', callOurs, round);
+    const runNaive = (round: number) => run('naive', callNaive, round);
     await muted(async () => {
-      await run('warm-ours', (e) => oursMod.handler(e, ctx), 0);
-      await run('warm-naive', (e) => naiveMod.handler(e), 0);
+      await run('warm-ours', callOurs, 0);
+      await run('warm-naive', callNaive, 0);
       // Rounds alternate which handler goes first, so a drift (a growing table, the collector)
       // favours neither; each figure is the median of its rounds.
       for (let round = 1; round <= THROUGHPUT_ROUNDS; round++) {
