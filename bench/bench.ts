@@ -785,6 +785,7 @@ async function endToEnd() {
       dynamodb: await freePort(),
       sageMaker: await freePort(),
       eventBridge: await freePort(),
+      sqs: await freePort(),
     },
     log: (line) => {
       const m = /^\[sagemaker\] job completed (\{.*\})$/.exec(line);

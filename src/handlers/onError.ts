@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3, sqs } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/logger.ts';
 import { processEvent } from '../lib/results.ts';
@@ -10,5 +10,5 @@ import { processEvent } from '../lib/results.ts';
 const cfg = config();
 
 export const handler = middy(async (event: unknown) =>
-  processEvent(event, cfg.errorTopicArn, { config: cfg, store: jobStore(), s3, eventBridge }),
+  processEvent(event, cfg.errorTopicArn, { config: cfg, store: jobStore(), s3, eventBridge, sqs }),
 ).use(injectLambdaContext(logger, { resetKeys: true }));

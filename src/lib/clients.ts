@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from './config.ts';
 import { JobStore } from './jobs.ts';
-import { eventBridgeSdk, s3Sdk } from './lazy.ts';
+import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
 
 /*
  * One client per service per process, created on first use: a warm invocation reuses its
@@ -61,6 +62,19 @@ export async function eventBridge(): Promise<EventBridgeClient> {
   return eventBridgeClient;
 }
 
+let sqsClient: SQSClient | undefined;
+
+/** SQS, for the dead-letter queue a refused notification is sent to. */
+export async function sqs(): Promise<SQSClient> {
+  if (sqsClient) return sqsClient;
+  const { SQSClient } = await sqsSdk();
+  sqsClient ??= new SQSClient({
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return sqsClient;
+}
+
 let store: JobStore | undefined;
 
 export function jobStore(): JobStore {
@@ -74,7 +88,8 @@ export function resetClients(): void {
   dynamoClient?.destroy();
   sageMakerClient?.destroy();
   eventBridgeClient?.destroy();
-  eventBridgeClient = undefined;
+  sqsClient?.destroy();
+  eventBridgeClient = sqsClient = undefined;
   s3Client = dynamoClient = sageMakerClient = undefined;
   store = undefined;
 }

@@ -16,6 +16,8 @@ export interface Config {
   reconcileAfterSeconds: number;
   /** The EventBridge bus for JobCompleted/JobFailed events; none are sent when unset. */
   eventBusName?: string;
+  /** This function's dead-letter queue: refused notifications are sent there once. */
+  deadLetterQueueUrl?: string;
   /** Webhooks may call loopback addresses (the sandbox only). */
   allowLoopbackWebhooks: boolean;
   /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
@@ -51,6 +53,15 @@ function topic(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
   if (!TOPIC_ARN.test(value)) throw new ConfigError(`${name}: "${value}" is not an SNS topic ARN`);
+  return value;
+}
+
+function queueUrl(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  if (!/^https?:\/\/[^/\s]+\/[0-9]{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(value)) {
+    throw new ConfigError(`${name}: "${value}" is not an SQS queue URL`);
+  }
   return value;
 }
 
@@ -101,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobTtlDays: integer(env, 'JOB_TTL_DAYS', 30, 1, 3650),
     reconcileAfterSeconds: integer(env, 'RECONCILE_AFTER_SECONDS', 900, 0, 7 * 86_400),
     eventBusName: env.EVENT_BUS_NAME?.trim() || undefined,
+    deadLetterQueueUrl: queueUrl(env, 'DEAD_LETTER_QUEUE_URL'),
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
   };

@@ -1,4 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { RefusedLetter } from './deadletter.ts';
 import type { EventDeps } from './events.ts';
 import type { S3Location } from './locations.ts';
 import type { ReadResult } from './storage.ts';
@@ -29,6 +31,9 @@ const storage = once(() => import('./storage.ts'));
 const events = once(() => import('./events.ts'));
 export const s3Sdk = once(() => import('@aws-sdk/client-s3'));
 export const eventBridgeSdk = once(() => import('@aws-sdk/client-eventbridge'));
+/** Dead-lettering a refused notification (and with it the SQS SDK): rare, so never in INIT. */
+const deadLetter = once(() => import('./deadletter.ts'));
+export const sqsSdk = once(() => import('@aws-sdk/client-sqs'));
 
 /** A client, or the promise of one whose SDK is still loading. */
 export type ClientSource<T> = () => T | Promise<T>;
@@ -47,4 +52,14 @@ export async function readOnDemand(
 export async function announceOnDemand(inferenceId: string, deps: EventDeps): Promise<void> {
   const { announce } = await events();
   await announce(inferenceId, deps);
+}
+
+/** `sendToDeadLetter` of the dead-letter adapter, loaded on first use. */
+export async function deadLetterOnDemand(
+  sqs: ClientSource<SQSClient>,
+  queueUrl: string,
+  letter: RefusedLetter,
+): Promise<void> {
+  const { sendToDeadLetter } = await deadLetter();
+  await sendToDeadLetter(await sqs(), queueUrl, letter);
 }

@@ -19,6 +19,7 @@ export type CountMetric =
   | 'JobsFailed'
   | 'DuplicatesIgnored'
   | 'NotificationsRefused'
+  | 'NotificationsIgnored'
   | 'JobsReconciled';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';

@@ -124,22 +124,50 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Validates one record's message. The error names the failing fields, never their values. */
-export function parseNotification(
+/**
+ * SageMaker's permission check: published to both topics on CreateEndpoint, UpdateEndpoint and
+ * UpdateEndpointWeightsAndCapacities (which autoscaling calls on every step). Its whole body is
+ * `{"eventVersion":"1.0","eventSource":"aws:sagemaker","eventName":"TestNotification"}`; it names
+ * no job, so it is acknowledged and counted, never stored, retried or dead-lettered.
+ */
+const TestNotification = z.looseObject({
+  eventSource: z.literal('aws:sagemaker'),
+  eventName: z.literal('TestNotification'),
+});
+
+export type Message = { kind: 'test' } | { kind: 'result'; notification: SageMakerNotification };
+
+/**
+ * Validates one record's message: a test notification, or a job's result. Throws
+ * RefusedNotification for anything that can never be processed; the error names the failing
+ * fields, never their values.
+ */
+export function parseMessage(
   record: NotificationRecord,
   allowedTopicArn: string | undefined,
-): SageMakerNotification {
+): Message {
   if (allowedTopicArn && record.topicArn !== undefined && record.topicArn !== allowedTopicArn) {
     throw new RefusedNotification('message from an unexpected topic refused');
   }
   const json = safeJson(record.body);
   if (json === undefined) throw new RefusedNotification('message is not JSON');
+  if (TestNotification.safeParse(json).success) return { kind: 'test' };
   const parsed = SageMakerNotification.safeParse(json);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
     throw new RefusedNotification(`message is not a SageMaker notification: ${fields.join(', ')}`);
   }
-  return parsed.data;
+  return { kind: 'result', notification: parsed.data };
+}
+
+/** A job's result notification; a test notification is refused here (it names no job). */
+export function parseNotification(
+  record: NotificationRecord,
+  allowedTopicArn: string | undefined,
+): SageMakerNotification {
+  const message = parseMessage(record, allowedTopicArn);
+  if (message.kind === 'test') throw new RefusedNotification('a test notification names no job');
+  return message.notification;
 }
 
 /** The output location a success names, and the failure location a failure may name. */

@@ -1,5 +1,6 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from './config.ts';
 import { AppError, OutputMissing, RefusedNotification } from './errors.ts';
@@ -10,12 +11,12 @@ import { count, record as recordMetrics, span } from './metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
-  parseNotification,
+  parseMessage,
   recordsOf,
   type NotificationRecord,
   type SageMakerNotification,
 } from './notification.ts';
-import { announceOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
+import { announceOnDemand, deadLetterOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
 import { allowedLocation } from './locations.ts';
 import type { ReadResult } from './storage.ts';
 
@@ -25,6 +26,8 @@ export interface ResultDeps {
   s3: ClientSource<S3Client>;
   /** With `config.eventBusName` set, each terminal job is announced on the bus. */
   eventBridge?: ClientSource<EventBridgeClient>;
+  /** With `config.deadLetterQueueUrl` set, a refused record is sent there once, not retried. */
+  sqs?: ClientSource<SQSClient>;
   now?: () => Date;
 }
 
@@ -98,7 +101,8 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
       const read = inHand(decodeResponseBody(n.responseBody), inlineResultMaxBytes);
       return { ...base, ...resultFields(read, declaredType) };
     }
-    if (!output) throw new OutputMissing('success notification names no outputLocation');
+    // Malformed, not late: no retry can make a location appear in this message.
+    if (!output) throw new RefusedNotification('success notification names no outputLocation');
     const read = await readOnDemand(deps.s3, output, inlineResultMaxBytes);
     return { ...base, ...resultFields(read, declaredType ?? read.contentType) };
   }
@@ -124,13 +128,22 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
   return failed;
 }
 
+/** What became of one record: stored (or a duplicate), or a test notification acknowledged. */
+export type RecordResult = 'processed' | 'ignored';
+
 /** Validates, reads and stores one record. Throws when the record must be retried or refused. */
 export async function processRecord(
   record: NotificationRecord,
   allowedTopicArn: string | undefined,
   deps: ResultDeps,
-): Promise<void> {
-  const n = parseNotification(record, allowedTopicArn);
+): Promise<RecordResult> {
+  const message = parseMessage(record, allowedTopicArn);
+  if (message.kind === 'test') {
+    logger.info('test notification ignored', { topicArn: record.topicArn, messageId: record.id });
+    count('NotificationsIgnored', 'none');
+    return 'ignored';
+  }
+  const n = message.notification;
   const inferenceId = n.inferenceId;
   const outcome = await outcomeOf(n, deps);
   const applied = await deps.store.finish(inferenceId, outcome);
@@ -141,7 +154,7 @@ export async function processRecord(
     count('DuplicatesIgnored', endpoint);
     // The first delivery may have stopped between the transition and the event: send it now.
     if (bus) await announceOnDemand(inferenceId, bus);
-    return;
+    return 'processed';
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
     ModelTime: span(n.receivedTime, n.eventTime),
@@ -153,6 +166,41 @@ export async function processRecord(
     resultBytes: outcome.resultBytes,
   });
   if (bus) await announceOnDemand(inferenceId, bus);
+  return 'processed';
+}
+
+/**
+ * A record that can never succeed goes to the dead-letter queue once, with its reason; the
+ * invocation does not fail for it. Without a queue configured (or when sending fails) it stays
+ * on the retry path, so it is never dropped.
+ */
+async function refuse(record: NotificationRecord, err: RefusedNotification, deps: ResultDeps) {
+  const queueUrl = deps.config.deadLetterQueueUrl;
+  count('NotificationsRefused', 'unknown');
+  if (!queueUrl || !deps.sqs) throw err;
+  await deadLetterOnDemand(deps.sqs, queueUrl, {
+    record,
+    reason: err.message,
+    refusedBy: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  });
+  logger.error('notification refused and dead-lettered', {
+    inferenceId: idOf(record),
+    messageId: record.id,
+    reason: err.message,
+  });
+}
+
+async function settle(
+  record: NotificationRecord,
+  allowedTopicArn: string | undefined,
+  deps: ResultDeps,
+): Promise<void> {
+  try {
+    await processRecord(record, allowedTopicArn, deps);
+  } catch (err) {
+    if (err instanceof RefusedNotification) return refuse(record, err, deps);
+    throw err;
+  }
 }
 
 function describe(err: unknown): Record<string, unknown> {
@@ -167,9 +215,10 @@ function idOf(record: NotificationRecord): string | undefined {
 }
 
 /**
- * Processes every record of an SNS or SQS event independently. SQS: answers the records that
- * failed as `batchItemFailures`, so only those are retried. SNS: throws after all records were
- * tried, so Lambda retries the invocation and finally sends it to the on-failure destination.
+ * Processes every record of an SNS or SQS event independently. A test notification is
+ * acknowledged; a refused record is dead-lettered once. SQS: answers the records that failed
+ * transiently as `batchItemFailures`, so only those are retried. SNS: throws after all records
+ * were tried, so Lambda retries the invocation and finally sends it to the on-failure destination.
  */
 export async function processEvent(
   event: unknown,
@@ -177,15 +226,12 @@ export async function processEvent(
   deps: ResultDeps,
 ): Promise<SQSBatchResponse | void> {
   const { kind, records } = recordsOf(event);
-  const settled = await Promise.allSettled(
-    records.map((r) => processRecord(r, allowedTopicArn, deps)),
-  );
+  const settled = await Promise.allSettled(records.map((r) => settle(r, allowedTopicArn, deps)));
   const failed: string[] = [];
   settled.forEach((s, i) => {
     const record = records[i] as NotificationRecord;
     if (s.status === 'fulfilled') return;
     failed.push(record.id);
-    if (s.reason instanceof RefusedNotification) count('NotificationsRefused', 'unknown');
     logger.error('notification not processed', {
       inferenceId: idOf(record),
       messageId: record.id,

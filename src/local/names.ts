@@ -12,6 +12,9 @@ export const LOCAL = {
   successTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success',
   errorTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-error',
   eventBusName: 'async-jobs-local',
+  /** The dead-letter queues a refused notification is sent to (serverless.yml, local stage). */
+  onSuccessDlq: 'async-jobs-local-onSuccess-dlq',
+  onErrorDlq: 'async-jobs-local-onError-dlq',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -22,6 +25,7 @@ export const DEFAULT_PORTS = {
   sageMaker: 4568,
   s3: 4569,
   eventBridge: 4570,
+  sqs: 4571,
 } as const;
 
 export function functionName(

@@ -8,6 +8,7 @@ import { PROJECT_DIR, serverlessBin } from './paths.ts';
 import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
+import { startLocalSqs, type LocalSqs } from './sqs.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
@@ -22,6 +23,7 @@ export interface SandboxPorts {
   dynamodb: number;
   sageMaker: number;
   eventBridge: number;
+  sqs: number;
 }
 
 export interface SandboxOptions {
@@ -49,6 +51,8 @@ export interface Sandbox {
   sns: SnsDelivery;
   eventBridge: LocalEventBridge;
   eventBridgeUrl: string;
+  /** The functions' dead-letter queues: refused notifications land here, once each. */
+  sqs: LocalSqs;
   close(): Promise<void>;
 }
 
@@ -83,6 +87,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts
     dynamodb: port('SANDBOX_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
     sageMaker: port('SANDBOX_SAGEMAKER_PORT', DEFAULT_PORTS.sageMaker),
     eventBridge: port('SANDBOX_EVENTBRIDGE_PORT', DEFAULT_PORTS.eventBridge),
+    sqs: port('SANDBOX_SQS_PORT', DEFAULT_PORTS.sqs),
   };
 }
 
@@ -97,6 +102,7 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
     SANDBOX_SAGEMAKER_PORT: String(ports.sageMaker),
     SANDBOX_EVENTBRIDGE_PORT: String(ports.eventBridge),
+    SANDBOX_SQS_PORT: String(ports.sqs),
   };
 }
 
@@ -191,6 +197,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       () => eventBridge.close(),
       () => eventBridge.idle(),
     );
+    const sqs = await startLocalSqs({
+      port: ports.sqs,
+      queues: [LOCAL.onSuccessDlq, LOCAL.onErrorDlq],
+      onMessage: (m) =>
+        log(
+          `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
+        ),
+    });
+    closers.push(() => sqs.close());
     const sns = createSnsDelivery({
       subscriptions: {
         [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
@@ -274,6 +289,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       sns,
       eventBridge,
       eventBridgeUrl: eventBridge.url,
+      sqs,
       close,
     };
   } catch (err) {

@@ -19,7 +19,7 @@ let sandbox: Sandbox | undefined;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge] = await freePorts(6);
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
   sandbox = await startSandbox({
     ports: {
       http: http!,
@@ -28,6 +28,7 @@ beforeAll(async () => {
       dynamodb: dynamodb!,
       sageMaker: sageMaker!,
       eventBridge: eventBridge!,
+      sqs: sqs!,
     },
     log: (line) => lines.push(line),
   }).catch((err: unknown) => {

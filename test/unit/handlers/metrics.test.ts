@@ -109,4 +109,16 @@ describe('EMF metrics', () => {
     const m = byName(await emfLines(() => run(onSuccess, wrongTopic)));
     expect(m.NotificationsRefused).toMatchObject({ NotificationsRefused: 1 });
   });
+
+  it('the test notification counts NotificationsIgnored once, on both handlers, over SNS and SQS', async () => {
+    for (const [fn, file] of [
+      [onSuccess, 'test-notification.json'],
+      [onError, 'test-notification-sqs.json'],
+    ] as const) {
+      const lines = await emfLines(() => run(fn, event(file)));
+      expect(lines).toHaveLength(1);
+      expect(byName(lines).NotificationsIgnored).toMatchObject({ NotificationsIgnored: 1 });
+    }
+    expect(ddb.calls()).toHaveLength(0);
+  });
 });

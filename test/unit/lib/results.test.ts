@@ -1,4 +1,5 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
 } from '../../support/notifications.ts';
 
 const s3mock = mockClient(S3Client);
+const sqsMock = mockClient(SQSClient);
 const client = new S3Client({ region: 'us-east-1' });
 const config = { ...loadConfig(), inlineResultMaxBytes: 16 };
 const finished: { id: string; outcome: Outcome }[] = [];
@@ -36,6 +38,7 @@ const object = (text: string | Buffer, type?: string) => ({
 
 beforeEach(() => {
   s3mock.reset();
+  sqsMock.reset();
   finished.length = 0;
 });
 
@@ -124,7 +127,7 @@ describe('outcomeOf', () => {
 });
 
 describe('processEvent', () => {
-  it('SQS: lists only the failed records in batchItemFailures', async () => {
+  it('SQS without a dead-letter queue: refused records stay on the retry path', async () => {
     const res = await processEvent(
       sqsEvent(
         {
@@ -156,5 +159,169 @@ describe('processEvent', () => {
       ),
     ).rejects.toThrow('1 of 2 notifications not processed');
     expect(finished.map((f) => f.id)).toEqual(['x']);
+  });
+});
+
+/** SageMaker's permission check, exactly as it is published to both topics. */
+const TEST_NOTIFICATION =
+  '{"eventVersion":"1.0","eventSource":"aws:sagemaker","eventName":"TestNotification"}';
+const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/async-jobs-dev-onSuccess-dlq';
+const withDlq = {
+  ...deps,
+  config: { ...config, deadLetterQueueUrl: DLQ },
+  sqs: () => new SQSClient({ region: 'us-east-1' }),
+};
+const letters = () =>
+  sqsMock.commandCalls(SendMessageCommand).map((c) => {
+    const input = c.args[0].input;
+    const attrs = Object.fromEntries(
+      Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]),
+    );
+    return { queue: input.QueueUrl, body: input.MessageBody, ...attrs } as Record<
+      string,
+      string | undefined
+    >;
+  });
+
+describe('the test notification', () => {
+  it.each([
+    [
+      'SNS, SuccessTopic',
+      snsEvent({ topic: SUCCESS_TOPIC, message: TEST_NOTIFICATION }),
+      SUCCESS_TOPIC,
+    ],
+    ['SNS, ErrorTopic', snsEvent({ topic: ERROR_TOPIC, message: TEST_NOTIFICATION }), ERROR_TOPIC],
+  ])('is acknowledged over %s: nothing stored, nothing dead-lettered', async (_, event, topic) => {
+    await expect(processEvent(event, topic, withDlq)).resolves.toBeUndefined();
+    expect(finished).toHaveLength(0);
+    expect(sqsMock.calls()).toHaveLength(0);
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it('is acknowledged over SQS, raw or in its SNS envelope: never a batchItemFailures entry', async () => {
+    const res = await processEvent(
+      sqsEvent(
+        { id: 'raw', message: TEST_NOTIFICATION },
+        { id: 'enveloped', message: TEST_NOTIFICATION, topic: ERROR_TOPIC },
+      ),
+      ERROR_TOPIC,
+      deps,
+    );
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(finished).toHaveLength(0);
+  });
+
+  it('from a foreign topic is still refused', async () => {
+    await processEvent(
+      snsEvent({ topic: 'arn:aws:sns:us-east-1:111111111111:other', message: TEST_NOTIFICATION }),
+      SUCCESS_TOPIC,
+      withDlq,
+    );
+    expect(letters()).toMatchObject([
+      { refusedReason: 'message from an unexpected topic refused' },
+    ]);
+  });
+});
+
+describe('refused records go to the dead-letter queue once', () => {
+  const cases: [string, { topic?: string; message: unknown }, RegExp][] = [
+    ['not JSON', { message: 'garbage' }, /not JSON/],
+    ['not a SageMaker message', { message: { hello: 'world' } }, /not a SageMaker notification/],
+    [
+      'a bucket outside OUTPUT_BUCKETS',
+      { message: completed('b', { bucket: 'attacker-bucket' }) },
+      /outside the configured OUTPUT_BUCKETS/,
+    ],
+    [
+      'a foreign topic',
+      { topic: 'arn:aws:sns:us-east-1:111111111111:other', message: completed('c') },
+      /unexpected topic/,
+    ],
+    [
+      'a success naming no output',
+      { message: { ...completed('d'), responseParameters: {} } },
+      /names no outputLocation/,
+    ],
+  ];
+
+  it.each(cases)('%s: SNS does not fail the invocation', async (_, { topic, message }, reason) => {
+    await expect(
+      processEvent(snsEvent({ topic: topic ?? SUCCESS_TOPIC, message }), SUCCESS_TOPIC, withDlq),
+    ).resolves.toBeUndefined();
+    const sent = letters();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ queue: DLQ, bodyEncoding: 'utf8' });
+    expect(sent[0]!.refusedReason).toMatch(reason);
+    expect(sent[0]!.body).toBe(typeof message === 'string' ? message : JSON.stringify(message));
+    expect(finished).toHaveLength(0);
+  });
+
+  it.each(cases)('%s: SQS answers no batchItemFailures entry', async (_, { topic, message }) => {
+    const res = await processEvent(sqsEvent({ id: 'r', message, topic }), SUCCESS_TOPIC, withDlq);
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(letters()).toHaveLength(1);
+  });
+
+  it('names the source message and topic, and sends a body SQS cannot carry as base64', async () => {
+    const body = 'bad\u0000bytes';
+    await processEvent(snsEvent({ topic: SUCCESS_TOPIC, message: body }), SUCCESS_TOPIC, withDlq);
+    const [letter] = letters();
+    expect(letter).toMatchObject({ bodyEncoding: 'base64', sourceTopicArn: SUCCESS_TOPIC });
+    expect(Buffer.from(letter!.body!, 'base64').toString()).toBe(body);
+    expect(letter!.sourceMessageId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('stays on the retry path when the dead-letter queue cannot be reached', async () => {
+    sqsMock
+      .on(SendMessageCommand)
+      .rejects(Object.assign(new Error('down'), { name: 'InternalError' }));
+    const res = await processEvent(
+      sqsEvent({ id: 'r', message: 'garbage' }),
+      SUCCESS_TOPIC,
+      withDlq,
+    );
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'r' }] });
+    await expect(
+      processEvent(snsEvent({ topic: SUCCESS_TOPIC, message: 'garbage' }), SUCCESS_TOPIC, withDlq),
+    ).rejects.toThrow('1 of 1 notifications not processed');
+  });
+});
+
+describe('transient faults keep the retry path', () => {
+  it('a missing output object, an S3 error, a DynamoDB error: retried, never dead-lettered', async () => {
+    s3mock
+      .on(GetObjectCommand, { Key: 'outputs/missing.out' })
+      .rejects(Object.assign(new Error('no key'), { name: 'NoSuchKey' }))
+      .on(GetObjectCommand, { Key: 'outputs/s3down.out' })
+      .rejects(Object.assign(new Error('slow down'), { name: 'SlowDown' }))
+      .on(GetObjectCommand, { Key: 'outputs/ok.out' })
+      .resolves(object('{}', 'application/json'));
+    const failing = {
+      ...withDlq,
+      store: {
+        finish: async () => {
+          throw Object.assign(new Error('throttled'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
+        },
+      } as unknown as JobStore,
+    };
+    const res = await processEvent(
+      sqsEvent(
+        { id: 'missing', message: completed('missing') },
+        { id: 's3down', message: completed('s3down') },
+        { id: 'ok', message: completed('ok') },
+      ),
+      SUCCESS_TOPIC,
+      failing,
+    );
+    expect(res).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'missing' },
+        { itemIdentifier: 's3down' },
+        { itemIdentifier: 'ok' },
+      ],
+    });
+    expect(sqsMock.calls()).toHaveLength(0);
   });
 });
