@@ -12,9 +12,8 @@ export const LOCAL = {
   successTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success',
   errorTopicArn: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-error',
   eventBusName: 'async-jobs-local',
-  /** The dead-letter queues a refused notification is sent to (serverless.yml, local stage). */
-  onSuccessDlq: 'async-jobs-local-onSuccess-dlq',
-  onErrorDlq: 'async-jobs-local-onError-dlq',
+  /** The dead-letter queue refused notifications are sent to, once (serverless.yml, local stage). */
+  refusedQueue: 'async-jobs-local-refused',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */

@@ -51,7 +51,7 @@ export interface Sandbox {
   sns: SnsDelivery;
   eventBridge: LocalEventBridge;
   eventBridgeUrl: string;
-  /** The functions' dead-letter queues: refused notifications land here, once each. */
+  /** The dead-letter queue of refused notifications: each lands here once, never retried. */
   sqs: LocalSqs;
   close(): Promise<void>;
 }
@@ -199,7 +199,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     );
     const sqs = await startLocalSqs({
       port: ports.sqs,
-      queues: [LOCAL.onSuccessDlq, LOCAL.onErrorDlq],
+      queues: [LOCAL.refusedQueue],
       onMessage: (m) =>
         log(
           `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,

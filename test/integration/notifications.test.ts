@@ -28,7 +28,7 @@ let sqs: LocalSqs;
 let onSuccess: Handler;
 let onError: Handler;
 const event = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
-const DLQ = 'async-jobs-local-onSuccess-dlq';
+const DLQ = 'async-jobs-local-refused';
 
 async function tableItems(): Promise<number> {
   const client = new DynamoDBClient({
