@@ -4,7 +4,7 @@ import { resultOf } from '../lib/access.ts';
 import { jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest } from '../lib/errors.ts';
-import { httpErrors, type HttpEvent, type HttpResult } from '../lib/http.ts';
+import { NO_SNIFF, httpErrors, type HttpEvent, type HttpResult } from '../lib/http.ts';
 import { ANY_INFERENCE_ID } from '../lib/jobs.ts';
 import { logger } from '../lib/logger.ts';
 
@@ -23,11 +23,14 @@ export const handler = middy(async (event: HttpEvent): Promise<HttpResult> => {
     s3,
   });
   if (answer.kind === 'redirect') {
-    return { statusCode: 302, headers: { location: answer.url, 'cache-control': 'no-store' } };
+    return {
+      statusCode: 302,
+      headers: { location: answer.url, 'cache-control': 'no-store', ...NO_SNIFF },
+    };
   }
   return {
     statusCode: 200,
-    headers: { 'content-type': answer.contentType },
+    headers: { 'content-type': answer.contentType, ...NO_SNIFF },
     body: answer.body.toString('base64'),
     isBase64Encoded: true,
   };

@@ -10,6 +10,12 @@ import { logger } from './logger.ts';
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
+/**
+ * On every answer: a browser must take the declared type at its word. A result is the model's
+ * bytes under the model's content type; sniffed as HTML it would run in the API's origin.
+ */
+export const NO_SNIFF = { 'x-content-type-options': 'nosniff' } as const;
+
 export function json(
   statusCode: number,
   body: unknown,
@@ -17,7 +23,7 @@ export function json(
 ): HttpResult {
   return {
     statusCode,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...NO_SNIFF, ...headers },
     body: JSON.stringify(body),
   };
 }

@@ -1,5 +1,11 @@
 import { BadRequest } from './errors.ts';
-import { publicView, type JobStatus, type JobStore, type PublicJob } from './jobs.ts';
+import {
+  ANY_INFERENCE_ID,
+  publicView,
+  type JobStatus,
+  type JobStore,
+  type PublicJob,
+} from './jobs.ts';
 
 /*
  * GET /jobs?status=&limit=&next=: a page of jobs from the status index, newest first. The page
@@ -24,8 +30,18 @@ function untoken(value: string, status: JobStatus): Record<string, unknown> {
       unknown
     >;
     const names = Object.keys(key).sort().join(',');
-    // Only an index key of this listing: nothing else can be smuggled into the query.
-    if (names === 'inferenceId,status,submittedAt' && key.status === status) return key;
+    // Only an index key of this listing, every value a string: nothing else can be smuggled into
+    // the query, and a token of the wrong shape never reaches DynamoDB as a ValidationException.
+    if (
+      names === 'inferenceId,status,submittedAt' &&
+      key.status === status &&
+      typeof key.inferenceId === 'string' &&
+      typeof key.submittedAt === 'string' &&
+      ANY_INFERENCE_ID.test(key.inferenceId) &&
+      key.submittedAt.length <= 64
+    ) {
+      return key;
+    }
   } catch {
     // fall through
   }
@@ -37,8 +53,9 @@ export async function listJobs(
   store: JobStore,
 ): Promise<JobPage> {
   const status = query.status as JobStatus | undefined;
-  if (!status || !STATUSES.includes(status)) {
-    throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);
+  if (!status) throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);
+  if (!STATUSES.includes(status)) {
+    throw new BadRequest(`status must be one of ${STATUSES.join(', ')}`);
   }
   const limit = query.limit === undefined ? 25 : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {

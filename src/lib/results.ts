@@ -18,6 +18,7 @@ import {
 } from './notification.ts';
 import { announceOnDemand, deadLetterOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
 import { allowedLocation } from './locations.ts';
+import { redactAccountDetails } from './redact.ts';
 import type { ReadResult } from './storage.ts';
 
 export interface ResultDeps {
@@ -109,7 +110,9 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
 
   const failed: Outcome = {
     ...base,
-    failureReason: n.failureReason?.slice(0, 4096) ?? 'SageMaker reported a failure with no reason',
+    failureReason: n.failureReason
+      ? redactAccountDetails(n.failureReason.slice(0, 4096))
+      : 'SageMaker reported a failure with no reason',
   };
   if (n.responseBody) {
     const read = inHand(decodeResponseBody(n.responseBody), inlineResultMaxBytes);
@@ -164,6 +167,9 @@ export async function processRecord(
     inferenceId,
     status: outcome.status,
     resultBytes: outcome.resultBytes,
+    // SageMaker's own text, account and console link included, for operators only: the stored
+    // failureReason has them redacted.
+    failureReason: n.failureReason?.slice(0, 4096),
   });
   if (bus) await announceOnDemand(inferenceId, bus);
   return 'processed';

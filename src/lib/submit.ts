@@ -53,6 +53,7 @@ export const SubmitQuery = z.object({
     z
       .string()
       .check(
+        z.maxLength(64, { error: 'inferenceId must be at most 64 characters', abort: true }),
         z.regex(
           CLIENT_INFERENCE_ID,
           'inferenceId must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
@@ -60,20 +61,20 @@ export const SubmitQuery = z.object({
       ),
   ),
   accept: z.optional(
-    z
-      .string()
-      .check(
-        z.maxLength(1024, 'accept must be at most 1024 characters'),
-        z.regex(MEDIA_TYPE, 'accept must be a media type'),
-      ),
+    z.string().check(
+      // Bounded before the pattern runs (abort): no long header value reaches a regex.
+      z.maxLength(1024, { error: 'accept must be at most 1024 characters', abort: true }),
+      z.regex(MEDIA_TYPE, 'accept must be a media type'),
+    ),
   ),
   customAttributes: z.optional(
-    z
-      .string()
-      .check(
-        z.maxLength(1024, 'customAttributes must be at most 1024 characters'),
-        z.regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII'),
-      ),
+    z.string().check(
+      z.maxLength(1024, {
+        error: 'customAttributes must be at most 1024 characters',
+        abort: true,
+      }),
+      z.regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII'),
+    ),
   ),
   requestTtlSeconds: intParam('requestTtlSeconds', 60, 21_600),
   invocationTimeoutSeconds: intParam('invocationTimeoutSeconds', 1, 3_600),
@@ -81,6 +82,7 @@ export const SubmitQuery = z.object({
     z
       .string()
       .check(
+        z.maxLength(63, { error: 'endpoint must be a SageMaker endpoint name', abort: true }),
         z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpoint must be a SageMaker endpoint name'),
       ),
   ),
@@ -133,7 +135,11 @@ function contentTypeOf(raw: string | undefined, hasBody: boolean): string | unde
   return value;
 }
 
-/** Maps InvokeEndpointAsync errors to answers a client can act on. */
+/**
+ * Maps InvokeEndpointAsync errors to answers a client can act on. SageMaker's own text is logged,
+ * never answered: its messages name the account and the endpoint's ARN ("Endpoint ... of account
+ * 123456789012 not found"). The client gets the error's class and the request id to quote.
+ */
 export function invokeError(err: unknown): AppError {
   const name = awsErrorName(err) ?? '';
   const status = awsStatus(err);
@@ -141,8 +147,13 @@ export function invokeError(err: unknown): AppError {
     return new Throttled('the endpoint is throttling requests; retry with the same inferenceId');
   }
   if (name === 'ValidationError' || (status !== undefined && status >= 400 && status < 500)) {
-    const detail = err instanceof Error ? err.message.slice(0, 300) : '';
-    return new AppError(`SageMaker rejected the request: ${detail}`, { status: 400 });
+    const requestId = (err as { $metadata?: { requestId?: string } }).$metadata?.requestId;
+    return new AppError(
+      `SageMaker rejected the request (${/^[A-Za-z]{1,64}$/.test(name) ? name : 'ValidationError'}): ` +
+        'check the endpoint, the content type and the parameters' +
+        (requestId ? `; SageMaker request id ${requestId}` : ''),
+      { status: 400 },
+    );
   }
   return new Unavailable('SageMaker is unavailable; retry with the same inferenceId');
 }
@@ -243,6 +254,8 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
           inferenceId,
           error: awsErrorName(err),
           status: awsStatus(err),
+          // SageMaker's text stays in the log (it may name the account), never in the answer.
+          detail: err instanceof Error ? err.message.slice(0, 500) : undefined,
         });
         throw invokeError(err);
       });

@@ -94,6 +94,8 @@ describe('GET /jobs/{id}/result', () => {
     const res = await result('res-bin');
     expect(res.statusCode).toBe(200);
     expect(res.headers?.['content-type']).toBe('application/x-bytes');
+    // A result served as text/html must never be sniffed into a page in the API's origin.
+    expect(res.headers?.['x-content-type-options']).toBe('nosniff');
     expect(res.isBase64Encoded).toBe(true);
     expect(Buffer.from(String(res.body), 'base64')).toEqual(bytes);
   });
@@ -180,5 +182,31 @@ describe('GET /jobs?status=', () => {
       (await call('listJobs', { queryStringParameters: { status: 'FAILED', next: forged } }))
         .statusCode,
     ).toBe(400);
+  });
+
+  it('answers 400, never 500, for a page token whose values are of the wrong type', async () => {
+    const tokens = [
+      { inferenceId: 'x', status: 'FAILED', submittedAt: { S: '2026' } },
+      { inferenceId: 7, status: 'FAILED', submittedAt: '2026' },
+      { inferenceId: 'x\u0000', status: 'FAILED', submittedAt: '2026' },
+      null,
+      [1, 2, 3],
+      'FAILED',
+    ].map((t) => Buffer.from(JSON.stringify(t)).toString('base64url'));
+    for (const next of [...tokens, '%%%', 'e30']) {
+      const res = await call('listJobs', { queryStringParameters: { status: 'FAILED', next } });
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body as string)).toEqual({
+        message: 'next is not a page token of this listing',
+      });
+    }
+  });
+
+  it('tells a missing status from an unknown one; every answer says nosniff', async () => {
+    const missing = await call('listJobs', { queryStringParameters: {} });
+    expect(missing.headers?.['x-content-type-options']).toBe('nosniff');
+    expect(JSON.parse(missing.body as string).message).toMatch(/^status is required/);
+    const unknown = await call('listJobs', { queryStringParameters: { status: 'banana' } });
+    expect(JSON.parse(unknown.body as string).message).toMatch(/^status must be one of/);
   });
 });

@@ -118,6 +118,16 @@ describe('outcomeOf', () => {
     });
   });
 
+  it('stores the failure reason without the account id or the console link', async () => {
+    const reason =
+      'ClientError: Received server error (500) from primary with message "x". See ' +
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1 in account 123456789012 for more information.';
+    const o = await outcomeOf(parse(failed('f', { reason })), deps);
+    expect(o.failureReason).toBe(
+      'ClientError: Received server error (500) from primary with message "x". See <console link> in account <account> for more information.',
+    );
+  });
+
   it('takes completedAt from eventTime and submittedAt from receivedTime', async () => {
     const o = await outcomeOf(parse(completed('a', { responseBody: Buffer.from('1') })), deps);
     expect(o.completedAt).toBe('2026-11-24T19:00:05.123Z');

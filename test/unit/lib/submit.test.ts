@@ -251,4 +251,20 @@ describe('invokeError', () => {
     );
     expect(invokeError(new Error('ECONNRESET')).status).toBe(503);
   });
+
+  it("never answers SageMaker's own text, which can name the account", () => {
+    // InvokeEndpointAsync answers an unknown endpoint with ValidationError (HTTP 400) whose message
+    // names the endpoint's account: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpointAsync.html#API_runtime_InvokeEndpointAsync_Errors
+    const err = new ValidationError({
+      message: 'Endpoint my-endpoint of account 123456789012 not found.',
+      $metadata: { httpStatusCode: 400, requestId: 'b0e3c3a5-1111-2222-3333-444455556666' },
+    });
+    const answer = invokeError(err);
+    expect(answer.status).toBe(400);
+    expect(answer.message).not.toContain('123456789012');
+    expect(answer.message).not.toContain('my-endpoint of account');
+    expect(answer.message).toBe(
+      'SageMaker rejected the request (ValidationError): check the endpoint, the content type and the parameters; SageMaker request id b0e3c3a5-1111-2222-3333-444455556666',
+    );
+  });
 });
