@@ -19,7 +19,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { AppError } from '../../../src/lib/errors.ts';
 import { JobStore } from '../../../src/lib/jobs.ts';
-import { invokeError, submitJob } from '../../../src/lib/submit.ts';
+import { invokeError, parseSubmitQuery, submitJob } from '../../../src/lib/submit.ts';
 import { assignments } from '../../support/expressions.ts';
 
 const s3mock = mockClient(S3Client);
@@ -267,4 +267,20 @@ describe('invokeError', () => {
       'SageMaker rejected the request (ValidationError): check the endpoint, the content type and the parameters; SageMaker request id b0e3c3a5-1111-2222-3333-444455556666',
     );
   });
+});
+
+describe('parseSubmitQuery', () => {
+  it.each([
+    ['accept', `a/b;${' '.repeat(200_000)}\u0000`, 'accept must be at most 1024 characters'],
+    ['customAttributes', 'x'.repeat(1_000_000), 'customAttributes must be at most 1024 characters'],
+    ['endpoint', `a${'-'.repeat(100_000)}!`, 'endpoint must be a SageMaker endpoint name'],
+    ['inferenceId', 'a'.repeat(100_000), 'inferenceId must be at most 64 characters'],
+  ])(
+    'bounds %s before its pattern runs: one message, no regex over a long value',
+    (name, value, message) => {
+      expect(() => parseSubmitQuery({ [name]: value })).toThrow(
+        expect.objectContaining({ message, status: 400 }),
+      );
+    },
+  );
 });
