@@ -6,6 +6,7 @@ import { BadRequest, NotFound } from '../lib/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
 import { ANY_INFERENCE_ID, isStale, publicView } from '../lib/jobs.ts';
 import { logger } from '../lib/logger.ts';
+import { ownedOrNotFound, requestOwner } from '../lib/owner.ts';
 import { reconcileJob } from '../lib/reconcile.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -18,7 +19,8 @@ export const handler = middy(async (event: HttpEvent) => {
     throw new BadRequest('inferenceId must be 1-64 printable characters');
   }
   logger.appendKeys({ inferenceId });
-  let job = await jobStore().get(inferenceId);
+  const owner = requestOwner(event, cfg.ownerMode);
+  let job = ownedOrNotFound(await jobStore().get(inferenceId), inferenceId, owner);
   if (!job) throw new NotFound(`no job ${inferenceId}`);
   if (isStale(job, cfg.reconcileAfterSeconds)) {
     // Its notification may be lost: look in S3 as reconcile would, then answer what is stored.

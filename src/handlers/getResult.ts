@@ -7,6 +7,7 @@ import { BadRequest } from '../lib/errors.ts';
 import { NO_SNIFF, httpErrors, type HttpEvent, type HttpResult } from '../lib/http.ts';
 import { ANY_INFERENCE_ID } from '../lib/jobs.ts';
 import { logger } from '../lib/logger.ts';
+import { ownedOrNotFound, requestOwner } from '../lib/owner.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -18,7 +19,9 @@ export const handler = middy(async (event: HttpEvent): Promise<HttpResult> => {
     throw new BadRequest('inferenceId must be 1-64 printable characters');
   }
   logger.appendKeys({ inferenceId });
-  const answer = await resultOf(await jobStore().get(inferenceId), inferenceId, {
+  const owner = requestOwner(event, cfg.ownerMode);
+  const job = ownedOrNotFound(await jobStore().get(inferenceId), inferenceId, owner);
+  const answer = await resultOf(job, inferenceId, {
     config: cfg,
     s3,
   });

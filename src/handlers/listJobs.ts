@@ -5,13 +5,21 @@ import { config } from '../lib/config.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
 import { listJobs } from '../lib/listing.ts';
 import { logger } from '../lib/logger.ts';
+import { requestOwner } from '../lib/owner.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
-config();
+const cfg = config();
 
 /** GET /jobs?status=&limit=&next=: a page of jobs in one status, newest first. */
 export const handler = middy(async (event: HttpEvent) =>
-  json(200, await listJobs(event.queryStringParameters ?? {}, jobStore())),
+  json(
+    200,
+    await listJobs(
+      event.queryStringParameters ?? {},
+      jobStore(),
+      requestOwner(event, cfg.ownerMode),
+    ),
+  ),
 )
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors());

@@ -4,6 +4,7 @@ import { jobStore, s3, sageMaker } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http.ts';
 import { publicView } from '../lib/jobs.ts';
+import { requestOwner } from '../lib/owner.ts';
 import { logger } from '../lib/logger.ts';
 import { submitJob } from '../lib/submit.ts';
 
@@ -17,6 +18,7 @@ export const handler = middy(async (event: HttpEvent) => {
       query: event.queryStringParameters ?? {},
       contentType: header(event, 'content-type'),
       body: bodyBytes(event),
+      owner: requestOwner(event, cfg.ownerMode),
     },
     { config: cfg, store: jobStore(), s3, sageMaker },
   );

@@ -41,15 +41,20 @@ export interface Job {
   callbackUrl?: string;
   /** When the JobCompleted/JobFailed event was sent: set once, so it is sent at least once. */
   announcedAt?: string;
+  /** Owner mode: the caller that submitted the job (src/lib/owner.ts); never returned. */
+  owner?: string;
 }
 
-export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken' | 'announcedAt'>;
+export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner'>;
 
 /** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
 export const PENDING_INDEX = 'pending-index';
 export const PENDING = 'IN_PROGRESS';
 /** Every job by status, newest first: the listing's index (GET /jobs?status=). */
 export const STATUS_INDEX = 'status-index';
+
+/** Owner mode: how many index queries one listing page may take to find the caller's jobs. */
+export const OWNER_PAGE_QUERIES = 5;
 
 /** An id a client may choose: safe as an S3 key segment and a URL path segment. */
 export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -62,6 +67,7 @@ export function publicView(job: Job): PublicJob {
     pending: _pending,
     claimToken: _claimToken,
     announcedAt: _announcedAt,
+    owner: _owner,
     ...rest
   } = job;
   return rest;
@@ -298,28 +304,52 @@ export class JobStore {
     } while (start);
   }
 
-  /** One page of the jobs in a status, newest submit first, from the status index. */
+  /**
+   * One page of the jobs in a status, newest submit first, from the status index. With an owner,
+   * only that owner's jobs: a filter applied after DynamoDB's Limit, so a few queries (at most
+   * OWNER_PAGE_QUERIES) fill the page, and the page token is the key of the last job answered.
+   */
   async listByStatus(
     status: JobStatus,
     limit: number,
     startKey?: Record<string, unknown>,
+    owner?: string,
   ): Promise<{ jobs: Job[]; next?: Record<string, unknown> }> {
-    const res = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: STATUS_INDEX,
-        KeyConditionExpression: '#status = :status',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': { S: status } },
-        ScanIndexForward: false,
-        Limit: limit,
-        ExclusiveStartKey: startKey ? marshall(startKey) : undefined,
-      }),
-    );
-    return {
-      jobs: (res.Items ?? []).map((i) => unmarshall(i) as Job),
-      next: res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined,
-    };
+    const jobs: Job[] = [];
+    let start = startKey;
+    for (let round = 0; round < (owner ? OWNER_PAGE_QUERIES : 1); round++) {
+      const res = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: '#status = :status',
+          ...(owner ? { FilterExpression: '#owner = :owner' } : {}),
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            ...(owner ? { '#owner': 'owner' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':status': { S: status },
+            ...(owner ? { ':owner': { S: owner } } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+          ExclusiveStartKey: start ? marshall(start) : undefined,
+        }),
+      );
+      for (const item of res.Items ?? []) jobs.push(unmarshall(item) as Job);
+      start = res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined;
+      if (jobs.length >= limit || !start) break;
+    }
+    if (jobs.length > limit) {
+      // Cut to the page; the next one starts after the last job answered (its index key).
+      const last = jobs[limit - 1] as Job;
+      return {
+        jobs: jobs.slice(0, limit),
+        next: { inferenceId: last.inferenceId, status: last.status, submittedAt: last.submittedAt },
+      };
+    }
+    return { jobs, next: start };
   }
 
   /** Records that the outcome event was sent; only once, and only for a terminal job. */

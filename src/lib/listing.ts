@@ -51,6 +51,7 @@ function untoken(value: string, status: JobStatus): Record<string, unknown> {
 export async function listJobs(
   query: Record<string, string | undefined>,
   store: JobStore,
+  owner?: string,
 ): Promise<JobPage> {
   const status = query.status as JobStatus | undefined;
   if (!status) throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);
@@ -62,7 +63,7 @@ export async function listJobs(
     throw new BadRequest('limit must be a whole number from 1 to 100');
   }
   const start = query.next ? untoken(query.next, status) : undefined;
-  const page = await store.listByStatus(status, limit, start);
+  const page = await store.listByStatus(status, limit, start, owner);
   return {
     // Results stay out of listings (up to 64 KB each): GET /jobs/{id} or /result has them.
     jobs: page.jobs.map((j) => {

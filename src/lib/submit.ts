@@ -99,6 +99,8 @@ export interface SubmitRequest {
   query: Record<string, string | undefined>;
   contentType?: string;
   body: Buffer;
+  /** Owner mode: the authenticated caller, stored with the job. */
+  owner?: string;
 }
 
 export interface SubmitDeps {
@@ -211,8 +213,13 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     pending: PENDING,
     claimToken: randomUUID(),
     callbackUrl,
+    owner: req.owner,
   };
   const existing = await deps.store.claim(claim);
+  if (existing && req.owner !== undefined && existing.owner !== req.owner) {
+    // Another caller's id: neither its job nor a new one (SageMaker's InferenceId is global).
+    throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
+  }
   if (existing) {
     logger.info('duplicate submit answered with the existing job', { inferenceId });
     count('DuplicateSubmits', endpointName);
