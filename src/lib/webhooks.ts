@@ -1,8 +1,13 @@
-import { createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { deniedAddress, isLoopbackAddress } from './addresses.ts';
 import { BadRequest } from './errors.ts';
 import { logger } from './logger.ts';
+import { receiverKeys, signatureHeader, type WebhookSecret } from './webhook-keys.ts';
 
 /*
  * Per-job webhooks: the outcome POSTed to the callbackUrl given at submit, signed with HMAC-SHA256,
@@ -12,37 +17,30 @@ import { logger } from './logger.ts';
 
 export const SIGNATURE_HEADER = 'x-async-jobs-signature';
 export const TIMESTAMP_HEADER = 'x-async-jobs-timestamp';
+export const DELIVERY_ID_HEADER = 'x-async-jobs-delivery-id';
+/** A receiver's answer is read (and dropped) up to this many bytes, then the socket is closed. */
+export const RESPONSE_READ_LIMIT = 4096;
 
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
+/** The callback URL points somewhere a webhook must never go: not retried. */
+export class WebhookRefused extends Error {
+  override readonly name = 'WebhookRefused';
 }
 
-/** Addresses a webhook must never reach: private, loopback, link-local (instance metadata), ... */
-export function isPrivateAddress(address: string): boolean {
-  if (isIP(address) === 4) {
-    const [a, b] = address.split('.').map(Number) as [number, number];
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  const v6 = address.toLowerCase();
-  return (
-    v6 === '::1' ||
-    v6 === '::' ||
-    v6.startsWith('fc') ||
-    v6.startsWith('fd') ||
-    v6.startsWith('fe80') ||
-    (v6.startsWith('::ffff:') && isPrivateAddress(v6.slice(7)))
-  );
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
 }
 
-/** Validates a callbackUrl at submit: https (http only to loopback, in the sandbox), no secrets. */
+function isLocalhostName(host: string): boolean {
+  // RFC 6761 §6.3: localhost and every name under it are loopback.
+  return host === 'localhost' || host.endsWith('.localhost');
+}
+
+/**
+ * Validates a callbackUrl at submit and again at delivery: https only (http to loopback in the
+ * sandbox), no credentials, and an IP literal must be globally routable. WHATWG URL parsing has
+ * already turned `2130706433`, `0x7f.1` and `[::ffff:127.0.0.1]` into canonical addresses here.
+ * A host name is resolved and its addresses checked when delivering.
+ */
 export function webhookUrl(raw: string, allowLoopback: boolean): string {
   let url: URL;
   try {
@@ -50,71 +48,206 @@ export function webhookUrl(raw: string, allowLoopback: boolean): string {
   } catch {
     throw new BadRequest('callbackUrl must be an absolute https URL');
   }
-  const loopback = isLoopbackHost(url.hostname);
   if (url.username || url.password) throw new BadRequest('callbackUrl must not carry credentials');
+  const host = hostOf(url);
+  const loopback = isIP(host) ? isLoopbackAddress(host) : isLocalhostName(host);
   if (loopback && !allowLoopback) throw new BadRequest('callbackUrl must not point at this host');
   if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) {
     throw new BadRequest('callbackUrl must be an https URL');
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!loopback && isIP(host) && isPrivateAddress(host)) {
-    throw new BadRequest('callbackUrl must not point at a private address');
+  if (isIP(host)) {
+    const reason = deniedAddress(host, allowLoopback);
+    if (reason)
+      throw new BadRequest(`callbackUrl must not point at a non-public address (${reason})`);
   }
   return url.toString();
 }
 
-/** `sha256=<hex HMAC of "<timestamp>.<body>">`: what a receiver recomputes to trust the call. */
-export function signature(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+/** Resolves every address of a name, as `dns.lookup(host, {all: true})`; injected in tests. */
+export type Resolver = (hostname: string) => Promise<readonly LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
+/**
+ * The addresses a delivery may connect to: every address the name resolves to is checked, and one
+ * non-public answer refuses them all (a rebinding name may hand out a mix).
+ */
+export async function checkedAddresses(
+  url: URL,
+  allowLoopback: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<LookupAddress[]> {
+  const host = hostOf(url);
+  const family = isIP(host);
+  const addresses: LookupAddress[] = family
+    ? [{ address: host, family }]
+    : (await resolve(host)).map(({ address, family }) => ({ address, family }));
+  if (addresses.length === 0) {
+    throw Object.assign(new Error(`no address for the callback host`), { code: 'ENOTFOUND' });
+  }
+  for (const { address } of addresses) {
+    const reason = deniedAddress(address, allowLoopback);
+    if (reason)
+      throw new WebhookRefused(`callbackUrl resolves to a non-public address (${reason})`);
+  }
+  return addresses;
+}
+
+/** A `lookup` for the socket that answers only the addresses already checked: no second query. */
+function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
+  return (_hostname: string, options: LookupOptions, callback) => {
+    const fitting = options.family
+      ? addresses.filter((a) => a.family === options.family)
+      : addresses;
+    if (fitting.length === 0) {
+      const err = Object.assign(new Error('no checked address of that family'), {
+        code: 'ENOTFOUND',
+      });
+      callback(err, '', 0);
+    } else if (options.all) {
+      callback(
+        null,
+        fitting.map((a) => ({ ...a })),
+      );
+    } else {
+      callback(null, fitting[0]!.address, fitting[0]!.family);
+    }
+  };
+}
+
+/** The delivery id: the EventBridge event id, stable across every retry of that event. */
+export function deliveryId(eventId: string): string {
+  return /^[A-Za-z0-9-]{1,128}$/.test(eventId)
+    ? eventId
+    : createHash('sha256').update(eventId).digest('hex').slice(0, 32);
 }
 
 export interface DeliveryOptions {
-  secret: string;
+  secret: WebhookSecret;
+  /** The EventBridge event id (or anything stable per event): the delivery id header. */
+  eventId: string;
   allowLoopback: boolean;
   attempts?: number;
   backoffMs?: (attempt: number) => number;
   timeoutMs?: number;
+  resolve?: Resolver;
+  /** Extra trust anchors for the receiver's certificate (tests). */
+  ca?: string | Buffer;
+}
+
+/** Why a transport attempt failed, for the log: the system or TLS error code, never the payload. */
+function reasonOf(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const { code, name } = err as { code?: unknown; name?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof name === 'string') return name;
+  }
+  return 'network error';
 }
 
 /**
- * POSTs one outcome. Retries network errors, 429 and 5xx with backoff; a 4xx is the receiver's
- * final word. Throws when every attempt failed, so the platform's retries and DLQ take over.
+ * One POST to a pinned address. Resolves with the status as soon as the answer's headers are
+ * in; at most RESPONSE_READ_LIMIT bytes of its body are read, then the connection is closed.
+ */
+function post(
+  url: URL,
+  addresses: readonly LookupAddress[],
+  headers: Record<string, string>,
+  body: string,
+  opts: { timeoutMs: number; ca?: string | Buffer },
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let req: ClientRequest;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const options = {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      // A fresh connection per attempt: no socket pooled from an earlier, other resolution.
+      agent: false as const,
+      lookup: pinnedLookup(addresses),
+    };
+    // A 3xx is the receiver's answer: http.request never follows redirects.
+    if (url.protocol === 'https:') {
+      // SNI and certificate checks use the URL's host name, not the pinned address.
+      req = httpsRequest(url, { ...options, ...(opts.ca ? { ca: opts.ca } : {}) });
+    } else {
+      req = httpRequest(url, options);
+    }
+    const timer = setTimeout(() => {
+      req.destroy(Object.assign(new Error('webhook timed out'), { code: 'ETIMEDOUT' }));
+    }, opts.timeoutMs);
+    req.on('error', (err) => settle(() => reject(err)));
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      let read = 0;
+      const close = () => {
+        res.destroy();
+        req.destroy();
+        settle(() => resolve(status));
+      };
+      res.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= RESPONSE_READ_LIMIT) close();
+      });
+      res.on('end', close);
+      res.on('error', close);
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * POSTs one outcome. Retries network errors, 429 and 5xx with backoff; a 4xx (or 3xx) is the
+ * receiver's final word. Throws when every attempt failed, so the platform's retries and DLQ take
+ * over; throws WebhookRefused at once when the URL or what it resolves to is not allowed.
  */
 export async function deliver(
   url: string,
   payload: unknown,
   opts: DeliveryOptions,
 ): Promise<'delivered' | 'refused'> {
-  const target = new URL(url);
-  if (!(opts.allowLoopback && isLoopbackHost(target.hostname))) {
-    // Checked again at delivery: the name may now resolve somewhere it must not.
-    const { address } = await lookup(target.hostname.replace(/^\[|\]$/g, ''));
-    if (isPrivateAddress(address)) throw new Error('callbackUrl resolves to a private address');
+  // Checked again at delivery: the rules may have changed since submit.
+  let target: URL;
+  try {
+    target = new URL(webhookUrl(url, opts.allowLoopback));
+  } catch (err) {
+    throw new WebhookRefused(err instanceof Error ? err.message : 'invalid callbackUrl');
   }
   const body = JSON.stringify(payload);
+  const keys = receiverKeys(opts.secret, target.toString());
+  const id = deliveryId(opts.eventId);
   const attempts = opts.attempts ?? 3;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {
-      const res = await fetch(target, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
+      // Resolved and checked on every attempt; the socket connects only to what was checked.
+      const addresses = await checkedAddresses(target, opts.allowLoopback, opts.resolve);
+      const status = await post(
+        target,
+        addresses,
+        {
           'content-type': 'application/json',
           'user-agent': 'async-jobs-webhook/1',
+          [DELIVERY_ID_HEADER]: id,
           [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: signature(opts.secret, timestamp, body),
+          [SIGNATURE_HEADER]: signatureHeader(keys, timestamp, body),
         },
         body,
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return 'delivered';
-      last = `HTTP ${res.status}`;
-      if (res.status < 500 && res.status !== 429) return 'refused';
+        { timeoutMs: opts.timeoutMs ?? 5_000, ca: opts.ca },
+      );
+      if (status >= 200 && status < 300) return 'delivered';
+      last = `HTTP ${status}`;
+      if (status < 500 && status !== 429) return 'refused';
     } catch (err) {
-      last = err instanceof Error ? err.name : 'network error';
+      if (err instanceof WebhookRefused) throw err;
+      last = reasonOf(err);
     }
     logger.warn('webhook attempt failed', { attempt, reason: last });
     if (attempt < attempts) {

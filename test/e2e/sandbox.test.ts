@@ -201,11 +201,17 @@ describe('the sandbox over HTTP', () => {
       what: 'the webhook',
     });
     expect(got.length).toBe(3);
-    const ts = String(delivered.headers['x-async-jobs-timestamp']);
-    const mac = createHmac('sha256', 'local-webhook-secret')
-      .update(`${ts}.${delivered.body}`)
+    // Signed with this receiver's key: derived from the sandbox master and the hook's origin.
+    const key = createHmac('sha256', 'local-webhook-secret')
+      .update(`async-jobs-webhook-v1:http://127.0.0.1:${port}`)
       .digest('hex');
-    expect(delivered.headers['x-async-jobs-signature']).toBe(`sha256=${mac}`);
+    const ts = String(delivered.headers['x-async-jobs-timestamp']);
+    const mac = createHmac('sha256', key).update(`${ts}.${delivered.body}`).digest('hex');
+    expect(delivered.headers['x-async-jobs-signature']).toBe(`v1=${mac}`);
+    // One delivery id for the three attempts of the one event.
+    const ids = new Set(got.map((g) => g.headers['x-async-jobs-delivery-id']));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[A-Za-z0-9-]+$/);
     expect(JSON.parse(delivered.body)).toMatchObject({
       type: 'JobCompleted',
       job: { inferenceId: 'e2e-hook', status: 'COMPLETED', callbackUrl: hook },
