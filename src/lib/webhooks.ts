@@ -83,7 +83,7 @@ export async function checkedAddresses(
     ? [{ address: host, family }]
     : (await resolve(host)).map(({ address, family }) => ({ address, family }));
   if (addresses.length === 0) {
-    throw Object.assign(new Error(`no address for the callback host`), { code: 'ENOTFOUND' });
+    throw Object.assign(new Error('no address for the callback host'), { code: 'ENOTFOUND' });
   }
   for (const { address } of addresses) {
     const reason = deniedAddress(address, allowLoopback);
