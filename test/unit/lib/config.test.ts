@@ -24,9 +24,22 @@ describe('loadConfig', () => {
       jobTtlDays: 30,
       reconcileAfterSeconds: 900,
       eventBusName: undefined,
+      deadLetterQueueUrl: undefined,
+      ownerMode: false,
       allowLoopbackWebhooks: false,
       s3EndpointOverride: false,
     });
+  });
+
+  it('reads the dead-letter queue of refused notifications and owner mode', () => {
+    const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/async-jobs-dev-refused';
+    expect(loadConfig({ ...base, DEAD_LETTER_QUEUE_URL: url, OWNER_MODE: 'true' })).toMatchObject({
+      deadLetterQueueUrl: url,
+      ownerMode: true,
+    });
+    expect(() => loadConfig({ ...base, DEAD_LETTER_QUEUE_URL: 'arn:aws:sqs:x' })).toThrow(
+      'DEAD_LETTER_QUEUE_URL: "arn:aws:sqs:x" is not an SQS queue URL',
+    );
   });
 
   it.each(['ENDPOINT_NAME', 'INPUT_BUCKET', 'OUTPUT_BUCKETS', 'JOBS_TABLE'])(

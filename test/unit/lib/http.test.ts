@@ -37,7 +37,7 @@ describe('http', () => {
   it('answers a named error with its status, headers and a {message} body', async () => {
     expect(await run(new BadRequest('bad id'))).toEqual({
       statusCode: 400,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' },
       body: '{"message":"bad id"}',
     });
     const throttled = await run(new Throttled('slow down', 7));
