@@ -14,8 +14,8 @@ import { crc32 } from 'node:zlib';
 /*
  * A small HTTP front before s3rver that refuses the uploads real S3 refuses and s3rver stores:
  * a body that does not match its checksum (x-amz-checksum-*, header or presigned query parameter,
- * or an aws-chunked trailer) or its Content-MD5; a presigned URL used with other headers than it
- * signed (s3rver does not verify SigV4 at all); a conditional write (If-None-Match: *) to a key
+ * or an aws-chunked trailer) or its Content-MD5; a presigned URL (PUT, GET, HEAD) used with other
+ * headers than it signed, or expired (s3rver does not verify SigV4 at all); a conditional write (If-None-Match: *) to a key
  * that exists. Without it, a presigned URL that carries the CRC32 of an empty body passes every
  * local test and fails every real upload (aws/aws-sdk-js-v3#6994).
  *
@@ -428,11 +428,20 @@ export async function startS3Front(opts: {
     }
   }
 
+  /** Anything but a whole-object PUT: a presigned URL is still held to its signature. */
+  async function other(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const query = rawQuery(req.url ?? '/');
+    if (req.method !== 'POST' && query.some(([k]) => k === 'X-Amz-Algorithm')) {
+      verifyPresigned(req, query, opts.now?.() ?? new Date());
+    }
+    return relay(req, res, { ...req.headers });
+  }
+
   const server = createServer((req, res) => {
     const handled =
       req.method === 'PUT' && !(req.url ?? '').match(/[?&](partNumber|uploadId)=/)
         ? put(req, res)
-        : relay(req, res, { ...req.headers });
+        : other(req, res);
     handled.catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       req.resume();

@@ -225,3 +225,31 @@ describe('a presigned upload bound to its terms (storage.ts presignPut)', () => 
     expect(await errorOf(res)).toMatchObject({ status: 403, code: 'AccessDenied' });
   });
 });
+
+describe('a presigned GET', () => {
+  it('serves with its signature, and refuses another key or a forged expiry with 403', async () => {
+    const k = key();
+    const body = Buffer.from('result');
+    await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: body }));
+    const url = new URL(
+      await getSignedUrl(presigner, new GetObjectCommand({ Bucket: BUCKET, Key: k }), {
+        expiresIn: 60,
+      }),
+    );
+    const ok = await fetch(url);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer())).toEqual(body);
+    const otherKey = new URL(url);
+    otherKey.pathname = otherKey.pathname.replace(/[^/]+$/, 'someone-else');
+    expect(await errorOf(await fetch(otherKey))).toMatchObject({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
+    const longer = new URL(url);
+    longer.searchParams.set('X-Amz-Expires', '604800');
+    expect(await errorOf(await fetch(longer))).toMatchObject({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
+  });
+});
