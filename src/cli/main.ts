@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -54,7 +55,33 @@ function bar(done: number, total: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((100 * done) / Math.max(total, 1)).toFixed(0)}% ${(done / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`;
 }
 
-/** PUT a file to a presigned URL, streamed with its length, with a progress bar on stderr. */
+/** The SHA-256 (base64) of a file, read as a stream so memory stays flat with its size. */
+function fileSha256(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('base64')))
+      .on('error', (e) => reject(new CliError(`cannot read ${file}: ${e.message}`)));
+  });
+}
+
+/** What S3 says when it refuses an upload, read from its XML error body. */
+function s3Refusal(status: number | undefined, body: string): string {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const why: Record<string, string> = {
+    BadDigest: 'the file changed while it was being sent (its SHA-256 no longer matches)',
+    PreconditionFailed: 'this upload URL was already used: an input cannot be replaced',
+    SignatureDoesNotMatch: 'the file is not the size or type the upload URL was signed for',
+    AccessDenied: 'the upload URL expired or was refused',
+  };
+  return `the upload was refused (HTTP ${status}${code ? ` ${code}` : ''})${code && why[code] ? `: ${why[code]}` : ''}`;
+}
+
+/**
+ * PUT a file to a presigned URL, streamed with its length and the headers the URL was signed
+ * with, with a progress bar on stderr.
+ */
 function putFile(
   url: string,
   file: string,
@@ -68,11 +95,14 @@ function putFile(
       target,
       { method: 'PUT', headers: { ...headers, 'content-length': size } },
       (res) => {
-        res.resume();
+        const answer: Buffer[] = [];
+        res.on('data', (c: Buffer) => answer.length < 64 && answer.push(c));
         res.on('end', () =>
           res.statusCode === 200
             ? resolve()
-            : reject(new CliError(`the upload was refused (HTTP ${res.statusCode})`)),
+            : reject(
+                new CliError(s3Refusal(res.statusCode, Buffer.concat(answer).toString('utf8'))),
+              ),
         );
       },
     );
@@ -111,7 +141,11 @@ async function submit(
   };
   let body: Buffer | undefined;
   if (info.size > UPLOAD_THRESHOLD) {
-    const res = await api.request('POST', '/uploads', { query: { contentType } });
+    // The URL is signed for this size and this SHA-256: S3 refuses any other body (docs/uploads.md).
+    const checksumSha256 = await fileSha256(file);
+    const res = await api.request('POST', '/uploads', {
+      query: { contentType, contentLength: String(info.size), checksumSha256 },
+    });
     if (res.status !== 201) throw apiError(res, 'cannot get an upload URL');
     const upload = res.json<{
       uploadUrl: string;

@@ -31,6 +31,25 @@ export async function s3(): Promise<S3Client> {
   return s3Client;
 }
 
+let s3PresignClient: S3Client | undefined;
+
+/**
+ * The client that signs upload URLs. It signs only what it is given: with the SDK's default
+ * (`requestChecksumCalculation: 'WHEN_SUPPORTED'`, since 3.729) a presigned PutObject carries the
+ * CRC32 of an empty body and real S3 refuses every upload through it (aws/aws-sdk-js-v3#6994).
+ * A client of its own, so `s3()` keeps the default checksums on the PutObject submit sends.
+ * It never opens a connection: presigning is local.
+ */
+export async function s3Presigner(): Promise<S3Client> {
+  if (s3PresignClient) return s3PresignClient;
+  const { S3Client } = await s3Sdk();
+  s3PresignClient ??= new S3Client({
+    forcePathStyle: config().s3EndpointOverride,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  return s3PresignClient;
+}
+
 export function dynamo(): DynamoDBClient {
   dynamoClient ??= new DynamoDBClient({
     maxAttempts: 4,
@@ -85,6 +104,8 @@ export function jobStore(): JobStore {
 /** For tests that point the process at new emulator ports. */
 export function resetClients(): void {
   s3Client?.destroy();
+  s3PresignClient?.destroy();
+  s3PresignClient = undefined;
   dynamoClient?.destroy();
   sageMakerClient?.destroy();
   eventBridgeClient?.destroy();

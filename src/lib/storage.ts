@@ -82,17 +82,81 @@ export async function presignGet(
   });
 }
 
-/** A short-lived URL to PUT an input of the given content type, for inputs above Lambda's limit. */
+/** What a presigned upload is bound to: S3 refuses a PUT through the URL that differs in any. */
+export interface UploadTerms {
+  contentType: string;
+  /** The exact body size: signed as `Content-Length`. */
+  contentLength: number;
+  /** Base64 SHA-256 of the body, when the caller knows it: signed as `x-amz-checksum-sha256`. */
+  checksumSha256?: string;
+}
+
+export interface PresignedUpload {
+  url: string;
+  /** Every header the uploader must send, with its value: each one is part of the signature. */
+  headers: Record<string, string>;
+}
+
+/**
+ * Query parameters that carry a checksum the SDK computed itself. Presigning has no body, so such
+ * a checksum is the one of an empty body (CRC32 `AAAAAA==`, aws/aws-sdk-js-v3#6994): every real
+ * upload through the URL would fail its check. The caller's own checksum travels as a header.
+ */
+const SDK_CHECKSUM_PARAM = /^x-amz-(checksum-[a-z0-9]+|sdk-checksum-algorithm|trailer)$/i;
+
+/**
+ * A short-lived URL to PUT one input, for inputs above Lambda's request limit. The PUT is bound
+ * to its terms by SigV4 (S3 recomputes the signature over the signed headers, so a different
+ * type, length or checksum is refused with 403 SignatureDoesNotMatch) and to the body by the
+ * caller's SHA-256, which S3 verifies before storing (400 BadDigest; "Checking object integrity
+ * in Amazon S3", https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+ * `If-None-Match: *` makes it create-only: a second PUT to the key answers 412 PreconditionFailed
+ * ("How to prevent object overwrites with conditional writes",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html), so an input
+ * cannot be replaced once it is there, even with the same URL before it expires.
+ *
+ * `client` must be built with `requestChecksumCalculation: 'WHEN_REQUIRED'` (clients.ts
+ * `s3Presigner`): otherwise the SDK signs the CRC32 of an empty body into the URL; this function
+ * refuses to hand out such a URL.
+ */
 export async function presignPut(
   client: S3Client,
   loc: S3Location,
-  contentType: string,
+  terms: UploadTerms,
   expiresInSeconds: number,
-): Promise<string> {
+): Promise<PresignedUpload> {
   const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-  return getSignedUrl(
+  const url = await getSignedUrl(
     client,
-    new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, ContentType: contentType }),
-    { expiresIn: expiresInSeconds },
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: loc.key,
+      ContentType: terms.contentType,
+      ContentLength: terms.contentLength,
+      ChecksumSHA256: terms.checksumSha256,
+      IfNoneMatch: '*',
+    }),
+    {
+      expiresIn: expiresInSeconds,
+      // The S3 presigner leaves Content-Type unsigned unless asked to sign it.
+      signableHeaders: new Set(['content-type']),
+      // A header, not a query parameter: the uploader sends it, and S3 checks the body against
+      // it as for any PutObject (PutObject API reference, x-amz-checksum-sha256).
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    },
   );
+  const unseen = [...new URL(url).searchParams.keys()].filter((k) => SDK_CHECKSUM_PARAM.test(k));
+  if (unseen.length > 0) {
+    throw new Error(
+      `presigned upload would carry ${unseen.join(', ')} of a body it has not seen: ` +
+        "presign with a client built with requestChecksumCalculation: 'WHEN_REQUIRED'",
+    );
+  }
+  const headers: Record<string, string> = {
+    'content-type': terms.contentType,
+    'content-length': String(terms.contentLength),
+    'if-none-match': '*',
+  };
+  if (terms.checksumSha256) headers['x-amz-checksum-sha256'] = terms.checksumSha256;
+  return { url, headers };
 }

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { startS3Front } from './s3Front.ts';
 
 /*
  * s3rver and dynalite, in this process, on loopback ports: the real SDK clients talk to them over
@@ -36,16 +37,19 @@ export async function startS3(opts: { port?: number; buckets: string[] }): Promi
   const directory = await mkdtemp(join(tmpdir(), 'async-jobs-s3-'));
   const server = new S3rver({
     address: '127.0.0.1',
-    port: opts.port ?? 0,
+    port: 0,
     silent: true,
     directory,
     configureBuckets: opts.buckets.map((name) => ({ name })),
   });
   const address = await server.run();
+  // s3rver on a port of its own behind a front that checks what real S3 checks (s3Front.ts).
+  const front = await startS3Front({ port: opts.port, upstreamPort: address.port });
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    url: `http://127.0.0.1:${front.port}`,
+    port: front.port,
     close: async () => {
+      await front.close();
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },

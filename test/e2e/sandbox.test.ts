@@ -151,10 +151,15 @@ describe('the sandbox over HTTP', () => {
   });
 
   it('takes a large input through POST /uploads and serves the result and the listing', async () => {
-    const upload = (await (
-      await fetch(`${api()}/uploads?contentType=text/csv`, { method: 'POST' })
-    ).json()) as { uploadUrl: string; inputLocation: string; headers: Record<string, string> };
     const rows = Array.from({ length: 20_000 }, (_, i) => `${i % 10},${i % 3},${i % 7}`).join('\n');
+    const upload = (await (
+      await fetch(
+        `${api()}/uploads?contentType=text/csv&contentLength=${Buffer.byteLength(rows)}`,
+        {
+          method: 'POST',
+        },
+      )
+    ).json()) as { uploadUrl: string; inputLocation: string; headers: Record<string, string> };
     expect(
       (await fetch(upload.uploadUrl, { method: 'PUT', headers: upload.headers, body: rows }))
         .status,

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
@@ -50,14 +51,28 @@ async function finish(id: string) {
 }
 
 describe('POST /uploads', () => {
-  it('hands out a presigned PUT whose inputLocation submits and completes', async () => {
-    const res = await call('createUpload', { queryStringParameters: { contentType: 'text/csv' } });
+  const rows = Buffer.from(Array.from({ length: 5000 }, (_, i) => `${i % 9},${i % 4}`).join('\n'));
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
+  const newUpload = async (q: Record<string, string>) => {
+    const res = await call('createUpload', { queryStringParameters: q });
     expect(res.statusCode).toBe(201);
-    const upload = body(res);
+    return body(res) as {
+      uploadUrl: string;
+      headers: Record<string, string>;
+      inputLocation: string;
+    };
+  };
+  const s3Code = async (res: Response) => /<Code>([^<]*)<\/Code>/.exec(await res.text())?.[1];
+
+  it('hands out a presigned PUT whose inputLocation submits and completes', async () => {
+    const upload = await newUpload({
+      contentType: 'text/csv',
+      contentLength: String(rows.length),
+      checksumSha256: sha256(rows),
+    });
     expect(upload.inputLocation).toMatch(
       /^s3:\/\/async-jobs-local-input\/inputs\/uploads\/[0-9a-f-]{36}$/,
     );
-    const rows = Array.from({ length: 5000 }, (_, i) => `${i % 9},${i % 4}`).join('\n');
     const put = await fetch(upload.uploadUrl, {
       method: 'PUT',
       headers: upload.headers,
@@ -75,9 +90,77 @@ describe('POST /uploads', () => {
     expect(Buffer.from(String(out.body), 'base64').toString().split('\n')).toHaveLength(5001);
   });
 
-  it('refuses a malformed content type', async () => {
-    const res = await call('createUpload', { queryStringParameters: { contentType: 'nope' } });
-    expect(res.statusCode).toBe(415);
+  it('signs no checksum of a body it has not seen into the URL', async () => {
+    const upload = await newUpload({ contentType: 'text/csv', contentLength: '10' });
+    const params = [...new URL(upload.uploadUrl).searchParams.keys()];
+    expect(params.filter((k) => /checksum|x-amz-trailer/i.test(k))).toEqual([]);
+    expect(upload.headers).toEqual({
+      'content-type': 'text/csv',
+      'content-length': '10',
+      'if-none-match': '*',
+    });
+  });
+
+  it('refuses a body other than the one whose SHA-256 the caller stated: 400 BadDigest', async () => {
+    const upload = await newUpload({
+      contentType: 'text/csv',
+      contentLength: String(rows.length),
+      checksumSha256: sha256(Buffer.alloc(rows.length, 0x30)),
+    });
+    const put = await fetch(upload.uploadUrl, {
+      method: 'PUT',
+      headers: upload.headers,
+      body: rows,
+    });
+    expect(put.status).toBe(400);
+    expect(await s3Code(put)).toBe('BadDigest');
+  });
+
+  it('refuses another size or another content type than signed: 403', async () => {
+    const upload = await newUpload({ contentType: 'text/csv', contentLength: '100' });
+    const wrongSize = await fetch(upload.uploadUrl, {
+      method: 'PUT',
+      headers: { ...upload.headers, 'content-length': String(rows.length) },
+      body: rows,
+    });
+    expect(wrongSize.status).toBe(403);
+    expect(await s3Code(wrongSize)).toBe('SignatureDoesNotMatch');
+    const wrongType = await fetch(upload.uploadUrl, {
+      method: 'PUT',
+      headers: { ...upload.headers, 'content-type': 'application/json' },
+      body: rows.subarray(0, 100),
+    });
+    expect(wrongType.status).toBe(403);
+    expect(await s3Code(wrongType)).toBe('SignatureDoesNotMatch');
+  });
+
+  it('cannot replace an input once uploaded: the second PUT is 412, the job reads the first', async () => {
+    const upload = await newUpload({
+      contentType: 'text/csv',
+      contentLength: String(rows.length),
+      checksumSha256: sha256(rows),
+    });
+    const put = () =>
+      fetch(upload.uploadUrl, { method: 'PUT', headers: upload.headers, body: rows });
+    expect((await put()).status).toBe(200);
+    const again = await put();
+    expect(again.status).toBe(412);
+    expect(await s3Code(again)).toBe('PreconditionFailed');
+    const key = upload.inputLocation.replace('s3://async-jobs-local-input/', '');
+    expect(await b.getObject('async-jobs-local-input', key)).toEqual(rows);
+  });
+
+  it('answers 400 without a size, 413 above 1 GB, 415 for a malformed type', async () => {
+    const status = async (q: Record<string, string>) =>
+      (await call('createUpload', { queryStringParameters: q })).statusCode;
+    expect(await status({ contentType: 'text/csv' })).toBe(400);
+    expect(await status({ contentType: 'text/csv', contentLength: '1000000001' })).toBe(413);
+    expect(await status({ contentType: 'nope', contentLength: '10' })).toBe(415);
+    expect(await status({ contentLength: '10', checksumSha256: 'not-a-digest' })).toBe(400);
+    const res = await call('createUpload', { queryStringParameters: { contentType: 'text/csv' } });
+    expect(body(res)).toEqual({
+      message: 'contentLength is required: the size of the input in bytes',
+    });
   });
 });
 

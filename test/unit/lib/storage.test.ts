@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OutputMissing } from '../../../src/lib/errors.ts';
-import { readBounded } from '../../../src/lib/storage.ts';
+import { presignPut, readBounded } from '../../../src/lib/storage.ts';
 
 const s3mock = mockClient(S3Client);
 const client = new S3Client({ region: 'us-east-1' });
@@ -68,5 +68,67 @@ describe('readBounded', () => {
     const err = await readBounded(client, loc, 100).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputMissing);
     expect((err as OutputMissing).retryable).toBe(true);
+  });
+});
+
+/*
+ * Presigning is local (no request is sent), so these run against real clients. Since SDK 3.729 a
+ * client's default requestChecksumCalculation is WHEN_SUPPORTED and a presigned PutObject then
+ * carries x-amz-checksum-crc32 of an empty body (AAAAAA==) that S3 checks every upload against
+ * (aws/aws-sdk-js-v3#6994; S3 User Guide, "Checking object integrity in Amazon S3",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+ */
+describe('presignPut', () => {
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+  const presigner = new S3Client({
+    region: 'eu-west-1',
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const input = { bucket: 'in', key: 'inputs/uploads/u1' };
+  const sha = '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';
+  // Names of every checksum S3 takes on PutObject (PutObject API reference, request headers).
+  const CHECKSUM = /checksum|x-amz-trailer/i;
+
+  it('carries no checksum of a body it has not seen', async () => {
+    const up = await presignPut(
+      presigner,
+      input,
+      { contentType: 'text/csv', contentLength: 10 },
+      900,
+    );
+    const params = [...new URL(up.url).searchParams.keys()];
+    expect(params.filter((k) => CHECKSUM.test(k))).toEqual([]);
+    expect(new URL(up.url).searchParams.get('X-Amz-SignedHeaders')).toBe(
+      'content-length;content-type;host;if-none-match',
+    );
+    expect(up.headers).toEqual({
+      'content-type': 'text/csv',
+      'content-length': '10',
+      'if-none-match': '*',
+    });
+  });
+
+  it("signs the caller's SHA-256 as a header the uploader sends, not as a query parameter", async () => {
+    const up = await presignPut(
+      presigner,
+      input,
+      { contentType: 'text/csv', contentLength: 10, checksumSha256: sha },
+      900,
+    );
+    const url = new URL(up.url);
+    expect([...url.searchParams.keys()].filter((k) => CHECKSUM.test(k))).toEqual([]);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe(
+      'content-length;content-type;host;if-none-match;x-amz-checksum-sha256',
+    );
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(up.headers['x-amz-checksum-sha256']).toBe(sha);
+  });
+
+  it("refuses to sign with a client left on the SDK's default checksums", async () => {
+    const defaults = new S3Client({ region: 'eu-west-1', credentials });
+    await expect(
+      presignPut(defaults, input, { contentType: 'text/csv', contentLength: 10 }, 900),
+    ).rejects.toThrow(/x-amz-checksum-crc32.*WHEN_REQUIRED/);
   });
 });
