@@ -87,6 +87,10 @@ export interface LocalSageMakerOptions {
   pingIntervalMs?: number;
   /** Publish SageMaker's TestNotification to both topics at start, as CreateEndpoint does. */
   testNotification?: boolean;
+  /** The input size limit (1 GB); tests lower it rather than upload a gigabyte. */
+  maxInputBytes?: number;
+  /** The clock RequestTTLSeconds is measured with; tests move it instead of waiting a minute. */
+  now?: () => number;
   faults?: {
     /** Answer this request with a ThrottlingException. */
     throttle?: () => boolean;
@@ -283,6 +287,8 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   const readyPromise = new Promise<void>((resolve) => (markReady = resolve));
   let pingTimer: NodeJS.Timeout | undefined;
   const log = opts.log ?? (() => undefined);
+  const now = opts.now ?? Date.now;
+  const maxInputBytes = opts.maxInputBytes ?? MAX_INPUT_BYTES;
 
   const checkIdle = () => {
     if (queue.length === 0 && stats.running === 0) {
@@ -381,7 +387,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   }
 
   async function run(job: Job): Promise<void> {
-    if (Date.now() > job.expiresAt) {
+    if (now() > job.expiresAt) {
       await fail(job, FAILURE_REASONS.expired, 'expired');
       return;
     }
@@ -396,7 +402,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
       await fail(job, FAILURE_REASONS.inputUnreadable, 'input not readable');
       return;
     }
-    if (length > MAX_INPUT_BYTES) {
+    if (length > maxInputBytes) {
       input.destroy();
       await fail(job, FAILURE_REASONS.inputTooLarge, `input is ${length} bytes`);
       return;
@@ -527,7 +533,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
       accept: header(req, 'X-Amzn-SageMaker-Accept'),
       customAttributes,
       receivedTime: new Date(),
-      expiresAt: Date.now() + (ttl ?? REQUEST_TTL.default) * 1000,
+      expiresAt: now() + (ttl ?? REQUEST_TTL.default) * 1000,
       invocationTimeoutSeconds: timeout ?? INVOCATION_TIMEOUT.default,
       outputKey: `${opts.outputPrefix}${dir}${filename ?? `${id}.out`}`,
       failureKey: `${opts.failurePrefix}${dir}${filename ? `${filename}-error` : `${id}-error`}.out`,
