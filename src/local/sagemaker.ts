@@ -163,8 +163,12 @@ function s3Location(uri: string): { bucket: string; key: string } {
   return { bucket: m[1], key: m[2] };
 }
 
-function intHeader(req: IncomingMessage, name: string, range: { min: number; max: number }) {
-  const raw = header(req, name);
+function intHeader(
+  req: IncomingMessage,
+  name: 'RequestTTLSeconds' | 'InvocationTimeoutSeconds',
+  range: { min: number; max: number },
+) {
+  const raw = header(req, `X-Amzn-SageMaker-${name}`);
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < range.min || n > range.max) {
@@ -502,8 +506,8 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
       throw new ApiError(400, 'ValidationError', 'InputLocation must be at most 1024 characters');
     }
     s3Location(inputLocation);
-    const ttl = intHeader(req, 'X-Amzn-SageMaker-RequestTTLSeconds', REQUEST_TTL);
-    const timeout = intHeader(req, 'X-Amzn-SageMaker-InvocationTimeoutSeconds', INVOCATION_TIMEOUT);
+    const ttl = intHeader(req, 'RequestTTLSeconds', REQUEST_TTL);
+    const timeout = intHeader(req, 'InvocationTimeoutSeconds', INVOCATION_TIMEOUT);
     const givenId = header(req, 'X-Amzn-SageMaker-Inference-Id');
     if (givenId !== undefined && !INFERENCE_ID.test(givenId)) {
       throw new ApiError(
