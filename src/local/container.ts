@@ -110,11 +110,10 @@ const header = (res: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-function networkCode(err: unknown): string | undefined {
+export function networkCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'ERR_STREAM_PREMATURE_CLOSE'
-    ? code
-    : undefined;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE') return 'ECONNRESET';
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
 }
 
 /** A SageMaker inference container at `baseUrl` (for example `http://127.0.0.1:8080`). */

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import {
   ModelUnreachable,
   containerModel,
+  networkCode,
   demoModel,
   type ModelAnswer,
   type ModelBackend,
@@ -277,6 +278,19 @@ async function storeOutput(
   }
 }
 
+/** The model's answer, a connection lost halfway through it reported as ModelUnreachable. */
+async function* fromModel(
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new ModelUnreachable(networkCode(err) ?? 'ECONNRESET');
+  }
+}
+
 export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<LocalSageMaker> {
   const concurrency = opts.concurrency ?? 2;
   const region = opts.region ?? 'us-east-1';
@@ -430,13 +444,14 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
         },
         controller.signal,
       );
+      const body = fromModel(answer.body, controller.signal);
       if (answer.status < 200 || answer.status > 299) {
-        const body = await readUpTo(answer.body, FAILURE_BODY_LIMIT);
-        const message = body.toString('utf8').slice(0, REASON_MESSAGE_LIMIT);
-        await fail(job, FAILURE_REASONS.serverError(answer.status, message), body);
+        const failure = await readUpTo(body, FAILURE_BODY_LIMIT);
+        const message = failure.toString('utf8').slice(0, REASON_MESSAGE_LIMIT);
+        await fail(job, FAILURE_REASONS.serverError(answer.status, message), failure);
         return;
       }
-      await succeed(job, answer);
+      await succeed(job, { ...answer, body });
     } catch (err) {
       if (closed) return;
       if (controller.signal.reason instanceof InvocationTimedOut) {

@@ -5,6 +5,7 @@ import { FAILURE_REASONS } from '../../src/local/sagemaker.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startRuntimeHarness, type RuntimeHarness } from '../support/local-runtime.ts';
 import {
+  cut,
   echo,
   gate,
   hang,
@@ -140,6 +141,17 @@ describe('the container contract', () => {
     );
     // The runtime hung up on the model.
     await waitFor(() => model.inFlight === 0, { what: 'the model connection to close' });
+  });
+
+  it('fails a request whose answer is cut off halfway, and stores no partial output', async () => {
+    const id = nextId();
+    model.behave(cut);
+    const input = await h.putInput(`in/${id}`, 'x');
+    const res = await h.invoke({ InputLocation: input, InferenceId: id });
+    const note = await h.notification(id);
+    expect(note.topicArn).toBe(ERROR_TOPIC);
+    expect(note.message.failureReason).toBe(FAILURE_REASONS.unreachable('ECONNRESET'));
+    await expect(h.getObject(res.OutputLocation!)).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
   it('streams a large answer to S3 whole, and leaves it out of the notification', async () => {

@@ -51,6 +51,12 @@ export const status =
     res.end(body);
   };
 
+/** Starts a 200 answer, then drops the connection halfway through it. */
+export const cut: Behaviour = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+  res.write('only the first part', () => res.socket?.destroy());
+};
+
 /** Never answers (until the server closes). */
 export const hang: Behaviour = () => new Promise<void>(() => undefined);
 
