@@ -32,6 +32,8 @@ export interface SandboxOptions {
   includeResponseBody?: boolean;
   /** Model workers of the local endpoint. */
   concurrency?: number;
+  /** A SageMaker inference container (`http://host:port`) instead of the demo model. */
+  modelUrl?: string;
   /** Lines from serverless-offline and the sandbox itself. */
   log?: (line: string) => void;
   /** How long serverless-offline may take to build and answer. */
@@ -227,6 +229,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       errorTopicArn: LOCAL.errorTopicArn,
       includeResponseBody: opts.includeResponseBody ?? false,
       concurrency: opts.concurrency ?? 2,
+      modelUrl: opts.modelUrl,
+      // As CreateEndpoint does: every start exercises the handlers' TestNotification path.
+      testNotification: true,
       publish: async (topicArn, message) => {
         await sns.publish(topicArn, message);
       },

@@ -1,13 +1,26 @@
+import { modelUrlFrom } from './container.ts';
 import { LOCAL } from './names.ts';
 import { startSandbox } from './sandbox.ts';
 
-/** `npm start`: the sandbox in the foreground until Ctrl-C. */
+/*
+ * `npm start`: the sandbox in the foreground until Ctrl-C.
+ * `npm start -- --model-url http://127.0.0.1:8080` (or SANDBOX_MODEL_URL) puts a real SageMaker
+ * inference container behind the local endpoint instead of the demo model.
+ */
+let modelUrl: string | undefined;
+try {
+  modelUrl = modelUrlFrom(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(2);
+}
 const started = Date.now();
 const verbose = process.env.SANDBOX_VERBOSE === '1';
 console.log('starting the sandbox: emulators, local SageMaker endpoint, serverless-offline ...');
 
 const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
+  modelUrl,
   log: (line) => {
     // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept.
     if (verbose || !line.startsWith('[offline]') || /"level"|POST|GET|error/i.test(line)) {
@@ -27,7 +40,7 @@ sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL
   HTTP API         ${apiUrl}          POST /jobs   GET /jobs/{inferenceId}
   S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
   DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
-  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (demo model)
+  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'})
   Lambda invoke    ${sandbox.lambdaUrl}
 
 try it:

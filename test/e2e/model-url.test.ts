@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/local/sandbox.ts';
+import { waitFor } from '../support/lambda.ts';
+import { startModelServer, status, type ModelServer } from '../support/model-server.ts';
+import { freePorts } from '../support/ports.ts';
+
+/*
+ * `npm start -- --model-url ...`: the sandbox with a SageMaker inference container (a stand-in on a
+ * free port) behind the local endpoint, driven through the HTTP API and the real handlers.
+ */
+
+let sandbox: Sandbox | undefined;
+let model: ModelServer;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  model = await startModelServer();
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge] = await freePorts(6);
+  sandbox = await startSandbox({
+    ports: {
+      http: http!,
+      lambda: lambda!,
+      s3: s3!,
+      dynamodb: dynamodb!,
+      sageMaker: sageMaker!,
+      eventBridge: eventBridge!,
+    },
+    modelUrl: model.url,
+    log: (line) => lines.push(line),
+  }).catch((err: unknown) => {
+    console.error(lines.slice(-40).join('\n'));
+    throw err;
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+  await model?.close();
+});
+
+interface JobBody {
+  status: string;
+  result?: string;
+  failureReason?: string;
+  outputContentType?: string;
+}
+
+async function runJob(id: string, body: string, contentType: string): Promise<JobBody> {
+  const res = await fetch(`${sandbox!.apiUrl}/jobs?inferenceId=${id}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+  expect(res.status).toBe(202);
+  return waitFor(
+    async () => {
+      const job = (await (await fetch(`${sandbox!.apiUrl}/jobs/${id}`)).json()) as JobBody;
+      return job.status === 'IN_PROGRESS' ? undefined : job;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `job ${id} to finish` },
+  );
+}
+
+describe('the sandbox with --model-url', () => {
+  it('published the TestNotification at start and pinged the container before taking work', () => {
+    expect(lines.some((l) => l.startsWith('[sagemaker] test notification published'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('[sagemaker] model passed /ping'))).toBe(true);
+    expect(model.pings).toBeGreaterThan(0);
+  });
+
+  it('runs a job on the container: its answer becomes the result', async () => {
+    const done = await runJob('url-echo', 'bonjour', 'text/plain');
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 'bonjour' });
+    expect(model.invocations.at(-1)!.headers).toMatchObject({
+      'content-type': 'text/plain',
+      'x-amzn-sagemaker-inference-id': 'url-echo',
+    });
+  });
+
+  it("fails a job the container answers with a 500, with SageMaker's reason", async () => {
+    model.behave(status(500, '{"error":"boom"}'));
+    const done = await runJob('url-500', '{}', 'application/json');
+    expect(done.status).toBe('FAILED');
+    expect(done.failureReason).toMatch(
+      /^ClientError: Received server error \(500\) from primary with message "\{"error":"boom"\}"/,
+    );
+  });
+});
