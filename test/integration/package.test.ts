@@ -3,6 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { bundleGraph } from '../../bench/graph.ts';
@@ -312,6 +313,81 @@ describe('serverless package', () => {
     });
     const filter = resources.ExpiredJobsMetricFilter!.Properties;
     expect(filter.FilterPattern).toContain('job expired');
+  });
+});
+
+describe('the edges: API throttling, access logs, encrypted topics, the deployment bucket', () => {
+  it('throttles every route of the HTTP API stage', () => {
+    const stage = resources.HttpApiStage!.Properties;
+    expect(stage.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+  });
+
+  it('logs who called in every access log line: the SigV4 caller or the JWT subject', () => {
+    const format = resources.HttpApiStage!.Properties.AccessLogSettings.Format as string;
+    const fields = JSON.parse(format) as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      caller: '$context.identity.caller',
+      userArn: '$context.identity.userArn',
+      jwtSubject: '$context.authorizer.claims.sub',
+    });
+  });
+
+  it('keeps the deployment bucket private and encrypted', () => {
+    const bucket = resources.ServerlessDeploymentBucket!.Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({ SSEAlgorithm: 'AES256' });
+  });
+
+  it('encrypts both notification topics with a key the model role may publish with, through SNS only', async () => {
+    for (const topic of ['SuccessTopic', 'ErrorTopic']) {
+      expect(resources[topic]!.Properties.KmsMasterKeyId).toEqual({ Ref: 'TopicsKey' });
+    }
+    expect(resources.TopicsKey!.Properties.EnableKeyRotation).toBe(true);
+    const model = [
+      {
+        name: 'ModelExecutionPolicy',
+        policy: resolve(template, resources.ModelExecutionPolicy!.Properties.PolicyDocument),
+      },
+    ];
+    const keyPolicy = resolve(template, resources.TopicsKey!.Properties.KeyPolicy);
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/TopicsKey';
+    const ask = async (action: string, context: Record<string, string>) => {
+      const res = await runSimulation(
+        {
+          request: {
+            principal: 'arn:aws:iam::123456789012:role/model-execution-role',
+            action,
+            resource: { resource: key, accountId: '123456789012' },
+            contextVariables: context,
+          },
+          identityPolicies: model,
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: keyPolicy,
+        },
+        {},
+      );
+      return res.resultType === 'error' ? JSON.stringify(res.errors) : res.overallResult;
+    };
+    const viaSns = { 'kms:ViaService': 'sns.us-east-1.amazonaws.com' };
+    expect(await ask('kms:GenerateDataKey', viaSns)).toBe('Allowed');
+    expect(await ask('kms:Decrypt', viaSns)).toBe('Allowed');
+    expect(await ask('kms:Decrypt', { 'kms:ViaService': 's3.us-east-1.amazonaws.com' })).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await ask('kms:Encrypt', viaSns)).toBe('ImplicitlyDenied');
   });
 });
 

@@ -53,6 +53,10 @@ function physical(t: Template, logical: string): { ref: string; attrs: Record<st
         ref: p.LogGroupName,
         attrs: { Arn: `arn:aws:logs:${at}:log-group:${p.LogGroupName}:*` },
       };
+    case 'AWS::KMS::Key': {
+      const arn = `arn:aws:kms:${at}:key/${logical}`;
+      return { ref: logical, attrs: { Arn: arn, KeyId: logical } };
+    }
     case 'AWS::IAM::Role':
       return { ref: logical, attrs: { Arn: `arn:aws:iam::${ACCOUNT}:role/${logical}` } };
     case 'AWS::Lambda::Function':
