@@ -1,5 +1,8 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { OutputMissing, S3AccessDenied } from '../../../src/lib/errors.ts';
@@ -9,6 +12,8 @@ import { reconcileJob } from '../../../src/lib/reconcile.ts';
 import { outcomeOf } from '../../../src/lib/results.ts';
 import { parseNotification } from '../../../src/lib/notification.ts';
 import { ACCESS_DENIED_LOG, readBounded } from '../../../src/lib/storage.ts';
+import { handler as getJob } from '../../../src/handlers/getJob.ts';
+import { lambdaContext } from '../../support/lambda.ts';
 import { OUTPUT_BUCKET, failed } from '../../support/notifications.ts';
 
 /*
@@ -21,6 +26,7 @@ import { OUTPUT_BUCKET, failed } from '../../support/notifications.ts';
  */
 
 const s3mock = mockClient(S3Client);
+const ddb = mockClient(DynamoDBClient);
 const client = new S3Client({ region: 'us-east-1' });
 const loc = { bucket: OUTPUT_BUCKET, key: 'outputs/demo-endpoint/job-1.out' };
 
@@ -59,6 +65,7 @@ const pendingJob: Job = {
 
 beforeEach(() => {
   s3mock.reset();
+  ddb.reset();
   finished.length = 0;
   vi.restoreAllMocks();
 });
@@ -129,5 +136,41 @@ describe('callers never take a 403 for "not yet"', () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     s3mock.on(GetObjectCommand).rejects(accessDenied());
     await expect(outcomeOf(failure, deps)).rejects.toBeInstanceOf(S3AccessDenied);
+  });
+});
+
+describe('GET /jobs/{id} of a stale job', () => {
+  type Answer = { statusCode: number; body: string };
+  const get = async () => {
+    const e = JSON.parse(readFileSync('events/get.json', 'utf8'));
+    e.pathParameters = { inferenceId: 'job-1' };
+    return (getJob as unknown as (e: unknown, c: unknown) => Promise<Answer>)(
+      e,
+      lambdaContext('getJob'),
+    );
+  };
+  beforeEach(() => {
+    // Submitted long enough ago for getJob to look in S3 for it, not yet due.
+    const stale = {
+      ...pendingJob,
+      submittedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      expectedBy: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    ddb.on(GetItemCommand).resolves({ Item: marshall(stale, { removeUndefinedValues: true }) });
+  });
+
+  it('answers 200 IN_PROGRESS when S3 says NoSuchKey', async () => {
+    s3mock.on(GetObjectCommand).rejects(noSuchKey());
+    const res = await get();
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ inferenceId: 'job-1', status: 'IN_PROGRESS' });
+  });
+
+  it('answers 500 naming the missing permission when S3 says AccessDenied, never "pending"', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    s3mock.on(GetObjectCommand).rejects(accessDenied());
+    const res = await get();
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body).message).toContain('AccessDenied');
   });
 });
