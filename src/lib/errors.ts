@@ -78,6 +78,18 @@ export class OutputMissing extends AppError {
   }
 }
 
+/**
+ * S3 refused a read (403). With `s3:ListBucket` granted, S3 answers 404 NoSuchKey for a key that is
+ * not there, so a 403 is a real permission problem (the role, the bucket policy, or the KMS key the
+ * object is encrypted with): an error to fix and alarm on, never "not written yet". Retryable, as a
+ * permission deployed meanwhile lets the retry through.
+ */
+export class S3AccessDenied extends AppError {
+  constructor(message: string) {
+    super(message, { status: 500, retryable: true });
+  }
+}
+
 /** A missing or malformed environment variable: the function cannot start. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -1,5 +1,6 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { OutputMissing, awsErrorName } from './errors.ts';
+import { OutputMissing, S3AccessDenied, awsErrorName, awsStatus } from './errors.ts';
+import { logger } from './logger.ts';
 import type { S3Location } from './locations.ts';
 
 /*
@@ -29,6 +30,9 @@ export type ReadResult =
   | { inline: true; body: Buffer; bytes: number; contentType?: string }
   | { inline: false; bytes: number; contentType?: string };
 
+/** The message alarms count (deploy/alarms.yml, S3AccessDeniedMetricFilter): keep them in step. */
+export const ACCESS_DENIED_LOG = 'S3 access denied';
+
 /**
  * Reads an object with one GetObject and holds at most `maxBytes` of it. A larger object is not
  * downloaded: the stream is dropped as soon as its length (or its first `maxBytes + 1` bytes) says
@@ -45,6 +49,19 @@ export async function readBounded(
   } catch (err) {
     if (err instanceof NoSuchKey || awsErrorName(err) === 'NoSuchKey') {
       throw new OutputMissing(`no object at the location named by the notification`);
+    }
+    // Without s3:ListBucket S3 answers 403 for a missing key too (GetObject API reference,
+    // "Permissions"); the stack grants it, so a 403 here is a permission that is really missing.
+    if (awsErrorName(err) === 'AccessDenied' || awsStatus(err) === 403) {
+      logger.error(ACCESS_DENIED_LOG, {
+        bucket: loc.bucket,
+        key: loc.key,
+        error: awsErrorName(err),
+        needs: 's3:GetObject on the object, s3:ListBucket on the bucket, kms:Decrypt on its key',
+      });
+      throw new S3AccessDenied(
+        'S3 denied reading the output (AccessDenied): the function role lacks s3:GetObject, s3:ListBucket or kms:Decrypt',
+      );
     }
     throw err;
   }

@@ -3,10 +3,21 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { bundleGraph } from '../../bench/graph.ts';
 import { zipEntries } from '../support/zip.ts';
+import { schemaProblems } from '../support/cfn-spec.ts';
+import { type Template, grants, resolve, roleOf } from '../support/cfn.ts';
+import {
+  FUNCTIONS,
+  expectedGrants,
+  grantsByFunction,
+  simulate,
+  simulateAll,
+  type Variant,
+} from '../support/permissions.ts';
 
 /*
  * `serverless package` offline with dummy credentials, then the CloudFormation template read for
@@ -14,8 +25,11 @@ import { zipEntries } from '../support/zip.ts';
  * settings, least-privilege IAM, the outputs CreateEndpointConfig needs.
  */
 
+const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 let out: string;
+let template: Template;
 let resources: Record<string, Resource>;
 let outputs: Record<string, { Value: unknown }>;
 let artifacts: string[];
@@ -56,9 +70,9 @@ async function packageTemplate(dir: string, params: string[]) {
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
-  const template = await packageTemplate(out, ['endpointName=my-endpoint']);
-  resources = template.Resources;
-  outputs = template.Outputs;
+  template = await packageTemplate(out, ['endpointName=my-endpoint']);
+  resources = template.Resources as Record<string, Resource>;
+  outputs = template.Outputs ?? {};
   artifacts = await readdir(out);
 }, 180_000);
 
@@ -152,23 +166,27 @@ describe('serverless package', () => {
   });
 
   it('grants least privilege: exact ARNs, no wildcard actions or resources', () => {
-    const role = resources.IamRoleLambdaExecution!.Properties;
-    const statements = role.Policies.flatMap(
-      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
-    ) as { Action: string | string[]; Resource: unknown }[];
-    for (const s of statements) {
-      const actions = [s.Action].flat();
-      expect(actions.every((a) => !a.endsWith(':*') && a !== '*')).toBe(true);
-      expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+    for (const [name, role] of byType('AWS::IAM::Role')) {
+      for (const p of role.Properties.Policies ?? []) {
+        for (const s of resolve(template, p.PolicyDocument).Statement) {
+          const actions = [s.Action].flat() as string[];
+          expect(
+            actions.every((a) => !a.includes('*')),
+            name,
+          ).toBe(true);
+          expect([s.Resource].flat(), name).not.toContain('*');
+        }
+      }
     }
-    const invoke = statements.find((s) =>
-      [s.Action].flat().includes('sagemaker:InvokeEndpointAsync'),
+    const submit = grants(template, 'SubmitJobRole');
+    expect(submit).toContain(
+      'Allow sagemaker:InvokeEndpointAsync arn:aws:sagemaker:us-east-1:123456789012:endpoint/my-endpoint',
     );
-    expect(JSON.stringify(invoke?.Resource)).toContain(':endpoint/my-endpoint');
-    const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
-    expect(JSON.stringify(put?.Resource)).toContain('${InputBucket.Arn}/inputs/*');
-    const get = statements.find((s) => [s.Action].flat().includes('s3:GetObject'));
-    expect(JSON.stringify(get?.Resource)).toContain('${OutputBucket.Arn}/*');
+    expect(submit).toContain('Allow s3:PutObject arn:aws:s3:::inputbucket/inputs/*');
+    expect(grants(template, 'GetResultRole')).toContain(
+      'Allow s3:GetObject arn:aws:s3:::outputbucket/outputs/*',
+    );
   });
 
   it('passes the configuration to every function through the environment', () => {
@@ -232,18 +250,11 @@ describe('serverless package', () => {
       detail: { callbackUrl: [{ exists: true }] },
     });
     expect(resources.WebhookSecret!.Properties.GenerateSecretString.PasswordLength).toBe(48);
-    const role = resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
-    expect(role).toContainEqual(
-      expect.objectContaining({
-        Action: ['events:PutEvents'],
-        Resource: { 'Fn::GetAtt': ['JobsBus', 'Arn'] },
-      }),
+    expect(grants(template, 'OnSuccessRole')).toContain(
+      'Allow events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/async-jobs-dev',
     );
-    expect(role).toContainEqual(
-      expect.objectContaining({
-        Action: ['secretsmanager:GetSecretValue'],
-        Resource: { Ref: 'WebhookSecret' },
-      }),
+    expect(grants(template, 'DeliverWebhookRole')).toContain(
+      'Allow secretsmanager:GetSecretValue arn:aws:secretsmanager:us-east-1:123456789012:secret:WebhookSecret-AbCdEf',
     );
     expect(outputs.EventBusName?.Value).toEqual({ Ref: 'JobsBus' });
   });
@@ -291,6 +302,7 @@ describe('serverless package', () => {
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
+      'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
     ]);
     for (const a of Object.values(alarms)) {
@@ -299,9 +311,189 @@ describe('serverless package', () => {
     expect(alarms.OnSuccessDLQAlarm!.Properties.Dimensions[0].Value).toEqual({
       'Fn::GetAtt': ['OnSuccessDLQ', 'QueueName'],
     });
-    const filter = byType('AWS::Logs::MetricFilter')[0]![1].Properties;
+    const filter = resources.ExpiredJobsMetricFilter!.Properties;
     expect(filter.FilterPattern).toContain('job expired');
   });
+});
+
+describe('the edges: API throttling, access logs, encrypted topics, the deployment bucket', () => {
+  it('throttles every route of the HTTP API stage', () => {
+    const stage = resources.HttpApiStage!.Properties;
+    expect(stage.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+  });
+
+  it('logs who called in every access log line: the SigV4 caller or the JWT subject', () => {
+    const format = resources.HttpApiStage!.Properties.AccessLogSettings.Format as string;
+    const fields = JSON.parse(format) as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      caller: '$context.identity.caller',
+      userArn: '$context.identity.userArn',
+      jwtSubject: '$context.authorizer.claims.sub',
+    });
+  });
+
+  it('keeps the deployment bucket private and encrypted', () => {
+    const bucket = resources.ServerlessDeploymentBucket!.Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({ SSEAlgorithm: 'AES256' });
+  });
+
+  it('encrypts both notification topics with a key the model role may publish with, through SNS only', async () => {
+    for (const topic of ['SuccessTopic', 'ErrorTopic']) {
+      expect(resources[topic]!.Properties.KmsMasterKeyId).toEqual({ Ref: 'TopicsKey' });
+    }
+    expect(resources.TopicsKey!.Properties.EnableKeyRotation).toBe(true);
+    const model = [
+      {
+        name: 'ModelExecutionPolicy',
+        policy: resolve(template, resources.ModelExecutionPolicy!.Properties.PolicyDocument),
+      },
+    ];
+    const keyPolicy = resolve(template, resources.TopicsKey!.Properties.KeyPolicy);
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/TopicsKey';
+    const ask = async (action: string, context: Record<string, string>) => {
+      const res = await runSimulation(
+        {
+          request: {
+            principal: 'arn:aws:iam::123456789012:role/model-execution-role',
+            action,
+            resource: { resource: key, accountId: '123456789012' },
+            contextVariables: context,
+          },
+          identityPolicies: model,
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: keyPolicy,
+        },
+        {},
+      );
+      return res.resultType === 'error' ? JSON.stringify(res.errors) : res.overallResult;
+    };
+    const viaSns = { 'kms:ViaService': 'sns.us-east-1.amazonaws.com' };
+    expect(await ask('kms:GenerateDataKey', viaSns)).toBe('Allowed');
+    expect(await ask('kms:Decrypt', viaSns)).toBe('Allowed');
+    expect(await ask('kms:Decrypt', { 'kms:ViaService': 's3.us-east-1.amazonaws.com' })).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await ask('kms:Encrypt', viaSns)).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('one role per function (default: direct delivery, no KMS key)', () => {
+  const variant: Variant = { sqs: false, endpoints: ['my-endpoint'] };
+
+  it('runs each function as a role of its own, and nothing as a shared role', () => {
+    const roles = FUNCTIONS.map((fn) =>
+      roleOf(template, `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`),
+    );
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
+    expect(
+      byType('AWS::IAM::Role')
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual([...roles].sort());
+  });
+
+  it("grants each role exactly the (action, resource) pairs its function's code uses", () => {
+    expect(grantsByFunction(template)).toEqual(expectedGrants(variant));
+  });
+
+  it('lets each handler make every call it makes, and denies it every other', async () => {
+    expect(await simulateAll(template, variant)).toEqual([]);
+  }, 60_000);
+
+  it('keeps deliverWebhook (it talks to hosts callers choose) away from jobs, inputs and the endpoint', async () => {
+    const role = roleOf(template, 'DeliverWebhookLambdaFunction');
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/JobsTable';
+    for (const call of [
+      { action: 'dynamodb:DeleteItem', resource: table },
+      { action: 'dynamodb:PutItem', resource: table },
+      { action: 'dynamodb:GetItem', resource: table },
+      { action: 's3:PutObject', resource: 'arn:aws:s3:::inputbucket/inputs/job-1' },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::outputbucket/outputs/job-1.out' },
+      {
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/my-endpoint',
+      },
+      {
+        action: 'events:PutEvents',
+        resource: 'arn:aws:events:us-east-1:123456789012:event-bus/async-jobs-dev',
+      },
+    ]) {
+      expect(await simulate(template, role, call), call.action).toBe('ImplicitlyDenied');
+    }
+    const getJob = roleOf(template, 'GetJobLambdaFunction');
+    expect(await simulate(template, getJob, { action: 'dynamodb:PutItem', resource: table })).toBe(
+      'ImplicitlyDenied',
+    );
+  });
+
+  it('lets exactly the functions that read outputs list the prefixes they read, so a missing key is a 404', async () => {
+    const listing = Object.entries(grantsByFunction(template))
+      .filter(([, rows]) => rows.some((r) => r.startsWith('Allow s3:ListBucket')))
+      .map(([fn]) => fn);
+    expect(listing.sort()).toEqual(['getJob', 'onError', 'onSuccess', 'reconcile']);
+    const list = (prefix: string) => ({
+      action: 's3:ListBucket',
+      resource: 'arn:aws:s3:::outputbucket',
+      context: { 's3:prefix': prefix },
+    });
+    const onSuccess = roleOf(template, 'OnSuccessLambdaFunction');
+    expect(await simulate(template, onSuccess, list('outputs/my-endpoint/job-1.out'))).toBe(
+      'Allowed',
+    );
+    expect(await simulate(template, onSuccess, list('inputs/job-1'))).toBe('ImplicitlyDenied');
+    expect(await simulate(template, onSuccess, list(''))).toBe('ImplicitlyDenied');
+  });
+
+  it('grants no KMS permission when no kmsKeyArn is given', () => {
+    for (const rows of Object.values(grantsByFunction(template))) {
+      expect(rows.filter((r) => r.includes('kms:'))).toEqual([]);
+    }
+  });
+
+  it('tells onSuccess and onError their DLQ, for notifications that can never succeed', () => {
+    const env = (fn: string) => resources[fn]!.Properties.Environment.Variables;
+    expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'OnSuccessDLQ' });
+    expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'OnErrorDLQ' });
+    expect(env('GetJobLambdaFunction').DEAD_LETTER_QUEUE_URL).toBeUndefined();
+  });
+
+  it('alarms when S3 refuses a function a read (a permission really missing)', () => {
+    const filters = byType('AWS::Logs::MetricFilter').filter(
+      ([, f]) => f.Properties.MetricTransformations[0].MetricName === 'S3AccessDenied',
+    );
+    expect(filters.map(([, f]) => f.Properties.LogGroupName.Ref).sort()).toEqual([
+      'GetJobLogGroup',
+      'OnErrorLogGroup',
+      'OnSuccessLogGroup',
+      'ReconcileLogGroup',
+    ]);
+    for (const [, f] of filters) {
+      expect(f.Properties.FilterPattern).toBe('{ $.message = "S3 access denied" }');
+    }
+    expect(resources.S3AccessDeniedAlarm!.Properties).toMatchObject({
+      Namespace: 'AsyncJobs/dev',
+      MetricName: 'S3AccessDenied',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+  });
+
+  it('passes the CloudFormation resource schema: known types, known properties, required ones present', async () => {
+    expect(await schemaProblems(template)).toEqual([]);
+  }, 60_000);
 });
 
 describe('what a cold start loads', () => {
@@ -349,6 +541,7 @@ describe('what a cold start loads', () => {
 
 describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
   let sqsOut: string;
+  let full: Template;
   let r: Record<string, Resource>;
   let conditions: Record<string, unknown>;
   beforeAll(async () => {
@@ -356,12 +549,13 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     const t = await packageTemplate(sqsOut, [
       'modelName=my-model',
       'endpointNames=my-async-endpoint,Second-Endpoint',
-      'kmsKeyArn=arn:aws:kms:us-east-1:000000000000:key/abc',
+      `kmsKeyArn=${KMS_KEY}`,
       'resultDelivery=sqs',
       'apiAuth=jwt',
       'jwtIssuer=https://issuer.example.com',
       'jwtAudience=my-client',
     ]);
+    full = t;
     r = t.Resources;
     conditions = t.Conditions;
   }, 180_000);
@@ -414,8 +608,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
   });
 
   it('scopes InvokeEndpointAsync to exactly the allow-listed endpoint ARNs', () => {
-    const statements = r.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument
-      .Statement as {
+    const statements = r.SubmitJobRole!.Properties.Policies[0].PolicyDocument.Statement as {
       Action: string[];
       Resource: unknown;
     }[];
@@ -433,7 +626,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
 
   it('gives the model role KMS on the given key only', () => {
     const doc = r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
-    expect(JSON.stringify(doc)).toContain('arn:aws:kms:us-east-1:000000000000:key/abc');
+    expect(JSON.stringify(doc)).toContain(KMS_KEY);
   });
 
   it('authorizes routes with the JWT issuer instead of IAM', () => {
@@ -445,5 +638,57 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       Audience: ['my-client'],
       Issuer: 'https://issuer.example.com',
     });
+  });
+
+  describe('roles with resultDelivery=sqs and kmsKeyArn set', () => {
+    const variant: Variant = {
+      sqs: true,
+      kmsKey: KMS_KEY,
+      endpoints: ['my-async-endpoint', 'Second-Endpoint'],
+    };
+
+    it("grants each role exactly the (action, resource) pairs its function's code uses", () => {
+      expect(grantsByFunction(full)).toEqual(expectedGrants(variant));
+    });
+
+    it('lets each handler make every call it makes, and denies it every other', async () => {
+      expect(await simulateAll(full, variant)).toEqual([]);
+    }, 60_000);
+
+    it('lets exactly the roles that read outputs decrypt with the key, and only through S3', () => {
+      const decrypting = Object.entries(grantsByFunction(full))
+        .filter(([, rows]) => rows.some((row) => row.includes('kms:')))
+        .map(([fn]) => fn);
+      expect(decrypting.sort()).toEqual([
+        'getJob',
+        'getResult',
+        'onError',
+        'onSuccess',
+        'reconcile',
+      ]);
+      const statement = resolve(
+        full,
+        r.OnSuccessRole!.Properties.Policies[0].PolicyDocument,
+      ).Statement.find((s: { Action: string }) => s.Action === 'kms:Decrypt');
+      expect(statement).toEqual({
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: KMS_KEY,
+        Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+      });
+      expect(conditions.HasKms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [KMS_KEY, ''] }] });
+    });
+
+    it('tells onSuccess and onError the DLQ of their queue', () => {
+      const env = (fn: string) => r[fn]!.Properties.Environment.Variables;
+      expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({
+        Ref: 'SuccessQueueDLQ',
+      });
+      expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'ErrorQueueDLQ' });
+    });
+
+    it('passes the CloudFormation resource schema: known types, known properties, required ones present', async () => {
+      expect(await schemaProblems(full)).toEqual([]);
+    }, 60_000);
   });
 });

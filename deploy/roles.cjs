@@ -1,0 +1,163 @@
+// One IAM role per function, each with only the calls its code makes (docs/security.md has the
+// table and how each row was derived). Built here rather than written out nine times in YAML: the
+// log statement, the KMS statement and the queue statements of the `sqs` delivery repeat, and a
+// table keeps every role readable in one screen. test/integration/package.test.ts asserts the exact
+// (action, resource) set each role gets and asks @cloud-copilot/iam-simulate about every call.
+const endpointArns = require('./endpoint-arns.cjs');
+
+const sub = (s) => ({ 'Fn::Sub': s });
+const arn = (resource) => ({ 'Fn::GetAtt': [resource, 'Arn'] });
+const allow = (Action, Resource, Condition) => ({
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...(Condition ? { Condition } : {}),
+});
+
+const TABLE = arn('JobsTable');
+const OUTPUTS = sub('${OutputBucket.Arn}/outputs/*');
+const FAILURES = sub('${OutputBucket.Arn}/failures/*');
+
+/**
+ * Without s3:ListBucket, S3 answers 403 AccessDenied for a key that does not exist, and a reader
+ * cannot tell "not written yet" from "not allowed" (GetObject API reference, "Permissions"). Listing
+ * is limited to the prefixes the function reads: S3 checks it against the requested key.
+ */
+const listPrefixes = (...prefixes) =>
+  allow('s3:ListBucket', arn('OutputBucket'), { StringLike: { 's3:prefix': prefixes } });
+
+/**
+ * With kmsKeyArn set, SageMaker encrypts outputs with that key: reading them (or presigning a URL
+ * to read them) takes kms:Decrypt on exactly that key, and only through S3.
+ */
+const decryptOutputs = (kmsKeyArn) => ({
+  'Fn::If': [
+    'HasKms',
+    allow('kms:Decrypt', kmsKeyArn, {
+      StringEquals: { 'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com') },
+    }),
+    { Ref: 'AWS::NoValue' },
+  ],
+});
+
+/** What an SQS event source mapping polls with (the AWSLambdaSQSQueueExecutionRole actions). */
+const pollQueue = (queue) =>
+  allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], arn(queue));
+
+const ucfirst = (s) => s[0].toUpperCase() + s.slice(1);
+
+module.exports = async ({ resolveVariable }) => {
+  const delivery = String(await resolveVariable('param:resultDelivery'));
+  const kmsKeyArn = String(await resolveVariable('param:kmsKeyArn'));
+  const endpoints = await endpointArns({ resolveVariable });
+  const sqs = delivery === 'sqs';
+  const kms = decryptOutputs(kmsKeyArn);
+
+  /** Each function's calls beyond its logs, from its handler and what it calls in src/lib. */
+  const statements = {
+    // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
+    // (PutObject under INPUT_PREFIX); InvokeEndpointAsync on the allow-listed endpoints.
+    submitJob: [
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        TABLE,
+      ),
+      allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
+      allow('sagemaker:InvokeEndpointAsync', endpoints),
+    ],
+    // The record; for a stale job, reconcileJob: read the output or failure, finish (UpdateItem),
+    // announce (GetItem, PutEvents, markAnnounced: UpdateItem).
+    getJob: [
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow('s3:GetObject', [OUTPUTS, FAILURES]),
+      listPrefixes('outputs/*', 'failures/*'),
+      allow('events:PutEvents', arn('JobsBus')),
+      kms,
+    ],
+    // The record; a presigned GET of its output, which S3 authorizes as this role.
+    getResult: [allow('dynamodb:GetItem', TABLE), allow('s3:GetObject', OUTPUTS), kms],
+    // listing.ts: one Query of the status index.
+    listJobs: [allow('dynamodb:Query', sub('${JobsTable.Arn}/index/status-index'))],
+    // access.ts: a presigned PUT under INPUT_PREFIX/uploads/, which S3 authorizes as this role.
+    createUpload: [allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/uploads/*'))],
+    // results.ts: the output of a completed job; finish, announce.
+    onSuccess: [
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow('s3:GetObject', OUTPUTS),
+      listPrefixes('outputs/*'),
+      allow('events:PutEvents', arn('JobsBus')),
+      kms,
+      // Its on-failure destination (Lambda sends as the function's role), and the DLQ the handler
+      // itself sends a notification that can never succeed to (DEAD_LETTER_QUEUE_URL).
+      allow(
+        'sqs:SendMessage',
+        sqs ? [arn('OnSuccessDLQ'), arn('SuccessQueueDLQ')] : arn('OnSuccessDLQ'),
+      ),
+      ...(sqs ? [pollQueue('SuccessQueue')] : []),
+    ],
+    // results.ts: the failure body of a failed job; finish, announce.
+    onError: [
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow('s3:GetObject', FAILURES),
+      listPrefixes('failures/*'),
+      allow('events:PutEvents', arn('JobsBus')),
+      kms,
+      allow('sqs:SendMessage', sqs ? [arn('OnErrorDLQ'), arn('ErrorQueueDLQ')] : arn('OnErrorDLQ')),
+      ...(sqs ? [pollQueue('ErrorQueue')] : []),
+    ],
+    // reconcile.ts: the sparse index of unfinished jobs, then what getJob's stale path does.
+    reconcile: [
+      allow('dynamodb:Query', sub('${JobsTable.Arn}/index/pending-index')),
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow('s3:GetObject', [OUTPUTS, FAILURES]),
+      listPrefixes('outputs/*', 'failures/*'),
+      allow('events:PutEvents', arn('JobsBus')),
+      kms,
+    ],
+    // Talks to hosts callers choose: the signing key and its own DLQ, nothing of the jobs.
+    deliverWebhook: [
+      allow('secretsmanager:GetSecretValue', { Ref: 'WebhookSecret' }),
+      allow('sqs:SendMessage', arn('WebhookDLQ')),
+    ],
+  };
+
+  const Resources = {};
+  for (const [fn, own] of Object.entries(statements)) {
+    const Fn = ucfirst(fn);
+    Resources[`${Fn}Role`] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: `${fn}: only the calls its code makes (docs/security.md)`,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: fn,
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                // Its own log group only (created by the stack, so no logs:CreateLogGroup).
+                allow(
+                  ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                  sub(
+                    `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${Fn}LogGroup}:*`,
+                  ),
+                ),
+                ...own,
+              ],
+            },
+          },
+        ],
+      },
+    };
+  }
+  return { Resources };
+};

@@ -1,0 +1,351 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { ACCOUNT, REGION, type Template, grants, rolePolicies, roleOf } from './cfn.ts';
+
+/*
+ * What each function may do, written out from its code (src/handlers/* and what they call in
+ * src/lib), in the fake ARNs of test/support/cfn.ts. Two views of one fact: the exact rows each
+ * role's policy grants, and the calls each handler makes, asked of @cloud-copilot/iam-simulate
+ * (AGPL-3.0: a dev dependency, used by tests only, never bundled) as "may this role make this call
+ * on this ARN?". Every function must be allowed its own calls and denied every other function's.
+ */
+
+export const FUNCTIONS = [
+  'submitJob',
+  'getJob',
+  'getResult',
+  'listJobs',
+  'createUpload',
+  'onSuccess',
+  'onError',
+  'reconcile',
+  'deliverWebhook',
+] as const;
+export type Fn = (typeof FUNCTIONS)[number];
+
+export interface Variant {
+  /** resultDelivery=sqs */
+  sqs: boolean;
+  /** kmsKeyArn, when set */
+  kmsKey?: string;
+  /** the allow-listed endpoint names */
+  endpoints: string[];
+}
+
+const at = `${REGION}:${ACCOUNT}`;
+const TABLE = `arn:aws:dynamodb:${at}:table/JobsTable`;
+const OUT = 'arn:aws:s3:::outputbucket';
+const IN = 'arn:aws:s3:::inputbucket';
+const BUS = `arn:aws:events:${at}:event-bus/async-jobs-dev`;
+const SECRET = `arn:aws:secretsmanager:${at}:secret:WebhookSecret-AbCdEf`;
+const queue = (name: string) => `arn:aws:sqs:${at}:${name}`;
+const logGroup = (fn: Fn) => `arn:aws:logs:${at}:log-group:/aws/lambda/async-jobs-dev-${fn}`;
+const endpoint = (name: string) => `arn:aws:sagemaker:${at}:endpoint/${name.toLowerCase()}`;
+const VIA_S3 = { StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } };
+const list = (...prefixes: string[]) =>
+  `Allow s3:ListBucket ${OUT} if ${JSON.stringify({ StringLike: { 's3:prefix': prefixes } })}`;
+
+/** The exact `Effect action resource [if condition]` rows each function's role grants. */
+export function expectedGrants(v: Variant): Record<Fn, string[]> {
+  const logs = (fn: Fn) => [
+    `Allow logs:CreateLogStream ${logGroup(fn)}:*`,
+    `Allow logs:PutLogEvents ${logGroup(fn)}:*`,
+  ];
+  const kms = v.kmsKey ? [`Allow kms:Decrypt ${v.kmsKey} if ${JSON.stringify(VIA_S3)}`] : [];
+  const poll = (q: string) =>
+    v.sqs
+      ? ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+          (a) => `Allow sqs:${a} ${queue(q)}`,
+        )
+      : [];
+  const dlqs = (direct: string, viaQueue: string) =>
+    (v.sqs ? [direct, viaQueue] : [direct]).map((q) => `Allow sqs:SendMessage ${queue(q)}`);
+  const readWrite = ['GetItem', 'UpdateItem'].map((a) => `Allow dynamodb:${a} ${TABLE}`);
+  const rows: Record<Fn, string[]> = {
+    submitJob: [
+      ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+        (a) => `Allow dynamodb:${a} ${TABLE}`,
+      ),
+      `Allow s3:PutObject ${IN}/inputs/*`,
+      ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+    ],
+    getJob: [
+      ...readWrite,
+      `Allow s3:GetObject ${OUT}/outputs/*`,
+      `Allow s3:GetObject ${OUT}/failures/*`,
+      list('outputs/*', 'failures/*'),
+      `Allow events:PutEvents ${BUS}`,
+      ...kms,
+    ],
+    getResult: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${OUT}/outputs/*`, ...kms],
+    listJobs: [`Allow dynamodb:Query ${TABLE}/index/status-index`],
+    createUpload: [`Allow s3:PutObject ${IN}/inputs/uploads/*`],
+    onSuccess: [
+      ...readWrite,
+      `Allow s3:GetObject ${OUT}/outputs/*`,
+      list('outputs/*'),
+      `Allow events:PutEvents ${BUS}`,
+      ...kms,
+      ...dlqs('OnSuccessDLQ', 'SuccessQueueDLQ'),
+      ...poll('SuccessQueue'),
+    ],
+    onError: [
+      ...readWrite,
+      `Allow s3:GetObject ${OUT}/failures/*`,
+      list('failures/*'),
+      `Allow events:PutEvents ${BUS}`,
+      ...kms,
+      ...dlqs('OnErrorDLQ', 'ErrorQueueDLQ'),
+      ...poll('ErrorQueue'),
+    ],
+    reconcile: [
+      `Allow dynamodb:Query ${TABLE}/index/pending-index`,
+      ...readWrite,
+      `Allow s3:GetObject ${OUT}/outputs/*`,
+      `Allow s3:GetObject ${OUT}/failures/*`,
+      list('outputs/*', 'failures/*'),
+      `Allow events:PutEvents ${BUS}`,
+      ...kms,
+    ],
+    deliverWebhook: [
+      `Allow secretsmanager:GetSecretValue ${SECRET}`,
+      `Allow sqs:SendMessage ${queue('WebhookDLQ')}`,
+    ],
+  };
+  for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
+  return rows;
+}
+
+export interface Call {
+  action: string;
+  resource: string;
+  context?: Record<string, string>;
+}
+
+const key = (c: Call) => `${c.action} ${c.resource} ${JSON.stringify(c.context ?? {})}`;
+
+/** Every AWS call each handler makes (one concrete request each), as its code makes it. */
+export function callsOf(v: Variant): Record<Fn, Call[]> {
+  const id = 'job-1';
+  const e = v.endpoints[0]!.toLowerCase();
+  const output = { action: 's3:GetObject', resource: `${OUT}/outputs/${e}/${id}.out` };
+  const failure = { action: 's3:GetObject', resource: `${OUT}/failures/${e}/${id}-error.out` };
+  // S3 authorizes the ListBucket that makes a missing key a 404 with the key as s3:prefix.
+  const listOutput = {
+    action: 's3:ListBucket',
+    resource: OUT,
+    context: { 's3:prefix': `outputs/${e}/${id}.out` },
+  };
+  const listFailure = {
+    action: 's3:ListBucket',
+    resource: OUT,
+    context: { 's3:prefix': `failures/${e}/${id}-error.out` },
+  };
+  const item = (a: string) => ({ action: `dynamodb:${a}`, resource: TABLE });
+  const announce = { action: 'events:PutEvents', resource: BUS };
+  const decrypt = v.kmsKey
+    ? [
+        {
+          action: 'kms:Decrypt',
+          resource: v.kmsKey,
+          context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` },
+        },
+      ]
+    : [];
+  const send = (q: string) => ({ action: 'sqs:SendMessage', resource: queue(q) });
+  const poll = (q: string) =>
+    v.sqs
+      ? ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+          action: `sqs:${a}`,
+          resource: queue(q),
+        }))
+      : [];
+  const calls: Record<Fn, Call[]> = {
+    submitJob: [
+      item('PutItem'),
+      item('GetItem'),
+      item('UpdateItem'),
+      item('DeleteItem'),
+      { action: 's3:PutObject', resource: `${IN}/inputs/${id}` },
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+    ],
+    getJob: [
+      item('GetItem'),
+      output,
+      listOutput,
+      failure,
+      listFailure,
+      item('UpdateItem'),
+      announce,
+      ...decrypt,
+    ],
+    getResult: [item('GetItem'), output, ...decrypt],
+    listJobs: [{ action: 'dynamodb:Query', resource: `${TABLE}/index/status-index` }],
+    createUpload: [{ action: 's3:PutObject', resource: `${IN}/inputs/uploads/0b7d-upload` }],
+    onSuccess: [
+      output,
+      listOutput,
+      item('UpdateItem'),
+      item('GetItem'),
+      announce,
+      ...decrypt,
+      send('OnSuccessDLQ'),
+      ...(v.sqs ? [send('SuccessQueueDLQ')] : []),
+      ...poll('SuccessQueue'),
+    ],
+    onError: [
+      failure,
+      listFailure,
+      item('UpdateItem'),
+      item('GetItem'),
+      announce,
+      ...decrypt,
+      send('OnErrorDLQ'),
+      ...(v.sqs ? [send('ErrorQueueDLQ')] : []),
+      ...poll('ErrorQueue'),
+    ],
+    reconcile: [
+      { action: 'dynamodb:Query', resource: `${TABLE}/index/pending-index` },
+      output,
+      listOutput,
+      failure,
+      listFailure,
+      item('UpdateItem'),
+      item('GetItem'),
+      announce,
+      ...decrypt,
+    ],
+    deliverWebhook: [
+      { action: 'secretsmanager:GetSecretValue', resource: SECRET },
+      send('WebhookDLQ'),
+    ],
+  };
+  for (const fn of FUNCTIONS) {
+    calls[fn].push(
+      ...['CreateLogStream', 'PutLogEvents'].map((a) => ({
+        action: `logs:${a}`,
+        resource: `${logGroup(fn)}:log-stream:2026/11/26/[$LATEST]0123456789abcdef`,
+      })),
+    );
+  }
+  return calls;
+}
+
+/**
+ * Another function's call a role's grant covers by design: submitJob writes `inputs/<inferenceId>`,
+ * so its grant is the input prefix, uploads/ included. A client's inferenceId holds no `/`
+ * (CLIENT_INFERENCE_ID), so it never writes there; IAM has no "inputs/* but not uploads/*" short
+ * of a Deny, which would cost more reading than it saves.
+ */
+function overlaps(v: Variant): Partial<Record<Fn, Call[]>> {
+  return { submitJob: callsOf(v).createUpload.filter((c) => c.action === 's3:PutObject') };
+}
+
+/** Calls no function makes, each a way the stack could be misused; all must be denied to all. */
+export function neverAllowed(v: Variant): Call[] {
+  return [
+    { action: 'dynamodb:Scan', resource: TABLE },
+    { action: 'dynamodb:DeleteItem', resource: `${TABLE}/index/pending-index` },
+    { action: 's3:GetObject', resource: `${IN}/inputs/job-1` },
+    { action: 's3:PutObject', resource: `${OUT}/outputs/job-1.out` },
+    { action: 's3:PutObject', resource: `${IN}/other/job-1` },
+    { action: 's3:GetObject', resource: `${OUT}/private/job-1` },
+    { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': '' } },
+    { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': 'private/' } },
+    { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'inputs/' } },
+    { action: 's3:DeleteObject', resource: `${OUT}/outputs/job-1.out` },
+    { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint('someone-elses-endpoint') },
+    { action: 'sqs:SendMessage', resource: queue('SomeOtherQueue') },
+    { action: 'events:PutEvents', resource: `arn:aws:events:${at}:event-bus/default` },
+    {
+      action: 'logs:PutLogEvents',
+      resource: `arn:aws:logs:${at}:log-group:/aws/lambda/another-function:log-stream:x`,
+    },
+    // The key, but not through S3: a role that can read outputs cannot use it for anything else.
+    ...(v.kmsKey
+      ? [
+          { action: 'kms:Decrypt', resource: v.kmsKey },
+          {
+            action: 'kms:Decrypt',
+            resource: v.kmsKey,
+            context: { 'kms:ViaService': `sqs.${REGION}.amazonaws.com` },
+          },
+          {
+            action: 'kms:GenerateDataKey',
+            resource: v.kmsKey,
+            context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` },
+          },
+        ]
+      : []),
+  ];
+}
+
+/** A key policy that leaves the key's use to IAM policies (the default key policy). */
+const defaultKeyPolicy = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+};
+
+/** What iam-simulate answers for one call by one role: Allowed, ImplicitlyDenied, ... */
+export async function simulate(t: Template, role: string, call: Call): Promise<string> {
+  const res = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:role/${role}`,
+        action: call.action,
+        resource: { resource: call.resource, accountId: ACCOUNT },
+        contextVariables: call.context ?? {},
+      },
+      identityPolicies: rolePolicies(t, role),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: call.action.startsWith('kms:') ? defaultKeyPolicy : undefined,
+    },
+    {},
+  );
+  if (res.resultType === 'error') {
+    throw new Error(`${key(call)}: ${JSON.stringify(res.errors)}`);
+  }
+  return res.overallResult;
+}
+
+/**
+ * For every function, every call any function makes plus the calls nobody may make: what the
+ * simulator answers, as `fn: call -> answer` lines for the calls whose answer is not the expected
+ * one (Allowed for its own calls, denied for all others). Empty when the roles are exact.
+ */
+export async function simulateAll(t: Template, v: Variant): Promise<string[]> {
+  const calls = callsOf(v);
+  const universe = new Map<string, Call>();
+  for (const c of [...Object.values(calls).flat(), ...neverAllowed(v)]) universe.set(key(c), c);
+  const wrong: string[] = [];
+  for (const fn of FUNCTIONS) {
+    const role = roleOf(t, `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`);
+    const own = new Set([...calls[fn], ...(overlaps(v)[fn] ?? [])].map(key));
+    for (const [k, call] of universe) {
+      const answer = await simulate(t, role, call);
+      const expected = own.has(k) ? 'Allowed' : 'ImplicitlyDenied';
+      if (answer !== expected) wrong.push(`${fn}: ${k} -> ${answer} (expected ${expected})`);
+    }
+  }
+  return wrong;
+}
+
+/** The rows each function's role grants, read from the template. */
+export function grantsByFunction(t: Template): Record<Fn, string[]> {
+  return Object.fromEntries(
+    FUNCTIONS.map((fn) => [
+      fn,
+      grants(t, roleOf(t, `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`)),
+    ]),
+  ) as Record<Fn, string[]>;
+}
