@@ -15,6 +15,7 @@ const allow = (Action, Resource, Condition) => ({
 });
 
 const TABLE = arn('JobsTable');
+const REFUSED = arn('RefusedNotificationsQueue');
 const OUTPUTS = sub('${OutputBucket.Arn}/outputs/*');
 const FAILURES = sub('${OutputBucket.Arn}/failures/*');
 
@@ -87,11 +88,13 @@ module.exports = async ({ resolveVariable }) => {
       listPrefixes('outputs/*'),
       allow('events:PutEvents', arn('JobsBus')),
       kms,
-      // Its on-failure destination (Lambda sends as the function's role), and the DLQ the handler
-      // itself sends a notification that can never succeed to (DEAD_LETTER_QUEUE_URL).
+      // Its on-failure destination (Lambda sends as the function's role), and the queue the
+      // handler itself sends a notification that can never succeed to (DEAD_LETTER_QUEUE_URL).
       allow(
         'sqs:SendMessage',
-        sqs ? [arn('OnSuccessDLQ'), arn('SuccessQueueDLQ')] : arn('OnSuccessDLQ'),
+        sqs
+          ? [arn('OnSuccessDLQ'), arn('SuccessQueueDLQ'), REFUSED]
+          : [arn('OnSuccessDLQ'), REFUSED],
       ),
       ...(sqs ? [pollQueue('SuccessQueue')] : []),
     ],
@@ -102,7 +105,10 @@ module.exports = async ({ resolveVariable }) => {
       listPrefixes('failures/*'),
       allow('events:PutEvents', arn('JobsBus')),
       kms,
-      allow('sqs:SendMessage', sqs ? [arn('OnErrorDLQ'), arn('ErrorQueueDLQ')] : arn('OnErrorDLQ')),
+      allow(
+        'sqs:SendMessage',
+        sqs ? [arn('OnErrorDLQ'), arn('ErrorQueueDLQ'), REFUSED] : [arn('OnErrorDLQ'), REFUSED],
+      ),
       ...(sqs ? [pollQueue('ErrorQueue')] : []),
     ],
     // reconcile.ts: the sparse index of unfinished jobs, then what getJob's stale path does.

@@ -120,6 +120,8 @@ export interface LocalSageMaker {
   ready(): Promise<void>;
   /** Resolves when no job is queued or running. */
   idle(): Promise<void>;
+  /** SageMaker's TestNotification to both topics, as CreateEndpoint and UpdateEndpoint send it. */
+  publishTestNotification(): Promise<void>;
   stats(): LocalSageMakerStats;
   close(): Promise<void>;
 }
@@ -613,14 +615,15 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   });
   const port = (server.address() as AddressInfo).port;
 
-  if (opts.testNotification) {
+  const publishTestNotification = async () => {
     for (const topicArn of [opts.successTopicArn, opts.errorTopicArn]) {
       await opts.publish(topicArn, TEST_NOTIFICATION);
     }
     log('test notification published', {
       topics: [opts.successTopicArn, opts.errorTopicArn],
     });
-  }
+  };
+  if (opts.testNotification) await publishTestNotification();
 
   // Like an instance coming up: no work is taken until the model answers /ping with 200.
   const startedAt = Date.now();
@@ -650,6 +653,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
     url: `http://127.0.0.1:${port}`,
     port,
     ready: () => readyPromise,
+    publishTestNotification,
     idle: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

@@ -230,8 +230,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       includeResponseBody: opts.includeResponseBody ?? false,
       concurrency: opts.concurrency ?? 2,
       modelUrl: opts.modelUrl,
-      // As CreateEndpoint does: every start exercises the handlers' TestNotification path.
-      testNotification: true,
       publish: async (topicArn, message) => {
         await sns.publish(topicArn, message);
       },
@@ -281,6 +279,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     const apiUrl = `http://127.0.0.1:${ports.http}`;
     await waitForApi(apiUrl, child, opts.startTimeoutMs ?? 120_000);
+    // As CreateEndpoint does, once the subscribers are up: every start exercises the handlers'
+    // TestNotification path (acknowledged, never dead-lettered).
+    await sageMaker.publishTestNotification();
 
     return {
       ports,

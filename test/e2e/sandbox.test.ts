@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runModel } from '../../src/local/model.ts';
+import { LOCAL } from '../../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { startSandbox, type Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
@@ -89,6 +90,38 @@ function expected(input: Buffer | string, contentType: string): string {
 }
 
 describe('the sandbox over HTTP', () => {
+  it("acknowledges SageMaker's test notification on both topics at start; nothing dead-lettered", async () => {
+    const ignored = () => lines.filter((l) => l.includes('"message":"test notification ignored"'));
+    await waitFor(() => ignored().length >= 2 || undefined, {
+      timeoutMs: 30_000,
+      what: 'both handlers to log the test notification as ignored',
+    });
+    expect(lines.some((l) => l.startsWith('[sagemaker] test notification published'))).toBe(true);
+    const topics = ignored().map((l) => /"topicArn":"([^"]+)"/.exec(l)?.[1]);
+    expect(topics.sort()).toEqual([LOCAL.errorTopicArn, LOCAL.successTopicArn]);
+    await sandbox!.sns.idle();
+    expect(sandbox!.sns.deadLetters).toEqual([]);
+    expect(sandbox!.sqs.messages).toEqual([]);
+  });
+
+  it('sends a notification that can never succeed to the refused queue once, with its reason', async () => {
+    await sandbox!.sns.publish(LOCAL.successTopicArn, 'this is not a SageMaker message');
+    const letter = await waitFor(() => sandbox!.sqs.messages[0], {
+      timeoutMs: 30_000,
+      what: 'the refused notification in the local SQS',
+    });
+    expect(letter).toMatchObject({
+      queueName: LOCAL.refusedQueue,
+      body: 'this is not a SageMaker message',
+      attributes: { refusedReason: 'message is not JSON', sourceTopicArn: LOCAL.successTopicArn },
+    });
+    await sandbox!.sns.idle();
+    // Acknowledged, not retried: the SNS delivery's dead-letter list (failed invocations) is empty.
+    expect(sandbox!.sns.deadLetters).toEqual([]);
+    expect(sandbox!.sqs.messages).toHaveLength(1);
+    expect(lines.some((l) => l.startsWith('[sqs] refused notification dead-lettered'))).toBe(true);
+  });
+
   it('completes a CSV job with one score per row', async () => {
     const input = '1,2,3\n4,5,6\n-1,-2,-3\n';
     const res = await submit(input, 'text/csv', { inferenceId: 'e2e-csv' });

@@ -302,6 +302,7 @@ describe('serverless package', () => {
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
+      'RefusedNotificationsAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
     ]);
@@ -464,11 +465,23 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     }
   });
 
-  it('tells onSuccess and onError their DLQ, for notifications that can never succeed', () => {
+  it('sends refused notifications to a queue of their own, alarmed at the first message', () => {
     const env = (fn: string) => resources[fn]!.Properties.Environment.Variables;
-    expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'OnSuccessDLQ' });
-    expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'OnErrorDLQ' });
+    const refused = { Ref: 'RefusedNotificationsQueue' };
+    expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual(refused);
+    expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual(refused);
     expect(env('GetJobLambdaFunction').DEAD_LETTER_QUEUE_URL).toBeUndefined();
+    expect(resources.RefusedNotificationsQueue!.Properties).toMatchObject({
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+    });
+    expect(resources.RefusedNotificationsAlarm!.Properties).toMatchObject({
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': ['RefusedNotificationsQueue', 'QueueName'] } },
+      ],
+      Threshold: 1,
+    });
+    expect(outputs.RefusedQueueUrl!.Value).toEqual(refused);
   });
 
   it('alarms when S3 refuses a function a read (a permission really missing)', () => {
@@ -679,12 +692,11 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       expect(conditions.HasKms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [KMS_KEY, ''] }] });
     });
 
-    it('tells onSuccess and onError the DLQ of their queue', () => {
+    it('sends refused notifications to the same queue of their own, not to a redrivable DLQ', () => {
       const env = (fn: string) => r[fn]!.Properties.Environment.Variables;
-      expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({
-        Ref: 'SuccessQueueDLQ',
-      });
-      expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'ErrorQueueDLQ' });
+      const refused = { Ref: 'RefusedNotificationsQueue' };
+      expect(env('OnSuccessLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual(refused);
+      expect(env('OnErrorLambdaFunction').DEAD_LETTER_QUEUE_URL).toEqual(refused);
     });
 
     it('passes the CloudFormation resource schema: known types, known properties, required ones present', async () => {

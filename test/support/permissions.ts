@@ -58,7 +58,9 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
         )
       : [];
   const dlqs = (direct: string, viaQueue: string) =>
-    (v.sqs ? [direct, viaQueue] : [direct]).map((q) => `Allow sqs:SendMessage ${queue(q)}`);
+    (v.sqs ? [direct, viaQueue] : [direct])
+      .concat('RefusedNotificationsQueue')
+      .map((q) => `Allow sqs:SendMessage ${queue(q)}`);
   const readWrite = ['GetItem', 'UpdateItem'].map((a) => `Allow dynamodb:${a} ${TABLE}`);
   const rows: Record<Fn, string[]> = {
     submitJob: [
@@ -193,6 +195,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...decrypt,
       send('OnSuccessDLQ'),
       ...(v.sqs ? [send('SuccessQueueDLQ')] : []),
+      send('RefusedNotificationsQueue'),
       ...poll('SuccessQueue'),
     ],
     onError: [
@@ -204,6 +207,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...decrypt,
       send('OnErrorDLQ'),
       ...(v.sqs ? [send('ErrorQueueDLQ')] : []),
+      send('RefusedNotificationsQueue'),
       ...poll('ErrorQueue'),
     ],
     reconcile: [
