@@ -24,6 +24,7 @@ export async function s3(): Promise<S3Client> {
   if (s3Client) return s3Client;
   const { S3Client } = await s3Sdk();
   s3Client ??= new S3Client({
+    credentials: config().emulatorCredentials,
     forcePathStyle: config().s3EndpointOverride,
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
@@ -44,6 +45,7 @@ export async function s3Presigner(): Promise<S3Client> {
   if (s3PresignClient) return s3PresignClient;
   const { S3Client } = await s3Sdk();
   s3PresignClient ??= new S3Client({
+    credentials: config().emulatorCredentials,
     forcePathStyle: config().s3EndpointOverride,
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
@@ -52,6 +54,7 @@ export async function s3Presigner(): Promise<S3Client> {
 
 export function dynamo(): DynamoDBClient {
   dynamoClient ??= new DynamoDBClient({
+    credentials: config().emulatorCredentials,
     maxAttempts: 4,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
@@ -62,6 +65,7 @@ export function sageMaker(): SageMakerRuntimeClient {
   // Two attempts only: a throttled submit is better answered 429 quickly than retried into the
   // API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
   sageMakerClient ??= new SageMakerRuntimeClient({
+    credentials: config().emulatorCredentials,
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
   });
@@ -75,6 +79,7 @@ export async function eventBridge(): Promise<EventBridgeClient> {
   if (eventBridgeClient) return eventBridgeClient;
   const { EventBridgeClient } = await eventBridgeSdk();
   eventBridgeClient ??= new EventBridgeClient({
+    credentials: config().emulatorCredentials,
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
@@ -88,6 +93,7 @@ export async function sqs(): Promise<SQSClient> {
   if (sqsClient) return sqsClient;
   const { SQSClient } = await sqsSdk();
   sqsClient ??= new SQSClient({
+    credentials: config().emulatorCredentials,
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });

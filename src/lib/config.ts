@@ -24,6 +24,12 @@ export interface Config {
   allowLoopbackWebhooks: boolean;
   /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
   s3EndpointOverride: boolean;
+  /**
+   * The `local` stage's own credentials for the emulators (`EMULATOR_CREDENTIALS=key:secret`), so
+   * `serverless invoke local --stage local` works in a plain shell. Refused unless every service
+   * endpoint is overridden to loopback: they can never be sent to AWS.
+   */
+  emulatorCredentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -65,6 +71,37 @@ function queueUrl(env: Env, name: string): string | undefined {
     throw new ConfigError(`${name}: "${value}" is not an SQS queue URL`);
   }
   return value;
+}
+
+const ENDPOINT_VARIABLES = [
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
+  'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  'AWS_ENDPOINT_URL_SQS',
+] as const;
+
+function emulatorCredentials(env: Env): Config['emulatorCredentials'] {
+  const raw = env.EMULATOR_CREDENTIALS?.trim();
+  if (!raw) return undefined;
+  const [accessKeyId, secretAccessKey, ...rest] = raw.split(':');
+  if (!accessKeyId || !secretAccessKey || rest.length > 0) {
+    throw new ConfigError('EMULATOR_CREDENTIALS must be <access key id>:<secret access key>');
+  }
+  for (const name of ENDPOINT_VARIABLES) {
+    let host = '';
+    try {
+      host = new URL(env[name] ?? '').hostname;
+    } catch {
+      // not a URL: refused below
+    }
+    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
+      throw new ConfigError(
+        `EMULATOR_CREDENTIALS is only for the local emulators, but ${name} is not a loopback URL`,
+      );
+    }
+  }
+  return { accessKeyId, secretAccessKey };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -118,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     ownerMode: env.OWNER_MODE === 'true',
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
+    emulatorCredentials: emulatorCredentials(env),
   };
 }
 

@@ -258,7 +258,7 @@ describe('the sandbox over HTTP', () => {
     expect(captured.map((e) => e.detailType)).toEqual(['JobCompleted']);
   });
 
-  it('serverless invoke local reaches the sandbox; the result shows through GET', async () => {
+  it('serverless invoke local reaches the sandbox from a plain shell; the result shows through GET', async () => {
     const workFolder = `.sandbox/esbuild-invoke-${sandbox!.ports.http}`;
     onTestFinished(() => rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true }));
     await promisify(execFile)(
@@ -276,9 +276,14 @@ describe('the sandbox over HTTP', () => {
       ],
       {
         cwd: PROJECT_DIR,
+        // As a user runs it, in a plain shell: no AWS variables, only the sandbox's port numbers
+        // (the test's sandbox is on free ports; a user's is on the defaults and needs none).
         env: {
-          ...process.env,
-          ...sandbox!.env,
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          ...Object.fromEntries(
+            Object.entries(sandbox!.env).filter(([k]) => k === 'PORT' || k.startsWith('SANDBOX_')),
+          ),
           SLS_ESBUILD_WORK_FOLDER: workFolder,
           SLS_TELEMETRY_DISABLED: '1',
         },

@@ -200,6 +200,14 @@ describe('serverless package', () => {
       ERROR_TOPIC_ARN: { Ref: 'ErrorTopic' },
     });
     expect(env.AWS_ENDPOINT_URL_S3).toBe('');
+    // The local stage's emulator key pair and endpoints never reach a deployed function; owner
+    // mode is off unless asked for.
+    for (const [, f] of byType('AWS::Lambda::Function')) {
+      const vars = f.Properties.Environment.Variables;
+      expect(vars.EMULATOR_CREDENTIALS).toBe('');
+      expect(vars.AWS_ENDPOINT_URL_SQS).toBe('');
+      expect(vars.OWNER_MODE).toBe('false');
+    }
   });
 
   it('outputs what CreateEndpointConfig needs: both topics and the output paths', () => {

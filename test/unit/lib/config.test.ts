@@ -28,7 +28,33 @@ describe('loadConfig', () => {
       ownerMode: false,
       allowLoopbackWebhooks: false,
       s3EndpointOverride: false,
+      emulatorCredentials: undefined,
     });
+  });
+
+  it('takes emulator credentials only when every service endpoint is on loopback', () => {
+    const local = {
+      ...base,
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4569',
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: 'http://127.0.0.1:4568',
+      AWS_ENDPOINT_URL_EVENTBRIDGE: 'http://localhost:4570',
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:4571',
+      EMULATOR_CREDENTIALS: 'S3RVER:S3RVER',
+    };
+    expect(loadConfig(local).emulatorCredentials).toEqual({
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+    });
+    expect(() => loadConfig({ ...local, AWS_ENDPOINT_URL_SQS: '' })).toThrow(
+      'EMULATOR_CREDENTIALS is only for the local emulators, but AWS_ENDPOINT_URL_SQS is not a loopback URL',
+    );
+    expect(() =>
+      loadConfig({ ...local, AWS_ENDPOINT_URL_S3: 'https://s3.us-east-1.amazonaws.com' }),
+    ).toThrow(/AWS_ENDPOINT_URL_S3 is not a loopback URL/);
+    expect(() => loadConfig({ ...local, EMULATOR_CREDENTIALS: 'only-a-key' })).toThrow(
+      'EMULATOR_CREDENTIALS must be <access key id>:<secret access key>',
+    );
   });
 
   it('reads the dead-letter queue of refused notifications and owner mode', () => {
