@@ -42,6 +42,8 @@ sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL
   DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
   SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'})
   Lambda invoke    ${sandbox.lambdaUrl}
+  EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
+  SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)
 
 try it:
   curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'
