@@ -149,6 +149,10 @@ function handlerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 async function packageBundles(): Promise<Record<Fn, string>> {
   const workFolder = join('.sandbox', `bench-${process.pid}`, 'sls');
+  // serverless-esbuild's packing leaves a folder per function in the system temp directory: keep
+  // them under WORK, which the bench removes.
+  const tmp = join(WORK, 'tmp');
+  await mkdir(tmp, { recursive: true });
   await promisify(execFile)(
     process.execPath,
     [serverlessBin(), 'package', '--stage', 'bench', '--package', join(WORK, 'package')],
@@ -161,6 +165,7 @@ async function packageBundles(): Promise<Record<Fn, string>> {
         SLS_ESBUILD_WORK_FOLDER: workFolder,
         SLS_ESBUILD_KEEP_OUTPUT: 'true',
         SLS_TELEMETRY_DISABLED: '1',
+        TMPDIR: tmp,
       },
     },
   );

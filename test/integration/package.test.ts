@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,10 @@ const byType = (type: string) =>
 const workFolder = (dir: string) => join('.sandbox', `esbuild-package-${basename(dir)}`);
 
 async function packageTemplate(dir: string, params: string[]) {
+  // serverless-esbuild's packing leaves a folder per function in the system temp directory (its
+  // scoped temp paths are never removed): point it at the work folder, removed with it.
+  const tmp = join(PROJECT_DIR, workFolder(dir), 'tmp');
+  await mkdir(tmp, { recursive: true });
   await promisify(execFile)(
     process.execPath,
     [
@@ -61,6 +65,7 @@ async function packageTemplate(dir: string, params: string[]) {
         SLS_ESBUILD_WORK_FOLDER: workFolder(dir),
         SLS_ESBUILD_KEEP_OUTPUT: 'true',
         SLS_TELEMETRY_DISABLED: '1',
+        TMPDIR: tmp,
       },
       timeout: 120_000,
     },
