@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/local/sandbox.ts';
+import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startModelServer, status, type ModelServer } from '../support/model-server.ts';
-import { freePorts } from '../support/ports.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 /*
  * `npm start -- --model-url ...`: the sandbox with a SageMaker inference container (a stand-in on a
@@ -15,22 +15,7 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   model = await startModelServer();
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge] = await freePorts(6);
-  sandbox = await startSandbox({
-    ports: {
-      http: http!,
-      lambda: lambda!,
-      s3: s3!,
-      dynamodb: dynamodb!,
-      sageMaker: sageMaker!,
-      eventBridge: eventBridge!,
-    },
-    modelUrl: model.url,
-    log: (line) => lines.push(line),
-  }).catch((err: unknown) => {
-    console.error(lines.slice(-40).join('\n'));
-    throw err;
-  });
+  sandbox = await startTestSandbox(lines, { modelUrl: model.url });
 }, 180_000);
 
 afterAll(async () => {

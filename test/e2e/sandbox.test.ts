@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { runModel } from '../../src/local/model.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
-import { startSandbox, type Sandbox } from '../../src/local/sandbox.ts';
+import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
-import { freePorts } from '../support/ports.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 /*
  * The sandbox as a user runs it (`npm start`), on free ports, driven over real HTTP: the real
@@ -20,22 +20,7 @@ let sandbox: Sandbox | undefined;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
-  sandbox = await startSandbox({
-    ports: {
-      http: http!,
-      lambda: lambda!,
-      s3: s3!,
-      dynamodb: dynamodb!,
-      sageMaker: sageMaker!,
-      eventBridge: eventBridge!,
-      sqs: sqs!,
-    },
-    log: (line) => lines.push(line),
-  }).catch((err: unknown) => {
-    console.error(lines.slice(-40).join('\n'));
-    throw err;
-  });
+  sandbox = await startTestSandbox(lines);
 }, 180_000);
 
 afterAll(async () => {

@@ -1,0 +1,29 @@
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/local/sandbox.ts';
+import { freePorts } from './ports.ts';
+
+/**
+ * The sandbox as `npm start` runs it, every port free (so test files and a developer's own
+ * `npm start` never collide), its log lines kept; on a failed start the last of them are printed.
+ */
+export async function startTestSandbox(
+  lines: string[],
+  opts: Omit<SandboxOptions, 'ports' | 'log'> = {},
+): Promise<Sandbox> {
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
+  return startSandbox({
+    ...opts,
+    ports: {
+      http: http!,
+      lambda: lambda!,
+      s3: s3!,
+      dynamodb: dynamodb!,
+      sageMaker: sageMaker!,
+      eventBridge: eventBridge!,
+      sqs: sqs!,
+    },
+    log: (line) => lines.push(line),
+  }).catch((err: unknown) => {
+    console.error(lines.slice(-40).join('\n'));
+    throw err;
+  });
+}
