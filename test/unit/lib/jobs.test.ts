@@ -9,7 +9,17 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { JobStore, publicView, type Job, type Outcome } from '../../../src/lib/jobs.ts';
+import {
+  JobStore,
+  SHARDS,
+  checkDue,
+  checkOffsets,
+  publicView,
+  shardKey,
+  shardOf,
+  type Job,
+  type Outcome,
+} from '../../../src/lib/jobs.ts';
 import { assignments, condition, removed } from '../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);
@@ -75,7 +85,10 @@ describe('JobStore', () => {
     expect(set.endpointName).toEqual({ value: { S: 'ep' }, onlyIfAbsent: true });
     expect(set.inputLocation?.onlyIfAbsent).toBe(true);
     expect(set.expiresAt).toEqual({ value: { N: '99' }, onlyIfAbsent: true });
-    // The record leaves the sparse index of unfinished jobs.
+    // The record moves from its IN_PROGRESS shard of the index to the same shard of COMPLETED.
+    expect(set.shardKey).toEqual({ value: { S: shardKey('COMPLETED', 'a') }, onlyIfAbsent: false });
+    expect(shardKey('COMPLETED', 'a')).toMatch(/^COMPLETED#\d\d$/);
+    // Records from before the sharded index lose the old sparse key too.
     expect(removed(input)).toEqual(['pending']);
   });
 
@@ -90,6 +103,65 @@ describe('JobStore', () => {
     // One placeholder per attribute: the condition reuses the one its SET clause has.
     const names = Object.values(input.ExpressionAttributeNames ?? {});
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('answers the new record from the transition itself and the old one on a duplicate', async () => {
+    ddb
+      .on(UpdateItemCommand)
+      .resolvesOnce({ Attributes: marshall({ ...job, status: 'COMPLETED' }) });
+    const applied = await store.transition('a', outcome);
+    expect(applied).toEqual({ applied: true, job: { ...job, status: 'COMPLETED' } });
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ReturnValues).toBe('ALL_NEW');
+    expect(input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+    const old = { ...job, status: 'FAILED' as const };
+    ddb.on(UpdateItemCommand).rejects(Object.assign(conditionFailed(), { Item: marshall(old) }));
+    expect(await store.transition('a', outcome)).toEqual({ applied: false, job: old });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+  });
+
+  it('claims with the index key of its status shard, so one status spreads over SHARDS keys', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store.claim(job);
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.Item?.shardKey).toEqual({ S: shardKey('IN_PROGRESS', 'a') });
+    const counts = new Array<number>(SHARDS).fill(0);
+    for (let i = 0; i < 32_000; i++) counts[shardOf(`job-${i}`)]!++;
+    // A hash, not a counter: every shard within 10% of the mean.
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(100);
+  });
+
+  it('announces with a marker item of its own, never by rewriting the record', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store.markAnnounced('a', '2026-11-24T00:00:06.000Z', 99);
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.Item?.inferenceId?.S).not.toBe('a');
+    expect(put.Item?.inferenceId?.S).toContain('a');
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    ddb.on(GetItemCommand).resolves({ Item: put.Item });
+    expect(await store.announced('a')).toBe(true);
+    ddb.on(GetItemCommand).resolves({});
+    expect(await store.announced('a')).toBe(false);
+  });
+
+  it('re-checks a stale job on a backoff schedule, and always once past expectedBy', () => {
+    const submitted = '2026-11-24T00:00:00.000Z';
+    const at = (min: number) => new Date(Date.parse(submitted) + min * 60_000);
+    const stale: Job = { ...job, submittedAt: submitted, expectedBy: at(375).toISOString() };
+    expect(
+      checkOffsets(900)
+        .slice(0, 6)
+        .map((o) => o / 60_000),
+    ).toEqual([15, 30, 45, 60, 90, 120]);
+    expect(checkOffsets(900).at(-1)! / 60_000).toBeGreaterThanOrEqual(435);
+    expect(checkDue(stale, 900, at(10))).toBe(false);
+    expect(checkDue(stale, 900, at(16))).toBe(true);
+    const checked = { ...stale, checkedAt: at(16).toISOString() };
+    expect(checkDue(checked, 900, at(20))).toBe(false);
+    expect(checkDue(checked, 900, at(29))).toBe(false);
+    expect(checkDue(checked, 900, at(31))).toBe(true);
+    expect(checkDue({ ...checked, checkedAt: at(370).toISOString() }, 900, at(376))).toBe(true);
+    expect(checkDue({ ...stale, status: 'COMPLETED' }, 900, at(400))).toBe(false);
   });
 
   it('reports a finished record as a duplicate: terminal states never regress', async () => {

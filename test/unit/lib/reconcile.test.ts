@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/lib/config.ts';
+import { shardKeys, type IndexEntry, type Job, type JobStore } from '../../../src/lib/jobs.ts';
+import { dueWindows, reconcile } from '../../../src/lib/reconcile.ts';
+
+const now = new Date('2026-11-24T12:00:00.000Z');
+const ago = (min: number) => new Date(now.getTime() - min * 60_000).toISOString();
+const inside = (t: string, w: { from?: string; to: string }) =>
+  (w.from === undefined || t >= w.from) && t < w.to;
+
+describe('dueWindows', () => {
+  const windows = dueWindows(now, 900, 300);
+
+  it('reads only the jobs whose check time came since the last run, and a tail', () => {
+    expect(windows[0]).toEqual({ from: ago(15 + 6), to: ago(15) });
+    expect(windows.at(-1)).toEqual({ to: ago(32 * 15 + 6) });
+    // A job 10 minutes old is in no window; at 17 minutes it is in the first.
+    expect(windows.some((w) => inside(ago(10), w))).toBe(false);
+    expect(windows.some((w) => inside(ago(17), w))).toBe(true);
+    // Between check times nothing reads it: 50 min old (checked at 45, next at 60).
+    expect(windows.some((w) => inside(ago(52), w))).toBe(false);
+  });
+
+  it('checks a job younger than an hour every 15 minutes, so a lost result waits at most ~21', () => {
+    for (let age = 15; age <= 60; age += 1) {
+      const covered = [0, 5, 10, 15, 20].some((wait) =>
+        dueWindows(new Date(now.getTime() + wait * 60_000), 900, 300).some((w) =>
+          inside(ago(age), w),
+        ),
+      );
+      expect(covered, `age ${age}`).toBe(true);
+    }
+  });
+
+  it('without a first check time, every unfinished job is due', () => {
+    expect(dueWindows(now, 0)).toEqual([{ to: now.toISOString() }]);
+  });
+});
+
+describe('reconcile', () => {
+  function fakeStore(entries: IndexEntry[]) {
+    const queried: string[] = [];
+    const store = {
+      async *entries(key: string, from?: string, to?: string) {
+        queried.push(key);
+        for (const e of entries) {
+          if (
+            e.shardKey === key &&
+            (from === undefined || e.submittedAt! >= from) &&
+            e.submittedAt! < to!
+          ) {
+            yield e;
+          }
+        }
+      },
+      getMany: async (ids: string[]) =>
+        ids.map((id) => ({ inferenceId: id, status: 'IN_PROGRESS' }) as Job),
+      transition: async () => ({ applied: true }),
+    } as unknown as JobStore;
+    return { store, queried };
+  }
+  const config = loadConfig();
+  const s3 = () =>
+    ({
+      send: async () => Promise.reject(Object.assign(new Error('x'), { name: 'NoSuchKey' })),
+    }) as never;
+
+  it('queries every IN_PROGRESS shard of each window and checks only the due jobs', async () => {
+    const key = shardKeys('IN_PROGRESS')[3]!;
+    const entries: IndexEntry[] = [
+      { inferenceId: 'young', submittedAt: ago(5), shardKey: key },
+      { inferenceId: 'due', submittedAt: ago(16), shardKey: key },
+      { inferenceId: 'between', submittedAt: ago(52), shardKey: key },
+    ];
+    const { store, queried } = fakeStore(entries);
+    const report = await reconcile(
+      { config, store, s3, now: () => now },
+      { olderThanSeconds: 900 },
+    );
+    expect(report).toMatchObject({ read: 1, checked: 1, pending: 1, cutShort: false });
+    expect(new Set(queried)).toEqual(new Set(shardKeys('IN_PROGRESS')));
+  });
+
+  it('starts no new work within its deadline and says so', async () => {
+    const { store, queried } = fakeStore([]);
+    const report = await reconcile(
+      { config, store, s3, now: () => now },
+      { olderThanSeconds: 900, remainingMs: () => 1000 },
+    );
+    expect(report).toMatchObject({ read: 0, cutShort: true });
+    expect(queried).toHaveLength(0);
+  });
+});
