@@ -532,7 +532,9 @@ async function main() {
     }
 
     const base = total(wcuOurs, 'table:');
-    const parts = [...wcuOurs].map(([k, v]) => `${k.replace(id, '<id>')} ${v}`).join(', ');
+    const parts = [...wcuOurs]
+      .map(([k, v]) => `${k.replace(id, '<id>').split('\u0000').join('\\0')} ${v}`)
+      .join(', ');
     console.log(`${label}: ours ${total(wcuOurs)} WCU (${parts})`);
     if (wcuBefore) {
       console.log(

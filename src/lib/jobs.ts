@@ -82,6 +82,8 @@ export function shardKeys(status: JobStatus): string[] {
 
 /** The announcement marker: an item of its own (< 1 KiB: one write unit), never the job's. */
 const ANNOUNCED = '\u0000announced\u0000';
+/** Reconcile's cursor: one item, outside the id space (ids are printable ASCII). */
+const RECONCILE_CURSOR = '\u0000reconcile';
 
 /** Owner mode: how many index queries one listing page may take to find the caller's jobs. */
 export const OWNER_PAGE_QUERIES = 5;
@@ -550,6 +552,33 @@ export class JobStore {
           ? { inferenceId: last.inferenceId, status, submittedAt: last.submittedAt }
           : undefined,
     };
+  }
+
+  /** Reconcile's progress: for each check time, the submittedAt up to which it was read. */
+  async reconcileCursor(): Promise<Record<string, string>> {
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: RECONCILE_CURSOR } },
+        ConsistentRead: true,
+      }),
+    );
+    const done = res.Item?.done?.M ?? {};
+    return Object.fromEntries(
+      Object.entries(done).flatMap(([k, v]) => (v.S !== undefined ? [[k, v.S]] : [])),
+    );
+  }
+
+  async saveReconcileCursor(done: Record<string, string>): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          inferenceId: { S: RECONCILE_CURSOR },
+          done: { M: Object.fromEntries(Object.entries(done).map(([k, v]) => [k, { S: v }])) },
+        },
+      }),
+    );
   }
 
   /**

@@ -170,24 +170,29 @@ const SAFETY_MS = 15_000;
 
 /**
  * The submittedAt windows whose jobs are due now: for each check time t of the schedule, the jobs
- * submitted between one period (plus overlap) before now - t and now - t, and a tail of jobs
- * older than the last check time (normally none: the last check expires them). With
- * `olderThanSeconds` 0 there is no schedule: every unfinished job is due.
+ * submitted between where the last run stopped (the cursor; without one, a period plus overlap
+ * before) and now - t, never further back than the next check time (older jobs get that one
+ * instead), and a tail of jobs older than the last check time (normally none: the last check
+ * expires them). With `olderThanSeconds` 0 there is no schedule: every unfinished job is due.
  */
 export function dueWindows(
   now: Date,
   olderThanSeconds: number,
   periodSeconds = 300,
-): { from?: string; to: string }[] {
+  cursor: Record<string, string> = {},
+): { step: string; from?: string; to: string }[] {
   const at = (ms: number) => new Date(now.getTime() - ms).toISOString();
   const offsets = checkOffsets(olderThanSeconds);
-  if (olderThanSeconds <= 0) return [{ to: at(0) }];
+  if (olderThanSeconds <= 0) return [{ step: 'all', to: at(0) }];
   const span = periodSeconds * 1000 + OVERLAP_MS;
-  const windows: { from?: string; to: string }[] = offsets.map((o) => ({
-    from: at(o + span),
-    to: at(o),
-  }));
-  windows.push({ to: at((offsets.at(-1) as number) + span) });
+  const windows: { step: string; from?: string; to: string }[] = offsets.map((o, i) => {
+    const to = at(o);
+    const floor = at(Math.max(offsets[i + 1] ?? o + span, o + span));
+    const done = cursor[String(o)];
+    const from = done === undefined ? at(o + span) : done < floor ? floor : done > to ? to : done;
+    return { step: String(o), from, to };
+  });
+  windows.push({ step: 'tail', to: at((offsets.at(-1) as number) + span) });
   return windows;
 }
 
@@ -234,8 +239,16 @@ export async function reconcile(
       if (job.status === 'IN_PROGRESS') await check(job);
     }
   };
+  const scheduled = opts.olderThanSeconds > 0;
+  const cursor = scheduled ? await deps.store.reconcileCursor() : {};
+  const done = { ...cursor };
   try {
-    outer: for (const window of dueWindows(now, opts.olderThanSeconds, opts.periodSeconds)) {
+    outer: for (const window of dueWindows(
+      now,
+      opts.olderThanSeconds,
+      opts.periodSeconds,
+      cursor,
+    )) {
       for (const key of shardKeys('IN_PROGRESS')) {
         if (late()) {
           report.cutShort = true;
@@ -252,6 +265,8 @@ export async function reconcile(
         }
         if (batch.length > 0) await drain(batch);
       }
+      // Every shard of this window was read: the next run starts where this one ended.
+      if (window.step !== 'tail') done[window.step] = window.to;
     }
   } catch (err) {
     // The index could not be read (further): what was checked stands, the rest waits for next time.
@@ -261,5 +276,14 @@ export async function reconcile(
     });
   }
   await Promise.all(inFlight);
+  // A window cut short keeps its old cursor, so the next run reads it again from there.
+  if (scheduled) {
+    await deps.store.saveReconcileCursor(done).catch((err: unknown) => {
+      report.errors++;
+      logger.error('reconcile could not save its cursor', {
+        error: err instanceof Error ? err.name : 'unknown',
+      });
+    });
+  }
   return report;
 }

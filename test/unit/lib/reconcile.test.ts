@@ -12,13 +12,20 @@ describe('dueWindows', () => {
   const windows = dueWindows(now, 900, 300);
 
   it('reads only the jobs whose check time came since the last run, and a tail', () => {
-    expect(windows[0]).toEqual({ from: ago(15 + 6), to: ago(15) });
-    expect(windows.at(-1)).toEqual({ to: ago(32 * 15 + 6) });
+    expect(windows[0]).toEqual({ step: String(15 * 60_000), from: ago(15 + 6), to: ago(15) });
+    expect(windows.at(-1)).toEqual({ step: 'tail', to: ago(32 * 15 + 6) });
     // A job 10 minutes old is in no window; at 17 minutes it is in the first.
     expect(windows.some((w) => inside(ago(10), w))).toBe(false);
     expect(windows.some((w) => inside(ago(17), w))).toBe(true);
     // Between check times nothing reads it: 50 min old (checked at 45, next at 60).
     expect(windows.some((w) => inside(ago(52), w))).toBe(false);
+  });
+
+  it('starts where the last run stopped, but never further back than the next check time', () => {
+    const step = String(15 * 60_000);
+    expect(dueWindows(now, 900, 300, { [step]: ago(20) })[0]).toMatchObject({ from: ago(20) });
+    // A long outage: the jobs past the 30-minute check time get that one instead.
+    expect(dueWindows(now, 900, 300, { [step]: ago(600) })[0]).toMatchObject({ from: ago(30) });
   });
 
   it('checks a job younger than an hour every 15 minutes, so a lost result waits at most ~21', () => {
@@ -33,14 +40,19 @@ describe('dueWindows', () => {
   });
 
   it('without a first check time, every unfinished job is due', () => {
-    expect(dueWindows(now, 0)).toEqual([{ to: now.toISOString() }]);
+    expect(dueWindows(now, 0)).toEqual([{ step: 'all', to: now.toISOString() }]);
   });
 });
 
 describe('reconcile', () => {
-  function fakeStore(entries: IndexEntry[]) {
+  function fakeStore(entries: IndexEntry[], cursor: Record<string, string> = {}) {
     const queried: string[] = [];
+    const saved: Record<string, string>[] = [];
     const store = {
+      reconcileCursor: async () => cursor,
+      saveReconcileCursor: async (done: Record<string, string>) => {
+        saved.push(done);
+      },
       async *entries(key: string, from?: string, to?: string) {
         queried.push(key);
         for (const e of entries) {
@@ -57,7 +69,7 @@ describe('reconcile', () => {
         ids.map((id) => ({ inferenceId: id, status: 'IN_PROGRESS' }) as Job),
       transition: async () => ({ applied: true }),
     } as unknown as JobStore;
-    return { store, queried };
+    return { store, queried, saved };
   }
   const config = loadConfig();
   const s3 = () =>
@@ -89,5 +101,20 @@ describe('reconcile', () => {
     );
     expect(report).toMatchObject({ read: 0, cutShort: true });
     expect(queried).toHaveLength(0);
+  });
+
+  it('saves a cursor per check time read through; a window cut short keeps its old one', async () => {
+    const step = String(15 * 60_000);
+    const full = fakeStore([]);
+    await reconcile({ config, store: full.store, s3, now: () => now }, { olderThanSeconds: 900 });
+    expect(full.saved[0]?.[step]).toBe(ago(15));
+    let calls = 0;
+    const cut = fakeStore([], { [step]: ago(20) });
+    await reconcile(
+      { config, store: cut.store, s3, now: () => now },
+      // Time for a few shards of the first window only.
+      { olderThanSeconds: 900, remainingMs: () => (calls++ < 3 ? 60_000 : 0) },
+    );
+    expect(cut.saved[0]?.[step]).toBe(ago(20));
   });
 });
