@@ -4,6 +4,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -16,6 +17,7 @@ import {
   checkOffsets,
   publicView,
   shardKey,
+  shardKeys,
   shardOf,
   type Job,
   type Outcome,
@@ -196,6 +198,63 @@ describe('JobStore', () => {
       failureLocation: { value: { S: 's3://o/f' }, onlyIfAbsent: true },
     });
     expect(condition(input)).toBe('attribute_exists(inferenceId)');
+  });
+
+  it('lists a status newest first across its shards, one page token on from the last answered', async () => {
+    const keys = shardKeys('COMPLETED');
+    // Three jobs per shard, one minute apart, shards interleaved; two share a submittedAt.
+    const entries = keys.flatMap((key, s) =>
+      [0, 1, 2].map((n) => ({
+        inferenceId: `j${String(s).padStart(2, '0')}-${n}`,
+        shardKey: key,
+        submittedAt: new Date(Date.UTC(2026, 10, 24, 0, n * 60 + s)).toISOString(),
+      })),
+    );
+    entries.push({ inferenceId: 'tie', shardKey: keys[0]!, submittedAt: entries[5]!.submittedAt });
+    ddb
+      .on(QueryCommand)
+      .callsFake(
+        (input: { ExpressionAttributeValues: Record<string, { S: string }>; Limit: number }) => {
+          const key = input.ExpressionAttributeValues[':k']!.S;
+          const t = input.ExpressionAttributeValues[':t']?.S;
+          const items = entries
+            .filter((e) => e.shardKey === key && (t === undefined || e.submittedAt <= t))
+            .sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
+          return {
+            Items: items.slice(0, input.Limit).map((e) => marshall(e)),
+            LastEvaluatedKey:
+              items.length > input.Limit ? marshall(items[input.Limit - 1]!) : undefined,
+          };
+        },
+      );
+    ddb.on(GetItemCommand).callsFake((input: { Key: { inferenceId: { S: string } } }) => ({
+      Item: marshall({
+        ...entries.find((e) => e.inferenceId === input.Key.inferenceId.S),
+        status: 'COMPLETED',
+      }),
+    }));
+    const all = [...entries].sort((a, b) =>
+      a.submittedAt === b.submittedAt
+        ? b.inferenceId.localeCompare(a.inferenceId)
+        : b.submittedAt.localeCompare(a.submittedAt),
+    );
+    const seen: string[] = [];
+    let next: Record<string, unknown> | undefined;
+    for (let page = 0; page < 20; page++) {
+      const res = await store.listByStatus('COMPLETED', 7, next);
+      seen.push(...res.jobs.map((j) => j.inferenceId));
+      next = res.next;
+      if (!next) break;
+      expect(Object.keys(next).sort()).toEqual(['inferenceId', 'status', 'submittedAt']);
+    }
+    expect(seen).toEqual(all.map((e) => e.inferenceId));
+    // Every shard key of the status is asked, never another status's.
+    const asked = new Set(
+      ddb
+        .commandCalls(QueryCommand)
+        .map((c) => c.args[0].input.ExpressionAttributeValues?.[':k']?.S),
+    );
+    expect(asked).toEqual(new Set(keys));
   });
 
   it('hides expiresAt from the public view', () => {
