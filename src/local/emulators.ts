@@ -85,7 +85,7 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
             { AttributeName: 'shardKey', KeyType: 'HASH' },
             { AttributeName: 'submittedAt', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner', 'expectedBy'] },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
         },
       ],
     }),

@@ -275,7 +275,7 @@ describe('serverless package', () => {
           { AttributeName: 'submittedAt', KeyType: 'RANGE' },
         ],
         // Never the result: attributes written once, at claim.
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner', 'expectedBy'] },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
       },
     ]);
     const rules = byType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
