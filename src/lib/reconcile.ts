@@ -261,6 +261,11 @@ export async function reconcile(
           if (batch.length === 100) {
             await drain(batch);
             batch = [];
+            // A crowded window stops at the deadline too; its cursor stays where it was.
+            if (late()) {
+              report.cutShort = true;
+              break outer;
+            }
           }
         }
         if (batch.length > 0) await drain(batch);

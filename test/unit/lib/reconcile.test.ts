@@ -103,6 +103,22 @@ describe('reconcile', () => {
     expect(queried).toHaveLength(0);
   });
 
+  it('stops inside a crowded window at its deadline', async () => {
+    const key = shardKeys('IN_PROGRESS')[0]!;
+    const entries: IndexEntry[] = Array.from({ length: 250 }, (_, i) => ({
+      inferenceId: `j${i}`,
+      submittedAt: new Date(now.getTime() - 16 * 60_000 - i).toISOString(),
+      shardKey: key,
+    }));
+    const { store } = fakeStore(entries);
+    let checked = 0;
+    const report = await reconcile(
+      { config, store, s3, now: () => now },
+      { olderThanSeconds: 900, remainingMs: () => (checked++ < 1 ? 60_000 : 0) },
+    );
+    expect(report).toMatchObject({ read: 100, checked: 100, cutShort: true });
+  });
+
   it('saves a cursor per check time read through; a window cut short keeps its old one', async () => {
     const step = String(15 * 60_000);
     const full = fakeStore([]);
