@@ -570,13 +570,15 @@ export class JobStore {
     );
   }
 
+  /** An UpdateItem that creates the item: the same call every role that finishes jobs has. */
   async saveReconcileCursor(done: Record<string, string>): Promise<void> {
     await this.client.send(
-      new PutItemCommand({
+      new UpdateItemCommand({
         TableName: this.table,
-        Item: {
-          inferenceId: { S: RECONCILE_CURSOR },
-          done: { M: Object.fromEntries(Object.entries(done).map(([k, v]) => [k, { S: v }])) },
+        Key: { inferenceId: { S: RECONCILE_CURSOR } },
+        UpdateExpression: 'SET done = :d',
+        ExpressionAttributeValues: {
+          ':d': { M: Object.fromEntries(Object.entries(done).map(([k, v]) => [k, { S: v }])) },
         },
       }),
     );
@@ -588,13 +590,16 @@ export class JobStore {
    * 64 KiB result inline). Expires with the job.
    */
   async markAnnounced(inferenceId: string, at: string, expires?: number): Promise<void> {
+    // An UpdateItem creating the marker, not a PutItem: the call the notification handlers'
+    // roles already make on the table, so no role may now overwrite a record whole.
+    const update = new Assignments().set('announcedAt', at).set('expiresAt', expires);
     await this.client.send(
-      new PutItemCommand({
+      new UpdateItemCommand({
         TableName: this.table,
-        Item: marshall(
-          { inferenceId: `${ANNOUNCED}${inferenceId}`, announcedAt: at, expiresAt: expires },
-          { removeUndefinedValues: true },
-        ),
+        Key: { inferenceId: { S: `${ANNOUNCED}${inferenceId}` } },
+        UpdateExpression: String(update),
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
       }),
     );
   }

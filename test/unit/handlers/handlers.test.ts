@@ -179,7 +179,7 @@ describe('the other sample events', () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     // Its cursor: none yet, then saved.
     ddb.on(GetItemCommand).resolves({});
-    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({});
     expect(await call(reconcile, event('reconcile.json'), 'reconcile')).toMatchObject({
       checked: 0,
       errors: 0,

@@ -134,14 +134,20 @@ describe('JobStore', () => {
   });
 
   it('announces with a marker item of its own, never by rewriting the record', async () => {
-    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({});
     await store.markAnnounced('a', '2026-11-24T00:00:06.000Z', 99);
-    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
-    expect(put.Item?.inferenceId?.S).not.toBe('a');
-    expect(put.Item?.inferenceId?.S).toContain('a');
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
-    ddb.on(GetItemCommand).resolves({ Item: put.Item });
+    const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    const key = update.Key?.inferenceId?.S;
+    expect(key).not.toBe('a');
+    expect(key).toContain('a');
+    expect(assignments(update)).toEqual({
+      announcedAt: { value: { S: '2026-11-24T00:00:06.000Z' }, onlyIfAbsent: false },
+      expiresAt: { value: { N: '99' }, onlyIfAbsent: false },
+    });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+    ddb.on(GetItemCommand).resolves({ Item: { inferenceId: { S: key! } } });
     expect(await store.announced('a')).toBe(true);
+    expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.Key?.inferenceId?.S).toBe(key);
     ddb.on(GetItemCommand).resolves({});
     expect(await store.announced('a')).toBe(false);
   });
