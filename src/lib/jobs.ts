@@ -489,11 +489,14 @@ export class JobStore {
     owner?: string,
   ): Promise<{ jobs: Job[]; next?: Record<string, unknown> }> {
     const after = startKey as { inferenceId: string; submittedAt: string } | undefined;
-    const before = (e: IndexEntry) =>
-      !after ||
-      (e.submittedAt as string) < after.submittedAt ||
-      (e.submittedAt === after.submittedAt && e.inferenceId < after.inferenceId);
+    // Newest first: submittedAt, then inferenceId, both by code unit (as DynamoDB orders keys).
+    const newer = (a: IndexEntry, b: Pick<IndexEntry, 'inferenceId' | 'submittedAt'>) =>
+      (a.submittedAt as string) > (b.submittedAt as string) ||
+      (a.submittedAt === b.submittedAt && a.inferenceId > b.inferenceId);
     let more = false;
+    // A shard that stopped before filling the page (owner mode's query budget) was examined only
+    // down to its last evaluated key: nothing older than that may be answered from any shard yet.
+    let horizon: IndexEntry | undefined;
     const perShard = await Promise.all(
       shardKeys(status).map(async (key) => {
         const found: IndexEntry[] = [];
@@ -519,22 +522,23 @@ export class JobStore {
           );
           for (const item of res.Items ?? []) {
             const entry = unmarshall(item) as IndexEntry;
-            if (before(entry)) found.push(entry);
+            if (!after || newer(after as IndexEntry, entry)) found.push(entry);
           }
           start = res.LastEvaluatedKey;
           if (found.length >= limit || !start) break;
         }
-        if (start) more = true;
+        if (start) {
+          more = true;
+          const last = unmarshall(start) as IndexEntry;
+          if (found.length < limit && (!horizon || newer(last, horizon))) horizon = last;
+        }
         return found;
       }),
     );
     const merged = perShard
       .flat()
-      .sort((a, b) =>
-        a.submittedAt === b.submittedAt
-          ? b.inferenceId.localeCompare(a.inferenceId)
-          : (b.submittedAt as string).localeCompare(a.submittedAt as string),
-      );
+      .filter((e) => !horizon || !newer(horizon, e))
+      .sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
     const page = merged.slice(0, limit);
     if (merged.length > limit) more = true;
     const records = new Map(
@@ -545,7 +549,7 @@ export class JobStore {
       const job = records.get(e.inferenceId);
       return job && job.status === status ? [job] : [];
     });
-    const last = page.at(-1);
+    const last = page.at(-1) ?? horizon;
     return {
       jobs,
       next:

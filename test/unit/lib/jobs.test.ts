@@ -263,6 +263,76 @@ describe('JobStore', () => {
     expect(asked).toEqual(new Set(keys));
   });
 
+  it("owner mode: pages through the owner's jobs in order when a shard runs out of queries", async () => {
+    const keys = shardKeys('FAILED');
+    // Shard 0 is crowded with another caller's newer jobs; the owner's jobs are spread everywhere.
+    const entries = [
+      ...Array.from({ length: 60 }, (_, i) => ({
+        inferenceId: `other-${String(i).padStart(2, '0')}`,
+        shardKey: keys[0]!,
+        owner: 'other',
+        submittedAt: new Date(Date.UTC(2026, 10, 24, 12, 0, i)).toISOString(),
+      })),
+      ...Array.from({ length: 40 }, (_, i) => ({
+        inferenceId: `mine-${String(i).padStart(2, '0')}`,
+        shardKey: keys[i % 4]!,
+        owner: 'me',
+        // The owner's jobs in the crowded shard are newer than those anywhere else.
+        submittedAt: new Date(
+          i % 4 === 0 ? Date.UTC(2026, 10, 24, 11, 50, i) : Date.UTC(2026, 10, 24, 11, i),
+        ).toISOString(),
+      })),
+    ];
+    const order = (a: { submittedAt: string; inferenceId: string }, b: typeof a) =>
+      a.submittedAt === b.submittedAt
+        ? a.inferenceId < b.inferenceId
+          ? 1
+          : -1
+        : a.submittedAt < b.submittedAt
+          ? 1
+          : -1;
+    ddb
+      .on(QueryCommand)
+      .callsFake(
+        (input: {
+          ExpressionAttributeValues: Record<string, { S: string }>;
+          Limit: number;
+          ExclusiveStartKey?: Record<string, { S: string }>;
+        }) => {
+          const v = input.ExpressionAttributeValues;
+          let items = entries
+            .filter((e) => e.shardKey === v[':k']!.S && (!v[':t'] || e.submittedAt <= v[':t'].S))
+            .sort(order);
+          const from = input.ExclusiveStartKey;
+          if (from) {
+            const at = items.findIndex((e) => e.inferenceId === from.inferenceId!.S);
+            items = items.slice(at + 1);
+          }
+          const evaluated = items.slice(0, input.Limit);
+          return {
+            Items: evaluated.filter((e) => e.owner === v[':owner']?.S).map((e) => marshall(e)),
+            LastEvaluatedKey: items.length > input.Limit ? marshall(evaluated.at(-1)!) : undefined,
+          };
+        },
+      );
+    ddb.on(GetItemCommand).callsFake((input: { Key: { inferenceId: { S: string } } }) => ({
+      Item: marshall({
+        ...entries.find((e) => e.inferenceId === input.Key.inferenceId.S),
+        status: 'FAILED',
+      }),
+    }));
+    const seen: string[] = [];
+    let next: Record<string, unknown> | undefined;
+    for (let page = 0; page < 100; page++) {
+      const res = await store.listByStatus('FAILED', 3, next, 'me');
+      seen.push(...res.jobs.map((j) => j.inferenceId));
+      next = res.next;
+      if (!next) break;
+    }
+    const mine = entries.filter((e) => e.owner === 'me').sort(order);
+    expect(seen).toEqual(mine.map((e) => e.inferenceId));
+  });
+
   it('hides expiresAt from the public view', () => {
     expect(publicView(job)).not.toHaveProperty('expiresAt');
     expect(publicView(job)).toMatchObject({ inferenceId: 'a', status: 'IN_PROGRESS' });
