@@ -77,8 +77,12 @@ module.exports = async ({ resolveVariable }) => {
     ],
     // The record; a presigned GET of its output, which S3 authorizes as this role.
     getResult: [allow('dynamodb:GetItem', TABLE), allow('s3:GetObject', OUTPUTS), kms],
-    // listing.ts: one Query of the status index.
-    listJobs: [allow('dynamodb:Query', sub('${JobsTable.Arn}/index/status-index'))],
+    // listing.ts: a Query of each shard of the status index (it projects keys and owner only),
+    // then GetItem of each job answered.
+    listJobs: [
+      allow('dynamodb:Query', sub('${JobsTable.Arn}/index/jobs-by-status')),
+      allow('dynamodb:GetItem', TABLE),
+    ],
     // access.ts: a presigned PUT under INPUT_PREFIX/uploads/, which S3 authorizes as this role.
     createUpload: [allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/uploads/*'))],
     // results.ts: the output of a completed job; finish, announce.
@@ -111,9 +115,10 @@ module.exports = async ({ resolveVariable }) => {
       ),
       ...(sqs ? [pollQueue('ErrorQueue')] : []),
     ],
-    // reconcile.ts: the sparse index of unfinished jobs, then what getJob's stale path does.
+    // reconcile.ts: the IN_PROGRESS shards of the status index, a cursor item (UpdateItem), then
+    // what getJob's stale path does.
     reconcile: [
-      allow('dynamodb:Query', sub('${JobsTable.Arn}/index/pending-index')),
+      allow('dynamodb:Query', sub('${JobsTable.Arn}/index/jobs-by-status')),
       allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
       allow('s3:GetObject', [OUTPUTS, FAILURES]),
       listPrefixes('outputs/*', 'failures/*'),

@@ -4,10 +4,10 @@ import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest, NotFound } from '../lib/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { ANY_INFERENCE_ID, isStale, publicView } from '../lib/jobs.ts';
+import { ANY_INFERENCE_ID, checkDue, publicView } from '../lib/jobs.ts';
 import { logger } from '../lib/logger.ts';
 import { ownedOrNotFound, requestOwner } from '../lib/owner.ts';
-import { reconcileJob } from '../lib/reconcile.ts';
+import { checkJob } from '../lib/reconcile.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -22,10 +22,14 @@ export const handler = middy(async (event: HttpEvent) => {
   const owner = requestOwner(event, cfg.ownerMode);
   let job = ownedOrNotFound(await jobStore().get(inferenceId), inferenceId, owner);
   if (!job) throw new NotFound(`no job ${inferenceId}`);
-  if (isStale(job, cfg.reconcileAfterSeconds)) {
-    // Its notification may be lost: look in S3 as reconcile would, then answer what is stored.
-    await reconcileJob(job, { config: cfg, store: jobStore(), s3, eventBridge });
-    job = (await jobStore().get(inferenceId)) ?? job;
+  if (checkDue(job, cfg.reconcileAfterSeconds)) {
+    // Its notification may be lost: look in S3 as reconcile would, on reconcile's schedule (not
+    // on every poll), and answer the record the transition returned.
+    const found = await checkJob(job, { config: cfg, store: jobStore(), s3, eventBridge });
+    if (found.job) job = found.job;
+    else if (found.verdict === 'pending') {
+      await jobStore().markChecked(inferenceId, new Date().toISOString());
+    } else job = (await jobStore().get(inferenceId)) ?? job;
   }
   return json(200, publicView(job));
 })

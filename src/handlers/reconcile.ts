@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
@@ -9,10 +10,13 @@ import { reconcile } from '../lib/reconcile.ts';
 const cfg = config();
 
 /** Scheduled: finishes jobs whose notification was lost, by checking their S3 locations. */
-export const handler = middy(async () => {
+export const handler = middy(async (_event: unknown, context: Context) => {
   const report = await reconcile(
     { config: cfg, store: jobStore(), s3, eventBridge },
-    { olderThanSeconds: cfg.reconcileAfterSeconds },
+    {
+      olderThanSeconds: cfg.reconcileAfterSeconds,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    },
   );
   logger.info('reconcile finished', { ...report });
   // Some jobs could not be checked: fail the run so the error alarm sees it.

@@ -6,9 +6,10 @@ import { logger } from './logger.ts';
 /*
  * Downstream fan-out: each terminal job is announced on the stack's EventBridge bus as JobCompleted
  * or JobFailed (the record minus the result body), so other systems react without polling.
- * At least once: the event is sent after the transition, and `announcedAt` is set only after
- * EventBridge accepted it; a failure throws, the record is retried, and the retry (a duplicate for
- * the state machine) sends the event again.
+ * At least once: the event is sent after the transition, made of the record the transition
+ * answered (ALL_NEW), and a small marker item is written only after EventBridge accepted it; a
+ * failure throws, the record is retried, and the retry (a duplicate for the state machine, whose
+ * answer is the record as found, ALL_OLD) sends the event again unless the marker is there.
  */
 
 export const EVENT_SOURCE = 'async-jobs';
@@ -25,11 +26,18 @@ export function eventDetail(job: Job): Record<string, unknown> {
   return rest;
 }
 
-/** Sends the job's outcome event unless it was sent already. A no-op without a bus. */
-export async function announce(inferenceId: string, deps: EventDeps): Promise<void> {
-  if (!deps.busName) return;
-  const job = await deps.store.get(inferenceId);
-  if (!job || job.status === 'IN_PROGRESS' || job.announcedAt) return;
+/**
+ * Sends the outcome event of a terminal job. `fresh`: the record was just made terminal by this
+ * caller, so no earlier delivery can have announced it and the marker is not read. A no-op
+ * without a bus.
+ */
+export async function announce(
+  job: Job | undefined,
+  deps: EventDeps,
+  fresh = false,
+): Promise<void> {
+  if (!deps.busName || !job || job.status === 'IN_PROGRESS') return;
+  if (!fresh && (await deps.store.announced(job.inferenceId, job))) return;
   const client = await deps.eventBridge();
   const res = await client.send(
     new PutEventsCommand({
@@ -47,6 +55,10 @@ export async function announce(inferenceId: string, deps: EventDeps): Promise<vo
   if (res.FailedEntryCount) {
     throw new Error(`EventBridge refused the event: ${res.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
   }
-  await deps.store.markAnnounced(inferenceId, (deps.now?.() ?? new Date()).toISOString());
-  logger.info('outcome announced', { inferenceId, status: job.status });
+  await deps.store.markAnnounced(
+    job.inferenceId,
+    (deps.now?.() ?? new Date()).toISOString(),
+    job.expiresAt,
+  );
+  logger.info('outcome announced', { inferenceId: job.inferenceId, status: job.status });
 }

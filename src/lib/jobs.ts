@@ -9,6 +9,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
 import { awsErrorName } from './errors.ts';
 
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -33,25 +34,60 @@ export interface Job {
   /** When SageMaker must have answered: submit + RequestTTLSeconds + InvocationTimeoutSeconds. */
   expectedBy?: string;
   expiresAt?: number;
-  /** Set only while IN_PROGRESS: the key of the sparse index that reconcile queries. */
+  /** The index key: `<status>#<shard>` (see JOBS_INDEX); moves once, when the job finishes. */
+  shardKey?: string;
+  /** Older records only (before the sharded index): the key of the dropped pending-index. */
   pending?: string;
   /** A random token of the submit that claimed the id, to recognise its own retried claim. */
   claimToken?: string;
   /** Where to POST the outcome (a signed webhook), given at submit. */
   callbackUrl?: string;
-  /** When the JobCompleted/JobFailed event was sent: set once, so it is sent at least once. */
+  /** Older records only: announcement is now a marker item of its own (JobStore.markAnnounced). */
   announcedAt?: string;
+  /** When getJob last looked in S3 for this unfinished job (its re-check follows the schedule). */
+  checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/owner.ts); never returned. */
   owner?: string;
 }
 
-export type PublicJob = Omit<Job, 'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner'>;
+export type PublicJob = Omit<
+  Job,
+  'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner' | 'shardKey' | 'checkedAt'
+>;
 
-/** The sparse index of unfinished jobs: only IN_PROGRESS records carry its key. */
-export const PENDING_INDEX = 'pending-index';
-export const PENDING = 'IN_PROGRESS';
-/** Every job by status, newest first: the listing's index (GET /jobs?status=). */
-export const STATUS_INDEX = 'status-index';
+/*
+ * One index for the listing and for reconcile: partition key `shardKey` = `<status>#<shard>`,
+ * sort key `submittedAt`, projecting only `owner` (for owner mode's filter). The shard is a hash
+ * of the id, so one status's writes spread over SHARDS partition key values instead of one (about
+ * 1,000 write units/s per key value, on indexes too). Only claim (insert) and the terminal
+ * transition (key moves: delete + insert) write the index; markQueued, the result and getJob's
+ * `checkedAt` are not projected, so they never do. IN_PROGRESS shards hold exactly the
+ * unfinished jobs: reconcile reads those and nothing else.
+ */
+export const JOBS_INDEX = 'jobs-by-status';
+/**
+ * An IN_PROGRESS key takes two index writes per job (insert at claim, delete when it finishes):
+ * 10,000 jobs/s is 20,000 WCU/s, ~625 per key over 32 keys, ~700 for the busiest by hash skew
+ * (bench/store.ts simulates it), under the ~1,000 per key value; 16 keys would be 1,250.
+ */
+export const SHARDS = 32;
+
+export function shardOf(inferenceId: string, shards = SHARDS): number {
+  return createHash('sha256').update(inferenceId).digest().readUInt32BE(0) % shards;
+}
+
+export function shardKey(status: JobStatus, inferenceId: string): string {
+  return `${status}#${String(shardOf(inferenceId)).padStart(2, '0')}`;
+}
+
+export function shardKeys(status: JobStatus): string[] {
+  return Array.from({ length: SHARDS }, (_, i) => `${status}#${String(i).padStart(2, '0')}`);
+}
+
+/** The announcement marker: an item of its own (< 1 KiB: one write unit), never the job's. */
+const ANNOUNCED = '\u0000announced\u0000';
+/** Reconcile's cursor: one item, outside the id space (ids are printable ASCII). */
+const RECONCILE_CURSOR = '\u0000reconcile';
 
 /** Owner mode: how many index queries one listing page may take to find the caller's jobs. */
 export const OWNER_PAGE_QUERIES = 5;
@@ -68,6 +104,8 @@ export function publicView(job: Job): PublicJob {
     claimToken: _claimToken,
     announcedAt: _announcedAt,
     owner: _owner,
+    shardKey: _shardKey,
+    checkedAt: _checkedAt,
     ...rest
   } = job;
   return rest;
@@ -77,6 +115,45 @@ export function publicView(job: Job): PublicJob {
 export function isStale(job: Job, afterSeconds: number, now = new Date()): boolean {
   if (job.status !== 'IN_PROGRESS' || !job.submittedAt) return false;
   return Date.parse(job.submittedAt) + afterSeconds * 1000 <= now.getTime();
+}
+
+/**
+ * When an unfinished job is looked for in S3, as multiples of RECONCILE_AFTER_SECONDS after its
+ * submit (900 s: 15, 30, 45, 60 min, then 1.5, 2, 3, 4, 6, 8 h). Every 15 minutes in the first hour,
+ * so a lost notification of a young job is recovered within one step plus one reconcile period;
+ * then backing off, up to past the latest expectedBy SageMaker allows (6 h queue + 1 h run).
+ */
+export const CHECK_STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32] as const;
+/** RequestTTLSeconds (at most 6 h) + InvocationTimeoutSeconds (at most 1 h) + 15 min. */
+const LATEST_EXPECTED_MS = (21_600 + 3_600 + 900) * 1000;
+
+/** The schedule's check times in ms after submit; with `afterSeconds` 0, one check at 0. */
+export function checkOffsets(afterSeconds: number): number[] {
+  if (afterSeconds <= 0) return [0];
+  const unit = afterSeconds * 1000;
+  const offsets = CHECK_STEPS.map((k) => k * unit);
+  // A short first check time still reaches past the latest expectedBy, 8 units apart.
+  while ((offsets.at(-1) as number) < LATEST_EXPECTED_MS) {
+    offsets.push((offsets.at(-1) as number) + 8 * unit);
+  }
+  return offsets;
+}
+
+/**
+ * Whether an unfinished job is due for a look in S3 (getJob): past expectedBy always; otherwise
+ * only when a check time passed since the last look (`checkedAt`), so polls of a stale job do not
+ * each read S3.
+ */
+export function checkDue(job: Job, afterSeconds: number, now = new Date()): boolean {
+  if (!isStale(job, afterSeconds, now)) return false;
+  if (job.expectedBy && Date.parse(job.expectedBy) < now.getTime()) return true;
+  if (!job.checkedAt) return true;
+  const submitted = Date.parse(job.submittedAt as string);
+  const age = now.getTime() - submitted;
+  const last = checkOffsets(afterSeconds)
+    .filter((o) => o <= age)
+    .pop();
+  return last !== undefined && Date.parse(job.checkedAt) < submitted + last;
 }
 
 /** SageMaker's defaults when a submit does not set them: 6 hours in the queue, 15 minutes to run. */
@@ -151,6 +228,16 @@ function isConditionFailure(err: unknown): boolean {
   );
 }
 
+/** A terminal transition's answer: whether it applied, and the record after it (or as found). */
+export interface Transition {
+  applied: boolean;
+  /** ALL_NEW when applied; ALL_OLD when not (absent where DynamoDB does not return it). */
+  job?: Job;
+}
+
+/** An entry of the jobs index: the keys, plus what it projects. */
+export type IndexEntry = Pick<Job, 'inferenceId' | 'submittedAt' | 'shardKey' | 'owner'>;
+
 /** The job table and the state machine IN_PROGRESS -> COMPLETED | FAILED, enforced by DynamoDB. */
 export class JobStore {
   constructor(
@@ -170,6 +257,26 @@ export class JobStore {
   }
 
   /**
+   * Records by id, eventually consistent (half a unit each up to 4 KiB), 25 requests at a time.
+   * GetItem rather than BatchGetItem: the same units, and no further IAM action on the table.
+   */
+  async getMany(ids: string[]): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for (let i = 0; i < ids.length; i += 25) {
+      const found = await Promise.all(
+        ids.slice(i, i + 25).map(async (id) => {
+          const res = await this.client.send(
+            new GetItemCommand({ TableName: this.table, Key: { inferenceId: { S: id } } }),
+          );
+          return res.Item ? (unmarshall(res.Item) as Job) : undefined;
+        }),
+      );
+      for (const job of found) if (job) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /**
    * (none) -> IN_PROGRESS, before anything is uploaded or invoked, so two submits of one id can
    * never both invoke. Returns the existing record when the id is taken.
    */
@@ -178,7 +285,10 @@ export class JobStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: marshall(job, { removeUndefinedValues: true }),
+          Item: marshall(
+            { ...job, shardKey: shardKey(job.status, job.inferenceId) },
+            { removeUndefinedValues: true },
+          ),
           ConditionExpression: 'attribute_not_exists(inferenceId)',
         }),
       );
@@ -198,7 +308,8 @@ export class JobStore {
 
   /**
    * Records where SageMaker will write. A notification may already have finished the job (a fast
-   * model), so the status is left alone and locations are only filled in, never replaced.
+   * model), so the status is left alone and locations are only filled in, never replaced. Neither
+   * location is projected into the index, so this write never touches it.
    */
   async markQueued(
     inferenceId: string,
@@ -251,63 +362,125 @@ export class JobStore {
    * reported as `duplicate`. Fields a submit would have written are only filled in when absent.
    */
   async finish(inferenceId: string, outcome: Outcome): Promise<'applied' | 'duplicate'> {
+    return (await this.transition(inferenceId, outcome)).applied ? 'applied' : 'duplicate';
+  }
+
+  /**
+   * `finish`, answering the record too: ALL_NEW when it applied (what the outcome event is made
+   * of, so no GetItem follows), ALL_OLD when its condition failed (whether the first delivery got
+   * as far as announcing). Neither costs read units.
+   */
+  async transition(inferenceId: string, outcome: Outcome): Promise<Transition> {
     const { endpointName, inputLocation, inputContentType, receivedAt, expiresAt, ...terminal } =
       outcome;
     const update = new Assignments();
     for (const [k, v] of Object.entries(terminal)) update.set(k, v);
     update
+      // The record moves from its IN_PROGRESS shard to the same shard of its terminal status.
+      .set('shardKey', shardKey(outcome.status, inferenceId))
       .set('endpointName', endpointName, true)
       .set('inputLocation', inputLocation, true)
       .set('inputContentType', inputContentType, true)
       .set('submittedAt', receivedAt, true)
       .set('expiresAt', expiresAt, true);
     try {
-      await this.client.send(
+      const res = await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: { inferenceId: { S: inferenceId } },
-          // The record leaves the sparse index of unfinished jobs as it becomes terminal.
+          // Records written before the sharded index may still carry the old sparse key.
           UpdateExpression: `${String(update)} REMOVE pending`,
           // Transition IN_PROGRESS -> terminal, or create the terminal record when the
           // notification outran the submit (or the job was queued by another client).
           ConditionExpression: `attribute_not_exists(inferenceId) OR ${update.nameOf('status')} = :p`,
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: { ...update.values, ':p': { S: 'IN_PROGRESS' } },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return 'applied';
+      return {
+        applied: true,
+        job: res.Attributes ? (unmarshall(res.Attributes) as Job) : undefined,
+      };
     } catch (err) {
-      if (isConditionFailure(err)) return 'duplicate';
-      throw err;
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as { Item?: Record<string, AttributeValue> }).Item;
+      return { applied: false, job: old ? (unmarshall(old) as Job) : undefined };
     }
   }
 
   /**
-   * Unfinished jobs submitted before `before`, oldest first, from the sparse index: a Query that
-   * reads only IN_PROGRESS records, never a scan of the table.
+   * getJob looked in S3 and found nothing yet: the next look waits for the next check time. Only
+   * while IN_PROGRESS; `checkedAt` is not projected, so the index is not written.
    */
-  async *pendingBefore(before: string, pageSize = 100): AsyncGenerator<Job> {
+  async markChecked(inferenceId: string, at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { inferenceId: { S: inferenceId } },
+          UpdateExpression: 'SET checkedAt = :at',
+          ConditionExpression: '#status = :p',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': { S: at }, ':p': { S: 'IN_PROGRESS' } },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * Index entries of one shard key with `from <= submittedAt < to` (either end open), oldest
+   * first: reconcile's window of one check time, reading nothing outside it.
+   */
+  async *entries(
+    key: string,
+    from?: string,
+    to?: string,
+    pageSize = 500,
+  ): AsyncGenerator<IndexEntry> {
     let start: Record<string, AttributeValue> | undefined;
+    const range =
+      from !== undefined && to !== undefined
+        ? ' AND submittedAt BETWEEN :from AND :to'
+        : to !== undefined
+          ? ' AND submittedAt <= :to'
+          : from !== undefined
+            ? ' AND submittedAt >= :from'
+            : '';
     do {
       const res = await this.client.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: PENDING_INDEX,
-          KeyConditionExpression: 'pending = :pending AND submittedAt < :before',
-          ExpressionAttributeValues: { ':pending': { S: PENDING }, ':before': { S: before } },
+          IndexName: JOBS_INDEX,
+          KeyConditionExpression: `shardKey = :k${range}`,
+          ExpressionAttributeValues: {
+            ':k': { S: key },
+            ...(from !== undefined ? { ':from': { S: from } } : {}),
+            ...(to !== undefined ? { ':to': { S: to } } : {}),
+          },
           ExclusiveStartKey: start,
           Limit: pageSize,
         }),
       );
-      for (const item of res.Items ?? []) yield unmarshall(item) as Job;
+      for (const item of res.Items ?? []) {
+        const entry = unmarshall(item) as IndexEntry;
+        // BETWEEN includes its upper end; the window is half-open so windows never overlap.
+        if (to !== undefined && entry.submittedAt === to) continue;
+        yield entry;
+      }
       start = res.LastEvaluatedKey;
     } while (start);
   }
 
   /**
-   * One page of the jobs in a status, newest submit first, from the status index. With an owner,
-   * only that owner's jobs: a filter applied after DynamoDB's Limit, so a few queries (at most
-   * OWNER_PAGE_QUERIES) fill the page, and the page token is the key of the last job answered.
+   * One page of the jobs in a status, newest submit first: each of the status's SHARDS keys is
+   * queried from the page token down, the answers merged by (submittedAt, inferenceId), and the
+   * records read for the page. With an owner, only that owner's jobs: a filter applied after
+   * DynamoDB's Limit, so a few queries per shard (at most OWNER_PAGE_QUERIES) fill the page. The
+   * page token is the index key of the last job answered.
    */
   async listByStatus(
     status: JobStatus,
@@ -315,63 +488,136 @@ export class JobStore {
     startKey?: Record<string, unknown>,
     owner?: string,
   ): Promise<{ jobs: Job[]; next?: Record<string, unknown> }> {
-    const jobs: Job[] = [];
-    let start = startKey;
-    for (let round = 0; round < (owner ? OWNER_PAGE_QUERIES : 1); round++) {
-      const res = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: STATUS_INDEX,
-          KeyConditionExpression: '#status = :status',
-          ...(owner ? { FilterExpression: '#owner = :owner' } : {}),
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            ...(owner ? { '#owner': 'owner' } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':status': { S: status },
-            ...(owner ? { ':owner': { S: owner } } : {}),
-          },
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: start ? marshall(start) : undefined,
-        }),
-      );
-      for (const item of res.Items ?? []) jobs.push(unmarshall(item) as Job);
-      start = res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined;
-      if (jobs.length >= limit || !start) break;
-    }
-    if (jobs.length > limit) {
-      // Cut to the page; the next one starts after the last job answered (its index key).
-      const last = jobs[limit - 1] as Job;
-      return {
-        jobs: jobs.slice(0, limit),
-        next: { inferenceId: last.inferenceId, status: last.status, submittedAt: last.submittedAt },
-      };
-    }
-    return { jobs, next: start };
+    const after = startKey as { inferenceId: string; submittedAt: string } | undefined;
+    // Newest first: submittedAt, then inferenceId, both by code unit (as DynamoDB orders keys).
+    const newer = (a: IndexEntry, b: Pick<IndexEntry, 'inferenceId' | 'submittedAt'>) =>
+      (a.submittedAt as string) > (b.submittedAt as string) ||
+      (a.submittedAt === b.submittedAt && a.inferenceId > b.inferenceId);
+    let more = false;
+    // A shard that stopped before filling the page (owner mode's query budget) was examined only
+    // down to its last evaluated key: nothing older than that may be answered from any shard yet.
+    let horizon: IndexEntry | undefined;
+    const perShard = await Promise.all(
+      shardKeys(status).map(async (key) => {
+        const found: IndexEntry[] = [];
+        let start: Record<string, AttributeValue> | undefined;
+        for (let round = 0; round < (owner ? OWNER_PAGE_QUERIES : 1); round++) {
+          const res = await this.client.send(
+            new QueryCommand({
+              TableName: this.table,
+              IndexName: JOBS_INDEX,
+              KeyConditionExpression: `shardKey = :k${after ? ' AND submittedAt <= :t' : ''}`,
+              ...(owner ? { FilterExpression: '#owner = :owner' } : {}),
+              ...(owner ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
+              ExpressionAttributeValues: {
+                ':k': { S: key },
+                ...(after ? { ':t': { S: after.submittedAt } } : {}),
+                ...(owner ? { ':owner': { S: owner } } : {}),
+              },
+              ScanIndexForward: false,
+              // The page token's own submittedAt may come back: ask for one more than the page.
+              Limit: limit + 1,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of res.Items ?? []) {
+            const entry = unmarshall(item) as IndexEntry;
+            if (!after || newer(after as IndexEntry, entry)) found.push(entry);
+          }
+          start = res.LastEvaluatedKey;
+          if (found.length >= limit || !start) break;
+        }
+        if (start) {
+          more = true;
+          const last = unmarshall(start) as IndexEntry;
+          if (found.length < limit && (!horizon || newer(last, horizon))) horizon = last;
+        }
+        return found;
+      }),
+    );
+    const merged = perShard
+      .flat()
+      .filter((e) => !horizon || !newer(horizon, e))
+      .sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
+    const page = merged.slice(0, limit);
+    if (merged.length > limit) more = true;
+    const records = new Map(
+      (await this.getMany(page.map((e) => e.inferenceId))).map((j) => [j.inferenceId, j]),
+    );
+    // The index is eventually consistent: a record that has moved on since is left out.
+    const jobs = page.flatMap((e) => {
+      const job = records.get(e.inferenceId);
+      return job && job.status === status ? [job] : [];
+    });
+    const last = page.at(-1) ?? horizon;
+    return {
+      jobs,
+      next:
+        more && last
+          ? { inferenceId: last.inferenceId, status, submittedAt: last.submittedAt }
+          : undefined,
+    };
   }
 
-  /** Records that the outcome event was sent; only once, and only for a terminal job. */
-  async markAnnounced(inferenceId: string, at: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { inferenceId: { S: inferenceId } },
-          UpdateExpression: 'SET announcedAt = :at',
-          ConditionExpression:
-            'attribute_not_exists(announcedAt) AND #status IN (:completed, :failed)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':at': { S: at },
-            ':completed': { S: 'COMPLETED' },
-            ':failed': { S: 'FAILED' },
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+  /** Reconcile's progress: for each check time, the submittedAt up to which it was read. */
+  async reconcileCursor(): Promise<Record<string, string>> {
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: RECONCILE_CURSOR } },
+        ConsistentRead: true,
+      }),
+    );
+    const done = res.Item?.done?.M ?? {};
+    return Object.fromEntries(
+      Object.entries(done).flatMap(([k, v]) => (v.S !== undefined ? [[k, v.S]] : [])),
+    );
+  }
+
+  /** An UpdateItem that creates the item: the same call every role that finishes jobs has. */
+  async saveReconcileCursor(done: Record<string, string>): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: RECONCILE_CURSOR } },
+        UpdateExpression: 'SET done = :d',
+        ExpressionAttributeValues: {
+          ':d': { M: Object.fromEntries(Object.entries(done).map(([k, v]) => [k, { S: v }])) },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Records that the outcome event was sent, in a marker item of its own: under 1 KiB, so one
+   * write unit, where setting `announcedAt` on the record rewrote it whole (up to 65 units with a
+   * 64 KiB result inline). Expires with the job.
+   */
+  async markAnnounced(inferenceId: string, at: string, expires?: number): Promise<void> {
+    // An UpdateItem creating the marker, not a PutItem: the call the notification handlers'
+    // roles already make on the table, so no role may now overwrite a record whole.
+    const update = new Assignments().set('announcedAt', at).set('expiresAt', expires);
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: `${ANNOUNCED}${inferenceId}` } },
+        UpdateExpression: String(update),
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+      }),
+    );
+  }
+
+  /** Whether the outcome event of a job was sent (its marker, or an older record's field). */
+  async announced(inferenceId: string, job?: Job): Promise<boolean> {
+    if (job?.announcedAt) return true;
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: `${ANNOUNCED}${inferenceId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item !== undefined;
   }
 }

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { RefusedLetter } from './deadletter.ts';
 import type { EventDeps } from './events.ts';
+import type { Job } from './jobs.ts';
 import type { S3Location } from './locations.ts';
 import type { ReadResult } from './storage.ts';
 
@@ -49,9 +50,13 @@ export async function readOnDemand(
 }
 
 /** `announce` of the outcome events, loaded on first use. */
-export async function announceOnDemand(inferenceId: string, deps: EventDeps): Promise<void> {
+export async function announceOnDemand(
+  job: Job | undefined,
+  deps: EventDeps,
+  fresh = false,
+): Promise<void> {
   const { announce } = await events();
-  await announce(inferenceId, deps);
+  await announce(job, deps, fresh);
 }
 
 /** `sendToDeadLetter` of the dead-letter adapter, loaded on first use. */

@@ -149,14 +149,17 @@ export async function processRecord(
   const n = message.notification;
   const inferenceId = n.inferenceId;
   const outcome = await outcomeOf(n, deps);
-  const applied = await deps.store.finish(inferenceId, outcome);
+  // One write, answering the record: ALL_NEW to announce, ALL_OLD for a duplicate (no GetItem).
+  const transition = await deps.store.transition(inferenceId, outcome);
   const endpoint = outcome.endpointName;
   const bus = announceDeps(deps);
-  if (applied === 'duplicate') {
+  if (!transition.applied) {
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
     count('DuplicatesIgnored', endpoint);
     // The first delivery may have stopped between the transition and the event: send it now.
-    if (bus) await announceOnDemand(inferenceId, bus);
+    if (bus) {
+      await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus);
+    }
     return 'processed';
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
@@ -171,7 +174,9 @@ export async function processRecord(
     // failureReason has them redacted.
     failureReason: n.failureReason?.slice(0, 4096),
   });
-  if (bus) await announceOnDemand(inferenceId, bus);
+  if (bus) {
+    await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus, true);
+  }
   return 'processed';
 }
 

@@ -17,14 +17,7 @@ import {
   awsErrorName,
   awsStatus,
 } from './errors.ts';
-import {
-  CLIENT_INFERENCE_ID,
-  PENDING,
-  expectedBy,
-  expiresAt,
-  type Job,
-  type JobStore,
-} from './jobs.ts';
+import { CLIENT_INFERENCE_ID, expectedBy, expiresAt, type Job, type JobStore } from './jobs.ts';
 import { logger } from './logger.ts';
 import { webhookUrl } from './webhooks.ts';
 import { count } from './metrics.ts';
@@ -210,7 +203,6 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     submittedAt,
     expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
     expiresAt: expiresAt(now, config.jobTtlDays),
-    pending: PENDING,
     claimToken: randomUUID(),
     callbackUrl,
     owner: req.owner,

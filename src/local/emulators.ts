@@ -77,28 +77,19 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
         { AttributeName: 'inferenceId', AttributeType: 'S' },
-        { AttributeName: 'pending', AttributeType: 'S' },
+        { AttributeName: 'shardKey', AttributeType: 'S' },
         { AttributeName: 'submittedAt', AttributeType: 'S' },
-        { AttributeName: 'status', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
-      // The same sparse index as serverless.yml: only unfinished jobs carry `pending`.
+      // The same index as serverless.yml: `<status>#<shard>`, newest first by submittedAt.
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'pending-index',
+          IndexName: 'jobs-by-status',
           KeySchema: [
-            { AttributeName: 'pending', KeyType: 'HASH' },
+            { AttributeName: 'shardKey', KeyType: 'HASH' },
             { AttributeName: 'submittedAt', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-        {
-          IndexName: 'status-index',
-          KeySchema: [
-            { AttributeName: 'status', KeyType: 'HASH' },
-            { AttributeName: 'submittedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
         },
       ],
     }),

@@ -67,6 +67,8 @@ describe('reconcile', () => {
       const job = await b.store.get(id);
       expect(job?.status).toBe(id.endsWith('7') ? 'FAILED' : 'COMPLETED');
       expect(job?.pending).toBeUndefined();
+      // Out of the IN_PROGRESS shards of the index: nothing is left for the next run to read.
+      expect(job?.shardKey).toMatch(/^(COMPLETED|FAILED)#\d\d$/);
       if (job?.status === 'COMPLETED') expect(job.result).toMatch(/^0\.\d+\n$/);
     }
     // The index is sparse: nothing is left to check, and a second run changes nothing.
@@ -85,6 +87,33 @@ describe('reconcile', () => {
       status: 'COMPLETED',
       result: '0.880797\n',
     });
+  });
+
+  it('getJob looks in S3 for a stale job once per check time, not on every poll', async () => {
+    await submit('poll-1', '1\n', 'text/csv', { customAttributes: 'delay_ms=60000' });
+    const poll = async () =>
+      JSON.parse(
+        String(
+          (
+            await getJob(
+              { version: '2.0', headers: {}, pathParameters: { inferenceId: 'poll-1' } },
+              lambdaContext('getJob'),
+            )
+          ).body,
+        ),
+      ) as { status: string; result?: string };
+    expect((await poll()).status).toBe('IN_PROGRESS');
+    const looked = await b.store.get('poll-1');
+    expect(looked?.checkedAt).toBeDefined();
+    // The output appears (its notification lost): the next poll answers what is stored, without
+    // reading S3 again before the next check time; reconcile's schedule finds it.
+    const key = (looked?.outputLocation as string).replace(/^s3:\/\/[^/]+\//, '');
+    await b.putOutput(key, '0.5\n', 'text/csv');
+    expect((await poll()).status).toBe('IN_PROGRESS');
+    expect((await b.store.get('poll-1'))?.checkedAt).toBe(looked?.checkedAt);
+    const deps = { config: config(), store: jobStore(), s3 };
+    expect(await reconcile(deps, { olderThanSeconds: 0 })).toMatchObject({ completed: 1 });
+    expect(await poll()).toMatchObject({ status: 'COMPLETED', result: '0.5\n' });
   });
 
   it('leaves a job that is still running alone, and fails one past its deadline', async () => {

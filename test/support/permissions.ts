@@ -79,7 +79,10 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       ...kms,
     ],
     getResult: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${OUT}/outputs/*`, ...kms],
-    listJobs: [`Allow dynamodb:Query ${TABLE}/index/status-index`],
+    listJobs: [
+      `Allow dynamodb:Query ${TABLE}/index/jobs-by-status`,
+      `Allow dynamodb:GetItem ${TABLE}`,
+    ],
     createUpload: [`Allow s3:PutObject ${IN}/inputs/uploads/*`],
     onSuccess: [
       ...readWrite,
@@ -100,7 +103,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       ...poll('ErrorQueue'),
     ],
     reconcile: [
-      `Allow dynamodb:Query ${TABLE}/index/pending-index`,
+      `Allow dynamodb:Query ${TABLE}/index/jobs-by-status`,
       ...readWrite,
       `Allow s3:GetObject ${OUT}/outputs/*`,
       `Allow s3:GetObject ${OUT}/failures/*`,
@@ -184,7 +187,10 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...decrypt,
     ],
     getResult: [item('GetItem'), output, ...decrypt],
-    listJobs: [{ action: 'dynamodb:Query', resource: `${TABLE}/index/status-index` }],
+    listJobs: [
+      { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-by-status` },
+      item('GetItem'),
+    ],
     createUpload: [{ action: 's3:PutObject', resource: `${IN}/inputs/uploads/0b7d-upload` }],
     onSuccess: [
       output,
@@ -211,7 +217,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...poll('ErrorQueue'),
     ],
     reconcile: [
-      { action: 'dynamodb:Query', resource: `${TABLE}/index/pending-index` },
+      { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-by-status` },
       output,
       listOutput,
       failure,
@@ -251,7 +257,7 @@ function overlaps(v: Variant): Partial<Record<Fn, Call[]>> {
 export function neverAllowed(v: Variant): Call[] {
   return [
     { action: 'dynamodb:Scan', resource: TABLE },
-    { action: 'dynamodb:DeleteItem', resource: `${TABLE}/index/pending-index` },
+    { action: 'dynamodb:DeleteItem', resource: `${TABLE}/index/jobs-by-status` },
     { action: 's3:GetObject', resource: `${IN}/inputs/job-1` },
     { action: 's3:PutObject', resource: `${OUT}/outputs/job-1.out` },
     { action: 's3:PutObject', resource: `${IN}/other/job-1` },

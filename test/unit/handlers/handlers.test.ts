@@ -19,6 +19,7 @@ import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { handler as onError } from '../../../src/handlers/onError.ts';
 import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
 import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
+import { shardKey } from '../../../src/lib/jobs.ts';
 import { assignments } from '../../support/expressions.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
@@ -158,9 +159,14 @@ describe('the other sample events', () => {
     const res = await call(getResult, event('get-result.json'), 'getResult');
     expect(res.statusCode).toBe(200);
     expect(Buffer.from(res.body, 'base64').toString()).toBe('[1]');
+    // The job is in one shard of the status's index; its record is read for the page.
+    const listed = marshall({ inferenceId: 'a', status: 'COMPLETED', result: 'x' });
     ddb
       .on(QueryCommand)
-      .resolves({ Items: [marshall({ inferenceId: 'a', status: 'COMPLETED', result: 'x' })] });
+      .resolves({ Items: [] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':k': { S: shardKey('COMPLETED', 'a') } } })
+      .resolves({ Items: [listed] });
+    ddb.on(GetItemCommand, { Key: { inferenceId: { S: 'a' } } }).resolves({ Item: listed });
     const list = await call(listJobs, event('list.json'), 'listJobs');
     expect(JSON.parse(list.body)).toEqual({ jobs: [{ inferenceId: 'a', status: 'COMPLETED' }] });
     const upload = await call(createUpload, event('upload.json'), 'createUpload');
@@ -171,6 +177,9 @@ describe('the other sample events', () => {
   it('reconcile accepts the scheduled event and reports what it checked', async () => {
     const { handler: reconcile } = await import('../../../src/handlers/reconcile.ts');
     ddb.on(QueryCommand).resolves({ Items: [] });
+    // Its cursor: none yet, then saved.
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({});
     expect(await call(reconcile, event('reconcile.json'), 'reconcile')).toMatchObject({
       checked: 0,
       errors: 0,

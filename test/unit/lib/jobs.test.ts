@@ -4,12 +4,24 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { JobStore, publicView, type Job, type Outcome } from '../../../src/lib/jobs.ts';
+import {
+  JobStore,
+  SHARDS,
+  checkDue,
+  checkOffsets,
+  publicView,
+  shardKey,
+  shardKeys,
+  shardOf,
+  type Job,
+  type Outcome,
+} from '../../../src/lib/jobs.ts';
 import { assignments, condition, removed } from '../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);
@@ -75,7 +87,10 @@ describe('JobStore', () => {
     expect(set.endpointName).toEqual({ value: { S: 'ep' }, onlyIfAbsent: true });
     expect(set.inputLocation?.onlyIfAbsent).toBe(true);
     expect(set.expiresAt).toEqual({ value: { N: '99' }, onlyIfAbsent: true });
-    // The record leaves the sparse index of unfinished jobs.
+    // The record moves from its IN_PROGRESS shard of the index to the same shard of COMPLETED.
+    expect(set.shardKey).toEqual({ value: { S: shardKey('COMPLETED', 'a') }, onlyIfAbsent: false });
+    expect(shardKey('COMPLETED', 'a')).toMatch(/^COMPLETED#\d\d$/);
+    // Records from before the sharded index lose the old sparse key too.
     expect(removed(input)).toEqual(['pending']);
   });
 
@@ -90,6 +105,71 @@ describe('JobStore', () => {
     // One placeholder per attribute: the condition reuses the one its SET clause has.
     const names = Object.values(input.ExpressionAttributeNames ?? {});
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('answers the new record from the transition itself and the old one on a duplicate', async () => {
+    ddb
+      .on(UpdateItemCommand)
+      .resolvesOnce({ Attributes: marshall({ ...job, status: 'COMPLETED' }) });
+    const applied = await store.transition('a', outcome);
+    expect(applied).toEqual({ applied: true, job: { ...job, status: 'COMPLETED' } });
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ReturnValues).toBe('ALL_NEW');
+    expect(input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+    const old = { ...job, status: 'FAILED' as const };
+    ddb.on(UpdateItemCommand).rejects(Object.assign(conditionFailed(), { Item: marshall(old) }));
+    expect(await store.transition('a', outcome)).toEqual({ applied: false, job: old });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+  });
+
+  it('claims with the index key of its status shard, so one status spreads over SHARDS keys', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store.claim(job);
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.Item?.shardKey).toEqual({ S: shardKey('IN_PROGRESS', 'a') });
+    const counts = new Array<number>(SHARDS).fill(0);
+    for (let i = 0; i < 32_000; i++) counts[shardOf(`job-${i}`)]!++;
+    // A hash, not a counter: every shard within 10% of the mean.
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(100);
+  });
+
+  it('announces with a marker item of its own, never by rewriting the record', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store.markAnnounced('a', '2026-11-24T00:00:06.000Z', 99);
+    const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    const key = update.Key?.inferenceId?.S;
+    expect(key).not.toBe('a');
+    expect(key).toContain('a');
+    expect(assignments(update)).toEqual({
+      announcedAt: { value: { S: '2026-11-24T00:00:06.000Z' }, onlyIfAbsent: false },
+      expiresAt: { value: { N: '99' }, onlyIfAbsent: false },
+    });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+    ddb.on(GetItemCommand).resolves({ Item: { inferenceId: { S: key! } } });
+    expect(await store.announced('a')).toBe(true);
+    expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.Key?.inferenceId?.S).toBe(key);
+    ddb.on(GetItemCommand).resolves({});
+    expect(await store.announced('a')).toBe(false);
+  });
+
+  it('re-checks a stale job on a backoff schedule, and always once past expectedBy', () => {
+    const submitted = '2026-11-24T00:00:00.000Z';
+    const at = (min: number) => new Date(Date.parse(submitted) + min * 60_000);
+    const stale: Job = { ...job, submittedAt: submitted, expectedBy: at(375).toISOString() };
+    expect(
+      checkOffsets(900)
+        .slice(0, 6)
+        .map((o) => o / 60_000),
+    ).toEqual([15, 30, 45, 60, 90, 120]);
+    expect(checkOffsets(900).at(-1)! / 60_000).toBeGreaterThanOrEqual(435);
+    expect(checkDue(stale, 900, at(10))).toBe(false);
+    expect(checkDue(stale, 900, at(16))).toBe(true);
+    const checked = { ...stale, checkedAt: at(16).toISOString() };
+    expect(checkDue(checked, 900, at(20))).toBe(false);
+    expect(checkDue(checked, 900, at(29))).toBe(false);
+    expect(checkDue(checked, 900, at(31))).toBe(true);
+    expect(checkDue({ ...checked, checkedAt: at(370).toISOString() }, 900, at(376))).toBe(true);
+    expect(checkDue({ ...stale, status: 'COMPLETED' }, 900, at(400))).toBe(false);
   });
 
   it('reports a finished record as a duplicate: terminal states never regress', async () => {
@@ -124,6 +204,133 @@ describe('JobStore', () => {
       failureLocation: { value: { S: 's3://o/f' }, onlyIfAbsent: true },
     });
     expect(condition(input)).toBe('attribute_exists(inferenceId)');
+  });
+
+  it('lists a status newest first across its shards, one page token on from the last answered', async () => {
+    const keys = shardKeys('COMPLETED');
+    // Three jobs per shard, one minute apart, shards interleaved; two share a submittedAt.
+    const entries = keys.flatMap((key, s) =>
+      [0, 1, 2].map((n) => ({
+        inferenceId: `j${String(s).padStart(2, '0')}-${n}`,
+        shardKey: key,
+        submittedAt: new Date(Date.UTC(2026, 10, 24, 0, n * 60 + s)).toISOString(),
+      })),
+    );
+    entries.push({ inferenceId: 'tie', shardKey: keys[0]!, submittedAt: entries[5]!.submittedAt });
+    ddb
+      .on(QueryCommand)
+      .callsFake(
+        (input: { ExpressionAttributeValues: Record<string, { S: string }>; Limit: number }) => {
+          const key = input.ExpressionAttributeValues[':k']!.S;
+          const t = input.ExpressionAttributeValues[':t']?.S;
+          const items = entries
+            .filter((e) => e.shardKey === key && (t === undefined || e.submittedAt <= t))
+            .sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
+          return {
+            Items: items.slice(0, input.Limit).map((e) => marshall(e)),
+            LastEvaluatedKey:
+              items.length > input.Limit ? marshall(items[input.Limit - 1]!) : undefined,
+          };
+        },
+      );
+    ddb.on(GetItemCommand).callsFake((input: { Key: { inferenceId: { S: string } } }) => ({
+      Item: marshall({
+        ...entries.find((e) => e.inferenceId === input.Key.inferenceId.S),
+        status: 'COMPLETED',
+      }),
+    }));
+    const all = [...entries].sort((a, b) =>
+      a.submittedAt === b.submittedAt
+        ? b.inferenceId.localeCompare(a.inferenceId)
+        : b.submittedAt.localeCompare(a.submittedAt),
+    );
+    const seen: string[] = [];
+    let next: Record<string, unknown> | undefined;
+    for (let page = 0; page < 20; page++) {
+      const res = await store.listByStatus('COMPLETED', 7, next);
+      seen.push(...res.jobs.map((j) => j.inferenceId));
+      next = res.next;
+      if (!next) break;
+      expect(Object.keys(next).sort()).toEqual(['inferenceId', 'status', 'submittedAt']);
+    }
+    expect(seen).toEqual(all.map((e) => e.inferenceId));
+    // Every shard key of the status is asked, never another status's.
+    const asked = new Set(
+      ddb
+        .commandCalls(QueryCommand)
+        .map((c) => c.args[0].input.ExpressionAttributeValues?.[':k']?.S),
+    );
+    expect(asked).toEqual(new Set(keys));
+  });
+
+  it("owner mode: pages through the owner's jobs in order when a shard runs out of queries", async () => {
+    const keys = shardKeys('FAILED');
+    // Shard 0 is crowded with another caller's newer jobs; the owner's jobs are spread everywhere.
+    const entries = [
+      ...Array.from({ length: 60 }, (_, i) => ({
+        inferenceId: `other-${String(i).padStart(2, '0')}`,
+        shardKey: keys[0]!,
+        owner: 'other',
+        submittedAt: new Date(Date.UTC(2026, 10, 24, 12, 0, i)).toISOString(),
+      })),
+      ...Array.from({ length: 40 }, (_, i) => ({
+        inferenceId: `mine-${String(i).padStart(2, '0')}`,
+        shardKey: keys[i % 4]!,
+        owner: 'me',
+        // The owner's jobs in the crowded shard are newer than those anywhere else.
+        submittedAt: new Date(
+          i % 4 === 0 ? Date.UTC(2026, 10, 24, 11, 50, i) : Date.UTC(2026, 10, 24, 11, i),
+        ).toISOString(),
+      })),
+    ];
+    const order = (a: { submittedAt: string; inferenceId: string }, b: typeof a) =>
+      a.submittedAt === b.submittedAt
+        ? a.inferenceId < b.inferenceId
+          ? 1
+          : -1
+        : a.submittedAt < b.submittedAt
+          ? 1
+          : -1;
+    ddb
+      .on(QueryCommand)
+      .callsFake(
+        (input: {
+          ExpressionAttributeValues: Record<string, { S: string }>;
+          Limit: number;
+          ExclusiveStartKey?: Record<string, { S: string }>;
+        }) => {
+          const v = input.ExpressionAttributeValues;
+          let items = entries
+            .filter((e) => e.shardKey === v[':k']!.S && (!v[':t'] || e.submittedAt <= v[':t'].S))
+            .sort(order);
+          const from = input.ExclusiveStartKey;
+          if (from) {
+            const at = items.findIndex((e) => e.inferenceId === from.inferenceId!.S);
+            items = items.slice(at + 1);
+          }
+          const evaluated = items.slice(0, input.Limit);
+          return {
+            Items: evaluated.filter((e) => e.owner === v[':owner']?.S).map((e) => marshall(e)),
+            LastEvaluatedKey: items.length > input.Limit ? marshall(evaluated.at(-1)!) : undefined,
+          };
+        },
+      );
+    ddb.on(GetItemCommand).callsFake((input: { Key: { inferenceId: { S: string } } }) => ({
+      Item: marshall({
+        ...entries.find((e) => e.inferenceId === input.Key.inferenceId.S),
+        status: 'FAILED',
+      }),
+    }));
+    const seen: string[] = [];
+    let next: Record<string, unknown> | undefined;
+    for (let page = 0; page < 100; page++) {
+      const res = await store.listByStatus('FAILED', 3, next, 'me');
+      seen.push(...res.jobs.map((j) => j.inferenceId));
+      next = res.next;
+      if (!next) break;
+    }
+    const mine = entries.filter((e) => e.owner === 'me').sort(order);
+    expect(seen).toEqual(mine.map((e) => e.inferenceId));
   });
 
   it('hides expiresAt from the public view', () => {

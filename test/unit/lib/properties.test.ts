@@ -98,7 +98,9 @@ describe('notification parser (property-based)', () => {
   });
 
   it('an SQS batch of random records answers failures only for records it was given', async () => {
-    const store = { finish: async () => 'applied' as const } as unknown as JobStore;
+    const store = {
+      transition: async () => ({ applied: true }),
+    } as unknown as JobStore;
     const deps = { config: loadConfig(), store, s3: () => new S3Client({ region: 'us-east-1' }) };
     await fc.assert(
       fc.asyncProperty(

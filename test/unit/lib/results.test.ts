@@ -23,9 +23,9 @@ const client = new S3Client({ region: 'us-east-1' });
 const config = { ...loadConfig(), inlineResultMaxBytes: 16 };
 const finished: { id: string; outcome: Outcome }[] = [];
 const store = {
-  finish: async (id: string, outcome: Outcome) => {
+  transition: async (id: string, outcome: Outcome) => {
     finished.push({ id, outcome });
-    return 'applied' as const;
+    return { applied: true };
   },
 } as unknown as JobStore;
 const deps = { config, store, s3: () => client, now: () => new Date('2026-11-24T00:00:00Z') };
@@ -309,7 +309,7 @@ describe('transient faults keep the retry path', () => {
     const failing = {
       ...withDlq,
       store: {
-        finish: async () => {
+        transition: async () => {
           throw Object.assign(new Error('throttled'), {
             name: 'ProvisionedThroughputExceededException',
           });
@@ -333,5 +333,69 @@ describe('transient faults keep the retry path', () => {
       ],
     });
     expect(sqsMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('the notification path announces from the transition, not from a read', () => {
+  const terminal = {
+    inferenceId: 'hot',
+    status: 'COMPLETED' as const,
+    endpointName: 'demo-endpoint',
+    result: '{}',
+    expiresAt: 99,
+  };
+  function busDeps(transition: { applied: boolean; job?: typeof terminal }, announced: boolean) {
+    const calls: string[] = [];
+    const fake = {
+      transition: async () => {
+        calls.push('transition');
+        return transition;
+      },
+      get: async () => {
+        calls.push('get');
+        return terminal;
+      },
+      announced: async () => {
+        calls.push('announced');
+        return announced;
+      },
+      markAnnounced: async () => {
+        calls.push('markAnnounced');
+      },
+    } as unknown as JobStore;
+    const eventBridge = () =>
+      ({
+        send: async () => {
+          calls.push('PutEvents');
+          return { FailedEntryCount: 0 };
+        },
+      }) as never;
+    return {
+      calls,
+      deps: { ...deps, config: { ...config, eventBusName: 'bus' }, store: fake, eventBridge },
+    };
+  }
+  const event = () =>
+    snsEvent({
+      topic: SUCCESS_TOPIC,
+      message: completed('hot', { responseBody: Buffer.from('{}') }),
+    });
+
+  it('first delivery: the transition, the event, the marker; no GetItem, no marker read', async () => {
+    const { calls, deps: d } = busDeps({ applied: true, job: terminal }, false);
+    await processEvent(event(), SUCCESS_TOPIC, d);
+    expect(calls).toEqual(['transition', 'PutEvents', 'markAnnounced']);
+  });
+
+  it('a duplicate already announced: the transition and the marker read only', async () => {
+    const { calls, deps: d } = busDeps({ applied: false, job: terminal }, true);
+    await processEvent(event(), SUCCESS_TOPIC, d);
+    expect(calls).toEqual(['transition', 'announced']);
+  });
+
+  it('a duplicate whose first delivery stopped before the event: sent now, from ALL_OLD', async () => {
+    const { calls, deps: d } = busDeps({ applied: false, job: terminal }, false);
+    await processEvent(event(), SUCCESS_TOPIC, d);
+    expect(calls).toEqual(['transition', 'announced', 'PutEvents', 'markAnnounced']);
   });
 });
