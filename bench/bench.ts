@@ -9,6 +9,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { build, type BuildOptions } from 'esbuild';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +19,10 @@ import { EMULATOR_CREDENTIALS, startDynamo, startS3 } from '../src/local/emulato
 import { LOCAL } from '../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../src/local/paths.ts';
 import { startSandbox } from '../src/local/sandbox.ts';
+import type { StoreRow } from './store.ts';
 import { bundleGraph } from './graph.ts';
+
+const require = createRequire(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {
@@ -732,7 +736,8 @@ async function handlerOverhead() {
   const { processEvent } = await import('../src/lib/results.ts');
   const { loadConfig } = await import('../src/lib/config.ts');
   const config = loadConfig(handlerEnv());
-  const store = { finish: async () => 'applied' as const };
+  // The transition as DynamoDB answers it with ReturnValues ALL_NEW (no bus here: no record read).
+  const store = { transition: async () => ({ applied: true }) };
   const deps = {
     config,
     store: store as never,
@@ -898,6 +903,22 @@ function table(): string {
   return lines.join('\n');
 }
 
+/** bench/store.ts in a process of its own (it sets up its own store environment), its rows. */
+async function storeFigures(): Promise<StoreRow[]> {
+  const out = join(WORK, 'store.json');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [require.resolve('tsx/cli'), join(PROJECT_DIR, 'bench', 'store.ts'), '--json', out],
+    {
+      cwd: PROJECT_DIR,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: WORK },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  process.stdout.write(stdout.split('\n| figure |')[0] ?? '');
+  return JSON.parse(await readFile(out, 'utf8')) as StoreRow[];
+}
+
 async function main() {
   const started = Date.now();
   await rm(WORK, { recursive: true, force: true });
@@ -922,6 +943,10 @@ async function main() {
     await handlerOverhead();
     await withEmulators(ours, base.naiveHandler);
     await endToEnd();
+    console.log(
+      '\nthe job store: units per job lifecycle, the hottest key, reconcile (bench/store.ts)',
+    );
+    for (const r of await storeFigures()) rows.push({ ...r, ratio: r.ours / r.baseline });
     const results = {
       machine,
       smoke: SMOKE,
