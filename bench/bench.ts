@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { expiresAt, JobStore } from '../src/lib/jobs.ts';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3 } from '../src/local/emulators.ts';
-import { LOCAL } from '../src/local/names.ts';
+import { FUNCTIONS, LOCAL, type FunctionName } from '../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../src/local/paths.ts';
 import { startSandbox } from '../src/local/sandbox.ts';
 import type { StoreRow } from './store.ts';
@@ -36,18 +36,7 @@ const SMOKE = args.smoke;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 const WORK = join(PROJECT_DIR, '.sandbox', `bench-${process.pid}`);
 const THROUGHPUT_ROUNDS = SMOKE ? 1 : 6;
-const FUNCTIONS = [
-  'submitJob',
-  'getJob',
-  'getResult',
-  'listJobs',
-  'createUpload',
-  'onSuccess',
-  'onError',
-  'reconcile',
-  'deliverWebhook',
-] as const;
-type Fn = (typeof FUNCTIONS)[number];
+type Fn = FunctionName;
 
 type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager';
 

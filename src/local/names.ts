@@ -27,6 +27,20 @@ export const DEFAULT_PORTS = {
   sqs: 4571,
 } as const;
 
+/** Every function of serverless.yml, in its order. */
+export const FUNCTIONS = [
+  'submitJob',
+  'getJob',
+  'getResult',
+  'listJobs',
+  'createUpload',
+  'onSuccess',
+  'onError',
+  'reconcile',
+  'deliverWebhook',
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
 export function functionName(
   fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
 ): string {

@@ -1,4 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { FUNCTIONS, type FunctionName } from '../../src/local/names.ts';
 import { ACCOUNT, REGION, type Template, grants, rolePolicies, roleOf } from './cfn.ts';
 
 /*
@@ -9,18 +10,8 @@ import { ACCOUNT, REGION, type Template, grants, rolePolicies, roleOf } from './
  * on this ARN?". Every function must be allowed its own calls and denied every other function's.
  */
 
-export const FUNCTIONS = [
-  'submitJob',
-  'getJob',
-  'getResult',
-  'listJobs',
-  'createUpload',
-  'onSuccess',
-  'onError',
-  'reconcile',
-  'deliverWebhook',
-] as const;
-export type Fn = (typeof FUNCTIONS)[number];
+export { FUNCTIONS };
+export type Fn = FunctionName;
 
 export interface Variant {
   /** resultDelivery=sqs */
