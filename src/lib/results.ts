@@ -131,20 +131,17 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
   return failed;
 }
 
-/** What became of one record: stored (or a duplicate), or a test notification acknowledged. */
-export type RecordResult = 'processed' | 'ignored';
-
 /** Validates, reads and stores one record. Throws when the record must be retried or refused. */
 export async function processRecord(
   record: NotificationRecord,
   allowedTopicArn: string | undefined,
   deps: ResultDeps,
-): Promise<RecordResult> {
+): Promise<void> {
   const message = parseMessage(record, allowedTopicArn);
   if (message.kind === 'test') {
     logger.info('test notification ignored', { topicArn: record.topicArn, messageId: record.id });
     count('NotificationsIgnored', 'none');
-    return 'ignored';
+    return;
   }
   const n = message.notification;
   const inferenceId = n.inferenceId;
@@ -160,7 +157,7 @@ export async function processRecord(
     if (bus) {
       await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus);
     }
-    return 'processed';
+    return;
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
     ModelTime: span(n.receivedTime, n.eventTime),
@@ -177,7 +174,6 @@ export async function processRecord(
   if (bus) {
     await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus, true);
   }
-  return 'processed';
 }
 
 /**
