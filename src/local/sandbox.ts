@@ -105,6 +105,8 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_SAGEMAKER_PORT: String(ports.sageMaker),
     SANDBOX_EVENTBRIDGE_PORT: String(ports.eventBridge),
     SANDBOX_SQS_PORT: String(ports.sqs),
+    // The SDK's notice that its 2027 releases need Node 22 (Lambda runs 22), once per process.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
 

@@ -7,6 +7,9 @@ import { startSandbox } from './sandbox.ts';
  * `npm start -- --model-url http://127.0.0.1:8080` (or SANDBOX_MODEL_URL) puts a real SageMaker
  * inference container behind the local endpoint instead of the demo model.
  */
+// Before any SDK client is built: its Node 20 notice would print once per process (Lambda runs 22).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 let modelUrl: string | undefined;
 try {
   modelUrl = modelUrlFrom(process.argv.slice(2), process.env);
