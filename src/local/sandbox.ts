@@ -110,18 +110,42 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
   };
 }
 
-async function waitForApi(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** What this API's getJob answers for the readiness probe's id, and nothing else does. */
+const PROBE_ID = 'sandbox-readiness-probe';
+
+/**
+ * Waits until the HTTP API answers the probe through the real getJob (proof that the API and
+ * DynamoDB are up). Any other answer on the port is another program's: then the sandbox stops
+ * with a port-in-use message instead of calling itself ready.
+ */
+export async function waitForApi(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  foreignGraceMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited = false;
+  let exited = child.exitCode !== null || child.signalCode !== null;
   child.once('exit', () => (exited = true));
+  // An answer that is not this API's, and since when: serverless-offline cannot bind a port
+  // another program holds, so one that lasts is never ours.
+  let foreign: { answer: string; since: number } | undefined;
+  const port = new URL(url).port;
   for (;;) {
-    if (exited) throw new Error('serverless-offline exited before it was ready');
+    if (exited || (foreign && Date.now() - foreign.since > foreignGraceMs)) {
+      throw new Error(
+        foreign
+          ? `port ${port} is in use by another program (it answered ${foreign.answer}, not this API)`
+          : 'serverless-offline exited before it was ready',
+      );
+    }
     try {
-      // An unknown job answers 404 through the real getJob: proof the API and DynamoDB are up.
-      const res = await fetch(`${url}/jobs/sandbox-readiness-probe`);
-      if (res.status === 404) return;
+      const res = await fetch(`${url}/jobs/${PROBE_ID}`);
+      const body = await res.text();
+      if (res.status === 404 && body === JSON.stringify({ message: `no job ${PROBE_ID}` })) return;
+      foreign ??= { answer: `HTTP ${res.status}`, since: Date.now() };
     } catch {
-      // not listening yet
+      foreign = undefined; // not listening yet
     }
     if (Date.now() > deadline)
       throw new Error(`serverless-offline not ready after ${timeoutMs} ms`);
