@@ -53,7 +53,8 @@ export async function listJobs(
   store: JobStore,
   owner?: string,
 ): Promise<JobPage> {
-  const status = query.status as JobStatus | undefined;
+  // Any case, as the CLI takes it (`--status failed`): the statuses are one word each.
+  const status = query.status?.toUpperCase() as JobStatus | undefined;
   if (!status) throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);
   if (!STATUSES.includes(status)) {
     throw new BadRequest(`status must be one of ${STATUSES.join(', ')}`);

@@ -291,5 +291,9 @@ describe('GET /jobs?status=', () => {
     expect(JSON.parse(missing.body as string).message).toMatch(/^status is required/);
     const unknown = await call('listJobs', { queryStringParameters: { status: 'banana' } });
     expect(JSON.parse(unknown.body as string).message).toMatch(/^status must be one of/);
+    // Any case, as the CLI takes it.
+    const lower = await call('listJobs', { queryStringParameters: { status: 'failed' } });
+    expect(lower.statusCode).toBe(200);
+    expect(body(lower).jobs.every((j: { status: string }) => j.status === 'FAILED')).toBe(true);
   });
 });
