@@ -54,6 +54,25 @@ module.exports = async ({ resolveVariable }) => {
   const sqs = delivery === 'sqs';
   const kms = decryptOutputs(kmsKeyArn);
 
+  /**
+   * onSuccess and onError: the same calls on their own prefix and queues. Its on-failure
+   * destination (Lambda sends as the function's role), its queue's DLQ and the queue itself with
+   * `resultDelivery=sqs`, and the queue the handler itself sends a notification that can never
+   * succeed to (DEAD_LETTER_QUEUE_URL).
+   */
+  const resultHandler = (objects, prefix, destination, queue) => [
+    allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+    allow('s3:GetObject', objects),
+    listPrefixes(prefix),
+    allow('events:PutEvents', arn('JobsBus')),
+    kms,
+    allow(
+      'sqs:SendMessage',
+      sqs ? [arn(destination), arn(`${queue}DLQ`), REFUSED] : [arn(destination), REFUSED],
+    ),
+    ...(sqs ? [pollQueue(queue)] : []),
+  ];
+
   /** Each function's calls beyond its logs, from its handler and what it calls in src/lib. */
   const statements = {
     // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
@@ -85,36 +104,10 @@ module.exports = async ({ resolveVariable }) => {
     ],
     // access.ts: a presigned PUT under INPUT_PREFIX/uploads/, which S3 authorizes as this role.
     createUpload: [allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/uploads/*'))],
-    // results.ts: the output of a completed job; finish, announce.
-    onSuccess: [
-      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
-      allow('s3:GetObject', OUTPUTS),
-      listPrefixes('outputs/*'),
-      allow('events:PutEvents', arn('JobsBus')),
-      kms,
-      // Its on-failure destination (Lambda sends as the function's role), and the queue the
-      // handler itself sends a notification that can never succeed to (DEAD_LETTER_QUEUE_URL).
-      allow(
-        'sqs:SendMessage',
-        sqs
-          ? [arn('OnSuccessDLQ'), arn('SuccessQueueDLQ'), REFUSED]
-          : [arn('OnSuccessDLQ'), REFUSED],
-      ),
-      ...(sqs ? [pollQueue('SuccessQueue')] : []),
-    ],
-    // results.ts: the failure body of a failed job; finish, announce.
-    onError: [
-      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
-      allow('s3:GetObject', FAILURES),
-      listPrefixes('failures/*'),
-      allow('events:PutEvents', arn('JobsBus')),
-      kms,
-      allow(
-        'sqs:SendMessage',
-        sqs ? [arn('OnErrorDLQ'), arn('ErrorQueueDLQ'), REFUSED] : [arn('OnErrorDLQ'), REFUSED],
-      ),
-      ...(sqs ? [pollQueue('ErrorQueue')] : []),
-    ],
+    // results.ts: the output of a completed job (the failure body of a failed one); finish,
+    // announce.
+    onSuccess: resultHandler(OUTPUTS, 'outputs/*', 'OnSuccessDLQ', 'SuccessQueue'),
+    onError: resultHandler(FAILURES, 'failures/*', 'OnErrorDLQ', 'ErrorQueue'),
     // reconcile.ts: the IN_PROGRESS shards of the status index, a cursor item (UpdateItem), then
     // what getJob's stale path does.
     reconcile: [
