@@ -1,0 +1,24 @@
+import type { Bundles } from './packaging.ts';
+import type { Row, RowInput } from './rows.ts';
+
+/** What the runner (bench/bench.ts) hands every figure family. */
+export interface BenchContext {
+  /** `--smoke`: a few iterations of everything, a check that the bench works, not a measurement. */
+  smoke: boolean;
+  /** The run's scratch folder (under .sandbox/), removed at the end of the run. */
+  work: string;
+  /** Built once by the runner: ours as `serverless package` builds them, and the baselines. */
+  bundles: Bundles;
+  /** Records a figure against its baseline (and prints it). */
+  row(r: RowInput): void;
+  /** The rows so far, in table order; `row()` is the usual way in. */
+  rows: Row[];
+  /** Free-form values written to results.json's `notes`. */
+  notes: Record<string, unknown>;
+}
+
+/** A figure family: one file in bench/figures, registered in bench/bench.ts's FAMILIES. */
+export interface Family {
+  name: string;
+  run(ctx: BenchContext): Promise<void>;
+}

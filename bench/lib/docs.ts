@@ -1,0 +1,45 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { PROJECT_DIR } from '../../src/local/paths.ts';
+
+/** The page whose performance table `--update-readme` (alias `--update-docs`) rewrites. */
+export const PERFORMANCE_DOC = join(PROJECT_DIR, 'docs', 'performance.md');
+export const START = '<!-- bench:start -->';
+export const END = '<!-- bench:end -->';
+
+/**
+ * The page's text and where its markers are; throws, naming the file and the markers, when the
+ * file or its markers are missing (this never creates them).
+ */
+export async function readBenchBlock(
+  file = PERFORMANCE_DOC,
+): Promise<{ page: string; i: number; j: number }> {
+  const name = relative(PROJECT_DIR, file);
+  const missing = `put the lines ${START} and ${END} in ${name} where the table goes`;
+  let page: string;
+  try {
+    page = await readFile(file, 'utf8');
+  } catch {
+    throw new Error(`${name} does not exist: create it and ${missing}`);
+  }
+  const i = page.indexOf(START);
+  const j = page.indexOf(END);
+  if (i < 0 || j < i) throw new Error(`${name} has no bench markers: ${missing}`);
+  return { page, i, j };
+}
+
+/**
+ * Replaces what lies between the bench markers of `file` with `body` (the markers stay), formatted
+ * as `npm run check` expects so the rewritten page passes the format check.
+ */
+export async function writeBenchBlock(body: string, file = PERFORMANCE_DOC): Promise<void> {
+  const { page, i, j } = await readBenchBlock(file);
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  const text = await prettier.format(`${page.slice(0, i)}${START}\n${body}${page.slice(j)}`, {
+    ...options,
+    filepath: file,
+  });
+  await writeFile(file, text);
+  console.log(`${relative(PROJECT_DIR, file)}: performance table updated`);
+}
