@@ -14,7 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { expiresAt, JobStore } from '../src/lib/jobs.ts';
+import { expiresAt, JobStore } from '../src/lib/domain/jobs.ts';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3 } from '../src/local/emulators.ts';
 import { FUNCTIONS, LOCAL, type FunctionName } from '../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../src/local/paths.ts';
@@ -57,7 +57,7 @@ const CLIENTS: Record<Fn, Client[]> = {
 
 /**
  * The clients a function's INIT loads: the rest wait behind `import()` for the path that needs
- * them (src/lib/lazy.ts). The floor for these is the least INIT those paths can cost.
+ * them (src/lib/adapters/lazy.ts). The floor for these is the least INIT those paths can cost.
  */
 const INIT_CLIENTS: Partial<Record<Fn, Client[]>> = {
   getJob: ['dynamodb'],
@@ -722,7 +722,7 @@ async function withEmulators(ours: Record<Fn, string>, naiveHandler: string) {
 
 /** CPU per notification with in-process fake clients: the handler's own cost. */
 async function handlerOverhead() {
-  const { processEvent } = await import('../src/lib/results.ts');
+  const { processEvent } = await import('../src/lib/app/results.ts');
   const { loadConfig } = await import('../src/lib/config.ts');
   const config = loadConfig(handlerEnv());
   // The transition as DynamoDB answers it with ReturnValues ALL_NEW (no bus here: no record read).

@@ -21,7 +21,7 @@ import {
   shardOf,
   type Job,
   type Outcome,
-} from '../../../src/lib/jobs.ts';
+} from '../../../src/lib/domain/jobs.ts';
 import { assignments, condition, removed } from '../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);

@@ -2,8 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { RefusedLetter } from './deadletter.ts';
 import type { EventDeps } from './events.ts';
-import type { Job } from './jobs.ts';
-import type { S3Location } from './locations.ts';
+import type { Job } from '../domain/jobs.ts';
+import type { S3Location } from '../domain/locations.ts';
 import type { ReadResult } from './storage.ts';
 
 /*

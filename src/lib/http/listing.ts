@@ -1,11 +1,11 @@
-import { BadRequest } from './errors.ts';
+import { BadRequest } from '../domain/errors.ts';
 import {
   ANY_INFERENCE_ID,
   publicView,
   type JobStatus,
   type JobStore,
   type PublicJob,
-} from './jobs.ts';
+} from '../domain/jobs.ts';
 
 /*
  * GET /jobs?status=&limit=&next=: a page of jobs from the status index, newest first. The page

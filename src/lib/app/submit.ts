@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-sagemaker-runtime';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { Config } from './config.ts';
+import type { Config } from '../config.ts';
 import {
   AppError,
   BadRequest,
@@ -16,14 +16,20 @@ import {
   UnsupportedMediaType,
   awsErrorName,
   awsStatus,
-} from './errors.ts';
-import { CLIENT_INFERENCE_ID, expectedBy, expiresAt, type Job, type JobStore } from './jobs.ts';
-import { logger } from './logger.ts';
-import { webhookUrl } from './webhooks.ts';
-import { count } from './metrics.ts';
-import type { ClientSource } from './lazy.ts';
-import { inputLocation, s3Uri, type S3Location } from './locations.ts';
-import { putObject } from './storage.ts';
+} from '../domain/errors.ts';
+import {
+  CLIENT_INFERENCE_ID,
+  expectedBy,
+  expiresAt,
+  type Job,
+  type JobStore,
+} from '../domain/jobs.ts';
+import { logger } from '../adapters/logger.ts';
+import { webhookUrl } from '../adapters/webhooks.ts';
+import { count } from '../adapters/metrics.ts';
+import type { ClientSource } from '../adapters/lazy.ts';
+import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
+import { putObject } from '../adapters/storage.ts';
 
 /** SageMaker's limits for the InvokeEndpointAsync parameters we pass through. */
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;

@@ -46,7 +46,7 @@ export interface Job {
   announcedAt?: string;
   /** When getJob last looked in S3 for this unfinished job (its re-check follows the schedule). */
   checkedAt?: string;
-  /** Owner mode: the caller that submitted the job (src/lib/owner.ts); never returned. */
+  /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
 }
 
