@@ -47,7 +47,8 @@ for (const [k, v] of Object.entries({
 }
 
 const { loadConfig } = await import('../src/lib/config.ts');
-const { JobStore, SHARDS, shardKey } = await import('../src/lib/domain/jobs.ts');
+const { SHARDS, shardKey } = await import('../src/lib/domain/jobs.ts');
+const { JobStore } = await import('../src/lib/adapters/job-store.ts');
 const { submitJob } = await import('../src/lib/app/submit.ts');
 const { processEvent } = await import('../src/lib/app/results.ts');
 const { reconcile } = await import('../src/lib/app/reconcile.ts');

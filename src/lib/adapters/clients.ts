@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from '../config.ts';
-import { JobStore } from '../domain/jobs.ts';
+import { JobStore } from '../adapters/job-store.ts';
 import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
 
 /*

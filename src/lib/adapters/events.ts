@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { publicView, type Job, type JobStore } from '../domain/jobs.ts';
+import { publicView, type Job } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
 import type { ClientSource } from './lazy.ts';
 import { logger } from './logger.ts';
 

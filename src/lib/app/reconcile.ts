@@ -2,14 +2,8 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 import { OutputMissing } from '../domain/errors.ts';
-import {
-  checkOffsets,
-  expiresAt,
-  shardKeys,
-  type Job,
-  type JobStore,
-  type Outcome,
-} from '../domain/jobs.ts';
+import { checkOffsets, expiresAt, shardKeys, type Job, type Outcome } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { count } from '../adapters/metrics.ts';
 import { encodeResult } from '../domain/encoding.ts';

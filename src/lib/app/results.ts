@@ -5,7 +5,8 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from '../config.ts';
 import { AppError, OutputMissing, RefusedNotification } from '../domain/errors.ts';
 import { encodeResult } from '../domain/encoding.ts';
-import { expiresAt, type JobStore, type Outcome } from '../domain/jobs.ts';
+import { expiresAt, type Outcome } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { count, record as recordMetrics, span } from '../adapters/metrics.ts';
 import {

@@ -17,13 +17,8 @@ import {
   awsErrorName,
   awsStatus,
 } from '../domain/errors.ts';
-import {
-  CLIENT_INFERENCE_ID,
-  expectedBy,
-  expiresAt,
-  type Job,
-  type JobStore,
-} from '../domain/jobs.ts';
+import { CLIENT_INFERENCE_ID, expectedBy, expiresAt, type Job } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
 import { count } from '../adapters/metrics.ts';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
-import type { JobStore } from '../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
 import { once } from '../../../src/lib/adapters/lazy.ts';
 import { parseNotification } from '../../../src/lib/domain/notification.ts';
 import { outcomeOf } from '../../../src/lib/app/results.ts';

@@ -17,7 +17,7 @@ import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { RefusedNotification } from '../../../src/lib/domain/errors.ts';
-import type { JobStore } from '../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
 import { parseNotification } from '../../../src/lib/domain/notification.ts';
 import { processEvent } from '../../../src/lib/app/results.ts';
 import { parseS3Uri } from '../../../src/lib/domain/locations.ts';

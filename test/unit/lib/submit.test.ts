@@ -18,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { AppError } from '../../../src/lib/domain/errors.ts';
-import { JobStore } from '../../../src/lib/domain/jobs.ts';
+import { JobStore } from '../../../src/lib/adapters/job-store.ts';
 import { invokeError, parseSubmitQuery, submitJob } from '../../../src/lib/app/submit.ts';
 import { assignments } from '../../support/expressions.ts';
 
