@@ -7,7 +7,8 @@ import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { count } from '../adapters/metrics.ts';
 import { encodeResult } from '../domain/encoding.ts';
-import { announceOnDemand, readOnDemand, type ClientSource } from '../adapters/lazy.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { announceOnDemand, readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import type { ReadResult } from '../adapters/storage.ts';
 

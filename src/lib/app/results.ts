@@ -17,12 +17,8 @@ import {
   type NotificationRecord,
   type SageMakerNotification,
 } from '../domain/notification.ts';
-import {
-  announceOnDemand,
-  deadLetterOnDemand,
-  readOnDemand,
-  type ClientSource,
-} from '../adapters/lazy.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { announceOnDemand, deadLetterOnDemand, readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import { redactAccountDetails } from '../domain/redact.ts';
 import type { ReadResult } from '../adapters/storage.ts';

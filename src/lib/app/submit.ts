@@ -22,7 +22,7 @@ import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
 import { count } from '../adapters/metrics.ts';
-import type { ClientSource } from '../adapters/lazy.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
 import { putObject } from '../adapters/storage.ts';
 

@@ -9,7 +9,7 @@ import {
   UnsupportedMediaType,
 } from '../domain/errors.ts';
 import type { Job } from '../domain/jobs.ts';
-import type { ClientSource } from '../adapters/lazy.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
 import { allowedLocation, s3Uri } from '../domain/locations.ts';
 import { presignGet, presignPut } from '../adapters/storage.ts';
 
