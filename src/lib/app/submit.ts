@@ -1,23 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  InvokeEndpointAsyncCommand,
-  type InvokeEndpointAsyncCommandInput,
-  type SageMakerRuntimeClient,
-} from '@aws-sdk/client-sagemaker-runtime';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
 import type { Config } from '../config.ts';
 import {
   AppError,
   BadRequest,
   PayloadTooLarge,
-  Throttled,
   Unavailable,
-  UnsupportedMediaType,
   awsErrorName,
-  awsStatus,
 } from '../domain/errors.ts';
-import { CLIENT_INFERENCE_ID, expectedBy, expiresAt, type Job } from '../domain/jobs.ts';
+import { expectedBy, expiresAt, type Job } from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
@@ -25,69 +17,8 @@ import { count } from '../adapters/metrics.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
 import { putObject } from '../adapters/storage.ts';
-
-/** SageMaker's limits for the InvokeEndpointAsync parameters we pass through. */
-const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
-const MEDIA_TYPE =
-  /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+*-]{1,127}(\s*;\s*[\x20-\x7e]*)?$/;
-
-function intParam(name: string, min: number, max: number) {
-  return z.optional(
-    z
-      .pipe(
-        z.string().check(z.regex(/^\d{1,6}$/, `${name} must be a whole number of seconds`)),
-        z.transform(Number),
-      )
-      .check(z.refine((n) => n >= min && n <= max, `${name} must be from ${min} to ${max}`)),
-  );
-}
-
-export const SubmitQuery = z.object({
-  inferenceId: z.optional(
-    z
-      .string()
-      .check(
-        z.maxLength(64, { error: 'inferenceId must be at most 64 characters', abort: true }),
-        z.regex(
-          CLIENT_INFERENCE_ID,
-          'inferenceId must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
-        ),
-      ),
-  ),
-  accept: z.optional(
-    z.string().check(
-      // Bounded before the pattern runs (abort): no long header value reaches a regex.
-      z.maxLength(1024, { error: 'accept must be at most 1024 characters', abort: true }),
-      z.regex(MEDIA_TYPE, 'accept must be a media type'),
-    ),
-  ),
-  customAttributes: z.optional(
-    z.string().check(
-      z.maxLength(1024, {
-        error: 'customAttributes must be at most 1024 characters',
-        abort: true,
-      }),
-      z.regex(VISIBLE_ASCII, 'customAttributes must be visible US-ASCII'),
-    ),
-  ),
-  requestTtlSeconds: intParam('requestTtlSeconds', 60, 21_600),
-  invocationTimeoutSeconds: intParam('invocationTimeoutSeconds', 1, 3_600),
-  endpoint: z.optional(
-    z
-      .string()
-      .check(
-        z.maxLength(63, { error: 'endpoint must be a SageMaker endpoint name', abort: true }),
-        z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpoint must be a SageMaker endpoint name'),
-      ),
-  ),
-  inputLocation: z.optional(
-    z.string().check(z.maxLength(2048, 'inputLocation must be at most 2048 characters')),
-  ),
-  callbackUrl: z.optional(
-    z.string().check(z.maxLength(2048, 'callbackUrl must be at most 2048 characters')),
-  ),
-});
-export type SubmitQuery = z.infer<typeof SubmitQuery>;
+import { invokeAsync } from '../adapters/sagemaker.ts';
+import { MAX_INLINE_INPUT_BYTES, contentTypeOf, parseSubmitQuery } from '../domain/submission.ts';
 
 export interface SubmitRequest {
   query: Record<string, string | undefined>;
@@ -109,49 +40,6 @@ export interface SubmitDeps {
 export interface SubmitAnswer {
   created: boolean;
   job: Job;
-}
-
-/** Lambda's synchronous payload limit leaves about this much for a (base64) request body. */
-export const MAX_INLINE_INPUT_BYTES = 6 * 1024 * 1024 - 64 * 1024;
-
-export function parseSubmitQuery(raw: Record<string, string | undefined>): SubmitQuery {
-  const parsed = SubmitQuery.safeParse(raw);
-  if (!parsed.success) {
-    throw new BadRequest(parsed.error.issues.map((i) => i.message).join('; '));
-  }
-  return parsed.data;
-}
-
-function contentTypeOf(raw: string | undefined, hasBody: boolean): string | undefined {
-  const value = raw?.trim();
-  if (!value) return hasBody ? 'application/octet-stream' : undefined;
-  if (value.length > 1024 || !MEDIA_TYPE.test(value)) {
-    throw new UnsupportedMediaType('Content-Type must be a valid media type, such as text/csv');
-  }
-  return value;
-}
-
-/**
- * Maps InvokeEndpointAsync errors to answers a client can act on. SageMaker's own text is logged,
- * never answered: its messages name the account and the endpoint's ARN ("Endpoint ... of account
- * 123456789012 not found"). The client gets the error's class and the request id to quote.
- */
-export function invokeError(err: unknown): AppError {
-  const name = awsErrorName(err) ?? '';
-  const status = awsStatus(err);
-  if (status === 429 || /Throttl|TooManyRequests/i.test(name)) {
-    return new Throttled('the endpoint is throttling requests; retry with the same inferenceId');
-  }
-  if (name === 'ValidationError' || (status !== undefined && status >= 400 && status < 500)) {
-    const requestId = (err as { $metadata?: { requestId?: string } }).$metadata?.requestId;
-    return new AppError(
-      `SageMaker rejected the request (${/^[A-Za-z]{1,64}$/.test(name) ? name : 'ValidationError'}): ` +
-        'check the endpoint, the content type and the parameters' +
-        (requestId ? `; SageMaker request id ${requestId}` : ''),
-      { status: 400 },
-    );
-  }
-  return new Unavailable('SageMaker is unavailable; retry with the same inferenceId');
 }
 
 function storageError(): AppError {
@@ -232,33 +120,16 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
         throw storageError();
       });
     }
-    const params: InvokeEndpointAsyncCommandInput = {
-      EndpointName: endpointName,
-      InputLocation: s3Uri(input),
-      InferenceId: inferenceId,
-      // A predictable key per job: <S3OutputPath>/<endpoint>/<inferenceId>.out (and the same
-      // under S3FailurePath), instead of a name SageMaker makes up.
-      S3OutputPathExtension: endpointName,
-      Filename: `${inferenceId}.out`,
-      ContentType: contentType,
-      Accept: q.accept,
-      CustomAttributes: q.customAttributes,
-      RequestTTLSeconds: q.requestTtlSeconds,
-      InvocationTimeoutSeconds: q.invocationTimeoutSeconds,
-    };
-    queued = await deps
-      .sageMaker()
-      .send(new InvokeEndpointAsyncCommand(params))
-      .catch((err: unknown) => {
-        logger.warn('invoke failed', {
-          inferenceId,
-          error: awsErrorName(err),
-          status: awsStatus(err),
-          // SageMaker's text stays in the log (it may name the account), never in the answer.
-          detail: err instanceof Error ? err.message.slice(0, 500) : undefined,
-        });
-        throw invokeError(err);
-      });
+    queued = await invokeAsync(deps.sageMaker(), {
+      endpointName,
+      input,
+      inferenceId,
+      contentType,
+      accept: q.accept,
+      customAttributes: q.customAttributes,
+      requestTtlSeconds: q.requestTtlSeconds,
+      invocationTimeoutSeconds: q.invocationTimeoutSeconds,
+    });
   } catch (err) {
     await deps.store
       .release(inferenceId, claim.claimToken as string)
