@@ -31,4 +31,31 @@ export default tseslint.config(
     files: ['src/local/**', 'src/ops/**', 'test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // The domain is pure: no SDK, no middleware, no network, nothing outside src/lib/domain
+    // (test/unit/architecture.test.ts holds the same rule, `import()` included).
+    files: ['src/lib/domain/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['aws-lambda', 'http', 'https', 'node:http', 'node:https'].map((name) => ({
+            name,
+            message:
+              'src/lib/domain is pure: the edge and the network live in http/ and adapters/.',
+          })),
+          patterns: [
+            {
+              group: ['@aws-sdk/*', '@smithy/*', '@middy/*', '@aws-lambda-powertools/*'],
+              message: 'src/lib/domain imports no SDK: put the call in src/lib/adapters/.',
+            },
+            {
+              regex: '^\\.\\./',
+              message: 'src/lib/domain imports nothing outside it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -47,10 +47,11 @@ for (const [k, v] of Object.entries({
 }
 
 const { loadConfig } = await import('../src/lib/config.ts');
-const { JobStore, SHARDS, shardKey } = await import('../src/lib/jobs.ts');
-const { submitJob } = await import('../src/lib/submit.ts');
-const { processEvent } = await import('../src/lib/results.ts');
-const { reconcile } = await import('../src/lib/reconcile.ts');
+const { SHARDS, shardKey } = await import('../src/lib/domain/jobs.ts');
+const { JobStore } = await import('../src/lib/adapters/job-store.ts');
+const { submitJob } = await import('../src/lib/app/submit.ts');
+const { processEvent } = await import('../src/lib/app/results.ts');
+const { reconcile } = await import('../src/lib/app/reconcile.ts');
 const { EMULATOR_CREDENTIALS, startDynamo } = await import('../src/local/emulators.ts');
 const { snsEvent } = await import('../test/support/notifications.ts');
 

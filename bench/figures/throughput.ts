@@ -1,7 +1,8 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { pathToFileURL } from 'node:url';
-import { expiresAt, JobStore } from '../../src/lib/jobs.ts';
+import { JobStore } from '../../src/lib/adapters/job-store.ts';
+import { expiresAt } from '../../src/lib/domain/jobs.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import type { Family } from '../lib/context.ts';

@@ -31,7 +31,7 @@ export const CLIENTS: Record<Fn, Client[]> = {
 
 /**
  * The clients a function's INIT loads: the rest wait behind `import()` for the path that needs
- * them (src/lib/lazy.ts). The floor for these is the least INIT those paths can cost.
+ * them (src/lib/adapters/lazy.ts). The floor for these is the least INIT those paths can cost.
  */
 export const INIT_CLIENTS: Partial<Record<Fn, Client[]>> = {
   getJob: ['dynamodb'],

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { createUpload } from '../lib/access.ts';
-import { s3Presigner } from '../lib/clients.ts';
+import { createUpload } from '../lib/http/access.ts';
+import { s3Presigner } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { logger } from '../lib/logger.ts';
+import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
+import { logger } from '../lib/adapters/logger.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

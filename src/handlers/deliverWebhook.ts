@@ -2,9 +2,9 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { config } from '../lib/config.ts';
-import { logger } from '../lib/logger.ts';
-import { webhookSecretSource } from '../lib/webhook-keys.ts';
-import { deliver } from '../lib/webhooks.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { webhookSecretSource } from '../lib/adapters/webhook-keys.ts';
+import { deliver } from '../lib/adapters/webhooks.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

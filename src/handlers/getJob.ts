@@ -1,13 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3 } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { BadRequest, NotFound } from '../lib/errors.ts';
-import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { ANY_INFERENCE_ID, checkDue, publicView } from '../lib/jobs.ts';
-import { logger } from '../lib/logger.ts';
-import { ownedOrNotFound, requestOwner } from '../lib/owner.ts';
-import { checkJob } from '../lib/reconcile.ts';
+import { BadRequest, NotFound } from '../lib/domain/errors.ts';
+import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
+import { ANY_INFERENCE_ID, checkDue, publicView } from '../lib/domain/jobs.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { ownedOrNotFound, requestOwner } from '../lib/http/owner.ts';
+import { checkJob } from '../lib/app/reconcile.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -1,13 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { resultOf } from '../lib/access.ts';
-import { jobStore, s3 } from '../lib/clients.ts';
+import { resultOf } from '../lib/http/access.ts';
+import { jobStore, s3 } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { BadRequest } from '../lib/errors.ts';
-import { NO_SNIFF, httpErrors, type HttpEvent, type HttpResult } from '../lib/http.ts';
-import { ANY_INFERENCE_ID } from '../lib/jobs.ts';
-import { logger } from '../lib/logger.ts';
-import { ownedOrNotFound, requestOwner } from '../lib/owner.ts';
+import { BadRequest } from '../lib/domain/errors.ts';
+import { NO_SNIFF, httpErrors, type HttpEvent, type HttpResult } from '../lib/http/answers.ts';
+import { ANY_INFERENCE_ID } from '../lib/domain/jobs.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { ownedOrNotFound, requestOwner } from '../lib/http/owner.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -1,11 +1,11 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore } from '../lib/clients.ts';
+import { jobStore } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { listJobs } from '../lib/listing.ts';
-import { logger } from '../lib/logger.ts';
-import { requestOwner } from '../lib/owner.ts';
+import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
+import { listJobs } from '../lib/http/listing.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { requestOwner } from '../lib/http/owner.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3, sqs } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3, sqs } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { logger } from '../lib/logger.ts';
-import { processEvent } from '../lib/results.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { processEvent } from '../lib/app/results.ts';
 
 /** ErrorTopic (SNS, or SQS carrying SNS messages): store each failed job's reason. */
 // Read at cold start: a missing variable fails INIT with one message naming it.

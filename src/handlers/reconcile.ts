@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3 } from '../lib/clients.ts';
+import { eventBridge, jobStore, s3 } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { logger } from '../lib/logger.ts';
-import { reconcile } from '../lib/reconcile.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { reconcile } from '../lib/app/reconcile.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

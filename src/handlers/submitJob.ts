@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3, sageMaker } from '../lib/clients.ts';
+import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
-import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http.ts';
-import { publicView } from '../lib/jobs.ts';
-import { requestOwner } from '../lib/owner.ts';
-import { logger } from '../lib/logger.ts';
-import { submitJob } from '../lib/submit.ts';
+import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
+import { publicView } from '../lib/domain/jobs.ts';
+import { requestOwner } from '../lib/http/owner.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { submitJob } from '../lib/app/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.ts';
+import { ConfigError } from './domain/errors.ts';
 
 export interface Config {
   /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
@@ -18,7 +18,7 @@ export interface Config {
   eventBusName?: string;
   /** This function's dead-letter queue: refused notifications are sent there once. */
   deadLetterQueueUrl?: string;
-  /** Owner mode: a job is visible only to the caller that submitted it (src/lib/owner.ts). */
+  /** Owner mode: a job is visible only to the caller that submitted it (src/lib/http/owner.ts). */
   ownerMode: boolean;
   /** Webhooks may call loopback addresses (the sandbox only). */
   allowLoopbackWebhooks: boolean;

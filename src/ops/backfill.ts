@@ -5,7 +5,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { shardKey, type JobStatus } from '../lib/jobs.ts';
+import { shardKey, type JobStatus } from '../lib/domain/jobs.ts';
 
 /*
  * Migration step 2 (docs/store.md): records written before the sharded index carry no `shardKey`,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { describeKeys, keyOrigin, webhookSecretSource } from '../lib/webhook-keys.ts';
+import { describeKeys, keyOrigin, webhookSecretSource } from '../lib/adapters/webhook-keys.ts';
 
 /**
  * `npm run webhook-key -- https://receiver.example [--secret-arn <WebhookSecretArn>]`

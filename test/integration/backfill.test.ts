@@ -1,7 +1,8 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore, shardKey } from '../../src/lib/jobs.ts';
+import { shardKey } from '../../src/lib/domain/jobs.ts';
+import { JobStore } from '../../src/lib/adapters/job-store.ts';
 import { EMULATOR_CREDENTIALS, startDynamo, type Emulator } from '../../src/local/emulators.ts';
 import { backfillShardKeys } from '../../src/ops/backfill.ts';
 

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStore, resetClients, s3 } from '../../src/lib/clients.ts';
+import { jobStore, resetClients, s3 } from '../../src/lib/adapters/clients.ts';
 import { config } from '../../src/lib/config.ts';
-import type { Job } from '../../src/lib/jobs.ts';
-import { reconcile } from '../../src/lib/reconcile.ts';
+import type { Job } from '../../src/lib/domain/jobs.ts';
+import { reconcile } from '../../src/lib/app/reconcile.ts';
 import { runModel } from '../../src/local/model.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startTestRuntime } from '../support/runtime.ts';

@@ -3,7 +3,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { presignPut } from '../../src/lib/storage.ts';
+import { presignPut } from '../../src/lib/adapters/storage.ts';
 import { EMULATOR_CREDENTIALS, startS3, type Emulator } from '../../src/local/emulators.ts';
 import { crc32c } from '../../src/local/s3Front.ts';
 
@@ -19,7 +19,7 @@ import { crc32c } from '../../src/local/s3Front.ts';
 const BUCKET = 'front-test';
 let s3e: Emulator;
 let sdk: S3Client; // the SDK's defaults: requestChecksumCalculation WHEN_SUPPORTED
-let presigner: S3Client; // as src/lib/clients.ts s3Presigner
+let presigner: S3Client; // as src/lib/adapters/clients.ts s3Presigner
 
 beforeAll(async () => {
   s3e = await startS3({ buckets: [BUCKET] });

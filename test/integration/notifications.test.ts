@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetClients } from '../../src/lib/clients.ts';
+import { resetClients } from '../../src/lib/adapters/clients.ts';
 import { resetConfig } from '../../src/lib/config.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { startLocalSqs, type LocalSqs } from '../../src/local/sqs.ts';

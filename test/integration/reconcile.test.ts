@@ -1,8 +1,8 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStore, s3 } from '../../src/lib/clients.ts';
+import { jobStore, s3 } from '../../src/lib/adapters/clients.ts';
 import { config } from '../../src/lib/config.ts';
-import { reconcile } from '../../src/lib/reconcile.ts';
+import { reconcile } from '../../src/lib/app/reconcile.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';

@@ -226,7 +226,7 @@ describe('submitJob against the emulators', () => {
       errorTopicArn: ERROR_TOPIC,
       publish: async () => undefined,
     });
-    const { resetClients } = await import('../../src/lib/clients.ts');
+    const { resetClients } = await import('../../src/lib/adapters/clients.ts');
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = runtime2.url;
     resetClients();
     resetConfig();

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { resetClients } from '../../src/lib/clients.ts';
+import { resetClients } from '../../src/lib/adapters/clients.ts';
 import { resetConfig } from '../../src/lib/config.ts';
-import { JobStore } from '../../src/lib/jobs.ts';
+import { JobStore } from '../../src/lib/adapters/job-store.ts';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3 } from '../../src/local/emulators.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET } from './notifications.ts';
 

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../../src/lib/config.ts';
-import { receiverKey } from '../../../src/lib/webhook-keys.ts';
-import { verifyWebhook } from '../../../src/lib/webhook-verify.ts';
+import { receiverKey } from '../../../src/lib/adapters/webhook-keys.ts';
+import { verifyWebhook } from '../../../src/lib/adapters/webhook-verify.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
 // The sandbox's settings, before the handler reads them at import (its cold start).

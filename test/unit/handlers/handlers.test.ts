@@ -19,7 +19,7 @@ import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { handler as onError } from '../../../src/handlers/onError.ts';
 import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
 import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
-import { shardKey } from '../../../src/lib/jobs.ts';
+import { shardKey } from '../../../src/lib/domain/jobs.ts';
 import { assignments } from '../../support/expressions.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 

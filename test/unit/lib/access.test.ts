@@ -1,8 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { MAX_UPLOAD_BYTES, UPLOAD_URL_SECONDS, createUpload } from '../../../src/lib/access.ts';
+import {
+  MAX_UPLOAD_BYTES,
+  UPLOAD_URL_SECONDS,
+  createUpload,
+} from '../../../src/lib/http/access.ts';
 import type { Config } from '../../../src/lib/config.ts';
-import { AppError } from '../../../src/lib/errors.ts';
+import { AppError } from '../../../src/lib/domain/errors.ts';
 
 /*
  * POST /uploads, without S3: presigning is local. The limit is SageMaker's: asynchronous inference

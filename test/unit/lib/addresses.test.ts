@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { deniedAddress, isLoopbackAddress, nonGlobalReason } from '../../../src/lib/addresses.ts';
+import {
+  deniedAddress,
+  isLoopbackAddress,
+  nonGlobalReason,
+} from '../../../src/lib/adapters/addresses.ts';
 
 describe('nonGlobalReason: the IANA IPv4 Special-Purpose Address Registry', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
-import { ConfigError } from '../../../src/lib/errors.ts';
+import { ConfigError } from '../../../src/lib/domain/errors.ts';
 
 const base = {
   ENDPOINT_NAME: 'ep',

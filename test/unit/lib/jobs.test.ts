@@ -11,7 +11,6 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  JobStore,
   SHARDS,
   checkDue,
   checkOffsets,
@@ -21,7 +20,8 @@ import {
   shardOf,
   type Job,
   type Outcome,
-} from '../../../src/lib/jobs.ts';
+} from '../../../src/lib/domain/jobs.ts';
+import { JobStore } from '../../../src/lib/adapters/job-store.ts';
 import { assignments, condition, removed } from '../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);

@@ -4,10 +4,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
-import type { JobStore, Outcome } from '../../../src/lib/jobs.ts';
-import { encodeResult } from '../../../src/lib/encoding.ts';
-import { outcomeOf, processEvent } from '../../../src/lib/results.ts';
-import { parseNotification } from '../../../src/lib/notification.ts';
+import type { Outcome } from '../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
+import { encodeResult } from '../../../src/lib/domain/encoding.ts';
+import { outcomeOf, processEvent } from '../../../src/lib/app/results.ts';
+import { parseNotification } from '../../../src/lib/domain/notification.ts';
 import {
   ERROR_TOPIC,
   SUCCESS_TOPIC,

@@ -17,9 +17,11 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
-import { AppError } from '../../../src/lib/errors.ts';
-import { JobStore } from '../../../src/lib/jobs.ts';
-import { invokeError, parseSubmitQuery, submitJob } from '../../../src/lib/submit.ts';
+import { AppError } from '../../../src/lib/domain/errors.ts';
+import { JobStore } from '../../../src/lib/adapters/job-store.ts';
+import { invokeError } from '../../../src/lib/adapters/sagemaker.ts';
+import { submitJob } from '../../../src/lib/app/submit.ts';
+import { parseSubmitQuery } from '../../../src/lib/domain/submission.ts';
 import { assignments } from '../../support/expressions.ts';
 
 const s3mock = mockClient(S3Client);

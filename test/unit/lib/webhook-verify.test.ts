@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { receiverKey, signatureHeader } from '../../../src/lib/webhook-keys.ts';
-import { verifyWebhook } from '../../../src/lib/webhook-verify.ts';
+import { receiverKey, signatureHeader } from '../../../src/lib/adapters/webhook-keys.ts';
+import { verifyWebhook } from '../../../src/lib/adapters/webhook-verify.ts';
 
 const key = receiverKey('master', 'https://receiver.example');
 const other = receiverKey('master', 'https://other.example');
@@ -89,7 +89,7 @@ describe('verifyWebhook (the receiver sample in docs/webhooks.md)', () => {
   });
 
   it('is the code docs/webhooks.md shows, verbatim', () => {
-    const source = readFileSync('src/lib/webhook-verify.ts', 'utf8').trim();
+    const source = readFileSync('src/lib/adapters/webhook-verify.ts', 'utf8').trim();
     const doc = readFileSync('docs/webhooks.md', 'utf8');
     expect(doc).toContain(`\`\`\`ts\n${source}\n\`\`\``);
   });

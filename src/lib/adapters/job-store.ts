@@ -9,179 +9,23 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { createHash } from 'node:crypto';
-import { awsErrorName } from './errors.ts';
-
-export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-export type ResultEncoding = 'utf8' | 'base64';
-
-/** The job record: the DynamoDB item and, minus `expiresAt`, the body of GET /jobs/{id}. */
-export interface Job {
-  inferenceId: string;
-  status: JobStatus;
-  endpointName?: string;
-  inputLocation?: string;
-  outputLocation?: string;
-  failureLocation?: string;
-  failureReason?: string;
-  inputContentType?: string;
-  outputContentType?: string;
-  result?: string;
-  resultEncoding?: ResultEncoding;
-  resultBytes?: number;
-  submittedAt?: string;
-  completedAt?: string;
-  /** When SageMaker must have answered: submit + RequestTTLSeconds + InvocationTimeoutSeconds. */
-  expectedBy?: string;
-  expiresAt?: number;
-  /** The index key: `<status>#<shard>` (see JOBS_INDEX); moves once, when the job finishes. */
-  shardKey?: string;
-  /** Older records only (before the sharded index): the key of the dropped pending-index. */
-  pending?: string;
-  /** A random token of the submit that claimed the id, to recognise its own retried claim. */
-  claimToken?: string;
-  /** Where to POST the outcome (a signed webhook), given at submit. */
-  callbackUrl?: string;
-  /** Older records only: announcement is now a marker item of its own (JobStore.markAnnounced). */
-  announcedAt?: string;
-  /** When getJob last looked in S3 for this unfinished job (its re-check follows the schedule). */
-  checkedAt?: string;
-  /** Owner mode: the caller that submitted the job (src/lib/owner.ts); never returned. */
-  owner?: string;
-}
-
-export type PublicJob = Omit<
-  Job,
-  'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner' | 'shardKey' | 'checkedAt'
->;
-
-/*
- * One index for the listing and for reconcile: partition key `shardKey` = `<status>#<shard>`,
- * sort key `submittedAt`, projecting only `owner` (for owner mode's filter). The shard is a hash
- * of the id, so one status's writes spread over SHARDS partition key values instead of one (about
- * 1,000 write units/s per key value, on indexes too). Only claim (insert) and the terminal
- * transition (key moves: delete + insert) write the index; markQueued, the result and getJob's
- * `checkedAt` are not projected, so they never do. IN_PROGRESS shards hold exactly the
- * unfinished jobs: reconcile reads those and nothing else.
- */
-export const JOBS_INDEX = 'jobs-by-status';
-/**
- * An IN_PROGRESS key takes two index writes per job (insert at claim, delete when it finishes):
- * 10,000 jobs/s is 20,000 WCU/s, ~625 per key over 32 keys, ~700 for the busiest by hash skew
- * (bench/store.ts simulates it), under the ~1,000 per key value; 16 keys would be 1,250.
- */
-export const SHARDS = 32;
-
-export function shardOf(inferenceId: string, shards = SHARDS): number {
-  return createHash('sha256').update(inferenceId).digest().readUInt32BE(0) % shards;
-}
-
-export function shardKey(status: JobStatus, inferenceId: string): string {
-  return `${status}#${String(shardOf(inferenceId)).padStart(2, '0')}`;
-}
-
-export function shardKeys(status: JobStatus): string[] {
-  return Array.from({ length: SHARDS }, (_, i) => `${status}#${String(i).padStart(2, '0')}`);
-}
+import { awsErrorName } from '../domain/errors.ts';
+import {
+  JOBS_INDEX,
+  OWNER_PAGE_QUERIES,
+  shardKey,
+  shardKeys,
+  type IndexEntry,
+  type Job,
+  type JobStatus,
+  type Outcome,
+  type Transition,
+} from '../domain/jobs.ts';
 
 /** The announcement marker: an item of its own (< 1 KiB: one write unit), never the job's. */
 const ANNOUNCED = '\u0000announced\u0000';
 /** Reconcile's cursor: one item, outside the id space (ids are printable ASCII). */
 const RECONCILE_CURSOR = '\u0000reconcile';
-
-/** Owner mode: how many index queries one listing page may take to find the caller's jobs. */
-export const OWNER_PAGE_QUERIES = 5;
-
-/** An id a client may choose: safe as an S3 key segment and a URL path segment. */
-export const CLIENT_INFERENCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** SageMaker's own InferenceId limit, for jobs submitted elsewhere and looked up here. */
-export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
-
-export function publicView(job: Job): PublicJob {
-  const {
-    expiresAt: _expiresAt,
-    pending: _pending,
-    claimToken: _claimToken,
-    announcedAt: _announcedAt,
-    owner: _owner,
-    shardKey: _shardKey,
-    checkedAt: _checkedAt,
-    ...rest
-  } = job;
-  return rest;
-}
-
-/** An unfinished job old enough that its notification may have been lost. */
-export function isStale(job: Job, afterSeconds: number, now = new Date()): boolean {
-  if (job.status !== 'IN_PROGRESS' || !job.submittedAt) return false;
-  return Date.parse(job.submittedAt) + afterSeconds * 1000 <= now.getTime();
-}
-
-/**
- * When an unfinished job is looked for in S3, as multiples of RECONCILE_AFTER_SECONDS after its
- * submit (900 s: 15, 30, 45, 60 min, then 1.5, 2, 3, 4, 6, 8 h). Every 15 minutes in the first hour,
- * so a lost notification of a young job is recovered within one step plus one reconcile period;
- * then backing off, up to past the latest expectedBy SageMaker allows (6 h queue + 1 h run).
- */
-export const CHECK_STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32] as const;
-/** RequestTTLSeconds (at most 6 h) + InvocationTimeoutSeconds (at most 1 h) + 15 min. */
-const LATEST_EXPECTED_MS = (21_600 + 3_600 + 900) * 1000;
-
-/** The schedule's check times in ms after submit; with `afterSeconds` 0, one check at 0. */
-export function checkOffsets(afterSeconds: number): number[] {
-  if (afterSeconds <= 0) return [0];
-  const unit = afterSeconds * 1000;
-  const offsets = CHECK_STEPS.map((k) => k * unit);
-  // A short first check time still reaches past the latest expectedBy, 8 units apart.
-  while ((offsets.at(-1) as number) < LATEST_EXPECTED_MS) {
-    offsets.push((offsets.at(-1) as number) + 8 * unit);
-  }
-  return offsets;
-}
-
-/**
- * Whether an unfinished job is due for a look in S3 (getJob): past expectedBy always; otherwise
- * only when a check time passed since the last look (`checkedAt`), so polls of a stale job do not
- * each read S3.
- */
-export function checkDue(job: Job, afterSeconds: number, now = new Date()): boolean {
-  if (!isStale(job, afterSeconds, now)) return false;
-  if (job.expectedBy && Date.parse(job.expectedBy) < now.getTime()) return true;
-  if (!job.checkedAt) return true;
-  const submitted = Date.parse(job.submittedAt as string);
-  const age = now.getTime() - submitted;
-  const last = checkOffsets(afterSeconds)
-    .filter((o) => o <= age)
-    .pop();
-  return last !== undefined && Date.parse(job.checkedAt) < submitted + last;
-}
-
-/** SageMaker's defaults when a submit does not set them: 6 hours in the queue, 15 minutes to run. */
-export function expectedBy(submitted: Date, ttlSeconds = 21_600, timeoutSeconds = 900): string {
-  return new Date(submitted.getTime() + (ttlSeconds + timeoutSeconds) * 1000).toISOString();
-}
-
-export function expiresAt(from: Date, ttlDays: number): number {
-  return Math.floor(from.getTime() / 1000) + ttlDays * 86_400;
-}
-
-/** What a notification knows about a job; also enough to create a record it has never seen. */
-export interface Outcome {
-  status: 'COMPLETED' | 'FAILED';
-  endpointName: string;
-  inputLocation?: string;
-  inputContentType?: string;
-  receivedAt?: string;
-  completedAt: string;
-  expiresAt: number;
-  outputLocation?: string;
-  failureLocation?: string;
-  failureReason?: string;
-  outputContentType?: string;
-  result?: string;
-  resultEncoding?: ResultEncoding;
-  resultBytes?: number;
-}
 
 /**
  * The SET clauses of an UpdateItem with positional placeholders (`#0 = :0`). An expression is
@@ -227,16 +71,6 @@ function isConditionFailure(err: unknown): boolean {
     awsErrorName(err) === 'ConditionalCheckFailedException'
   );
 }
-
-/** A terminal transition's answer: whether it applied, and the record after it (or as found). */
-export interface Transition {
-  applied: boolean;
-  /** ALL_NEW when applied; ALL_OLD when not (absent where DynamoDB does not return it). */
-  job?: Job;
-}
-
-/** An entry of the jobs index: the keys, plus what it projects. */
-export type IndexEntry = Pick<Job, 'inferenceId' | 'submittedAt' | 'shardKey' | 'owner'>;
 
 /** The job table and the state machine IN_PROGRESS -> COMPLETED | FAILED, enforced by DynamoDB. */
 export class JobStore {

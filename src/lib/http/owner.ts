@@ -1,6 +1,6 @@
-import type { HttpEvent } from './http.ts';
-import { AppError, NotFound } from './errors.ts';
-import type { Job } from './jobs.ts';
+import type { HttpEvent } from './answers.ts';
+import { AppError, NotFound } from '../domain/errors.ts';
+import type { Job } from '../domain/jobs.ts';
 
 /*
  * Owner mode (OWNER_MODE=true, off by default): the caller's identity, as API Gateway verified

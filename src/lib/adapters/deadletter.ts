@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { NotificationRecord } from './notification.ts';
+import type { NotificationRecord } from '../domain/notification.ts';
 
 /*
  * Where a notification that can never be processed goes: the function's own dead-letter queue,

@@ -1,11 +1,11 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { OutputMissing, S3AccessDenied, awsErrorName, awsStatus } from './errors.ts';
+import { OutputMissing, S3AccessDenied, awsErrorName, awsStatus } from '../domain/errors.ts';
 import { logger } from './logger.ts';
-import type { S3Location } from './locations.ts';
+import type { S3Location } from '../domain/locations.ts';
 
 /*
  * S3 reads and writes. Paths that need S3 on every call (submit, upload URLs, results) import this
- * module; paths that need it only sometimes load it on first use through src/lib/lazy.ts, so its
+ * module; paths that need it only sometimes load it on first use through src/lib/adapters/lazy.ts, so its
  * SDK is a chunk of its own that their INIT never reads.
  */
 

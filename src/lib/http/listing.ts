@@ -1,11 +1,6 @@
-import { BadRequest } from './errors.ts';
-import {
-  ANY_INFERENCE_ID,
-  publicView,
-  type JobStatus,
-  type JobStore,
-  type PublicJob,
-} from './jobs.ts';
+import { BadRequest } from '../domain/errors.ts';
+import { ANY_INFERENCE_ID, publicView, type JobStatus, type PublicJob } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
 
 /*
  * GET /jobs?status=&limit=&next=: a page of jobs from the status index, newest first. The page

@@ -1,6 +1,7 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { publicView, type Job, type JobStore } from './jobs.ts';
-import type { ClientSource } from './lazy.ts';
+import { publicView, type Job } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
+import type { ClientSource } from './client-source.ts';
 import { logger } from './logger.ts';
 
 /*

@@ -1,11 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import type { Config } from './config.ts';
-import { AppError, BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
-import type { Job } from './jobs.ts';
-import type { ClientSource } from './lazy.ts';
-import { allowedLocation, s3Uri } from './locations.ts';
-import { presignGet, presignPut } from './storage.ts';
+import type { Config } from '../config.ts';
+import {
+  AppError,
+  BadRequest,
+  NotFound,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+} from '../domain/errors.ts';
+import type { Job } from '../domain/jobs.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { allowedLocation, s3Uri } from '../domain/locations.ts';
+import { presignGet, presignPut } from '../adapters/storage.ts';
 
 /*
  * Getting data in and out without passing it through Lambda: presigned URLs for large inputs

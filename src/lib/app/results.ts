@@ -2,12 +2,13 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { Config } from './config.ts';
-import { AppError, OutputMissing, RefusedNotification } from './errors.ts';
-import { encodeResult } from './encoding.ts';
-import { expiresAt, type JobStore, type Outcome } from './jobs.ts';
-import { logger } from './logger.ts';
-import { count, record as recordMetrics, span } from './metrics.ts';
+import type { Config } from '../config.ts';
+import { AppError, OutputMissing, RefusedNotification } from '../domain/errors.ts';
+import { encodeResult } from '../domain/encoding.ts';
+import { expiresAt, type Outcome } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
+import { logger } from '../adapters/logger.ts';
+import { count, record as recordMetrics, span } from '../adapters/metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -15,11 +16,12 @@ import {
   recordsOf,
   type NotificationRecord,
   type SageMakerNotification,
-} from './notification.ts';
-import { announceOnDemand, deadLetterOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
-import { allowedLocation } from './locations.ts';
-import { redactAccountDetails } from './redact.ts';
-import type { ReadResult } from './storage.ts';
+} from '../domain/notification.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { announceOnDemand, deadLetterOnDemand, readOnDemand } from '../adapters/lazy.ts';
+import { allowedLocation } from '../domain/locations.ts';
+import { redactAccountDetails } from '../domain/redact.ts';
+import type { ReadResult } from '../adapters/storage.ts';
 
 export interface ResultDeps {
   config: Config;

@@ -1,21 +1,16 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Config } from './config.ts';
-import { OutputMissing } from './errors.ts';
-import {
-  checkOffsets,
-  expiresAt,
-  shardKeys,
-  type Job,
-  type JobStore,
-  type Outcome,
-} from './jobs.ts';
-import { logger } from './logger.ts';
-import { count } from './metrics.ts';
-import { encodeResult } from './encoding.ts';
-import { announceOnDemand, readOnDemand, type ClientSource } from './lazy.ts';
-import { allowedLocation } from './locations.ts';
-import type { ReadResult } from './storage.ts';
+import type { Config } from '../config.ts';
+import { OutputMissing } from '../domain/errors.ts';
+import { checkOffsets, expiresAt, shardKeys, type Job, type Outcome } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
+import { logger } from '../adapters/logger.ts';
+import { count } from '../adapters/metrics.ts';
+import { encodeResult } from '../domain/encoding.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { announceOnDemand, readOnDemand } from '../adapters/lazy.ts';
+import { allowedLocation } from '../domain/locations.ts';
+import type { ReadResult } from '../adapters/storage.ts';
 
 /*
  * Lost-notification recovery: SageMaker's polling approach (look for the output, then the failure,

@@ -1,9 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ClientSource } from './client-source.ts';
 import type { RefusedLetter } from './deadletter.ts';
 import type { EventDeps } from './events.ts';
-import type { Job } from './jobs.ts';
-import type { S3Location } from './locations.ts';
+import type { Job } from '../domain/jobs.ts';
+import type { S3Location } from '../domain/locations.ts';
 import type { ReadResult } from './storage.ts';
 
 /*
@@ -35,9 +36,6 @@ export const eventBridgeSdk = once(() => import('@aws-sdk/client-eventbridge'));
 /** Dead-lettering a refused notification (and with it the SQS SDK): rare, so never in INIT. */
 const deadLetter = once(() => import('./deadletter.ts'));
 export const sqsSdk = once(() => import('@aws-sdk/client-sqs'));
-
-/** A client, or the promise of one whose SDK is still loading. */
-export type ClientSource<T> = () => T | Promise<T>;
 
 /** `readBounded` of the S3 adapter, loaded on first use. */
 export async function readOnDemand(

@@ -4,8 +4,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { AppError, awsStatus } from './errors.ts';
-import { logger } from './logger.ts';
+import { AppError, awsStatus } from '../domain/errors.ts';
+import { logger } from '../adapters/logger.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;

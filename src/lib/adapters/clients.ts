@@ -3,15 +3,15 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { config } from './config.ts';
-import { JobStore } from './jobs.ts';
+import { config } from '../config.ts';
+import { JobStore } from '../adapters/job-store.ts';
 import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
 
 /*
  * One client per service per process, created on first use: a warm invocation reuses its
  * connections, and a path that never touches a service (getJob never invokes SageMaker) never pays
  * for constructing its client; the S3 and EventBridge SDKs are not even loaded until then
- * (src/lib/lazy.ts). Retries and timeouts are chosen, not inherited: a Lambda has a deadline, and
+ * (src/lib/adapters/lazy.ts). Retries and timeouts are chosen, not inherited: a Lambda has a deadline, and
  * an SDK call that hangs past it loses the whole invocation.
  */
 

@@ -5,7 +5,7 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { deniedAddress, isLoopbackAddress } from './addresses.ts';
-import { BadRequest } from './errors.ts';
+import { BadRequest } from '../domain/errors.ts';
 import { logger } from './logger.ts';
 import { receiverKeys, signatureHeader, type WebhookSecret } from './webhook-keys.ts';
 

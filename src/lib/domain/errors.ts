@@ -1,7 +1,7 @@
 /**
  * Named errors. Each carries what the edge needs to answer: an HTTP status for the API, and for the
  * notification path whether a retry can help (an S3 object that is not there yet) or not (a forged
- * bucket). One middleware (src/lib/http.ts) turns them into `{"message": ...}` answers.
+ * bucket). One middleware (src/lib/http/answers.ts) turns them into `{"message": ...}` answers.
  */
 export class AppError extends Error {
   readonly status: number;

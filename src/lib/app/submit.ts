@@ -1,0 +1,149 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.ts';
+import {
+  AppError,
+  BadRequest,
+  PayloadTooLarge,
+  Unavailable,
+  awsErrorName,
+} from '../domain/errors.ts';
+import { expectedBy, expiresAt, type Job } from '../domain/jobs.ts';
+import type { JobStore } from '../adapters/job-store.ts';
+import { logger } from '../adapters/logger.ts';
+import { webhookUrl } from '../adapters/webhooks.ts';
+import { count } from '../adapters/metrics.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
+import { putObject } from '../adapters/storage.ts';
+import { invokeAsync } from '../adapters/sagemaker.ts';
+import { MAX_INLINE_INPUT_BYTES, contentTypeOf, parseSubmitQuery } from '../domain/submission.ts';
+
+export interface SubmitRequest {
+  query: Record<string, string | undefined>;
+  contentType?: string;
+  body: Buffer;
+  /** Owner mode: the authenticated caller, stored with the job. */
+  owner?: string;
+}
+
+export interface SubmitDeps {
+  config: Config;
+  store: JobStore;
+  s3: ClientSource<S3Client>;
+  sageMaker: () => SageMakerRuntimeClient;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface SubmitAnswer {
+  created: boolean;
+  job: Job;
+}
+
+function storageError(): AppError {
+  return new Unavailable('the input could not be stored; retry with the same inferenceId');
+}
+
+/**
+ * POST /jobs: claim the id, store the input, queue it with SageMaker, record where the result
+ * will land. A claim whose job was never queued is released, so a failed submit leaves nothing.
+ */
+export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
+  const { config } = deps;
+  const q = parseSubmitQuery(req.query);
+  const hasBody = req.body.byteLength > 0;
+  if (q.inputLocation && hasBody) {
+    throw new BadRequest('send either a request body or inputLocation, not both');
+  }
+  if (!q.inputLocation && !hasBody) {
+    throw new BadRequest('the request body is empty: send the model input, or pass inputLocation');
+  }
+  if (req.body.byteLength > MAX_INLINE_INPUT_BYTES) {
+    throw new PayloadTooLarge(
+      'the input is larger than a Lambda request allows; upload it to the input bucket and submit with inputLocation',
+    );
+  }
+  const contentType = contentTypeOf(req.contentType, hasBody);
+  const given: S3Location | undefined = q.inputLocation
+    ? inputLocation(q.inputLocation, config.inputBucket)
+    : undefined;
+  const callbackUrl = q.callbackUrl
+    ? webhookUrl(q.callbackUrl, config.allowLoopbackWebhooks)
+    : undefined;
+  const endpointName = q.endpoint ?? config.endpointName;
+  if (!config.endpointNames.includes(endpointName)) {
+    throw new BadRequest(
+      `unknown endpoint ${endpointName}; allowed: ${config.endpointNames.join(', ')}`,
+    );
+  }
+  const inferenceId = q.inferenceId ?? (deps.newId ?? randomUUID)();
+  const input = given ?? { bucket: config.inputBucket, key: `${config.inputPrefix}${inferenceId}` };
+  const now = deps.now?.() ?? new Date();
+  const submittedAt = now.toISOString();
+
+  const claim: Job = {
+    inferenceId,
+    status: 'IN_PROGRESS',
+    endpointName,
+    inputLocation: s3Uri(input),
+    inputContentType: contentType,
+    submittedAt,
+    expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
+    expiresAt: expiresAt(now, config.jobTtlDays),
+    claimToken: randomUUID(),
+    callbackUrl,
+    owner: req.owner,
+  };
+  const existing = await deps.store.claim(claim);
+  if (existing && req.owner !== undefined && existing.owner !== req.owner) {
+    // Another caller's id: neither its job nor a new one (SageMaker's InferenceId is global).
+    throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
+  }
+  if (existing) {
+    logger.info('duplicate submit answered with the existing job', { inferenceId });
+    count('DuplicateSubmits', endpointName);
+    return { created: false, job: existing };
+  }
+
+  let queued;
+  try {
+    if (!given) {
+      await putObject(
+        await deps.s3(),
+        input,
+        req.body,
+        contentType ?? 'application/octet-stream',
+      ).catch((err: unknown) => {
+        logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
+        throw storageError();
+      });
+    }
+    queued = await invokeAsync(deps.sageMaker(), {
+      endpointName,
+      input,
+      inferenceId,
+      contentType,
+      accept: q.accept,
+      customAttributes: q.customAttributes,
+      requestTtlSeconds: q.requestTtlSeconds,
+      invocationTimeoutSeconds: q.invocationTimeoutSeconds,
+    });
+  } catch (err) {
+    await deps.store
+      .release(inferenceId, claim.claimToken as string)
+      .catch((releaseErr: unknown) => {
+        // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
+        logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+      });
+    throw err;
+  }
+  const job = await deps.store.markQueued(inferenceId, {
+    outputLocation: queued.OutputLocation,
+    failureLocation: queued.FailureLocation,
+  });
+  logger.info('job submitted', { inferenceId, endpointName });
+  count('JobsSubmitted', endpointName);
+  return { created: true, job };
+}
