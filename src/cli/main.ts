@@ -9,7 +9,8 @@ import { ApiClient, CliError, apiError } from './client.ts';
 
 /*
  * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
- *   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME] [--wait]
+ *   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
+ *                            [--custom-attributes A] [--wait]
  *   async-jobs status <id>
  *   async-jobs result <id> [-o file]
  *   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -18,7 +19,8 @@ import { ApiClient, CliError, apiError } from './client.ts';
  */
 
 const USAGE = `usage:
-  async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME] [--wait]
+  async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
+                           [--custom-attributes A] [--wait]
   async-jobs status <id>
   async-jobs result <id> [-o file]
   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -138,6 +140,7 @@ async function submit(
     inferenceId: opts.id as string | undefined,
     accept: opts.accept as string | undefined,
     endpoint: opts.endpoint as string | undefined,
+    customAttributes: opts['custom-attributes'] as string | undefined,
   };
   let body: Buffer | undefined;
   if (info.size > UPLOAD_THRESHOLD) {
@@ -205,6 +208,7 @@ async function main(argv: string[]): Promise<number> {
       id: { type: 'string' },
       accept: { type: 'string' },
       endpoint: { type: 'string' },
+      'custom-attributes': { type: 'string' },
       wait: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       status: { type: 'string' },

@@ -1,4 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { PROJECT_DIR } from '../../src/local/paths.ts';
 import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startModelServer, status, type ModelServer } from '../support/model-server.ts';
@@ -60,6 +66,33 @@ describe('the sandbox with --model-url', () => {
       'content-type': 'text/plain',
       'x-amzn-sagemaker-inference-id': 'url-echo',
     });
+  });
+
+  it('the CLI passes --custom-attributes through to the container', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'async-jobs-cli-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'input.txt');
+    await writeFile(file, 'hello');
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(PROJECT_DIR, 'bin', 'async-jobs.mjs'),
+        'submit',
+        file,
+        '--id',
+        'url-attrs',
+        '--custom-attributes',
+        'tenant=acme;trace=1',
+        '--wait',
+        '--api',
+        sandbox!.apiUrl,
+      ],
+      { cwd: PROJECT_DIR, timeout: 60_000 },
+    );
+    const seen = model.invocations.find(
+      (i) => i.headers['x-amzn-sagemaker-inference-id'] === 'url-attrs',
+    );
+    expect(seen?.headers['x-amzn-sagemaker-custom-attributes']).toBe('tenant=acme;trace=1');
   });
 
   it("fails a job the container answers with a 500, with SageMaker's reason", async () => {
