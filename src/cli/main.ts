@@ -259,6 +259,8 @@ async function main(argv: string[]): Promise<number> {
       const res = await api.request('GET', '/jobs', { query: { status, limit: values.limit } });
       if (res.status !== 200) throw apiError(res, 'cannot list jobs');
       const page = res.json<{ jobs: Job[]; next?: string }>();
+      // Nothing on stdout (a script reading it sees no jobs); a person sees why.
+      if (page.jobs.length === 0) err(`no ${status} jobs`);
       for (const j of page.jobs) {
         process.stdout.write(`${j.inferenceId}\t${j.status}\t${String(j.submittedAt ?? '')}\n`);
       }

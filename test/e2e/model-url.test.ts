@@ -103,4 +103,22 @@ describe('the sandbox with --model-url', () => {
       /^ClientError: Received server error \(500\) from primary with message "\{"error":"boom"\}"/,
     );
   });
+
+  it('the CLI says so when a listing has no jobs', async () => {
+    // Every job above has finished: none is IN_PROGRESS.
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(PROJECT_DIR, 'bin', 'async-jobs.mjs'),
+        'list',
+        '--status',
+        'in_progress',
+        '--api',
+        sandbox!.apiUrl,
+      ],
+      { cwd: PROJECT_DIR, timeout: 30_000 },
+    );
+    expect(stdout).toBe('');
+    expect(stderr).toContain('no IN_PROGRESS jobs');
+  });
 });
