@@ -2,6 +2,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import { startSandbox } from '../../src/local/sandbox.ts';
+import { freeSandboxPorts } from '../../test/support/sandbox.ts';
 import type { Family } from '../lib/context.ts';
 import { median } from '../lib/rows.ts';
 
@@ -15,15 +16,8 @@ export const endToEnd: Family = {
     );
     const finished = new Map<string, number>();
     const sandbox = await startSandbox({
-      ports: {
-        http: await freePort(),
-        lambda: await freePort(),
-        s3: await freePort(),
-        dynamodb: await freePort(),
-        sageMaker: await freePort(),
-        eventBridge: await freePort(),
-        sqs: await freePort(),
-      },
+      // Held until all are chosen: ports picked one at a time can be handed out twice.
+      ports: await freeSandboxPorts(),
       log: (line) => {
         const m = /^\[sagemaker\] job completed (\{.*\})$/.exec(line);
         if (m)
@@ -98,15 +92,4 @@ export const endToEnd: Family = {
 
 function sleepUntil(t: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }

@@ -1,5 +1,24 @@
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/local/sandbox.ts';
+import {
+  startSandbox,
+  type Sandbox,
+  type SandboxOptions,
+  type SandboxPorts,
+} from '../../src/local/sandbox.ts';
 import { freePorts } from './ports.ts';
+
+/** A free loopback port for every service of the sandbox, none handed out twice. */
+export async function freeSandboxPorts(): Promise<SandboxPorts> {
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
+  return {
+    http: http!,
+    lambda: lambda!,
+    s3: s3!,
+    dynamodb: dynamodb!,
+    sageMaker: sageMaker!,
+    eventBridge: eventBridge!,
+    sqs: sqs!,
+  };
+}
 
 /**
  * The sandbox as `npm start` runs it, every port free (so test files and a developer's own
@@ -9,18 +28,9 @@ export async function startTestSandbox(
   lines: string[],
   opts: Omit<SandboxOptions, 'ports' | 'log'> = {},
 ): Promise<Sandbox> {
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
   return startSandbox({
     ...opts,
-    ports: {
-      http: http!,
-      lambda: lambda!,
-      s3: s3!,
-      dynamodb: dynamodb!,
-      sageMaker: sageMaker!,
-      eventBridge: eventBridge!,
-      sqs: sqs!,
-    },
+    ports: await freeSandboxPorts(),
     log: (line) => lines.push(line),
   }).catch((err: unknown) => {
     console.error(lines.slice(-40).join('\n'));
