@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { receiverKey, signatureHeader } from '../../../src/lib/adapters/webhook-keys.ts';
-import { verifyWebhook } from '../../../src/lib/adapters/webhook-verify.ts';
+import { receiverKey, signatureHeader } from '../../../../src/lib/adapters/webhook-keys.ts';
+import { verifyWebhook } from '../../../../src/lib/adapters/webhook-verify.ts';
 
 const key = receiverKey('master', 'https://receiver.example');
 const other = receiverKey('master', 'https://other.example');

@@ -4,10 +4,10 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BadRequest } from '../../../src/lib/domain/errors.ts';
-import { logger } from '../../../src/lib/adapters/logger.ts';
-import { receiverKey } from '../../../src/lib/adapters/webhook-keys.ts';
-import { verifyWebhook } from '../../../src/lib/adapters/webhook-verify.ts';
+import { BadRequest } from '../../../../src/lib/domain/errors.ts';
+import { logger } from '../../../../src/lib/adapters/logger.ts';
+import { receiverKey } from '../../../../src/lib/adapters/webhook-keys.ts';
+import { verifyWebhook } from '../../../../src/lib/adapters/webhook-verify.ts';
 import {
   DELIVERY_ID_HEADER,
   SIGNATURE_HEADER,
@@ -16,7 +16,7 @@ import {
   deliver,
   webhookUrl,
   type Resolver,
-} from '../../../src/lib/adapters/webhooks.ts';
+} from '../../../../src/lib/adapters/webhooks.ts';
 
 // A self-signed certificate for hook.test (and nothing else), valid until 2126: test use only.
 const TLS = {

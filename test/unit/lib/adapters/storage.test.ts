@@ -2,8 +2,8 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OutputMissing } from '../../../src/lib/domain/errors.ts';
-import { presignPut, readBounded } from '../../../src/lib/adapters/storage.ts';
+import { OutputMissing } from '../../../../src/lib/domain/errors.ts';
+import { presignPut, readBounded } from '../../../../src/lib/adapters/storage.ts';
 
 const s3mock = mockClient(S3Client);
 const client = new S3Client({ region: 'us-east-1' });

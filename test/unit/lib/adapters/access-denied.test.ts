@@ -4,18 +4,18 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { OutputMissing, S3AccessDenied } from '../../../src/lib/domain/errors.ts';
-import type { Job, Outcome } from '../../../src/lib/domain/jobs.ts';
-import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { logger } from '../../../src/lib/adapters/logger.ts';
-import { reconcileJob } from '../../../src/lib/app/reconcile.ts';
-import { outcomeOf } from '../../../src/lib/app/results.ts';
-import { parseNotification } from '../../../src/lib/domain/notification.ts';
-import { ACCESS_DENIED_LOG, readBounded } from '../../../src/lib/adapters/storage.ts';
-import { handler as getJob } from '../../../src/handlers/getJob.ts';
-import { lambdaContext } from '../../support/lambda.ts';
-import { OUTPUT_BUCKET, failed } from '../../support/notifications.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import { OutputMissing, S3AccessDenied } from '../../../../src/lib/domain/errors.ts';
+import type { Job, Outcome } from '../../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { logger } from '../../../../src/lib/adapters/logger.ts';
+import { reconcileJob } from '../../../../src/lib/app/reconcile.ts';
+import { outcomeOf } from '../../../../src/lib/app/results.ts';
+import { parseNotification } from '../../../../src/lib/domain/notification.ts';
+import { ACCESS_DENIED_LOG, readBounded } from '../../../../src/lib/adapters/storage.ts';
+import { handler as getJob } from '../../../../src/handlers/getJob.ts';
+import { lambdaContext } from '../../../support/lambda.ts';
+import { OUTPUT_BUCKET, failed } from '../../../support/notifications.ts';
 
 /*
  * A missing output reads as 403 on AWS unless the caller may s3:ListBucket: "If you have the

@@ -4,9 +4,9 @@ import {
   MAX_UPLOAD_BYTES,
   UPLOAD_URL_SECONDS,
   createUpload,
-} from '../../../src/lib/http/access.ts';
-import type { Config } from '../../../src/lib/config.ts';
-import { AppError } from '../../../src/lib/domain/errors.ts';
+} from '../../../../src/lib/http/access.ts';
+import type { Config } from '../../../../src/lib/config.ts';
+import { AppError } from '../../../../src/lib/domain/errors.ts';
 
 /*
  * POST /uploads, without S3: presigning is local. The limit is SageMaker's: asynchronous inference

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RefusedNotification } from '../../../src/lib/domain/errors.ts';
+import { RefusedNotification } from '../../../../src/lib/domain/errors.ts';
 import {
   failureLocationOf,
   parseNotification,
   recordsOf,
-} from '../../../src/lib/domain/notification.ts';
-import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../support/notifications.ts';
+} from '../../../../src/lib/domain/notification.ts';
+import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../../support/notifications.ts';
 
 const event = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
 const record = (message: unknown, topicArn: string | undefined = SUCCESS_TOPIC) => ({

@@ -16,13 +16,13 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { AppError } from '../../../src/lib/domain/errors.ts';
-import { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { invokeError } from '../../../src/lib/adapters/sagemaker.ts';
-import { submitJob } from '../../../src/lib/app/submit.ts';
-import { parseSubmitQuery } from '../../../src/lib/domain/submission.ts';
-import { assignments } from '../../support/expressions.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import { AppError } from '../../../../src/lib/domain/errors.ts';
+import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { invokeError } from '../../../../src/lib/adapters/sagemaker.ts';
+import { submitJob } from '../../../../src/lib/app/submit.ts';
+import { parseSubmitQuery } from '../../../../src/lib/domain/submission.ts';
+import { assignments } from '../../../support/expressions.ts';
 
 const s3mock = mockClient(S3Client);
 const ddb = mockClient(DynamoDBClient);

@@ -1,14 +1,14 @@
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
-import { BadRequest, Throttled } from '../../../src/lib/domain/errors.ts';
+import { BadRequest, Throttled } from '../../../../src/lib/domain/errors.ts';
 import {
   bodyBytes,
   header,
   httpErrors,
   isDependencyFailure,
   type HttpEvent,
-} from '../../../src/lib/http/answers.ts';
-import { lambdaContext } from '../../support/lambda.ts';
+} from '../../../../src/lib/http/answers.ts';
+import { lambdaContext } from '../../../support/lambda.ts';
 
 const event = (patch: Partial<HttpEvent> = {}) => ({ headers: {}, ...patch }) as HttpEvent;
 const run = (

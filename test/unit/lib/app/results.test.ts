@@ -3,12 +3,12 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import type { Outcome } from '../../../src/lib/domain/jobs.ts';
-import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { encodeResult } from '../../../src/lib/domain/encoding.ts';
-import { outcomeOf, processEvent } from '../../../src/lib/app/results.ts';
-import { parseNotification } from '../../../src/lib/domain/notification.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import type { Outcome } from '../../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { encodeResult } from '../../../../src/lib/domain/encoding.ts';
+import { outcomeOf, processEvent } from '../../../../src/lib/app/results.ts';
+import { parseNotification } from '../../../../src/lib/domain/notification.ts';
 import {
   ERROR_TOPIC,
   SUCCESS_TOPIC,
@@ -16,7 +16,7 @@ import {
   failed,
   snsEvent,
   sqsEvent,
-} from '../../support/notifications.ts';
+} from '../../../support/notifications.ts';
 
 const s3mock = mockClient(S3Client);
 const sqsMock = mockClient(SQSClient);

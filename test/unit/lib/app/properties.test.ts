@@ -13,16 +13,16 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as getJob } from '../../../src/handlers/getJob.ts';
-import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { RefusedNotification } from '../../../src/lib/domain/errors.ts';
-import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { parseNotification } from '../../../src/lib/domain/notification.ts';
-import { processEvent } from '../../../src/lib/app/results.ts';
-import { parseS3Uri } from '../../../src/lib/domain/locations.ts';
-import { lambdaContext } from '../../support/lambda.ts';
-import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../support/notifications.ts';
+import { handler as getJob } from '../../../../src/handlers/getJob.ts';
+import { handler as submitJob } from '../../../../src/handlers/submitJob.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import { RefusedNotification } from '../../../../src/lib/domain/errors.ts';
+import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { parseNotification } from '../../../../src/lib/domain/notification.ts';
+import { processEvent } from '../../../../src/lib/app/results.ts';
+import { parseS3Uri } from '../../../../src/lib/domain/locations.ts';
+import { lambdaContext } from '../../../support/lambda.ts';
+import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../../support/notifications.ts';
 
 /*
  * Random and mutated inputs: the parser only ever refuses (never crashes), and the HTTP handlers

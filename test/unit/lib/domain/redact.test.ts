@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactAccountDetails } from '../../../src/lib/domain/redact.ts';
+import { redactAccountDetails } from '../../../../src/lib/domain/redact.ts';
 
 describe('redactAccountDetails', () => {
   it("keeps SageMaker's reason and drops the account and the console link", () => {

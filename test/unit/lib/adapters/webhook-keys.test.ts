@@ -8,7 +8,7 @@ import {
   receiverKeys,
   signatureHeader,
   webhookSecretSource,
-} from '../../../src/lib/adapters/webhook-keys.ts';
+} from '../../../../src/lib/adapters/webhook-keys.ts';
 
 describe('the master secret', () => {
   it('is a plain string, or JSON with a current and a previous key while rotating', () => {

@@ -20,9 +20,9 @@ import {
   shardOf,
   type Job,
   type Outcome,
-} from '../../../src/lib/domain/jobs.ts';
-import { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { assignments, condition, removed } from '../../support/expressions.ts';
+} from '../../../../src/lib/domain/jobs.ts';
+import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { assignments, condition, removed } from '../../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs');

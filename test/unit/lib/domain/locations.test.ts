@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequest, RefusedNotification } from '../../../src/lib/domain/errors.ts';
-import { allowedLocation, inputLocation, parseS3Uri } from '../../../src/lib/domain/locations.ts';
+import { BadRequest, RefusedNotification } from '../../../../src/lib/domain/errors.ts';
+import {
+  allowedLocation,
+  inputLocation,
+  parseS3Uri,
+} from '../../../../src/lib/domain/locations.ts';
 
 describe('S3 URIs', () => {
   it('parses bucket and key', () => {

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { once } from '../../../src/lib/adapters/lazy.ts';
-import { parseNotification } from '../../../src/lib/domain/notification.ts';
-import { outcomeOf } from '../../../src/lib/app/results.ts';
-import { completed } from '../../support/notifications.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { once } from '../../../../src/lib/adapters/lazy.ts';
+import { parseNotification } from '../../../../src/lib/domain/notification.ts';
+import { outcomeOf } from '../../../../src/lib/app/results.ts';
+import { completed } from '../../../support/notifications.ts';
 
 /*
  * What only some paths need is loaded by the path that needs it. The SDK modules are counted as

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { shardKeys, type IndexEntry, type Job } from '../../../src/lib/domain/jobs.ts';
-import type { JobStore } from '../../../src/lib/adapters/job-store.ts';
-import { dueWindows, reconcile } from '../../../src/lib/app/reconcile.ts';
+import { loadConfig } from '../../../../src/lib/config.ts';
+import { shardKeys, type IndexEntry, type Job } from '../../../../src/lib/domain/jobs.ts';
+import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { dueWindows, reconcile } from '../../../../src/lib/app/reconcile.ts';
 
 const now = new Date('2026-11-24T12:00:00.000Z');
 const ago = (min: number) => new Date(now.getTime() - min * 60_000).toISOString();
