@@ -84,7 +84,11 @@ async function main() {
       rows,
       notes,
     };
-    for (const family of FAMILIES) await family.run(ctx);
+    for (const family of FAMILIES) {
+      const t0 = Date.now();
+      await family.run(ctx);
+      console.log(`[${family.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    }
     const results = {
       machine,
       smoke: SMOKE,
