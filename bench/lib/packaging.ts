@@ -27,6 +27,8 @@ export const CLIENTS: Record<Fn, Client[]> = {
   reconcile: ['s3', 'dynamodb', 'eventbridge'],
   // Secrets Manager is loaded on the first delivery, outside INIT, but it is the path's client.
   deliverWebhook: ['secretsmanager'],
+  // HeadObject of the dropped object, then what submit does.
+  onInputObject: ['s3', 'dynamodb', 'sagemaker'],
 };
 
 /**

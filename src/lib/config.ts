@@ -30,6 +30,12 @@ export interface Config {
    * endpoint is overridden to loopback: they can never be sent to AWS.
    */
   emulatorCredentials?: { accessKeyId: string; secretAccessKey: string };
+  /** S3-triggered jobs: objects created under this prefix of the input bucket; '' is off. */
+  triggerPrefix: string;
+  /** Larger objects are refused (SageMaker async inputs are at most 1 GB). */
+  triggerMaxBytes: number;
+  /** Media types a triggered object may have (`type/*` allowed); empty: any valid one. */
+  triggerContentTypes: readonly string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -114,6 +120,26 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/**
+ * The trigger prefix may not overlap INPUT_PREFIX either way: POST /jobs writes its inputs there,
+ * and each would start a second job.
+ */
+function triggerPrefix(env: Env, inputPrefix: string): string {
+  const value = env.TRIGGER_PREFIX?.trim() ?? '';
+  if (!value) return '';
+  if (value.startsWith('/') || value.includes('..') || !value.endsWith('/')) {
+    throw new ConfigError(
+      `TRIGGER_PREFIX: "${value}" must be a relative key prefix ending with "/", such as drop/`,
+    );
+  }
+  if (value.startsWith(inputPrefix) || inputPrefix.startsWith(value)) {
+    throw new ConfigError(
+      `TRIGGER_PREFIX: "${value}" overlaps INPUT_PREFIX "${inputPrefix}", where POST /jobs writes its inputs`,
+    );
+  }
+  return value;
+}
+
 /** Reads and validates the whole environment; throws one ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const outputBuckets = required(env, 'OUTPUT_BUCKETS')
@@ -156,6 +182,12 @@ export function loadConfig(env: Env = process.env): Config {
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
     emulatorCredentials: emulatorCredentials(env),
+    triggerPrefix: triggerPrefix(env, inputPrefix),
+    triggerMaxBytes: integer(env, 'TRIGGER_MAX_BYTES', 1_000_000_000, 1, 1_000_000_000),
+    triggerContentTypes: (env.TRIGGER_CONTENT_TYPES ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
   };
 }
 

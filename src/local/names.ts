@@ -14,6 +14,8 @@ export const LOCAL = {
   eventBusName: 'async-jobs-local',
   /** The dead-letter queue refused notifications are sent to, once (serverless.yml, local stage). */
   refusedQueue: 'async-jobs-local-refused',
+  /** S3-triggered jobs: objects created under this prefix of the input bucket (serverless.yml). */
+  triggerPrefix: 'drop/',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -38,11 +40,12 @@ export const FUNCTIONS = [
   'onError',
   'reconcile',
   'deliverWebhook',
+  'onInputObject',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export function functionName(
-  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
+  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook' | 'onInputObject',
 ): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emulators.ts';
+import { createTriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
 import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './eventbridge.ts';
@@ -183,8 +184,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   try {
+    // Objects dropped under the trigger prefix start jobs, as S3 -> EventBridge -> SQS would.
+    const trigger = createTriggerDelivery({
+      lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
+      functionName: functionName('onInputObject'),
+      log: (msg, fields) => log(`[trigger] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(() => trigger.idle());
     const [s3e, ddb]: Emulator[] = await Promise.all([
-      startS3({ port: ports.s3, buckets: [LOCAL.inputBucket, LOCAL.outputBucket] }),
+      startS3({
+        port: ports.s3,
+        buckets: [LOCAL.inputBucket, LOCAL.outputBucket],
+        onEvent: (e) => trigger.onS3Event(e),
+      }),
       startDynamo({ port: ports.dynamodb, table: LOCAL.jobsTable }),
     ]);
     closers.push(

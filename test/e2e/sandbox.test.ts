@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { triggerInferenceId } from '../../src/lib/domain/trigger.ts';
+import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { runModel } from '../../src/local/model.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
@@ -141,6 +144,40 @@ describe('the sandbox over HTTP', () => {
     const done = await finished('e2e-fail');
     expect(done.status).toBe('FAILED');
     expect(done.failureReason).toMatch(/\S/);
+  });
+
+  it('starts a job from a file dropped under drop/ in the input bucket', async () => {
+    const s3 = new S3Client({
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      endpoint: sandbox!.s3Url,
+      forcePathStyle: true,
+    });
+    onTestFinished(() => s3.destroy());
+    const key = `${LOCAL.triggerPrefix}scores ${process.pid}.csv`;
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: LOCAL.inputBucket,
+        Key: key,
+        Body: Buffer.from('5,6\n'),
+        ContentType: 'text/csv',
+      }),
+    );
+    const id = triggerInferenceId({ bucket: LOCAL.inputBucket, key, etag: put.ETag });
+    const done = await waitFor(
+      async () => {
+        const { status, body } = await job(id);
+        return status === 200 && body.status !== 'IN_PROGRESS' ? body : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `the job of ${key}` },
+    );
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      inputLocation: `s3://${LOCAL.inputBucket}/${key}`,
+      inputContentType: 'text/csv',
+      result: expected('5,6\n', 'text/csv'),
+    });
+    expect(lines.some((l) => l.includes('[trigger] object delivered to onInputObject'))).toBe(true);
   });
 
   it('answers a resubmitted id with 200 and the same job', async () => {

@@ -9,7 +9,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { bundleGraph } from '../../bench/graph.ts';
 import { zipEntries } from '../support/zip.ts';
 import { schemaProblems } from '../support/cfn-spec.ts';
-import { type Template, grants, resolve, roleOf } from '../support/cfn.ts';
+import { type Template, condition, grants, resolve, roleOf } from '../support/cfn.ts';
 import {
   FUNCTIONS,
   expectedGrants,
@@ -27,7 +27,7 @@ import {
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Resource = { Type: string; Condition?: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 let out: string;
 let template: Template;
 let resources: Record<string, Resource>;
@@ -94,7 +94,7 @@ describe('serverless package', () => {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(FUNCTIONS.length);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -224,6 +224,15 @@ describe('serverless package', () => {
     );
   });
 
+  it('starts no job from S3 by default: no rule, no bucket events, an idle queue', () => {
+    expect(condition(template, 'HasTrigger')).toBe(false);
+    expect(resources.TriggerRule!.Condition).toBe('HasTrigger');
+    expect(resources.TriggerQueuePolicy!.Condition).toBe('HasTrigger');
+    expect(
+      resources.OnInputObjectLambdaFunction!.Properties.Environment.Variables.TRIGGER_PREFIX,
+    ).toBe('');
+  });
+
   it('outputs a managed policy with what a model execution role needs, and no endpoint by default', () => {
     const statements = resources.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual(
@@ -315,6 +324,7 @@ describe('serverless package', () => {
       'RefusedNotificationsAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
+      'TriggerDLQAlarm',
     ]);
     for (const a of Object.values(alarms)) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
@@ -577,6 +587,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       'apiAuth=jwt',
       'jwtIssuer=https://issuer.example.com',
       'jwtAudience=my-client',
+      'triggerPrefix=drop/',
     ]);
     full = t;
     r = t.Resources;
@@ -592,7 +603,9 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     const subs = of('AWS::SNS::Subscription').map(([, s]) => s.Properties);
     expect(subs.map((s) => s.Protocol)).toEqual(['sqs', 'sqs']);
     expect(subs.every((s) => s.RawMessageDelivery === true)).toBe(true);
-    const mappings = of('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const mappings = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .filter((m) => JSON.stringify(m.EventSourceArn).match(/"(Success|Error)Queue"/));
     expect(mappings).toHaveLength(2);
     for (const m of mappings) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     for (const q of ['SuccessQueue', 'ErrorQueue']) {
@@ -647,6 +660,57 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     expect(env.ENDPOINT_NAMES).toBe('my-async-endpoint,Second-Endpoint');
   });
 
+  it('starts a job for each object created under triggerPrefix: S3 -> EventBridge -> SQS -> onInputObject', () => {
+    expect(conditions.HasTrigger).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['drop/', ''] }] });
+    // EventBridge needs no permission on the bucket: no bucket -> queue dependency cycle.
+    expect(r.InputBucket!.Properties.NotificationConfiguration).toEqual({
+      'Fn::If': [
+        'HasTrigger',
+        { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(r.TriggerRule!.Properties.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        bucket: { name: [{ Ref: 'InputBucket' }] },
+        object: { key: [{ prefix: 'drop/' }] },
+      },
+    });
+    expect(r.TriggerRule!.Properties.Targets).toEqual([
+      { Id: 'trigger-queue', Arn: { 'Fn::GetAtt': ['TriggerQueue', 'Arn'] } },
+    ]);
+    // Only that rule may send to the queue.
+    expect(r.TriggerQueuePolicy!.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'TriggerRuleOnly',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['TriggerQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['TriggerRule', 'Arn'] } } },
+      },
+    ]);
+    expect(r.TriggerQueue!.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['TriggerDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const mapping = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('TriggerQueue'));
+    expect(mapping).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    const env = r.OnInputObjectLambdaFunction!.Properties.Environment.Variables;
+    expect(env.TRIGGER_PREFIX).toBe('drop/');
+    // The model reads its input where it was dropped.
+    const model = JSON.stringify(r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement);
+    expect(model).toContain('${InputBucket.Arn}/drop/*');
+  });
+
   it('gives the model role KMS on the given key only', () => {
     const doc = r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
     expect(JSON.stringify(doc)).toContain(KMS_KEY);
@@ -668,6 +732,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       sqs: true,
       kmsKey: KMS_KEY,
       endpoints: ['my-async-endpoint', 'Second-Endpoint'],
+      triggerPrefix: 'drop/',
     };
 
     it("grants each role exactly the (action, resource) pairs its function's code uses", () => {

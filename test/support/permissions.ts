@@ -20,6 +20,8 @@ export interface Variant {
   kmsKey?: string;
   /** the allow-listed endpoint names */
   endpoints: string[];
+  /** triggerPrefix, when set (S3-triggered jobs) */
+  triggerPrefix?: string;
 }
 
 const at = `${REGION}:${ACCOUNT}`;
@@ -105,6 +107,22 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
     deliverWebhook: [
       `Allow secretsmanager:GetSecretValue ${SECRET}`,
       `Allow sqs:SendMessage ${queue('WebhookDLQ')}`,
+    ],
+    // The queue always; the dropped objects, the record and the endpoint only with a prefix.
+    onInputObject: [
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('TriggerQueue')}`,
+      ),
+      ...(v.triggerPrefix
+        ? [
+            ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+              (a) => `Allow dynamodb:${a} ${TABLE}`,
+            ),
+            `Allow s3:GetObject ${IN}/${v.triggerPrefix}*`,
+            `Allow s3:ListBucket ${IN} if ${JSON.stringify({ StringLike: { 's3:prefix': [`${v.triggerPrefix}*`] } })}`,
+            ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+          ]
+        : []),
     ],
   };
   for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
@@ -222,6 +240,32 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       { action: 'secretsmanager:GetSecretValue', resource: SECRET },
       send('WebhookDLQ'),
     ],
+    // trigger.ts: HeadObject of the dropped object (authorized as s3:GetObject, with the listing
+    // that makes a deleted one 404), then submit with its inputLocation.
+    onInputObject: [
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('TriggerQueue'),
+      })),
+      ...(v.triggerPrefix
+        ? [
+            { action: 's3:GetObject', resource: `${IN}/${v.triggerPrefix}scan 1.png` },
+            {
+              action: 's3:ListBucket',
+              resource: IN,
+              context: { 's3:prefix': `${v.triggerPrefix}scan 1.png` },
+            },
+            item('PutItem'),
+            item('GetItem'),
+            item('UpdateItem'),
+            item('DeleteItem'),
+            ...v.endpoints.map((n) => ({
+              action: 'sagemaker:InvokeEndpointAsync',
+              resource: endpoint(n),
+            })),
+          ]
+        : []),
+    ],
   };
   for (const fn of FUNCTIONS) {
     calls[fn].push(
@@ -256,6 +300,8 @@ export function neverAllowed(v: Variant): Call[] {
     { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': '' } },
     { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': 'private/' } },
     { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'inputs/' } },
+    { action: 's3:GetObject', resource: `${IN}/elsewhere/scan.png` },
+    { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'elsewhere/' } },
     { action: 's3:DeleteObject', resource: `${OUT}/outputs/job-1.out` },
     { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint('someone-elses-endpoint') },
     { action: 'sqs:SendMessage', resource: queue('SomeOtherQueue') },

@@ -20,7 +20,9 @@ export type CountMetric =
   | 'DuplicatesIgnored'
   | 'NotificationsRefused'
   | 'NotificationsIgnored'
-  | 'JobsReconciled';
+  | 'JobsReconciled'
+  | 'TriggerObjectsRefused'
+  | 'TriggerTestEvents';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 
