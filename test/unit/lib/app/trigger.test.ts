@@ -159,16 +159,14 @@ describe('jobsFromMessage', () => {
     await expect(jobsFromMessage(created('drop/a.csv'), deps)).rejects.toMatchObject({
       status: 429,
     });
-    s3mock
-      .on(HeadObjectCommand)
-      .rejects(
-        new S3ServiceException({
-          name: 'Forbidden',
-          $fault: 'client',
-          message: 'Forbidden',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    s3mock.on(HeadObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'Forbidden',
+        $fault: 'client',
+        message: 'Forbidden',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     await expect(jobsFromMessage(created('drop/b.csv'), deps)).rejects.toThrow(/AccessDenied/);
   });
 
