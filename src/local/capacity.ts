@@ -160,7 +160,8 @@ export function capacityEnvFromArgs(
 export function createCapacity(opts: CapacityOptions = {}): Capacity {
   const settings: CapacitySettings = {
     minInstances: opts.minInstances ?? DEFAULT_CAPACITY.minInstances,
-    maxInstances: opts.maxInstances ?? Math.max(DEFAULT_CAPACITY.maxInstances, opts.minInstances ?? 0),
+    maxInstances:
+      opts.maxInstances ?? Math.max(DEFAULT_CAPACITY.maxInstances, opts.minInstances ?? 0),
     instanceStartMs: opts.instanceStartMs ?? DEFAULT_CAPACITY.instanceStartMs,
     scaleInIdleMs: opts.scaleInIdleMs ?? DEFAULT_CAPACITY.scaleInIdleMs,
     backlogPerInstance: opts.backlogPerInstance ?? DEFAULT_CAPACITY.backlogPerInstance,

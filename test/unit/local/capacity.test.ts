@@ -177,7 +177,15 @@ describe('capacity settings', () => {
 
   it('reads the SANDBOX_* variables and the npm start flags', () => {
     const env = capacityEnvFromArgs(
-      ['--min-instances', '0', '--max-instances=2', '--instance-start-ms', '300', '--model-url', 'x'],
+      [
+        '--min-instances',
+        '0',
+        '--max-instances=2',
+        '--instance-start-ms',
+        '300',
+        '--model-url',
+        'x',
+      ],
       { SANDBOX_SCALE_IN_IDLE_MS: '400', SANDBOX_BACKLOG_PER_INSTANCE: '3' },
     );
     expect(capacityFromEnv(env)).toEqual({
