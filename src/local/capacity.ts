@@ -140,21 +140,30 @@ export const CAPACITY_FLAGS = {
   '--backlog-per-instance': 'SANDBOX_BACKLOG_PER_INSTANCE',
 } as const;
 
-/** The environment with `--min-instances 0` style flags (or `--min-instances=0`) applied. */
-export function capacityEnvFromArgs(
+/**
+ * Takes the capacity flags (`--min-instances 0` or `--min-instances=0`) out of `npm start`'s
+ * arguments: the environment with them applied, and the arguments left for the other options.
+ */
+export function capacityArgs(
   argv: string[],
   env: Record<string, string | undefined>,
-): Record<string, string | undefined> {
+): { env: Record<string, string | undefined>; rest: string[] } {
   const out = { ...env };
+  const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
     const name = CAPACITY_FLAGS[flag as keyof typeof CAPACITY_FLAGS];
-    if (!name) continue;
-    const value = inline ?? argv[++i];
+    if (!name) {
+      rest.push(arg);
+      continue;
+    }
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new Error(`${flag} needs a value`);
     out[name] = value;
   }
-  return out;
+  return { env: out, rest };
 }
 
 export function createCapacity(opts: CapacityOptions = {}): Capacity {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  capacityEnvFromArgs,
+  capacityArgs,
   capacityFromEnv,
   createCapacity,
   DEFAULT_CAPACITY,
@@ -176,7 +176,7 @@ describe('capacity settings', () => {
   });
 
   it('reads the SANDBOX_* variables and the npm start flags', () => {
-    const env = capacityEnvFromArgs(
+    const { env, rest } = capacityArgs(
       [
         '--min-instances',
         '0',
@@ -188,6 +188,7 @@ describe('capacity settings', () => {
       ],
       { SANDBOX_SCALE_IN_IDLE_MS: '400', SANDBOX_BACKLOG_PER_INSTANCE: '3' },
     );
+    expect(rest).toEqual(['--model-url', 'x']);
     expect(capacityFromEnv(env)).toEqual({
       minInstances: 0,
       maxInstances: 2,
@@ -208,6 +209,6 @@ describe('capacity settings', () => {
     expect(() => capacityFromEnv({ SANDBOX_INSTANCE_START_MS: '1.5' })).toThrow(
       /SANDBOX_INSTANCE_START_MS/,
     );
-    expect(() => capacityEnvFromArgs(['--max-instances'], {})).toThrow(/needs a value/);
+    expect(() => capacityArgs(['--max-instances'], {})).toThrow(/needs a value/);
   });
 });
