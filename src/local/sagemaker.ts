@@ -84,7 +84,7 @@ export interface LocalSageMakerOptions {
   errorTopicArn: string;
   publish: (topicArn: string, message: string) => Promise<void>;
   includeResponseBody?: boolean;
-  /** Requests run at once: MaxConcurrentInvocationsPerInstance of a one-instance endpoint. */
+  /** Requests run at once per instance in service: MaxConcurrentInvocationsPerInstance. */
   concurrency?: number;
   /** A SageMaker inference container (`http://host:port`); the demo model when omitted. */
   modelUrl?: string;
