@@ -1,4 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
+import type { CapacitySettings } from './capacity.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +42,8 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** How long serverless-offline may take to build and answer. */
   startTimeoutMs?: number;
+  /** The local endpoint's instances and scaling (src/local/capacity.ts); one instance when omitted. */
+  capacity?: Partial<CapacitySettings>;
 }
 
 export interface Sandbox {
@@ -255,7 +260,34 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     closers.push(() => sns.idle());
 
+    // The endpoint's capacity note, which getJob reads to say a job waits for an instance; written
+    // in order, one write at a time.
+    const ddbClient = new DynamoDBClient({
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      endpoint: ddb!.url,
+    });
+    const notes = new CapacityNotes(ddbClient, LOCAL.jobsTable);
+    let noteWrites = Promise.resolve();
+    closers.push(async () => {
+      await noteWrites;
+      ddbClient.destroy();
+    });
     const sageMaker = await startLocalSageMaker({
+      capacity: opts.capacity,
+      onCapacity: (state) => {
+        const note = {
+          endpointName: LOCAL.endpointName,
+          instances: state.inService,
+          backlog: state.backlog,
+          observedAt: new Date().toISOString(),
+        };
+        noteWrites = noteWrites
+          .then(() => notes.save(note))
+          .catch((err: unknown) =>
+            log(`[sagemaker] capacity note not written ${JSON.stringify({ error: String(err) })}`),
+          );
+      },
       port: ports.sageMaker,
       s3,
       region: LOCAL.region,

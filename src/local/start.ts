@@ -1,4 +1,5 @@
 import { modelUrlFrom } from './container.ts';
+import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
 import { LOCAL } from './names.ts';
 import { startSandbox } from './sandbox.ts';
 
@@ -11,8 +12,12 @@ import { startSandbox } from './sandbox.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 let modelUrl: string | undefined;
+let capacity: CapacitySettings;
 try {
-  modelUrl = modelUrlFrom(process.argv.slice(2), process.env);
+  // `--min-instances 0 --max-instances 2 ...` (or SANDBOX_MIN_INSTANCES=0 ...): scale to zero.
+  const { env, rest } = capacityArgs(process.argv.slice(2), process.env);
+  capacity = capacityFromEnv(env);
+  modelUrl = modelUrlFrom(rest, process.env);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -24,6 +29,7 @@ console.log('starting the sandbox: emulators, local SageMaker endpoint, serverle
 const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
+  capacity,
   log: (line) => {
     // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept.
     if (verbose || !line.startsWith('[offline]') || /"level"|POST|GET|error/i.test(line)) {
@@ -43,7 +49,7 @@ sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL
   HTTP API         ${apiUrl}          POST /jobs   GET /jobs/{inferenceId}
   S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
   DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
-  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'})
+  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'}, ${capacity.minInstances}-${capacity.maxInstances} instances)
   Lambda invoke    ${sandbox.lambdaUrl}
   EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
   SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)

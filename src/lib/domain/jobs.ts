@@ -144,6 +144,22 @@ export function expectedBy(submitted: Date, ttlSeconds = 21_600, timeoutSeconds 
   return new Date(submitted.getTime() + (ttlSeconds + timeoutSeconds) * 1000).toISOString();
 }
 
+/**
+ * How long past expectedBy a job with neither output nor failure is still waited for before it is
+ * failed as expired. expectedBy counts from the submit's start, before the input upload and
+ * InvokeEndpointAsync (SageMaker's RequestTTLSeconds starts when it receives the request), and
+ * SageMaker still writes the output after the invocation ends: a job dequeued by an instance
+ * that scaled from zero at the end of its TTL may answer a little after expectedBy. Shorter than
+ * the 15 minutes the check schedule reaches past the latest expectedBy, so the last check sees it.
+ */
+export const EXPIRY_GRACE_SECONDS = 300;
+
+/** Whether an unfinished job's deadline (expectedBy plus the grace) has passed. */
+export function pastDeadline(job: Job, now: Date): boolean {
+  if (!job.expectedBy) return false;
+  return Date.parse(job.expectedBy) + EXPIRY_GRACE_SECONDS * 1000 < now.getTime();
+}
+
 export function expiresAt(from: Date, ttlDays: number): number {
   return Math.floor(from.getTime() / 1000) + ttlDays * 86_400;
 }
