@@ -14,6 +14,8 @@ export const LOCAL = {
   eventBusName: 'async-jobs-local',
   /** The dead-letter queue refused notifications are sent to, once (serverless.yml, local stage). */
   refusedQueue: 'async-jobs-local-refused',
+  /** Where automatic retries wait for their backoff (serverless.yml, local stage). */
+  retryQueue: 'async-jobs-local-retry',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -36,13 +38,15 @@ export const FUNCTIONS = [
   'createUpload',
   'onSuccess',
   'onError',
+  'retryJob',
+  'autoRetry',
   'reconcile',
   'deliverWebhook',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export function functionName(
-  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
+  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook' | 'autoRetry',
 ): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

@@ -20,7 +20,8 @@ export type CountMetric =
   | 'DuplicatesIgnored'
   | 'NotificationsRefused'
   | 'NotificationsIgnored'
-  | 'JobsReconciled';
+  | 'JobsReconciled'
+  | 'JobsRetried';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 
