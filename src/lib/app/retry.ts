@@ -71,27 +71,22 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   if (!original)
     throw new RetryConflict(`job ${base}, the original of ${job.inferenceId}, is gone`);
   const latest = original.attempts ?? 1;
-  if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== latest) {
-    throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`);
-  }
   const latestId = attemptId(base, latest);
   const current =
     latestId === job.inferenceId ? job : latestId === base ? original : await store.get(latestId);
-
-  let n: number;
-  if (current) {
-    if (current.status !== 'FAILED') {
-      throw new RetryConflict(
-        current.inferenceId === job.inferenceId
-          ? `job ${job.inferenceId} has not failed: it is ${job.status}`
-          : `job ${job.inferenceId} was retried: its latest attempt ${current.inferenceId} is ${current.status}`,
-      );
-    }
-    n = latest + 1;
-  } else {
-    // The retry that took this number never got its job queued (its claim was released): the
-    // number is free to use again, and the claim below decides between concurrent retries.
-    n = latest;
+  // Without a record, the retry that took the latest number never got its job queued (its claim
+  // was released): the number is free to use again, and the claim below decides between
+  // concurrent retries. The attempt being retried is then the one before it.
+  const n = current ? latest + 1 : latest;
+  if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== n - 1) {
+    throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`);
+  }
+  if (current && current.status !== 'FAILED') {
+    throw new RetryConflict(
+      current.inferenceId === job.inferenceId
+        ? `job ${job.inferenceId} has not failed: it is ${job.status}`
+        : `job ${job.inferenceId} was retried: its latest attempt ${current.inferenceId} is ${current.status}`,
+    );
   }
   const newId = attemptId(base, n);
   if (newId.length > MAX_INFERENCE_ID_LENGTH || !CLIENT_INFERENCE_ID.test(newId)) {
