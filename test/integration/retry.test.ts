@@ -10,7 +10,7 @@ import { AppError } from '../../src/lib/domain/errors.ts';
 import type { Job } from '../../src/lib/domain/jobs.ts';
 import { RetryConflict, retryJob } from '../../src/lib/app/retry.ts';
 import { runScheduledRetry } from '../../src/lib/app/auto-retry.ts';
-import type { SubmitDeps } from '../../src/lib/app/submit.ts';
+import { submitJob, type SubmitDeps } from '../../src/lib/app/submit.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET } from '../support/notifications.ts';
 
@@ -97,6 +97,43 @@ const invoked = () =>
   sm.commandCalls(InvokeEndpointAsyncCommand).map((c) => c.args[0].input.InferenceId);
 
 describe('retryJob against dynalite', () => {
+  it('repeats what the submit was given: submit keeps it in the record, out of its public view', async () => {
+    await submitJob(
+      {
+        query: {
+          inferenceId: 'r-submitted',
+          accept: 'text/csv',
+          customAttributes: 'k=v',
+          invocationTimeoutSeconds: '60',
+        },
+        contentType: 'text/csv',
+        body: Buffer.from('1,2\n'),
+      },
+      deps,
+    );
+    expect((await b.store.get('r-submitted'))?.invocation).toEqual({
+      accept: 'text/csv',
+      customAttributes: 'k=v',
+      invocationTimeoutSeconds: 60,
+    });
+    await b.store.finish('r-submitted', {
+      status: 'FAILED',
+      endpointName: 'demo-endpoint',
+      completedAt: '2026-11-26T08:00:05.000Z',
+      expiresAt: 1_900_000_000,
+      failureReason: 'ModelError',
+    });
+    await retryJob({ inferenceId: 'r-submitted' }, deps);
+    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[1]!.args[0].input).toMatchObject({
+      InferenceId: 'r-submitted.2',
+      InputLocation: `s3://${INPUT_BUCKET}/inputs/r-submitted`,
+      ContentType: 'text/csv',
+      Accept: 'text/csv',
+      CustomAttributes: 'k=v',
+      InvocationTimeoutSeconds: 60,
+    });
+  });
+
   it('makes <id>.2 from the same input and parameters, and only points the original at it', async () => {
     await seed('r-1', 'FAILED', {
       callbackUrl: 'https://hooks.example.com/jobs',
