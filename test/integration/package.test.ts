@@ -94,7 +94,7 @@ describe('serverless package', () => {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(11);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -113,6 +113,7 @@ describe('serverless package', () => {
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
       'POST /jobs',
+      'POST /jobs/{inferenceId}/retry',
       'POST /uploads',
     ]);
     for (const r of Object.values(routes) as { AuthorizationType: string }[]) {
@@ -313,6 +314,7 @@ describe('serverless package', () => {
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
       'RefusedNotificationsAlarm',
+      'RetryDLQAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
     ]);
@@ -324,6 +326,43 @@ describe('serverless package', () => {
     });
     const filter = resources.ExpiredJobsMetricFilter!.Properties;
     expect(filter.FilterPattern).toContain('job expired');
+  });
+  it('retries failed jobs: a route, and JobFailed events that will be retried delayed in a queue', () => {
+    const fn = (name: string) =>
+      byType('AWS::Lambda::Function').find(([k]) => k === `${name}LambdaFunction`)![1].Properties;
+    // Off by default; every function knows the policy (it decides `finalAttempt`).
+    for (const [, f] of byType('AWS::Lambda::Function')) {
+      expect(f.Properties.Environment.Variables).toMatchObject({
+        AUTO_RETRY_MAX_ATTEMPTS: '0',
+        AUTO_RETRY_ON: '',
+        AUTO_RETRY_BASE_DELAY_SECONDS: '60',
+      });
+    }
+    expect(fn('AutoRetry').Environment.Variables.RETRY_QUEUE_URL).toEqual({ Ref: 'RetryQueue' });
+    expect(fn('RetryJob').Environment.Variables.RETRY_QUEUE_URL).toBeUndefined();
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.finalAttempt,
+    )![1].Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobFailed'],
+      detail: { finalAttempt: [false] },
+    });
+    const queue = resources.RetryQueue!.Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['RetryDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    // At least 6 x autoRetry's timeout, as Lambda advises for a queue it polls.
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('AutoRetry').Timeout);
+    const mapping = byType('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) =>
+        JSON.stringify(m.Properties.EventSourceArn) ===
+        JSON.stringify({ 'Fn::GetAtt': ['RetryQueue', 'Arn'] }),
+    )![1].Properties;
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(outputs.RetryDLQUrl?.Value).toEqual({ Ref: 'RetryDLQ' });
   });
 });
 
@@ -592,7 +631,14 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     const subs = of('AWS::SNS::Subscription').map(([, s]) => s.Properties);
     expect(subs.map((s) => s.Protocol)).toEqual(['sqs', 'sqs']);
     expect(subs.every((s) => s.RawMessageDelivery === true)).toBe(true);
-    const mappings = of('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const mappings = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      // autoRetry's RetryQueue mapping is there in every variant.
+      .filter(
+        (m) =>
+          JSON.stringify(m.EventSourceArn) !==
+          JSON.stringify({ 'Fn::GetAtt': ['RetryQueue', 'Arn'] }),
+      );
     expect(mappings).toHaveLength(2);
     for (const m of mappings) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     for (const q of ['SuccessQueue', 'ErrorQueue']) {
