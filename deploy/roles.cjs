@@ -87,6 +87,15 @@ module.exports = async ({ resolveVariable }) => {
     ...(sqs ? [pollQueue(queue)] : []),
   ];
 
+  /** A new attempt of a failed job: the calls of submit's path, minus the input upload. */
+  const retryStatements = [
+    allow(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      TABLE,
+    ),
+    allow('sagemaker:InvokeEndpointAsync', endpoints),
+  ];
+
   /** Each function's calls beyond its logs, from its handler and what it calls in src/lib. */
   const statements = {
     // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
@@ -98,6 +107,17 @@ module.exports = async ({ resolveVariable }) => {
       ),
       allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
       allow('sagemaker:InvokeEndpointAsync', endpoints),
+    ],
+    // retry.ts: the original and its latest attempt (GetItem), the attempt counter (UpdateItem),
+    // then submit.ts's claim, markQueued and release with InvokeEndpointAsync; no S3 (the input
+    // is the original's, already stored).
+    retryJob: retryStatements,
+    // retry.ts: JobFailed -> a delayed message in its queue (SendMessage); the message, polled,
+    // -> what retryJob does.
+    autoRetry: [
+      ...retryStatements,
+      allow('sqs:SendMessage', arn('RetryQueue')),
+      pollQueue('RetryQueue'),
     ],
     // The record; for a stale job, reconcileJob: read the output or failure, finish (UpdateItem),
     // announce (GetItem, PutEvents, markAnnounced: UpdateItem).

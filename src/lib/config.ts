@@ -1,4 +1,5 @@
 import { ConfigError } from './domain/errors.ts';
+import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from './domain/retry.ts';
 
 export interface Config {
   /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
@@ -36,6 +37,10 @@ export interface Config {
   triggerMaxBytes: number;
   /** Media types a triggered object may have (`type/*` allowed); empty: any valid one. */
   triggerContentTypes: readonly string[];
+  /** Automatic retries of failed jobs (docs/reliability.md); undefined when off. */
+  autoRetry?: AutoRetryPolicy;
+  /** The queue an automatic retry waits in for its backoff (autoRetry's RETRY_QUEUE_URL). */
+  retryQueueUrl?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -140,6 +145,20 @@ function triggerPrefix(env: Env, inputPrefix: string): string {
   return value;
 }
 
+/** AUTO_RETRY_MAX_ATTEMPTS (0 or 1: off), AUTO_RETRY_ON, AUTO_RETRY_BASE_DELAY_SECONDS. */
+function autoRetry(env: Env): AutoRetryPolicy | undefined {
+  const maxAttempts = integer(env, 'AUTO_RETRY_MAX_ATTEMPTS', 0, 0, 10);
+  const source = env.AUTO_RETRY_ON?.trim() || DEFAULT_AUTO_RETRY_ON;
+  let on: RegExp;
+  try {
+    on = new RegExp(source, 'i');
+  } catch {
+    throw new ConfigError(`AUTO_RETRY_ON: "${source}" is not a regular expression`);
+  }
+  const baseDelaySeconds = integer(env, 'AUTO_RETRY_BASE_DELAY_SECONDS', 60, 0, 900);
+  return maxAttempts > 1 ? { maxAttempts, on, baseDelaySeconds } : undefined;
+}
+
 /** Reads and validates the whole environment; throws one ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const outputBuckets = required(env, 'OUTPUT_BUCKETS')
@@ -188,6 +207,8 @@ export function loadConfig(env: Env = process.env): Config {
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean),
+    autoRetry: autoRetry(env),
+    retryQueueUrl: queueUrl(env, 'RETRY_QUEUE_URL'),
   };
 }
 

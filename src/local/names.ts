@@ -16,6 +16,8 @@ export const LOCAL = {
   refusedQueue: 'async-jobs-local-refused',
   /** S3-triggered jobs: objects created under this prefix of the input bucket (serverless.yml). */
   triggerPrefix: 'drop/',
+  /** Where automatic retries wait for their backoff (serverless.yml, local stage). */
+  retryQueue: 'async-jobs-local-retry',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -38,6 +40,8 @@ export const FUNCTIONS = [
   'createUpload',
   'onSuccess',
   'onError',
+  'retryJob',
+  'autoRetry',
   'reconcile',
   'deliverWebhook',
   'onInputObject',
@@ -45,7 +49,7 @@ export const FUNCTIONS = [
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export function functionName(
-  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook' | 'onInputObject',
+  fn: FunctionName,
 ): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

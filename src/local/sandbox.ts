@@ -9,7 +9,12 @@ import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emu
 import { createTriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
-import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './eventbridge.ts';
+import {
+  startLocalEventBridge,
+  wantsAutoRetry,
+  wantsWebhook,
+  type LocalEventBridge,
+} from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
@@ -44,6 +49,11 @@ export interface SandboxOptions {
   startTimeoutMs?: number;
   /** The local endpoint's instances and scaling (src/local/capacity.ts); one instance when omitted. */
   capacity?: Partial<CapacitySettings>;
+  /**
+   * Automatic retries (the autoRetry* params; `npm start` reads SANDBOX_AUTO_RETRY_MAX_ATTEMPTS,
+   * SANDBOX_AUTO_RETRY_ON and SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS from the environment).
+   */
+  autoRetry?: { maxAttempts: number; on?: string; baseDelaySeconds?: number };
 }
 
 export interface Sandbox {
@@ -113,6 +123,18 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_SQS_PORT: String(ports.sqs),
     // The SDK's notice that its 2027 releases need Node 22 (Lambda runs 22), once per process.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/** The sandbox's autoRetry option as the variables the `local` stage's params read. */
+export function autoRetryEnv(autoRetry: SandboxOptions['autoRetry']): Record<string, string> {
+  if (!autoRetry) return {};
+  return {
+    SANDBOX_AUTO_RETRY_MAX_ATTEMPTS: String(autoRetry.maxAttempts),
+    ...(autoRetry.on !== undefined ? { SANDBOX_AUTO_RETRY_ON: autoRetry.on } : {}),
+    ...(autoRetry.baseDelaySeconds !== undefined
+      ? { SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS: String(autoRetry.baseDelaySeconds) }
+      : {}),
   };
 }
 
@@ -235,6 +257,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           matches: wantsWebhook,
           invoke: offlineInvoker(lambdaUrl, functionName('deliverWebhook')),
         },
+        { matches: wantsAutoRetry, invoke: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
       ],
       log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
     });
@@ -244,13 +267,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     );
     const sqs = await startLocalSqs({
       port: ports.sqs,
-      queues: [LOCAL.refusedQueue],
+      queues: [LOCAL.refusedQueue, LOCAL.retryQueue],
       onMessage: (m) =>
         log(
-          `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
+          m.queueName === LOCAL.retryQueue
+            ? `[sqs] retry scheduled ${JSON.stringify({ delaySeconds: m.delaySeconds ?? 0 })}`
+            : `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
         ),
+      // As the RetryQueue event source mapping delivers to autoRetry once each delay passed.
+      consumers: { [LOCAL.retryQueue]: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
+      log: (msg, fields) => log(`[sqs] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(() => sqs.close());
+    closers.push(
+      () => sqs.close(),
+      () => sqs.idle(),
+    );
     const sns = createSnsDelivery({
       subscriptions: {
         [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
@@ -320,6 +351,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           ...env,
           SLS_ESBUILD_WORK_FOLDER: workFolder,
           SLS_TELEMETRY_DISABLED: '1',
+          ...autoRetryEnv(opts.autoRetry),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,

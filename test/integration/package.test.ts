@@ -121,6 +121,7 @@ describe('serverless package', () => {
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
       'POST /jobs',
+      'POST /jobs/{inferenceId}/retry',
       'POST /uploads',
     ]);
     for (const r of Object.values(routes) as { AuthorizationType: string }[]) {
@@ -334,6 +335,7 @@ describe('serverless package', () => {
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
       'RefusedNotificationsAlarm',
+      'RetryDLQAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
       'TriggerDLQAlarm',
@@ -346,6 +348,43 @@ describe('serverless package', () => {
     });
     const filter = resources.ExpiredJobsMetricFilter!.Properties;
     expect(filter.FilterPattern).toContain('job expired');
+  });
+  it('retries failed jobs: a route, and JobFailed events that will be retried delayed in a queue', () => {
+    const fn = (name: string) =>
+      byType('AWS::Lambda::Function').find(([k]) => k === `${name}LambdaFunction`)![1].Properties;
+    // Off by default; every function knows the policy (it decides `finalAttempt`).
+    for (const [, f] of byType('AWS::Lambda::Function')) {
+      expect(f.Properties.Environment.Variables).toMatchObject({
+        AUTO_RETRY_MAX_ATTEMPTS: '0',
+        AUTO_RETRY_ON: '',
+        AUTO_RETRY_BASE_DELAY_SECONDS: '60',
+      });
+    }
+    expect(fn('AutoRetry').Environment.Variables.RETRY_QUEUE_URL).toEqual({ Ref: 'RetryQueue' });
+    expect(fn('RetryJob').Environment.Variables.RETRY_QUEUE_URL).toBeUndefined();
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.finalAttempt,
+    )![1].Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobFailed'],
+      detail: { finalAttempt: [false] },
+    });
+    const queue = resources.RetryQueue!.Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['RetryDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    // At least 6 x autoRetry's timeout, as Lambda advises for a queue it polls.
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('AutoRetry').Timeout);
+    const mapping = byType('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) =>
+        JSON.stringify(m.Properties.EventSourceArn) ===
+        JSON.stringify({ 'Fn::GetAtt': ['RetryQueue', 'Arn'] }),
+    )![1].Properties;
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(outputs.RetryDLQUrl?.Value).toEqual({ Ref: 'RetryDLQ' });
   });
 });
 

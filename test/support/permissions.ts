@@ -55,6 +55,12 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       .concat('RefusedNotificationsQueue')
       .map((q) => `Allow sqs:SendMessage ${queue(q)}`);
   const readWrite = ['GetItem', 'UpdateItem'].map((a) => `Allow dynamodb:${a} ${TABLE}`);
+  const retry = [
+    ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+      (a) => `Allow dynamodb:${a} ${TABLE}`,
+    ),
+    ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+  ];
   const rows: Record<Fn, string[]> = {
     submitJob: [
       ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
@@ -72,6 +78,14 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       ...kms,
     ],
     getResult: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${OUT}/outputs/*`, ...kms],
+    retryJob: retry,
+    autoRetry: [
+      ...retry,
+      `Allow sqs:SendMessage ${queue('RetryQueue')}`,
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('RetryQueue')}`,
+      ),
+    ],
     listJobs: [
       `Allow dynamodb:Query ${TABLE}/index/jobs-by-status`,
       `Allow dynamodb:GetItem ${TABLE}`,
@@ -196,6 +210,32 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...decrypt,
     ],
     getResult: [item('GetItem'), output, ...decrypt],
+    // No input upload: a retry's input is the original's.
+    retryJob: [
+      item('GetItem'),
+      item('UpdateItem'),
+      item('PutItem'),
+      item('DeleteItem'),
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+    ],
+    autoRetry: [
+      item('GetItem'),
+      item('UpdateItem'),
+      item('PutItem'),
+      item('DeleteItem'),
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+      send('RetryQueue'),
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('RetryQueue'),
+      })),
+    ],
     listJobs: [
       { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-by-status` },
       item('GetItem'),

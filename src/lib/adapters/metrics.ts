@@ -22,7 +22,8 @@ export type CountMetric =
   | 'NotificationsIgnored'
   | 'JobsReconciled'
   | 'TriggerObjectsRefused'
-  | 'TriggerTestEvents';
+  | 'TriggerTestEvents'
+  | 'JobsRetried';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 

@@ -48,6 +48,7 @@ async function finishAndAnnounce(
         store: deps.store,
         eventBridge: deps.eventBridge,
         busName: deps.config.eventBusName,
+        autoRetry: deps.config.autoRetry,
         now: deps.now,
       },
       t.applied,

@@ -36,11 +36,34 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** A retry (src/lib/domain/retry.ts): the original's id, and this attempt's number (2, 3, ...). */
+  retryOf?: string;
+  attempt?: number;
+  /** On the original once retried: how many attempts exist, and the id of the latest. */
+  attempts?: number;
+  retriedBy?: string;
+  /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
+  invocation?: Invocation;
+}
+
+/** The InvokeEndpointAsync parameters of a submit that a retry repeats. */
+export interface Invocation {
+  accept?: string;
+  customAttributes?: string;
+  requestTtlSeconds?: number;
+  invocationTimeoutSeconds?: number;
 }
 
 export type PublicJob = Omit<
   Job,
-  'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner' | 'shardKey' | 'checkedAt'
+  | 'expiresAt'
+  | 'pending'
+  | 'claimToken'
+  | 'announcedAt'
+  | 'owner'
+  | 'shardKey'
+  | 'checkedAt'
+  | 'invocation'
 >;
 
 /*
@@ -89,6 +112,7 @@ export function publicView(job: Job): PublicJob {
     owner: _owner,
     shardKey: _shardKey,
     checkedAt: _checkedAt,
+    invocation: _invocation,
     ...rest
   } = job;
   return rest;
