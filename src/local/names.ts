@@ -25,6 +25,7 @@ export const DEFAULT_PORTS = {
   s3: 4569,
   eventBridge: 4570,
   sqs: 4571,
+  sfn: 4572,
 } as const;
 
 /** Every function of serverless.yml, in its order. */
@@ -38,11 +39,13 @@ export const FUNCTIONS = [
   'onError',
   'reconcile',
   'deliverWebhook',
+  'sendTaskResult',
+  'startJob',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export function functionName(
-  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
+  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook' | 'sendTaskResult',
 ): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

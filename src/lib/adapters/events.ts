@@ -24,7 +24,8 @@ export interface EventDeps {
 
 export function eventDetail(job: Job): Record<string, unknown> {
   const { result: _result, ...rest } = publicView(job);
-  return rest;
+  // What the Step Functions rule matches on: the token itself never leaves the record.
+  return job.taskToken ? { ...rest, hasTaskToken: true } : rest;
 }
 
 /**

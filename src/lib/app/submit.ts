@@ -95,6 +95,9 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     claimToken: randomUUID(),
     callbackUrl,
     owner: req.owner,
+    ...(q.taskToken
+      ? { taskToken: q.taskToken, taskCallback: { status: 'PENDING' as const, at: submittedAt } }
+      : {}),
   };
   const existing = await deps.store.claim(claim);
   if (existing && req.owner !== undefined && existing.owner !== req.owner) {

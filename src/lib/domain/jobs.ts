@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TaskCallback } from './task-callback.ts';
 
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 export type ResultEncoding = 'utf8' | 'base64';
@@ -36,11 +37,22 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** A Step Functions task token given at submit; a bearer capability, never returned. */
+  taskToken?: string;
+  /** Where the Step Functions callback of a job submitted with a task token stands. */
+  taskCallback?: TaskCallback;
 }
 
 export type PublicJob = Omit<
   Job,
-  'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner' | 'shardKey' | 'checkedAt'
+  | 'expiresAt'
+  | 'pending'
+  | 'claimToken'
+  | 'announcedAt'
+  | 'owner'
+  | 'shardKey'
+  | 'checkedAt'
+  | 'taskToken'
 >;
 
 /*
@@ -89,6 +101,7 @@ export function publicView(job: Job): PublicJob {
     owner: _owner,
     shardKey: _shardKey,
     checkedAt: _checkedAt,
+    taskToken: _taskToken,
     ...rest
   } = job;
   return rest;
