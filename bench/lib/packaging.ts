@@ -12,7 +12,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 
 export type Fn = FunctionName;
 
-export type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager';
+export type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager' | 'sfn';
 
 /** The AWS clients (and one command each) a function's code paths use, whichever path runs. */
 export const CLIENTS: Record<Fn, Client[]> = {
@@ -27,6 +27,8 @@ export const CLIENTS: Record<Fn, Client[]> = {
   reconcile: ['s3', 'dynamodb', 'eventbridge'],
   // Secrets Manager is loaded on the first delivery, outside INIT, but it is the path's client.
   deliverWebhook: ['secretsmanager'],
+  sendTaskResult: ['dynamodb', 'sfn'],
+  startJob: ['s3', 'dynamodb', 'sagemaker'],
 };
 
 /**
@@ -129,6 +131,11 @@ const CLIENT_SOURCE = {
     "import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';",
     'new SecretsManagerClient({})',
     'GetSecretValueCommand',
+  ],
+  sfn: [
+    "import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';",
+    'new SFNClient({})',
+    'SendTaskSuccessCommand',
   ],
 } as const;
 

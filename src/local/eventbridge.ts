@@ -145,3 +145,12 @@ export function wantsWebhook(e: CapturedEvent): boolean {
     typeof e.detail.callbackUrl === 'string'
   );
 }
+
+/** The stack's rule for Step Functions callbacks: outcomes of jobs submitted with a task token. */
+export function wantsTaskResult(e: CapturedEvent): boolean {
+  return (
+    e.source === 'async-jobs' &&
+    (e.detailType === 'JobCompleted' || e.detailType === 'JobFailed') &&
+    e.detail.hasTaskToken === true
+  );
+}

@@ -90,11 +90,12 @@ afterAll(async () => {
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
     const names = ['submitJob', 'getJob', 'getResult', 'listJobs', 'createUpload'];
-    for (const fn of [...names, 'onSuccess', 'onError', 'reconcile', 'deliverWebhook']) {
+    const more = ['onSuccess', 'onError', 'reconcile', 'deliverWebhook', 'sendTaskResult', 'startJob'];
+    for (const fn of [...names, ...more]) {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(11);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -166,7 +167,7 @@ describe('serverless package', () => {
     );
     const configs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
     const dlqs = configs.map((c) => c.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
-    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'WebhookDLQ']);
+    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'TaskCallbackDLQ', 'WebhookDLQ']);
     for (const c of configs) expect(c.MaximumRetryAttempts).toBe(2);
   });
 
@@ -180,6 +181,10 @@ describe('serverless package', () => {
             actions.every((a) => !a.includes('*')),
             name,
           ).toBe(true);
+          // The one exception: SendTaskSuccess/SendTaskFailure have no resource type (Service
+          // Authorization Reference, list_awsstepfunctions.html), so IAM takes only "*" for them.
+          const callbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+          if (name === 'SendTaskResultRole' && actions.every((a) => callbacks.includes(a))) continue;
           expect([s.Resource].flat(), name).not.toContain('*');
         }
       }
@@ -254,8 +259,9 @@ describe('serverless package', () => {
 
   it('announces outcomes on its own bus and delivers webhooks from a rule, signed', () => {
     expect(resources.JobsBus!.Properties.Name).toBe('async-jobs-dev');
-    const rule = byType('AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern)![1]
-      .Properties;
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.callbackUrl,
+    )![1].Properties;
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
@@ -270,6 +276,33 @@ describe('serverless package', () => {
       'Allow secretsmanager:GetSecretValue arn:aws:secretsmanager:us-east-1:123456789012:secret:WebhookSecret-AbCdEf',
     );
     expect(outputs.EventBusName?.Value).toEqual({ Ref: 'JobsBus' });
+  });
+
+  it('reports Step Functions callbacks from a rule on jobs with a task token, retried to a DLQ', () => {
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.hasTaskToken,
+    )![1].Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobCompleted', 'JobFailed'],
+      detail: { hasTaskToken: [true] },
+    });
+    expect(JSON.stringify(rule.Targets)).toContain('SendTaskResultLambdaFunction');
+    expect(grants(template, 'SendTaskResultRole')).toEqual(
+      expect.arrayContaining([
+        'Allow states:SendTaskFailure *',
+        'Allow states:SendTaskSuccess *',
+        'Allow sqs:SendMessage arn:aws:sqs:us-east-1:123456789012:TaskCallbackDLQ',
+      ]),
+    );
+    // startJob has no trigger: a state machine invokes it; the example is off by default.
+    expect(JSON.stringify(byType('AWS::Lambda::Permission'))).not.toContain('StartJob');
+    expect(byType('AWS::StepFunctions::StateMachine')).toEqual([]);
+    expect(resources.ExampleStateMachineRole).toBeUndefined();
+    expect(outputs.StartJobFunctionArn?.Value).toEqual({
+      'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'],
+    });
   });
 
   it('has a dashboard of the job metrics and the endpoint backlog', () => {
@@ -315,6 +348,7 @@ describe('serverless package', () => {
       'RefusedNotificationsAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
+      'TaskCallbackDLQAlarm',
     ]);
     for (const a of Object.values(alarms)) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
@@ -577,6 +611,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       'apiAuth=jwt',
       'jwtIssuer=https://issuer.example.com',
       'jwtAudience=my-client',
+      'exampleStateMachine=true',
     ]);
     full = t;
     r = t.Resources;
@@ -645,6 +680,22 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     ]);
     const env = r.SubmitJobLambdaFunction!.Properties.Environment.Variables;
     expect(env.ENDPOINT_NAMES).toBe('my-async-endpoint,Second-Endpoint');
+  });
+
+  it('packages the example state machine: startJob as a waitForTaskToken task, a role that may invoke only it', () => {
+    const machine = r.ExampleStateMachine!.Properties;
+    expect(machine.RoleArn).toEqual({ 'Fn::GetAtt': ['ExampleStateMachineRole', 'Arn'] });
+    expect(machine.DefinitionSubstitutions).toEqual({
+      StartJobArn: { 'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'] },
+    });
+    const task = machine.Definition.States.SubmitAndWait;
+    expect(task.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(task.Parameters.FunctionName).toBe('${StartJobArn}');
+    expect(task.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    expect(task.Catch[0].ErrorEquals).toEqual(['AsyncJobs.JobFailed']);
+    expect(grants(full, 'ExampleStateMachineRole')).toEqual([
+      'Allow lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:StartJobLambdaFunction',
+    ]);
   });
 
   it('gives the model role KMS on the given key only', () => {
