@@ -90,7 +90,14 @@ afterAll(async () => {
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
     const names = ['submitJob', 'getJob', 'getResult', 'listJobs', 'createUpload'];
-    const more = ['onSuccess', 'onError', 'reconcile', 'deliverWebhook', 'sendTaskResult', 'startJob'];
+    const more = [
+      'onSuccess',
+      'onError',
+      'reconcile',
+      'deliverWebhook',
+      'sendTaskResult',
+      'startJob',
+    ];
     for (const fn of [...names, ...more]) {
       expect(artifacts).toContain(`${fn}.zip`);
     }
@@ -184,7 +191,8 @@ describe('serverless package', () => {
           // The one exception: SendTaskSuccess/SendTaskFailure have no resource type (Service
           // Authorization Reference, list_awsstepfunctions.html), so IAM takes only "*" for them.
           const callbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-          if (name === 'SendTaskResultRole' && actions.every((a) => callbacks.includes(a))) continue;
+          if (name === 'SendTaskResultRole' && actions.every((a) => callbacks.includes(a)))
+            continue;
           expect([s.Resource].flat(), name).not.toContain('*');
         }
       }
@@ -694,7 +702,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     expect(task.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
     expect(task.Catch[0].ErrorEquals).toEqual(['AsyncJobs.JobFailed']);
     expect(grants(full, 'ExampleStateMachineRole')).toEqual([
-      'Allow lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:StartJobLambdaFunction',
+      'Allow lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:async-jobs-dev-startJob',
     ]);
   });
 

@@ -1,8 +1,4 @@
-import {
-  SFNClient,
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-} from '@aws-sdk/client-sfn';
+import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { config } from '../config.ts';
 
 /*
