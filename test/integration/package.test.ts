@@ -67,7 +67,7 @@ async function packageTemplate(dir: string, params: string[]) {
         SLS_TELEMETRY_DISABLED: '1',
         TMPDIR: tmp,
       },
-      timeout: 120_000,
+      timeout: 300_000,
     },
   );
   return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
@@ -79,7 +79,7 @@ beforeAll(async () => {
   resources = template.Resources as Record<string, Resource>;
   outputs = template.Outputs ?? {};
   artifacts = await readdir(out);
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   if (!out) return;
@@ -624,7 +624,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     full = t;
     r = t.Resources;
     conditions = t.Conditions;
-  }, 180_000);
+  }, 360_000);
   afterAll(async () => {
     await rm(sqsOut, { recursive: true, force: true });
     await rm(join(PROJECT_DIR, workFolder(sqsOut)), { recursive: true, force: true });
