@@ -181,6 +181,24 @@ module.exports = async ({ resolveVariable }) => {
       allow('secretsmanager:GetSecretValue', { Ref: 'WebhookSecret' }),
       allow('sqs:SendMessage', arn('WebhookDLQ')),
     ],
+    // task-callback.ts: the record and its token (GetItem), the callback settled and the token
+    // removed (UpdateItem); its own DLQ. SendTaskSuccess/SendTaskFailure name no resource type
+    // and no condition key in the Service Authorization Reference (list_awsstepfunctions.html):
+    // a task token is the capability, and IAM can only grant these actions on "*".
+    sendTaskResult: [
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], '*'),
+      allow('sqs:SendMessage', arn('TaskCallbackDLQ')),
+    ],
+    // A state machine's submit without HTTP: submit.ts, as submitJob.
+    startJob: [
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        TABLE,
+      ),
+      allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
+      allow('sagemaker:InvokeEndpointAsync', endpoints),
+    ],
   };
 
   const Resources = {};

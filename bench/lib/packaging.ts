@@ -12,7 +12,14 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 
 export type Fn = FunctionName;
 
-export type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager' | 'sqs';
+export type Client =
+  | 'dynamodb'
+  | 's3'
+  | 'sagemaker'
+  | 'eventbridge'
+  | 'secretsmanager'
+  | 'sqs'
+  | 'sfn';
 
 /** The AWS clients (and one command each) a function's code paths use, whichever path runs. */
 export const CLIENTS: Record<Fn, Client[]> = {
@@ -32,6 +39,8 @@ export const CLIENTS: Record<Fn, Client[]> = {
   deliverWebhook: ['secretsmanager'],
   // HeadObject of the dropped object, then what submit does.
   onInputObject: ['s3', 'dynamodb', 'sagemaker'],
+  sendTaskResult: ['dynamodb', 'sfn'],
+  startJob: ['s3', 'dynamodb', 'sagemaker'],
 };
 
 /**
@@ -139,6 +148,11 @@ const CLIENT_SOURCE = {
     "import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';",
     'new SQSClient({})',
     'SendMessageCommand',
+  ],
+  sfn: [
+    "import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';",
+    'new SFNClient({})',
+    'SendTaskSuccessCommand',
   ],
 } as const;
 

@@ -90,6 +90,7 @@ const ENDPOINT_VARIABLES = [
   'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
   'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_SFN',
 ] as const;
 
 function emulatorCredentials(env: Env): Config['emulatorCredentials'] {

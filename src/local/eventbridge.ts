@@ -152,3 +152,16 @@ export function wantsAutoRetry(e: CapturedEvent): boolean {
     e.source === 'async-jobs' && e.detailType === 'JobFailed' && e.detail.finalAttempt === false
   );
 }
+
+/**
+ * The stack's rule for Step Functions callbacks: final outcomes of jobs submitted with a task
+ * token. A failure an automatic retry follows is not final: the token travels to the new attempt.
+ */
+export function wantsTaskResult(e: CapturedEvent): boolean {
+  return (
+    e.source === 'async-jobs' &&
+    (e.detailType === 'JobCompleted' || e.detailType === 'JobFailed') &&
+    e.detail.hasTaskToken === true &&
+    e.detail.finalAttempt !== false
+  );
+}

@@ -29,6 +29,7 @@ export const DEFAULT_PORTS = {
   s3: 4569,
   eventBridge: 4570,
   sqs: 4571,
+  sfn: 4572,
 } as const;
 
 /** Every function of serverless.yml, in its order. */
@@ -45,6 +46,8 @@ export const FUNCTIONS = [
   'reconcile',
   'deliverWebhook',
   'onInputObject',
+  'sendTaskResult',
+  'startJob',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 

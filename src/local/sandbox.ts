@@ -12,12 +12,14 @@ import { PROJECT_DIR, serverlessBin } from './paths.ts';
 import {
   startLocalEventBridge,
   wantsAutoRetry,
+  wantsTaskResult,
   wantsWebhook,
   type LocalEventBridge,
 } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
+import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
@@ -33,6 +35,8 @@ export interface SandboxPorts {
   sageMaker: number;
   eventBridge: number;
   sqs: number;
+  /** The Step Functions stand-in (SendTaskSuccess/SendTaskFailure). */
+  sfn: number;
 }
 
 export interface SandboxOptions {
@@ -71,6 +75,8 @@ export interface Sandbox {
   eventBridgeUrl: string;
   /** The dead-letter queue of refused notifications: each lands here once, never retried. */
   sqs: LocalSqs;
+  /** The Step Functions stand-in: every SendTaskSuccess/SendTaskFailure the handlers made. */
+  stepFunctions: LocalStepFunctions;
   close(): Promise<void>;
 }
 
@@ -106,6 +112,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts
     sageMaker: port('SANDBOX_SAGEMAKER_PORT', DEFAULT_PORTS.sageMaker),
     eventBridge: port('SANDBOX_EVENTBRIDGE_PORT', DEFAULT_PORTS.eventBridge),
     sqs: port('SANDBOX_SQS_PORT', DEFAULT_PORTS.sqs),
+    sfn: port('SANDBOX_SFN_PORT', DEFAULT_PORTS.sfn),
   };
 }
 
@@ -121,6 +128,7 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_SAGEMAKER_PORT: String(ports.sageMaker),
     SANDBOX_EVENTBRIDGE_PORT: String(ports.eventBridge),
     SANDBOX_SQS_PORT: String(ports.sqs),
+    SANDBOX_SFN_PORT: String(ports.sfn),
     // The SDK's notice that its 2027 releases need Node 22 (Lambda runs 22), once per process.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
@@ -249,6 +257,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
 
     const lambdaUrl = `http://127.0.0.1:${ports.lambda}`;
+    const stepFunctions = await startLocalStepFunctions({
+      port: ports.sfn,
+      onCall: (c) => log(`[sfn] ${c.operation} ${JSON.stringify({ answer: c.answer })}`),
+    });
+    closers.push(() => stepFunctions.close());
     const eventBridge = await startLocalEventBridge({
       port: ports.eventBridge,
       region: LOCAL.region,
@@ -258,6 +271,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           invoke: offlineInvoker(lambdaUrl, functionName('deliverWebhook')),
         },
         { matches: wantsAutoRetry, invoke: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
+        {
+          matches: wantsTaskResult,
+          invoke: offlineInvoker(lambdaUrl, functionName('sendTaskResult')),
+        },
       ],
       log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
     });
@@ -398,6 +415,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       eventBridge,
       eventBridgeUrl: eventBridge.url,
       sqs,
+      stepFunctions,
       close,
     };
   } catch (err) {

@@ -519,3 +519,92 @@ describe('retrying failed jobs through the sandbox', () => {
     expect(sandbox!.sqs.messages.filter((m) => m.queueName === LOCAL.retryQueue)).toHaveLength(1);
   });
 });
+
+describe('Step Functions callbacks through the sandbox', () => {
+  const callsOf = (token: string) =>
+    waitFor(
+      () => {
+        const calls = sandbox!.stepFunctions.calls.filter((c) => c.taskToken === token);
+        return calls.length > 0 ? calls : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: `a callback for ${token}` },
+    );
+  const settled = (id: string) =>
+    waitFor(
+      async () => {
+        const { body } = await job(id);
+        const cb = body.taskCallback as { status: string; detail?: string } | undefined;
+        return cb && cb.status !== 'PENDING' ? { body, cb } : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `the callback of ${id} to settle` },
+    );
+
+  it('POST /jobs?taskToken= reports a completed job with SendTaskSuccess and its record', async () => {
+    const token = 'e2e-token-ok.AAAA+/=';
+    const sent = await submit('1,2\n', 'text/csv', { inferenceId: 'e2e-sfn-ok', taskToken: token });
+    expect(sent.status).toBe(202);
+    expect(JSON.stringify(sent.job)).not.toContain(token);
+    expect(sent.job.taskCallback).toMatchObject({ status: 'PENDING' });
+    const [call] = await callsOf(token);
+    expect(call).toMatchObject({
+      operation: 'SendTaskSuccess',
+      answer: 'ok',
+      output: {
+        inferenceId: 'e2e-sfn-ok',
+        status: 'COMPLETED',
+        result: expected('1,2\n', 'text/csv'),
+      },
+    });
+    const { body, cb } = await settled('e2e-sfn-ok');
+    expect(cb).toMatchObject({ status: 'SENT', detail: 'SendTaskSuccess' });
+    expect(JSON.stringify(body)).not.toContain(token);
+    const event = sandbox!.eventBridge.events.find((e) => e.detail.inferenceId === 'e2e-sfn-ok');
+    expect(event?.detail.hasTaskToken).toBe(true);
+    expect(JSON.stringify(event)).not.toContain(token);
+  });
+
+  it('reports a failed job with SendTaskFailure, and records an expired token once, unretried', async () => {
+    const failing = 'e2e-token-fail';
+    const late = 'e2e-token-late';
+    sandbox!.stepFunctions.expire(late);
+    await submit('FAIL', 'text/plain', { inferenceId: 'e2e-sfn-fail', taskToken: failing });
+    await submit('3,4\n', 'text/csv', { inferenceId: 'e2e-sfn-late', taskToken: late });
+    const [failure] = await callsOf(failing);
+    expect(failure).toMatchObject({
+      operation: 'SendTaskFailure',
+      error: 'AsyncJobs.JobFailed',
+      answer: 'ok',
+    });
+    expect(failure!.cause).toBe((await finished('e2e-sfn-fail')).failureReason);
+    const { cb } = await settled('e2e-sfn-late');
+    expect(cb).toMatchObject({ status: 'EXPIRED', detail: 'TaskTimedOut' });
+    await sandbox!.eventBridge.idle();
+    expect(sandbox!.stepFunctions.calls.filter((c) => c.taskToken === late)).toHaveLength(1);
+  });
+
+  it('startJob takes a direct invocation (no HTTP), as a waitForTaskToken task makes it', async () => {
+    const token = 'e2e-token-direct';
+    const res = await fetch(
+      `${sandbox!.lambdaUrl}/2015-03-31/functions/async-jobs-local-startJob/invocations`,
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          taskToken: token,
+          inferenceId: 'e2e-sfn-direct',
+          body: '5,6\n',
+          contentType: 'text/csv',
+        }),
+      },
+    );
+    expect(res.headers.get('x-amz-function-error')).toBeNull();
+    const record = (await res.json()) as JobBody;
+    expect(record.inferenceId).toBe('e2e-sfn-direct');
+    expect(record.taskCallback).toBeDefined();
+    expect(JSON.stringify(record)).not.toContain(token);
+    const [call] = await callsOf(token);
+    expect(call).toMatchObject({
+      operation: 'SendTaskSuccess',
+      output: { inferenceId: 'e2e-sfn-direct', result: expected('5,6\n', 'text/csv') },
+    });
+  });
+});

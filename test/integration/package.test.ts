@@ -67,7 +67,7 @@ async function packageTemplate(dir: string, params: string[]) {
         SLS_TELEMETRY_DISABLED: '1',
         TMPDIR: tmp,
       },
-      timeout: 120_000,
+      timeout: 300_000,
     },
   );
   return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
@@ -87,7 +87,7 @@ beforeAll(async () => {
   resources = template.Resources as Record<string, Resource>;
   outputs = template.Outputs ?? {};
   artifacts = await readdir(out);
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   if (!out) return;
@@ -98,7 +98,15 @@ afterAll(async () => {
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
     const names = ['submitJob', 'getJob', 'getResult', 'listJobs', 'createUpload'];
-    for (const fn of [...names, 'onSuccess', 'onError', 'reconcile', 'deliverWebhook']) {
+    const more = [
+      'onSuccess',
+      'onError',
+      'reconcile',
+      'deliverWebhook',
+      'sendTaskResult',
+      'startJob',
+    ];
+    for (const fn of [...names, ...more]) {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
@@ -175,7 +183,7 @@ describe('serverless package', () => {
     );
     const configs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
     const dlqs = configs.map((c) => c.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
-    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'WebhookDLQ']);
+    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'TaskCallbackDLQ', 'WebhookDLQ']);
     for (const c of configs) expect(c.MaximumRetryAttempts).toBe(2);
   });
 
@@ -189,6 +197,11 @@ describe('serverless package', () => {
             actions.every((a) => !a.includes('*')),
             name,
           ).toBe(true);
+          // The one exception: SendTaskSuccess/SendTaskFailure have no resource type (Service
+          // Authorization Reference, list_awsstepfunctions.html), so IAM takes only "*" for them.
+          const callbacks = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+          if (name === 'SendTaskResultRole' && actions.every((a) => callbacks.includes(a)))
+            continue;
           expect([s.Resource].flat(), name).not.toContain('*');
         }
       }
@@ -272,8 +285,9 @@ describe('serverless package', () => {
 
   it('announces outcomes on its own bus and delivers webhooks from a rule, signed', () => {
     expect(resources.JobsBus!.Properties.Name).toBe('async-jobs-dev');
-    const rule = byType('AWS::Events::Rule').find(([, r]) => r.Properties.EventPattern)![1]
-      .Properties;
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.callbackUrl,
+    )![1].Properties;
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
@@ -288,6 +302,33 @@ describe('serverless package', () => {
       'Allow secretsmanager:GetSecretValue arn:aws:secretsmanager:us-east-1:123456789012:secret:WebhookSecret-AbCdEf',
     );
     expect(outputs.EventBusName?.Value).toEqual({ Ref: 'JobsBus' });
+  });
+
+  it('reports Step Functions callbacks from a rule on jobs with a task token, retried to a DLQ', () => {
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.hasTaskToken,
+    )![1].Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobCompleted', 'JobFailed'],
+      detail: { hasTaskToken: [true] },
+    });
+    expect(JSON.stringify(rule.Targets)).toContain('SendTaskResultLambdaFunction');
+    expect(grants(template, 'SendTaskResultRole')).toEqual(
+      expect.arrayContaining([
+        'Allow states:SendTaskFailure *',
+        'Allow states:SendTaskSuccess *',
+        'Allow sqs:SendMessage arn:aws:sqs:us-east-1:123456789012:TaskCallbackDLQ',
+      ]),
+    );
+    // startJob has no trigger: a state machine invokes it; the example is off by default.
+    expect(JSON.stringify(byType('AWS::Lambda::Permission'))).not.toContain('StartJob');
+    expect(byType('AWS::StepFunctions::StateMachine')).toEqual([]);
+    expect(resources.ExampleStateMachineRole).toBeUndefined();
+    expect(outputs.StartJobFunctionArn?.Value).toEqual({
+      'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'],
+    });
   });
 
   it('has a dashboard of the job metrics and the endpoint backlog', () => {
@@ -338,6 +379,7 @@ describe('serverless package', () => {
       'RetryDLQAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
+      'TaskCallbackDLQAlarm',
       'TriggerDLQAlarm',
     ]);
     for (const a of Object.values(alarms)) {
@@ -797,11 +839,12 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       'jwtIssuer=https://issuer.example.com',
       'jwtAudience=my-client',
       'triggerPrefix=drop/',
+      'exampleStateMachine=true',
     ]);
     full = t;
     r = t.Resources;
     conditions = t.Conditions;
-  }, 180_000);
+  }, 360_000);
   afterAll(async () => {
     await rm(sqsOut, { recursive: true, force: true });
     await rm(join(PROJECT_DIR, workFolder(sqsOut)), { recursive: true, force: true });
@@ -919,6 +962,22 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     // The model reads its input where it was dropped.
     const model = JSON.stringify(r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement);
     expect(model).toContain('${InputBucket.Arn}/drop/*');
+  });
+
+  it('packages the example state machine: startJob as a waitForTaskToken task, a role that may invoke only it', () => {
+    const machine = r.ExampleStateMachine!.Properties;
+    expect(machine.RoleArn).toEqual({ 'Fn::GetAtt': ['ExampleStateMachineRole', 'Arn'] });
+    expect(machine.DefinitionSubstitutions).toEqual({
+      StartJobArn: { 'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'] },
+    });
+    const task = machine.Definition.States.SubmitAndWait;
+    expect(task.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(task.Parameters.FunctionName).toBe('${StartJobArn}');
+    expect(task.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    expect(task.Catch[0].ErrorEquals).toEqual(['AsyncJobs.JobFailed']);
+    expect(grants(full, 'ExampleStateMachineRole')).toEqual([
+      'Allow lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:async-jobs-dev-startJob',
+    ]);
   });
 
   it('gives the model role KMS on the given key only', () => {

@@ -138,6 +138,21 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
           ]
         : []),
     ],
+    // SendTaskSuccess/SendTaskFailure have no resource type (Service Authorization Reference,
+    // list_awsstepfunctions.html): "*" is the only resource IAM accepts for them.
+    sendTaskResult: [
+      ...readWrite,
+      'Allow states:SendTaskSuccess *',
+      'Allow states:SendTaskFailure *',
+      `Allow sqs:SendMessage ${queue('TaskCallbackDLQ')}`,
+    ],
+    startJob: [
+      ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+        (a) => `Allow dynamodb:${a} ${TABLE}`,
+      ),
+      `Allow s3:PutObject ${IN}/inputs/*`,
+      ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+    ],
   };
   for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
   return rows;
@@ -306,6 +321,25 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
           ]
         : []),
     ],
+    sendTaskResult: [
+      item('GetItem'),
+      item('UpdateItem'),
+      // A task token names no resource: the request is authorized against "*".
+      { action: 'states:SendTaskSuccess', resource: '*' },
+      { action: 'states:SendTaskFailure', resource: '*' },
+      send('TaskCallbackDLQ'),
+    ],
+    startJob: [
+      item('PutItem'),
+      item('GetItem'),
+      item('UpdateItem'),
+      item('DeleteItem'),
+      { action: 's3:PutObject', resource: `${IN}/inputs/${id}` },
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+    ],
   };
   for (const fn of FUNCTIONS) {
     calls[fn].push(
@@ -325,7 +359,9 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
  * of a Deny, which would cost more reading than it saves.
  */
 function overlaps(v: Variant): Partial<Record<Fn, Call[]>> {
-  return { submitJob: callsOf(v).createUpload.filter((c) => c.action === 's3:PutObject') };
+  const uploads = callsOf(v).createUpload.filter((c) => c.action === 's3:PutObject');
+  // startJob is submit without HTTP: its grant is submitJob's, so the same overlap.
+  return { submitJob: uploads, startJob: uploads };
 }
 
 /** Calls no function makes, each a way the stack could be misused; all must be denied to all. */
@@ -346,6 +382,9 @@ export function neverAllowed(v: Variant): Call[] {
     { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint('someone-elses-endpoint') },
     { action: 'sqs:SendMessage', resource: queue('SomeOtherQueue') },
     { action: 'events:PutEvents', resource: `arn:aws:events:${at}:event-bus/default` },
+    // The callback role may report tasks, never start, stop or read executions.
+    { action: 'states:StartExecution', resource: `arn:aws:states:${at}:stateMachine:any` },
+    { action: 'states:SendTaskHeartbeat', resource: '*' },
     {
       action: 'logs:PutLogEvents',
       resource: `arn:aws:logs:${at}:log-group:/aws/lambda/another-function:log-stream:x`,

@@ -8,7 +8,7 @@ import { freePorts } from './ports.ts';
 
 /** A free loopback port for every service of the sandbox, none handed out twice. */
 export async function freeSandboxPorts(): Promise<SandboxPorts> {
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs] = await freePorts(7);
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs, sfn] = await freePorts(8);
   return {
     http: http!,
     lambda: lambda!,
@@ -17,6 +17,7 @@ export async function freeSandboxPorts(): Promise<SandboxPorts> {
     sageMaker: sageMaker!,
     eventBridge: eventBridge!,
     sqs: sqs!,
+    sfn: sfn!,
   };
 }
 

@@ -28,7 +28,12 @@ export interface EventDeps {
 /** The record minus its result, with `attempt` and `finalAttempt` (no automatic retry follows). */
 export function eventDetail(job: Job, autoRetry?: AutoRetryPolicy): Record<string, unknown> {
   const { result: _result, ...rest } = publicView(job);
-  return { ...rest, ...attemptFields(job, autoRetry) };
+  // What the Step Functions rule matches on: the token itself never leaves the record.
+  return {
+    ...rest,
+    ...attemptFields(job, autoRetry),
+    ...(job.taskToken ? { hasTaskToken: true } : {}),
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type Outcome,
   type Transition,
 } from '../domain/jobs.ts';
+import type { TaskCallback } from '../domain/task-callback.ts';
 
 /** The announcement marker: an item of its own (< 1 KiB: one write unit), never the job's. */
 const ANNOUNCED = '\u0000announced\u0000';
@@ -477,6 +478,35 @@ export class JobStore {
             ':from': { N: String(from) },
             ':to': { N: String(to) },
             ':by': { S: retriedBy },
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
+  }
+
+  /**
+   * Records how a job's Step Functions callback ended and drops the token (a used or refused
+   * token is of no further use, and a bearer capability is kept no longer than needed). Only
+   * from PENDING: a second delivery of the outcome finds it settled and changes nothing.
+   * Answers whether this call settled it.
+   */
+  async settleCallback(inferenceId: string, callback: TaskCallback): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { inferenceId: { S: inferenceId } },
+          UpdateExpression: 'SET taskCallback = :c REMOVE taskToken',
+          // Transition of the callback PENDING -> SENT | EXPIRED | INVALID.
+          ConditionExpression: 'taskCallback.#s = :pending',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: {
+            ':c': { M: marshall(callback, { removeUndefinedValues: true }) },
+            ':pending': { S: 'PENDING' },
           },
         }),
       );

@@ -106,7 +106,9 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
       contentType: original.inputContentType,
       body: Buffer.alloc(0),
       owner: original.owner,
-      record: { retryOf: base, attempt: n, ...carried(original) },
+      // The token of the attempt being retried: still unsettled only when its failure was not
+      // final (an automatic retry); once a callback was sent the record no longer holds it.
+      record: { retryOf: base, attempt: n, ...carried(current ?? job) },
     },
     deps,
   );

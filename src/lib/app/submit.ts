@@ -97,6 +97,7 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
   const now = deps.now?.() ?? new Date();
   const submittedAt = now.toISOString();
 
+  const taskToken = q.taskToken ?? req.record?.taskToken;
   const claim: Job = {
     inferenceId,
     status: 'IN_PROGRESS',
@@ -111,6 +112,10 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     owner: req.owner,
     invocation: invocationOf(q),
     ...req.record,
+    // A retry carries the token of the attempt it follows (src/lib/app/retry.ts).
+    ...(taskToken
+      ? { taskToken, taskCallback: { status: 'PENDING' as const, at: submittedAt } }
+      : {}),
   };
   const existing = await deps.store.claim(claim);
   if (existing && req.owner !== undefined && existing.owner !== req.owner) {

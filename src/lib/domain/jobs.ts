@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TaskCallback } from './task-callback.ts';
 
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 export type ResultEncoding = 'utf8' | 'base64';
@@ -36,6 +37,10 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** A Step Functions task token given at submit; a bearer capability, never returned. */
+  taskToken?: string;
+  /** Where the Step Functions callback of a job submitted with a task token stands. */
+  taskCallback?: TaskCallback;
   /** A retry (src/lib/domain/retry.ts): the original's id, and this attempt's number (2, 3, ...). */
   retryOf?: string;
   attempt?: number;
@@ -64,6 +69,7 @@ export type PublicJob = Omit<
   | 'shardKey'
   | 'checkedAt'
   | 'invocation'
+  | 'taskToken'
 >;
 
 /*
@@ -113,6 +119,7 @@ export function publicView(job: Job): PublicJob {
     shardKey: _shardKey,
     checkedAt: _checkedAt,
     invocation: _invocation,
+    taskToken: _taskToken,
     ...rest
   } = job;
   return rest;

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { BadRequest, UnsupportedMediaType } from './errors.ts';
 import { CLIENT_INFERENCE_ID } from './jobs.ts';
+import { TaskToken } from './task-callback.ts';
 
 /*
  * What POST /jobs accepts: its query parameters, the limits SageMaker puts on what we pass through,
@@ -68,6 +69,7 @@ export const SubmitQuery = z.object({
   callbackUrl: z.optional(
     z.string().check(z.maxLength(2048, 'callbackUrl must be at most 2048 characters')),
   ),
+  taskToken: z.optional(TaskToken),
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
 

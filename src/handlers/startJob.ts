@@ -1,0 +1,27 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { submitJob } from '../lib/app/submit.ts';
+import { config } from '../lib/config.ts';
+import { directSubmission } from '../lib/domain/direct-submission.ts';
+import { publicView, type PublicJob } from '../lib/domain/jobs.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+/**
+ * A state machine's submit, invoked directly (no HTTP): the payload holds the POST /jobs
+ * parameters and the input. Answers the public record; a refused submit throws its named error
+ * (BadRequest, Throttled, ...), which the Task state sees as its error name.
+ */
+export const handler = middy(async (payload: unknown): Promise<PublicJob> => {
+  const { job } = await submitJob(directSubmission(payload), {
+    config: cfg,
+    store: jobStore(),
+    s3,
+    sageMaker,
+  });
+  logger.appendKeys({ inferenceId: job.inferenceId });
+  return publicView(job);
+}).use(injectLambdaContext(logger, { resetKeys: true }));

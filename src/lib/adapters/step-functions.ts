@@ -1,0 +1,43 @@
+import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { config } from '../config.ts';
+
+/*
+ * Step Functions, for the callbacks of jobs submitted with a task token. The SDK reaches a local
+ * stand-in through AWS_ENDPOINT_URL_SFN (the service id is "SFN"). Few attempts and short
+ * timeouts: a throttled or failed call is retried by Lambda's asynchronous retries of the whole
+ * event, which then goes to the DLQ.
+ */
+
+let client: SFNClient | undefined;
+
+export function stepFunctions(): SFNClient {
+  client ??= new SFNClient({
+    credentials: config().emulatorCredentials,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+  });
+  return client;
+}
+
+/** For tests that point the process at a new stand-in. */
+export function resetStepFunctions(): void {
+  client?.destroy();
+  client = undefined;
+}
+
+/** What the use case needs of Step Functions: the two callbacks. */
+export interface TaskCallbacks {
+  success(taskToken: string, output: string): Promise<void>;
+  failure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+export function taskCallbacks(sfn: () => SFNClient): TaskCallbacks {
+  return {
+    async success(taskToken, output) {
+      await sfn().send(new SendTaskSuccessCommand({ taskToken, output }));
+    },
+    async failure(taskToken, error, cause) {
+      await sfn().send(new SendTaskFailureCommand({ taskToken, error, cause }));
+    },
+  };
+}
