@@ -13,13 +13,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 export type Fn = FunctionName;
 
 export type Client =
-  | 'dynamodb'
-  | 's3'
-  | 'sagemaker'
-  | 'eventbridge'
-  | 'secretsmanager'
-  | 'sqs'
-  | 'sfn';
+  'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager' | 'sqs' | 'sfn';
 
 /** The AWS clients (and one command each) a function's code paths use, whichever path runs. */
 export const CLIENTS: Record<Fn, Client[]> = {
