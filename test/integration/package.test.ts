@@ -312,7 +312,8 @@ describe('serverless package', () => {
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
       'detail-type': ['JobCompleted', 'JobFailed'],
-      detail: { hasTaskToken: [true] },
+      // A failure an automatic retry follows is not final: the token goes to the next attempt.
+      detail: { hasTaskToken: [true], finalAttempt: [true] },
     });
     expect(JSON.stringify(rule.Targets)).toContain('SendTaskResultLambdaFunction');
     expect(grants(template, 'SendTaskResultRole')).toEqual(

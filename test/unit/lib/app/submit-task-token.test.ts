@@ -12,6 +12,7 @@ import { eventDetail } from '../../../../src/lib/adapters/events.ts';
 import { submitJob } from '../../../../src/lib/app/submit.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
+import { wantsTaskResult } from '../../../../src/local/eventbridge.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const s3mock = mockClient(S3Client);
@@ -56,6 +57,29 @@ describe('POST /jobs?taskToken=', () => {
     expect(publicView(job).taskCallback).toEqual(item.taskCallback);
   });
 
+  it('stores the token a retry carries from the attempt it follows, PENDING again', async () => {
+    ddb.on(UpdateItemCommand).callsFake(() => {
+      const claimed = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+      return { Attributes: marshall(claimed) };
+    });
+    await submitJob(
+      {
+        query: {
+          inferenceId: 'job-1.2',
+          inputLocation: 's3://async-jobs-local-input/inputs/job-1',
+        },
+        body: Buffer.alloc(0),
+        record: { retryOf: 'job-1', attempt: 2, taskToken: 'the-token' },
+      },
+      deps,
+    );
+    const item = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+    expect(item).toMatchObject({
+      taskToken: 'the-token',
+      taskCallback: { status: 'PENDING', at: '2026-11-26T08:00:00.000Z' },
+    });
+  });
+
   it('refuses an over-long token before anything is claimed', async () => {
     await expect(
       submitJob(
@@ -74,5 +98,19 @@ describe('the outcome event of a job with a task token', () => {
     expect(detail.hasTaskToken).toBe(true);
     expect(JSON.stringify(detail)).not.toContain('the-token');
     expect(eventDetail({ inferenceId: 'k', status: 'FAILED' })).not.toHaveProperty('hasTaskToken');
+  });
+
+  it('reaches the callback rule only when final: a failure an automatic retry follows is not', () => {
+    const event = (detail: Record<string, unknown>) => ({
+      id: 'e',
+      source: 'async-jobs',
+      detailType: 'JobFailed',
+      eventBusName: 'b',
+      time: '2026-11-26T08:00:00Z',
+      detail,
+    });
+    expect(wantsTaskResult(event({ hasTaskToken: true, finalAttempt: true }))).toBe(true);
+    expect(wantsTaskResult(event({ hasTaskToken: true, finalAttempt: false }))).toBe(false);
+    expect(wantsTaskResult(event({ finalAttempt: true }))).toBe(false);
   });
 });
