@@ -1,5 +1,5 @@
 import { modelUrlFrom } from './container.ts';
-import { LOCAL } from './names.ts';
+import { readyBanner } from './banner.ts';
 import { startSandbox } from './sandbox.ts';
 
 /*
@@ -25,8 +25,15 @@ const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   log: (line) => {
-    // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept.
-    if (verbose || !line.startsWith('[offline]') || /"level"|POST|GET|error/i.test(line)) {
+    // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept. Its
+    // boxed route table (cut at the terminal's width, and naming its internal port) is not: the
+    // banner lists every route.
+    const boxed = /[\u2500-\u257f]/.test(line);
+    if (
+      verbose ||
+      !line.startsWith('[offline]') ||
+      (!boxed && /"level"|POST|GET|error/i.test(line))
+    ) {
       console.log(line);
     }
   },
@@ -36,24 +43,7 @@ const sandbox = await startSandbox({
   process.exit(1);
 });
 
-const { apiUrl } = sandbox;
-console.log(`
-sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
-
-  HTTP API         ${apiUrl}          POST /jobs   GET /jobs/{inferenceId}
-  S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
-  DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
-  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'})
-  Lambda invoke    ${sandbox.lambdaUrl}
-  EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
-  SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)
-
-try it:
-  curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'
-  curl -s ${apiUrl}/jobs/hello-1
-
-Ctrl-C stops everything.
-`);
+console.log(readyBanner(sandbox, { seconds: (Date.now() - started) / 1000, modelUrl }));
 
 let stopping = false;
 const stop = async (signal: string) => {
