@@ -23,7 +23,11 @@ export const ROUTES: readonly Route[] = [
 
 export interface RouteMatch {
   route: Route;
-  /** Path variables, percent-decoded as API Gateway passes them. */
+  /**
+   * Path variables, percent-decoded: "API Gateway decodes URL-encoded request parameters before
+   * passing them to your backend integration"
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
+   */
   params: Record<string, string>;
 }
 
