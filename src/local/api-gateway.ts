@@ -17,6 +17,9 @@ import { matchRoute, ROUTES, type Route } from './routes.ts';
  * a body without Content-Type reached the handler as `application/json`, and an unknown route got
  * its own 404 body. Here the handler sees the request as sent, and an unknown route answers
  * API Gateway's own 404 `{"message":"Not Found"}`.
+ * (An HTTP API answers a request no route matches with 404 `{"message":"Not Found"}`, a REST API
+ * with 403 "Missing Authentication Token"; AWS's own API Gateway emulator answers the same:
+ * https://github.com/aws/aws-lambda-dotnet/pull/1909.)
  */
 
 /** API Gateway HTTP API's quota for a request body (the handlers refuse above ~6 MB themselves). */
