@@ -32,3 +32,15 @@ try it:
 Ctrl-C stops everything.
 `;
 }
+
+/**
+ * Whether `npm start` prints a sandbox log line. serverless-offline is chatty: its request lines
+ * and the handlers' JSON logs are kept; its boxed route table (cut at the terminal's width, and
+ * naming its internal port) and its list of invocable functions are not: the banner lists every
+ * route. SANDBOX_VERBOSE=1 prints everything.
+ */
+export function shownInStartLog(line: string, verbose = false): boolean {
+  if (verbose || !line.startsWith('[offline]')) return true;
+  if (/[\u2500-\u257f]/.test(line) || /^\[offline\]\s+\* \w+: /.test(line)) return false;
+  return /"level"|POST|GET|error/i.test(line);
+}

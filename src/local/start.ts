@@ -1,5 +1,5 @@
 import { modelUrlFrom } from './container.ts';
-import { readyBanner } from './banner.ts';
+import { readyBanner, shownInStartLog } from './banner.ts';
 import { startSandbox } from './sandbox.ts';
 
 /*
@@ -25,17 +25,7 @@ const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   log: (line) => {
-    // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept. Its
-    // boxed route table (cut at the terminal's width, and naming its internal port) is not: the
-    // banner lists every route.
-    const boxed = /[\u2500-\u257f]/.test(line);
-    if (
-      verbose ||
-      !line.startsWith('[offline]') ||
-      (!boxed && /"level"|POST|GET|error/i.test(line))
-    ) {
-      console.log(line);
-    }
+    if (shownInStartLog(line, verbose)) console.log(line);
   },
 }).catch((err: unknown) => {
   console.error(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetClients } from '../../src/lib/adapters/clients.ts';
 import { MAX_INLINE_INPUT_BYTES } from '../../src/lib/domain/submission.ts';
 import { startLocalApiGateway, type LocalApiGateway } from '../../src/local/api-gateway.ts';
-import { readyBanner } from '../../src/local/banner.ts';
+import { readyBanner, shownInStartLog } from '../../src/local/banner.ts';
 import type { FunctionName } from '../../src/local/names.ts';
 import { PROJECT_DIR } from '../../src/local/paths.ts';
 import { matchRoute, ROUTES, type Route } from '../../src/local/routes.ts';
@@ -172,6 +172,16 @@ describe('the routes agree', () => {
       );
       expect(line, `${route} (${fn}) in:\n${banner.join('\n')}`).toBeDefined();
     }
+  });
+
+  it("the start log leaves out serverless-offline's cut route table and function list", () => {
+    expect(shownInStartLog('[offline] ┌──────────────────────────────┐')).toBe(false);
+    expect(shownInStartLog('[offline] │   GET  | http://127.0.0.1:3003/jobs/{infer │')).toBe(false);
+    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob')).toBe(false);
+    expect(shownInStartLog('[offline] GET /jobs/x (λ: getJob)')).toBe(true);
+    expect(shownInStartLog('[offline] {"level":"INFO","message":"job submitted"}')).toBe(true);
+    expect(shownInStartLog('[sns] delivered {}')).toBe(true);
+    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob', true)).toBe(true);
   });
 
   it('every request the CLI makes is a documented route', async () => {
