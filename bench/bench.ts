@@ -20,6 +20,7 @@ import { endToEnd } from './figures/end-to-end.ts';
 import { firstInvocation } from './figures/first-invocation.ts';
 import { memory } from './figures/memory.ts';
 import { overhead } from './figures/overhead.ts';
+import { scalingCost } from './figures/scaling-cost.ts';
 import { store } from './figures/store.ts';
 import { throughput } from './figures/throughput.ts';
 import { bundleGraph } from './graph.ts';
@@ -37,6 +38,7 @@ const FAMILIES: Family[] = [
   throughput,
   endToEnd,
   store,
+  scalingCost,
 ];
 
 const { values: args } = parseArgs({
@@ -83,6 +85,7 @@ async function main() {
       row: (r) => recordRow(rows, r),
       rows,
       notes,
+      updateDocs: UPDATE_DOCS,
     };
     for (const family of FAMILIES) {
       const t0 = Date.now();

@@ -51,6 +51,20 @@ module.exports = async ({ resolveVariable }) => {
   const delivery = String(await resolveVariable('param:resultDelivery'));
   const kmsKeyArn = String(await resolveVariable('param:kmsKeyArn'));
   const endpoints = await endpointArns({ resolveVariable });
+  const triggerPrefix = String(await resolveVariable('param:triggerPrefix'));
+  // The same rule config.ts holds at INIT, here at package time: a prefix that overlaps inputs/
+  // would make every POST /jobs input start a second job.
+  if (
+    triggerPrefix &&
+    (!/^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*\/$/.test(triggerPrefix) ||
+      triggerPrefix.includes('..') ||
+      triggerPrefix.startsWith('inputs/') ||
+      'inputs/'.startsWith(triggerPrefix))
+  ) {
+    throw new Error(
+      `--param triggerPrefix=${triggerPrefix}: must be a key prefix ending with "/" (letters, digits, !_.*'()-), apart from inputs/`,
+    );
+  }
   const sqs = delivery === 'sqs';
   const kms = decryptOutputs(kmsKeyArn);
 
@@ -73,6 +87,15 @@ module.exports = async ({ resolveVariable }) => {
     ...(sqs ? [pollQueue(queue)] : []),
   ];
 
+  /** A new attempt of a failed job: the calls of submit's path, minus the input upload. */
+  const retryStatements = [
+    allow(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      TABLE,
+    ),
+    allow('sagemaker:InvokeEndpointAsync', endpoints),
+  ];
+
   /** Each function's calls beyond its logs, from its handler and what it calls in src/lib. */
   const statements = {
     // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
@@ -84,6 +107,17 @@ module.exports = async ({ resolveVariable }) => {
       ),
       allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
       allow('sagemaker:InvokeEndpointAsync', endpoints),
+    ],
+    // retry.ts: the original and its latest attempt (GetItem), the attempt counter (UpdateItem),
+    // then submit.ts's claim, markQueued and release with InvokeEndpointAsync; no S3 (the input
+    // is the original's, already stored).
+    retryJob: retryStatements,
+    // retry.ts: JobFailed -> a delayed message in its queue (SendMessage); the message, polled,
+    // -> what retryJob does.
+    autoRetry: [
+      ...retryStatements,
+      allow('sqs:SendMessage', arn('RetryQueue')),
+      pollQueue('RetryQueue'),
     ],
     // The record; for a stale job, reconcileJob: read the output or failure, finish (UpdateItem),
     // announce (GetItem, PutEvents, markAnnounced: UpdateItem).
@@ -117,6 +151,30 @@ module.exports = async ({ resolveVariable }) => {
       listPrefixes('outputs/*', 'failures/*'),
       allow('events:PutEvents', arn('JobsBus')),
       kms,
+    ],
+    // trigger.ts: the queue it polls; with a prefix, HeadObject of the dropped object (s3:GetObject,
+    // and s3:ListBucket under the prefix so a deleted object reads 404, not 403), then what submit
+    // does with an inputLocation (no PutObject: the input is already there).
+    onInputObject: [
+      pollQueue('TriggerQueue'),
+      ...(triggerPrefix
+        ? [
+            allow('s3:GetObject', sub(`\${InputBucket.Arn}/${triggerPrefix}*`)),
+            allow('s3:ListBucket', arn('InputBucket'), {
+              StringLike: { 's3:prefix': [`${triggerPrefix}*`] },
+            }),
+            allow(
+              [
+                'dynamodb:GetItem',
+                'dynamodb:PutItem',
+                'dynamodb:UpdateItem',
+                'dynamodb:DeleteItem',
+              ],
+              TABLE,
+            ),
+            allow('sagemaker:InvokeEndpointAsync', endpoints),
+          ]
+        : []),
     ],
     // Talks to hosts callers choose: the signing key and its own DLQ, nothing of the jobs.
     deliverWebhook: [

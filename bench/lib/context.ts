@@ -15,6 +15,8 @@ export interface BenchContext {
   rows: Row[];
   /** Free-form values written to results.json's `notes`. */
   notes: Record<string, unknown>;
+  /** `--update-readme`/`--update-docs`: a family that owns a docs block rewrites it. */
+  updateDocs?: boolean;
 }
 
 /** A figure family: one file in bench/figures, registered in bench/bench.ts's FAMILIES. */

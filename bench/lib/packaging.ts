@@ -12,7 +12,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 
 export type Fn = FunctionName;
 
-export type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager';
+export type Client = 'dynamodb' | 's3' | 'sagemaker' | 'eventbridge' | 'secretsmanager' | 'sqs';
 
 /** The AWS clients (and one command each) a function's code paths use, whichever path runs. */
 export const CLIENTS: Record<Fn, Client[]> = {
@@ -25,8 +25,13 @@ export const CLIENTS: Record<Fn, Client[]> = {
   onSuccess: ['s3', 'dynamodb', 'eventbridge'],
   onError: ['s3', 'dynamodb', 'eventbridge'],
   reconcile: ['s3', 'dynamodb', 'eventbridge'],
+  // A retry's input is the original's: no S3.
+  retryJob: ['dynamodb', 'sagemaker'],
+  autoRetry: ['dynamodb', 'sagemaker', 'sqs'],
   // Secrets Manager is loaded on the first delivery, outside INIT, but it is the path's client.
   deliverWebhook: ['secretsmanager'],
+  // HeadObject of the dropped object, then what submit does.
+  onInputObject: ['s3', 'dynamodb', 'sagemaker'],
 };
 
 /**
@@ -129,6 +134,11 @@ const CLIENT_SOURCE = {
     "import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';",
     'new SecretsManagerClient({})',
     'GetSecretValueCommand',
+  ],
+  sqs: [
+    "import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';",
+    'new SQSClient({})',
+    'SendMessageCommand',
   ],
 } as const;
 

@@ -179,11 +179,18 @@ async function submit(
 async function wait(api: ApiClient, id: string): Promise<number> {
   const started = Date.now();
   let delay = 250;
+  let waiting = false;
   for (;;) {
     const res = await api.request('GET', `/jobs/${encodeURIComponent(id)}`);
     if (res.status !== 200) throw apiError(res, `cannot read job ${id}`);
-    const job = res.json<Job>();
+    const job = res.json<Job & { waitingForCapacity?: boolean }>();
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+    if (job.waitingForCapacity && !waiting) {
+      // Said once per wait, so a scale from zero (minutes in AWS) does not look stuck.
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      err(`${id}: queued, waiting for capacity (the endpoint has no instance in service yet)`);
+    }
+    waiting = job.waitingForCapacity === true;
     if (job.status !== 'IN_PROGRESS') {
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       err(
@@ -192,7 +199,10 @@ async function wait(api: ApiClient, id: string): Promise<number> {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return job.status === 'COMPLETED' ? 0 : 1;
     }
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${id}: IN_PROGRESS ${elapsed} s`);
+    if (process.stderr.isTTY) {
+      const phase = waiting ? 'waiting for capacity' : 'IN_PROGRESS';
+      process.stderr.write(`\r\x1b[K${id}: ${phase} ${elapsed} s`);
+    }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 1.5, 5000);
   }

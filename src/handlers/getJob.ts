@@ -1,16 +1,23 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3 } from '../lib/adapters/clients.ts';
+import { dynamo, eventBridge, jobStore, s3 } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest, NotFound } from '../lib/domain/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
-import { ANY_INFERENCE_ID, checkDue, publicView } from '../lib/domain/jobs.ts';
+import { ANY_INFERENCE_ID, checkDue } from '../lib/domain/jobs.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { ownedOrNotFound, requestOwner } from '../lib/http/owner.ts';
 import { checkJob } from '../lib/app/reconcile.ts';
+import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
+import { cachedCapacityNotes } from '../lib/app/capacity.ts';
+import { jobAnswer } from '../lib/domain/capacity.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
+// Why an unfinished job waits (no instance in service), read at most every few seconds.
+const capacityNote = cachedCapacityNotes((name) =>
+  new CapacityNotes(dynamo(), cfg.jobsTable).get(name),
+);
 
 /** GET /jobs/{inferenceId}: the job record, 404 when unknown. */
 export const handler = middy(async (event: HttpEvent) => {
@@ -31,7 +38,11 @@ export const handler = middy(async (event: HttpEvent) => {
       await jobStore().markChecked(inferenceId, new Date().toISOString());
     } else job = (await jobStore().get(inferenceId)) ?? job;
   }
-  return json(200, publicView(job));
+  const note =
+    job.status === 'IN_PROGRESS' && job.endpointName
+      ? await capacityNote(job.endpointName)
+      : undefined;
+  return json(200, jobAnswer(job, note));
 })
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors());

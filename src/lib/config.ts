@@ -1,4 +1,5 @@
 import { ConfigError } from './domain/errors.ts';
+import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from './domain/retry.ts';
 
 export interface Config {
   /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
@@ -30,6 +31,16 @@ export interface Config {
    * endpoint is overridden to loopback: they can never be sent to AWS.
    */
   emulatorCredentials?: { accessKeyId: string; secretAccessKey: string };
+  /** S3-triggered jobs: objects created under this prefix of the input bucket; '' is off. */
+  triggerPrefix: string;
+  /** Larger objects are refused (SageMaker async inputs are at most 1 GB). */
+  triggerMaxBytes: number;
+  /** Media types a triggered object may have (`type/*` allowed); empty: any valid one. */
+  triggerContentTypes: readonly string[];
+  /** Automatic retries of failed jobs (docs/reliability.md); undefined when off. */
+  autoRetry?: AutoRetryPolicy;
+  /** The queue an automatic retry waits in for its backoff (autoRetry's RETRY_QUEUE_URL). */
+  retryQueueUrl?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -114,6 +125,40 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/**
+ * The trigger prefix may not overlap INPUT_PREFIX either way: POST /jobs writes its inputs there,
+ * and each would start a second job.
+ */
+function triggerPrefix(env: Env, inputPrefix: string): string {
+  const value = env.TRIGGER_PREFIX?.trim() ?? '';
+  if (!value) return '';
+  if (value.startsWith('/') || value.includes('..') || !value.endsWith('/')) {
+    throw new ConfigError(
+      `TRIGGER_PREFIX: "${value}" must be a relative key prefix ending with "/", such as drop/`,
+    );
+  }
+  if (value.startsWith(inputPrefix) || inputPrefix.startsWith(value)) {
+    throw new ConfigError(
+      `TRIGGER_PREFIX: "${value}" overlaps INPUT_PREFIX "${inputPrefix}", where POST /jobs writes its inputs`,
+    );
+  }
+  return value;
+}
+
+/** AUTO_RETRY_MAX_ATTEMPTS (0 or 1: off), AUTO_RETRY_ON, AUTO_RETRY_BASE_DELAY_SECONDS. */
+function autoRetry(env: Env): AutoRetryPolicy | undefined {
+  const maxAttempts = integer(env, 'AUTO_RETRY_MAX_ATTEMPTS', 0, 0, 10);
+  const source = env.AUTO_RETRY_ON?.trim() || DEFAULT_AUTO_RETRY_ON;
+  let on: RegExp;
+  try {
+    on = new RegExp(source, 'i');
+  } catch {
+    throw new ConfigError(`AUTO_RETRY_ON: "${source}" is not a regular expression`);
+  }
+  const baseDelaySeconds = integer(env, 'AUTO_RETRY_BASE_DELAY_SECONDS', 60, 0, 900);
+  return maxAttempts > 1 ? { maxAttempts, on, baseDelaySeconds } : undefined;
+}
+
 /** Reads and validates the whole environment; throws one ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const outputBuckets = required(env, 'OUTPUT_BUCKETS')
@@ -156,6 +201,14 @@ export function loadConfig(env: Env = process.env): Config {
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
     emulatorCredentials: emulatorCredentials(env),
+    triggerPrefix: triggerPrefix(env, inputPrefix),
+    triggerMaxBytes: integer(env, 'TRIGGER_MAX_BYTES', 1_000_000_000, 1, 1_000_000_000),
+    triggerContentTypes: (env.TRIGGER_CONTENT_TYPES ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+    autoRetry: autoRetry(env),
+    retryQueueUrl: queueUrl(env, 'RETRY_QUEUE_URL'),
   };
 }
 

@@ -8,7 +8,11 @@ export function readyBanner(
     Sandbox,
     'apiUrl' | 's3Url' | 'dynamodbUrl' | 'sageMakerUrl' | 'lambdaUrl' | 'eventBridgeUrl'
   > & { sqs: { url: string } },
-  opts: { seconds: number; modelUrl?: string },
+  opts: {
+    seconds: number;
+    modelUrl?: string;
+    capacity?: { minInstances: number; maxInstances: number };
+  },
 ): string {
   const { apiUrl } = sandbox;
   return `
@@ -20,7 +24,7 @@ ${routeLines()
   .join('\n')}
   S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
   DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
-  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${opts.modelUrl ?? 'demo model'})
+  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${opts.modelUrl ?? 'demo model'}${opts.capacity ? `, ${opts.capacity.minInstances}-${opts.capacity.maxInstances} instances` : ''})
   Lambda invoke    ${sandbox.lambdaUrl}
   EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
   SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)

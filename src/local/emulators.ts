@@ -30,9 +30,15 @@ export interface Emulator {
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  on(event: 'event', listener: (e: unknown) => void): void;
 }
 
-export async function startS3(opts: { port?: number; buckets: string[] }): Promise<Emulator> {
+export async function startS3(opts: {
+  port?: number;
+  buckets: string[];
+  /** s3rver's S3 event notification for each object written or deleted (local/trigger.ts). */
+  onEvent?: (event: unknown) => void;
+}): Promise<Emulator> {
   const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
   const directory = await mkdtemp(join(tmpdir(), 'async-jobs-s3-'));
   const server = new S3rver({
@@ -42,6 +48,7 @@ export async function startS3(opts: { port?: number; buckets: string[] }): Promi
     directory,
     configureBuckets: opts.buckets.map((name) => ({ name })),
   });
+  if (opts.onEvent) server.on('event', opts.onEvent);
   const address = await server.run();
   // s3rver on a port of its own behind a front that checks what real S3 checks (s3Front.ts).
   const front = await startS3Front({ port: opts.port, upstreamPort: address.port });

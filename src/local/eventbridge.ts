@@ -145,3 +145,10 @@ export function wantsWebhook(e: CapturedEvent): boolean {
     typeof e.detail.callbackUrl === 'string'
   );
 }
+
+/** The stack's rule for automatic retries: failures the autoRetry params will retry. */
+export function wantsAutoRetry(e: CapturedEvent): boolean {
+  return (
+    e.source === 'async-jobs' && e.detailType === 'JobFailed' && e.detail.finalAttempt === false
+  );
+}

@@ -14,6 +14,10 @@ export const LOCAL = {
   eventBusName: 'async-jobs-local',
   /** The dead-letter queue refused notifications are sent to, once (serverless.yml, local stage). */
   refusedQueue: 'async-jobs-local-refused',
+  /** S3-triggered jobs: objects created under this prefix of the input bucket (serverless.yml). */
+  triggerPrefix: 'drop/',
+  /** Where automatic retries wait for their backoff (serverless.yml, local stage). */
+  retryQueue: 'async-jobs-local-retry',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -38,13 +42,16 @@ export const FUNCTIONS = [
   'createUpload',
   'onSuccess',
   'onError',
+  'retryJob',
+  'autoRetry',
   'reconcile',
   'deliverWebhook',
+  'onInputObject',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export function functionName(
-  fn: 'submitJob' | 'getJob' | 'onSuccess' | 'onError' | 'deliverWebhook',
+  fn: FunctionName,
 ): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }

@@ -19,6 +19,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/jobs/{inferenceId}/result', fn: 'getResult' },
   { method: 'GET', path: '/jobs', fn: 'listJobs' },
   { method: 'POST', path: '/uploads', fn: 'createUpload' },
+  { method: 'POST', path: '/jobs/{inferenceId}/retry', fn: 'retryJob' },
 ];
 
 export interface RouteMatch {

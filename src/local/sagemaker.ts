@@ -19,6 +19,12 @@ import {
   type ModelAnswer,
   type ModelBackend,
 } from './container.ts';
+import {
+  createCapacity,
+  type CapacityOptions,
+  type CapacitySettings,
+  type CapacityState,
+} from './capacity.ts';
 
 /*
  * A local SageMaker asynchronous inference runtime. It speaks the real InvokeEndpointAsync wire
@@ -78,7 +84,7 @@ export interface LocalSageMakerOptions {
   errorTopicArn: string;
   publish: (topicArn: string, message: string) => Promise<void>;
   includeResponseBody?: boolean;
-  /** Requests run at once: MaxConcurrentInvocationsPerInstance of a one-instance endpoint. */
+  /** Requests run at once per instance in service: MaxConcurrentInvocationsPerInstance. */
   concurrency?: number;
   /** A SageMaker inference container (`http://host:port`); the demo model when omitted. */
   modelUrl?: string;
@@ -101,6 +107,13 @@ export interface LocalSageMakerOptions {
     dropNotification?: (inferenceId: string) => boolean;
   };
   log?: (msg: string, fields: Record<string, unknown>) => void;
+  /**
+   * Instances and scaling (src/local/capacity.ts); one instance always in service when omitted.
+   * `concurrency` is then per instance.
+   */
+  capacity?: Partial<CapacitySettings> & Pick<CapacityOptions, 'clock'>;
+  /** Called after every capacity change (and once at start) with the endpoint's state. */
+  onCapacity?: (state: CapacityState) => void;
 }
 
 export interface LocalSageMakerStats {
@@ -111,6 +124,8 @@ export interface LocalSageMakerStats {
   running: number;
   /** The model has answered /ping with 200. */
   healthy: boolean;
+  /** Instances in service and starting, and the backlog (queued + running). */
+  capacity: CapacityState;
 }
 
 export interface LocalSageMaker {
@@ -309,6 +324,24 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   const log = opts.log ?? (() => undefined);
   const now = opts.now ?? Date.now;
   const maxInputBytes = opts.maxInputBytes ?? MAX_INPUT_BYTES;
+  const capacity = createCapacity({
+    ...opts.capacity,
+    log: (event, fields) => log(event, fields),
+    // UpdateEndpointWeightsAndCapacities makes SageMaker publish its TestNotification to both
+    // topics: every scaling step does the same here.
+    onScale: () => {
+      publishTestNotification().catch((err: unknown) =>
+        log('test notification not published', {
+          error: err instanceof Error ? err.name : 'unknown',
+        }),
+      );
+    },
+    onCapacity: (state) => {
+      opts.onCapacity?.(state);
+      pump();
+    },
+  });
+  const backlogChanged = () => capacity.backlog(queue.length + stats.running);
 
   const checkIdle = () => {
     if (queue.length === 0 && stats.running === 0) {
@@ -477,7 +510,8 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   }
 
   function pump() {
-    while (!closed && healthy && stats.running < concurrency && queue.length > 0) {
+    const workers = concurrency * capacity.state().inService;
+    while (!closed && healthy && stats.running < workers && queue.length > 0) {
       const job = queue.shift() as Job;
       stats.running++;
       run(job)
@@ -490,6 +524,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
         .finally(() => {
           stats.running--;
           pump();
+          backlogChanged();
           checkIdle();
         });
     }
@@ -591,6 +626,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
         stats.accepted++;
         queue.push(job);
         log('request queued', { inferenceId: job.inferenceId });
+        backlogChanged();
         answer(
           res,
           202,
@@ -615,14 +651,15 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
   });
   const port = (server.address() as AddressInfo).port;
 
-  const publishTestNotification = async () => {
+  async function publishTestNotification() {
     for (const topicArn of [opts.successTopicArn, opts.errorTopicArn]) {
       await opts.publish(topicArn, TEST_NOTIFICATION);
     }
     log('test notification published', {
       topics: [opts.successTopicArn, opts.errorTopicArn],
     });
-  };
+  }
+  opts.onCapacity?.(capacity.state());
   if (opts.testNotification) await publishTestNotification();
 
   // Like an instance coming up: no work is taken until the model answers /ping with 200.
@@ -659,9 +696,10 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
         idleWaiters.push(resolve);
         checkIdle();
       }),
-    stats: () => ({ ...stats, queued: queue.length, healthy }),
+    stats: () => ({ ...stats, queued: queue.length, healthy, capacity: capacity.state() }),
     close: async () => {
       closed = true;
+      capacity.close();
       clearTimeout(pingTimer);
       for (const c of inflight) c.abort(new Error('runtime closed'));
       queue.length = 0;

@@ -1,11 +1,20 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
+import type { CapacitySettings } from './capacity.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emulators.ts';
+import { createTriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
-import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './eventbridge.ts';
+import {
+  startLocalEventBridge,
+  wantsAutoRetry,
+  wantsWebhook,
+  type LocalEventBridge,
+} from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
@@ -42,6 +51,13 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** How long serverless-offline may take to build and answer. */
   startTimeoutMs?: number;
+  /** The local endpoint's instances and scaling (src/local/capacity.ts); one instance when omitted. */
+  capacity?: Partial<CapacitySettings>;
+  /**
+   * Automatic retries (the autoRetry* params; `npm start` reads SANDBOX_AUTO_RETRY_MAX_ATTEMPTS,
+   * SANDBOX_AUTO_RETRY_ON and SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS from the environment).
+   */
+  autoRetry?: { maxAttempts: number; on?: string; baseDelaySeconds?: number };
 }
 
 export interface Sandbox {
@@ -112,6 +128,18 @@ export function sandboxEnv(ports: SandboxPorts): Record<string, string> {
     SANDBOX_SQS_PORT: String(ports.sqs),
     // The SDK's notice that its 2027 releases need Node 22 (Lambda runs 22), once per process.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/** The sandbox's autoRetry option as the variables the `local` stage's params read. */
+export function autoRetryEnv(autoRetry: SandboxOptions['autoRetry']): Record<string, string> {
+  if (!autoRetry) return {};
+  return {
+    SANDBOX_AUTO_RETRY_MAX_ATTEMPTS: String(autoRetry.maxAttempts),
+    ...(autoRetry.on !== undefined ? { SANDBOX_AUTO_RETRY_ON: autoRetry.on } : {}),
+    ...(autoRetry.baseDelaySeconds !== undefined
+      ? { SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS: String(autoRetry.baseDelaySeconds) }
+      : {}),
   };
 }
 
@@ -188,8 +216,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   try {
+    // Objects dropped under the trigger prefix start jobs, as S3 -> EventBridge -> SQS would.
+    const trigger = createTriggerDelivery({
+      lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
+      functionName: functionName('onInputObject'),
+      log: (msg, fields) => log(`[trigger] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(() => trigger.idle());
     const [s3e, ddb]: Emulator[] = await Promise.all([
-      startS3({ port: ports.s3, buckets: [LOCAL.inputBucket, LOCAL.outputBucket] }),
+      startS3({
+        port: ports.s3,
+        buckets: [LOCAL.inputBucket, LOCAL.outputBucket],
+        onEvent: (e) => trigger.onS3Event(e),
+      }),
       startDynamo({ port: ports.dynamodb, table: LOCAL.jobsTable }),
     ]);
     closers.push(
@@ -230,6 +269,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           matches: wantsWebhook,
           invoke: offlineInvoker(lambdaUrl, functionName('deliverWebhook')),
         },
+        { matches: wantsAutoRetry, invoke: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
       ],
       log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
     });
@@ -239,13 +279,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     );
     const sqs = await startLocalSqs({
       port: ports.sqs,
-      queues: [LOCAL.refusedQueue],
+      queues: [LOCAL.refusedQueue, LOCAL.retryQueue],
       onMessage: (m) =>
         log(
-          `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
+          m.queueName === LOCAL.retryQueue
+            ? `[sqs] retry scheduled ${JSON.stringify({ delaySeconds: m.delaySeconds ?? 0 })}`
+            : `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
         ),
+      // As the RetryQueue event source mapping delivers to autoRetry once each delay passed.
+      consumers: { [LOCAL.retryQueue]: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
+      log: (msg, fields) => log(`[sqs] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(() => sqs.close());
+    closers.push(
+      () => sqs.close(),
+      () => sqs.idle(),
+    );
     const sns = createSnsDelivery({
       subscriptions: {
         [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
@@ -255,7 +303,34 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     closers.push(() => sns.idle());
 
+    // The endpoint's capacity note, which getJob reads to say a job waits for an instance; written
+    // in order, one write at a time.
+    const ddbClient = new DynamoDBClient({
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      endpoint: ddb!.url,
+    });
+    const notes = new CapacityNotes(ddbClient, LOCAL.jobsTable);
+    let noteWrites = Promise.resolve();
+    closers.push(async () => {
+      await noteWrites;
+      ddbClient.destroy();
+    });
     const sageMaker = await startLocalSageMaker({
+      capacity: opts.capacity,
+      onCapacity: (state) => {
+        const note = {
+          endpointName: LOCAL.endpointName,
+          instances: state.inService,
+          backlog: state.backlog,
+          observedAt: new Date().toISOString(),
+        };
+        noteWrites = noteWrites
+          .then(() => notes.save(note))
+          .catch((err: unknown) =>
+            log(`[sagemaker] capacity note not written ${JSON.stringify({ error: String(err) })}`),
+          );
+      },
       port: ports.sageMaker,
       s3,
       region: LOCAL.region,
@@ -290,6 +365,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           PORT: String(ports.offline),
           SLS_ESBUILD_WORK_FOLDER: workFolder,
           SLS_TELEMETRY_DISABLED: '1',
+          ...autoRetryEnv(opts.autoRetry),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,

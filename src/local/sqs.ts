@@ -15,6 +15,8 @@ export interface QueuedMessage {
   body: string;
   attributes: Record<string, string>;
   sentAt: string;
+  /** SendMessage's DelaySeconds: a queue with a consumer delivers the message this much later. */
+  delaySeconds?: number;
 }
 
 export interface LocalSqs {
@@ -23,6 +25,8 @@ export interface LocalSqs {
   /** The URL of a queue that exists here: `<url>/<account>/<name>`, as SQS spells queue URLs. */
   queueUrl(name: string): string;
   readonly messages: readonly QueuedMessage[];
+  /** Resolves when no delivery to a consumer is waiting or running. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,11 +36,18 @@ export interface LocalSqsOptions {
   queues: string[];
   account?: string;
   onMessage?: (message: QueuedMessage) => void;
+  /**
+   * Consumers, by queue name: each message is delivered as an SQS event of one record once its
+   * DelaySeconds passed (as a Lambda event source mapping would), tried up to 3 times.
+   */
+  consumers?: Record<string, (event: unknown) => Promise<void>>;
+  log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 interface SendMessageInput {
   QueueUrl?: string;
   MessageBody?: string;
+  DelaySeconds?: number;
   MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
 }
 
@@ -66,6 +77,58 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
   const account = opts.account ?? '000000000000';
   const messages: QueuedMessage[] = [];
   const queues = new Set(opts.queues);
+  const timers = new Set<NodeJS.Timeout>();
+  const pending = new Set<Promise<void>>();
+  let closed = false;
+
+  const consume = async (message: QueuedMessage, consumer: (event: unknown) => Promise<void>) => {
+    for (let receive = 1; receive <= 3 && !closed; receive++) {
+      try {
+        await consumer({
+          Records: [
+            {
+              messageId: message.messageId,
+              receiptHandle: randomUUID(),
+              body: message.body,
+              attributes: {
+                ApproximateReceiveCount: String(receive),
+                SentTimestamp: String(Date.parse(message.sentAt)),
+                SenderId: account,
+                ApproximateFirstReceiveTimestamp: String(Date.now()),
+              },
+              messageAttributes: {},
+              md5OfBody: createHash('md5').update(message.body).digest('hex'),
+              eventSource: 'aws:sqs',
+              eventSourceARN: `arn:aws:sqs:us-east-1:${account}:${message.queueName}`,
+              awsRegion: 'us-east-1',
+            },
+          ],
+        });
+        return;
+      } catch (err) {
+        opts.log?.('consumer failed', {
+          messageId: message.messageId,
+          receive,
+          reason: String(err),
+        });
+        if (receive < 3) await new Promise((r) => setTimeout(r, 200 * receive));
+      }
+    }
+  };
+
+  const schedule = (message: QueuedMessage) => {
+    const consumer = opts.consumers?.[message.queueName];
+    if (!consumer) return;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const p = consume(message, consumer).finally(() => pending.delete(p));
+        pending.add(p);
+      },
+      (message.delaySeconds ?? 0) * 1000,
+    );
+    timers.add(timer);
+  };
 
   const server = createServer((req, res) => {
     void body(req).then((text) => {
@@ -122,9 +185,26 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
           Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
         ),
         sentAt: new Date().toISOString(),
+        ...(input.DelaySeconds !== undefined ? { delaySeconds: input.DelaySeconds } : {}),
       };
+      if (
+        message.delaySeconds !== undefined &&
+        (!Number.isInteger(message.delaySeconds) ||
+          message.delaySeconds < 0 ||
+          message.delaySeconds > 900)
+      ) {
+        error(
+          res,
+          400,
+          'InvalidParameterValue',
+          'InvalidParameterValue',
+          'Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.',
+        );
+        return;
+      }
       messages.push(message);
       opts.onMessage?.(message);
+      schedule(message);
       res.writeHead(200, {
         'content-type': 'application/x-amz-json-1.0',
         'x-amzn-requestid': randomUUID(),
@@ -149,8 +229,14 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     port,
     queueUrl: (name) => `${url}/${account}/${name}`,
     messages,
+    idle: async () => {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -1,5 +1,6 @@
 import { modelUrlFrom } from './container.ts';
 import { readyBanner, shownInStartLog } from './banner.ts';
+import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
 import { startSandbox } from './sandbox.ts';
 
 /*
@@ -11,8 +12,12 @@ import { startSandbox } from './sandbox.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 let modelUrl: string | undefined;
+let capacity: CapacitySettings;
 try {
-  modelUrl = modelUrlFrom(process.argv.slice(2), process.env);
+  // `--min-instances 0 --max-instances 2 ...` (or SANDBOX_MIN_INSTANCES=0 ...): scale to zero.
+  const { env, rest } = capacityArgs(process.argv.slice(2), process.env);
+  capacity = capacityFromEnv(env);
+  modelUrl = modelUrlFrom(rest, process.env);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -24,6 +29,7 @@ console.log('starting the sandbox: emulators, local SageMaker endpoint, serverle
 const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
+  capacity,
   log: (line) => {
     if (shownInStartLog(line, verbose)) console.log(line);
   },
@@ -33,7 +39,7 @@ const sandbox = await startSandbox({
   process.exit(1);
 });
 
-console.log(readyBanner(sandbox, { seconds: (Date.now() - started) / 1000, modelUrl }));
+console.log(readyBanner(sandbox, { seconds: (Date.now() - started) / 1000, modelUrl, capacity }));
 
 let stopping = false;
 const stop = async (signal: string) => {

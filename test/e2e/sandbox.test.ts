@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { triggerInferenceId } from '../../src/lib/domain/trigger.ts';
+import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { runModel } from '../../src/local/model.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
@@ -20,7 +23,11 @@ let sandbox: Sandbox | undefined;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox(lines);
+  // Automatic retries on, for failures no other test here makes (a JSON input that does not
+  // parse), after 2 s: the retry test swaps the input in the meantime.
+  sandbox = await startTestSandbox(lines, {
+    autoRetry: { maxAttempts: 2, on: 'not valid JSON', baseDelaySeconds: 2 },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -141,6 +148,40 @@ describe('the sandbox over HTTP', () => {
     const done = await finished('e2e-fail');
     expect(done.status).toBe('FAILED');
     expect(done.failureReason).toMatch(/\S/);
+  });
+
+  it('starts a job from a file dropped under drop/ in the input bucket', async () => {
+    const s3 = new S3Client({
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      endpoint: sandbox!.s3Url,
+      forcePathStyle: true,
+    });
+    onTestFinished(() => s3.destroy());
+    const key = `${LOCAL.triggerPrefix}scores ${process.pid}.csv`;
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: LOCAL.inputBucket,
+        Key: key,
+        Body: Buffer.from('5,6\n'),
+        ContentType: 'text/csv',
+      }),
+    );
+    const id = triggerInferenceId({ bucket: LOCAL.inputBucket, key, etag: put.ETag });
+    const done = await waitFor(
+      async () => {
+        const { status, body } = await job(id);
+        return status === 200 && body.status !== 'IN_PROGRESS' ? body : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `the job of ${key}` },
+    );
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      inputLocation: `s3://${LOCAL.inputBucket}/${key}`,
+      inputContentType: 'text/csv',
+      result: expected('5,6\n', 'text/csv'),
+    });
+    expect(lines.some((l) => l.includes('[trigger] object delivered to onInputObject'))).toBe(true);
   });
 
   it('answers a resubmitted id with 200 and the same job', async () => {
@@ -398,5 +439,114 @@ describe('the async-jobs CLI against the sandbox', () => {
     expect(unsigned.code).toBe(3);
     expect(unsigned.stderr).toContain('no AWS credentials');
     expect((await cli(['frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('retrying failed jobs through the sandbox', () => {
+  async function retry(
+    id: string,
+  ): Promise<{ status: number; location: string | null; body: JobBody }> {
+    const res = await fetch(`${api()}/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      body: (await res.json()) as JobBody,
+    };
+  }
+
+  /** Replaces a job's stored input: the model then answers the next attempt differently. */
+  async function replaceInput(id: string, body: string, contentType: string): Promise<void> {
+    const s3 = new S3Client({
+      region: LOCAL.region,
+      endpoint: sandbox!.s3Url,
+      forcePathStyle: true,
+      credentials: EMULATOR_CREDENTIALS,
+    });
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL.inputBucket,
+          Key: `inputs/${id}`,
+          Body: body,
+          ContentType: contentType,
+        }),
+      );
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  it('POST /jobs/{id}/retry makes <id>.2 from the same input; 409 once nothing has failed', async () => {
+    await submit('FAIL', 'text/plain', { inferenceId: 'e2e-retry' });
+    expect((await finished('e2e-retry')).status).toBe('FAILED');
+    await replaceInput('e2e-retry', 'fixed', 'text/plain');
+    const res = await retry('e2e-retry');
+    expect(res.status).toBe(202);
+    expect(res.location).toBe('/jobs/e2e-retry.2');
+    expect(res.body).toMatchObject({
+      inferenceId: 'e2e-retry.2',
+      status: 'IN_PROGRESS',
+      retryOf: 'e2e-retry',
+      attempt: 2,
+      inputContentType: 'text/plain',
+    });
+    const done = await finished('e2e-retry.2');
+    expect(done.status).toBe('COMPLETED');
+    expect(done.result).toBe(expected('fixed', 'text/plain'));
+    const original = await job('e2e-retry');
+    expect(original.body).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      retriedBy: 'e2e-retry.2',
+    });
+    for (const id of ['e2e-retry.2', 'e2e-retry']) {
+      const again = await retry(id);
+      expect(again.status).toBe(409);
+      expect(Object.keys(again.body)).toEqual(['message']);
+    }
+    expect((await retry('e2e-nobody')).status).toBe(404);
+  });
+
+  it('retries automatically after the backoff, and the events say it took 2 attempts', async () => {
+    await submit('{"not json', 'application/json', { inferenceId: 'e2e-auto' });
+    const scheduled = await waitFor(
+      () =>
+        sandbox!.sqs.messages.find(
+          (m) => m.queueName === LOCAL.retryQueue && m.body.includes('"e2e-auto"'),
+        ),
+      { timeoutMs: 30_000, intervalMs: 10, what: 'the automatic retry of e2e-auto to be queued' },
+    );
+    expect(scheduled.delaySeconds).toBe(2);
+    expect(JSON.parse(scheduled.body)).toEqual({ inferenceId: 'e2e-auto', attempt: 1 });
+    // Within the 2 s the retry waits: the next attempt reads a good input.
+    await replaceInput('e2e-auto', '{"a":1}', 'application/json');
+    const done = await finished('e2e-auto.2');
+    expect(done).toMatchObject({ status: 'COMPLETED', retryOf: 'e2e-auto', attempt: 2 });
+    expect((await job('e2e-auto')).body).toMatchObject({
+      status: 'FAILED',
+      retriedBy: 'e2e-auto.2',
+    });
+    const outcomes = await waitFor(
+      () => {
+        const found = sandbox!.eventBridge.events.filter((e) =>
+          String(e.detail.inferenceId).startsWith('e2e-auto'),
+        );
+        return found.length >= 2 ? found : undefined;
+      },
+      { timeoutMs: 30_000, what: 'both outcome events of e2e-auto' },
+    );
+    expect(
+      outcomes.map((e) => [
+        e.detailType,
+        e.detail.inferenceId,
+        e.detail.attempt,
+        e.detail.finalAttempt,
+      ]),
+    ).toEqual([
+      ['JobFailed', 'e2e-auto', 1, false],
+      ['JobCompleted', 'e2e-auto.2', 2, true],
+    ]);
+    // Exactly one retry was queued for the one failure.
+    expect(sandbox!.sqs.messages.filter((m) => m.queueName === LOCAL.retryQueue)).toHaveLength(1);
   });
 });

@@ -34,7 +34,14 @@ import { startTestRuntime } from '../support/runtime.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Handler = (e: unknown, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
-const HTTP_FUNCTIONS = ['submitJob', 'getJob', 'getResult', 'listJobs', 'createUpload'] as const;
+const HTTP_FUNCTIONS = [
+  'submitJob',
+  'getJob',
+  'getResult',
+  'listJobs',
+  'createUpload',
+  'retryJob',
+] as const;
 
 const doc: Json = readYaml('openapi.yaml');
 let b: Backends;
@@ -136,6 +143,7 @@ const GET = 'GET /jobs/{inferenceId}';
 const RESULT = 'GET /jobs/{inferenceId}/result';
 const LIST = 'GET /jobs';
 const UPLOAD = 'POST /uploads';
+const RETRY = 'POST /jobs/{inferenceId}/retry';
 
 describe('the routes agree', () => {
   it('openapi.yaml documents exactly the httpApi routes of serverless.yml, each named for its function', () => {
@@ -345,6 +353,38 @@ describe('every documented answer, from the real handlers', () => {
     conforms(UPLOAD, await call('POST', '/uploads?contentType=banana&contentLength=10'), 415);
   });
 
+  it('POST /jobs/{id}/retry: 202 with Location, 400, 404, 409, 429, 503', async () => {
+    const retried = conforms(RETRY, await call('POST', '/jobs/oa-fail/retry'), 202);
+    expect(retried.headers?.location).toBe('/jobs/oa-fail.2');
+    expect(json(retried)).toMatchObject({ retryOf: 'oa-fail', attempt: 2 });
+    const original = json(conforms(GET, await call('GET', '/jobs/oa-fail'), 200));
+    expect(original).toMatchObject({ attempts: 2, retriedBy: 'oa-fail.2' });
+    conforms(RETRY, await call('POST', `/jobs/${'x'.repeat(65)}/retry`), 400);
+    conforms(RETRY, await call('POST', '/jobs/oa-nobody/retry'), 404);
+    conforms(RETRY, await call('POST', '/jobs/oa-csv/retry'), 409);
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-fail-b', {
+        body: 'FAIL',
+        contentType: 'text/plain',
+      }),
+      202,
+    );
+    await deliver('oa-fail-b');
+    faults.throttle = true;
+    try {
+      conforms(RETRY, await call('POST', '/jobs/oa-fail-b/retry'), 429);
+    } finally {
+      faults.throttle = false;
+    }
+    faults.unavailable = true;
+    try {
+      conforms(RETRY, await call('POST', '/jobs/oa-fail-b/retry'), 503);
+    } finally {
+      faults.unavailable = false;
+    }
+  });
+
   it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     // Nothing listens on port 1: every attempt is refused, as an outage would be.
@@ -399,6 +439,7 @@ describe('every documented answer, from the real handlers', () => {
     conforms(GET, await run('getJob', event(GET, '/jobs/oa-csv')), 403);
     conforms(RESULT, await run('getResult', event(RESULT, '/jobs/oa-csv/result')), 403);
     conforms(LIST, await run('listJobs', event(LIST, '/jobs?status=COMPLETED')), 403);
+    conforms(RETRY, await run('retryJob', event(RETRY, '/jobs/oa-fail/retry')), 403);
     const alice = 'arn:aws:iam::123456789012:user/alice';
     const bob = 'arn:aws:iam::123456789012:user/bob';
     conforms(

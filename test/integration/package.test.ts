@@ -9,7 +9,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import { bundleGraph } from '../../bench/graph.ts';
 import { zipEntries } from '../support/zip.ts';
 import { schemaProblems } from '../support/cfn-spec.ts';
-import { type Template, grants, resolve, roleOf } from '../support/cfn.ts';
+import { type Template, condition, deployed, grants, resolve, roleOf } from '../support/cfn.ts';
 import {
   FUNCTIONS,
   expectedGrants,
@@ -27,7 +27,7 @@ import {
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Resource = { Type: string; Condition?: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 let out: string;
 let template: Template;
 let resources: Record<string, Resource>;
@@ -75,7 +75,15 @@ async function packageTemplate(dir: string, params: string[]) {
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
-  template = await packageTemplate(out, ['endpointName=my-endpoint']);
+  // Scaling attached to an endpoint deployed elsewhere, kept above zero (deploy/scaling.yml).
+  template = await packageTemplate(out, [
+    'endpointName=my-endpoint',
+    'scalingEndpointName=existing-endpoint',
+    'scalingVariantName=blue',
+    'minInstances=1',
+    'maxInstances=3',
+    'backlogPerInstance=2.5',
+  ]);
   resources = template.Resources as Record<string, Resource>;
   outputs = template.Outputs ?? {};
   artifacts = await readdir(out);
@@ -94,7 +102,7 @@ describe('serverless package', () => {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(FUNCTIONS.length);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
@@ -113,6 +121,7 @@ describe('serverless package', () => {
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
       'POST /jobs',
+      'POST /jobs/{inferenceId}/retry',
       'POST /uploads',
     ]);
     for (const r of Object.values(routes) as { AuthorizationType: string }[]) {
@@ -224,6 +233,15 @@ describe('serverless package', () => {
     );
   });
 
+  it('starts no job from S3 by default: no rule, no bucket events, an idle queue', () => {
+    expect(condition(template, 'HasTrigger')).toBe(false);
+    expect(resources.TriggerRule!.Condition).toBe('HasTrigger');
+    expect(resources.TriggerQueuePolicy!.Condition).toBe('HasTrigger');
+    expect(
+      resources.OnInputObjectLambdaFunction!.Properties.Environment.Variables.TRIGGER_PREFIX,
+    ).toBe('');
+  });
+
   it('outputs a managed policy with what a model execution role needs, and no endpoint by default', () => {
     const statements = resources.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual(
@@ -307,14 +325,20 @@ describe('serverless package', () => {
   });
 
   it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {
-    const alarms = Object.fromEntries(byType('AWS::CloudWatch::Alarm'));
+    const live = deployed(template);
+    const alarms = Object.fromEntries(
+      byType('AWS::CloudWatch::Alarm').filter(([name]) => name in live),
+    );
     expect(Object.keys(alarms).sort()).toEqual([
+      'BacklogAgeAtMaxCapacityAlarm',
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
       'RefusedNotificationsAlarm',
+      'RetryDLQAlarm',
       'S3AccessDeniedAlarm',
       'StuckJobsAlarm',
+      'TriggerDLQAlarm',
     ]);
     for (const a of Object.values(alarms)) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
@@ -324,6 +348,43 @@ describe('serverless package', () => {
     });
     const filter = resources.ExpiredJobsMetricFilter!.Properties;
     expect(filter.FilterPattern).toContain('job expired');
+  });
+  it('retries failed jobs: a route, and JobFailed events that will be retried delayed in a queue', () => {
+    const fn = (name: string) =>
+      byType('AWS::Lambda::Function').find(([k]) => k === `${name}LambdaFunction`)![1].Properties;
+    // Off by default; every function knows the policy (it decides `finalAttempt`).
+    for (const [, f] of byType('AWS::Lambda::Function')) {
+      expect(f.Properties.Environment.Variables).toMatchObject({
+        AUTO_RETRY_MAX_ATTEMPTS: '0',
+        AUTO_RETRY_ON: '',
+        AUTO_RETRY_BASE_DELAY_SECONDS: '60',
+      });
+    }
+    expect(fn('AutoRetry').Environment.Variables.RETRY_QUEUE_URL).toEqual({ Ref: 'RetryQueue' });
+    expect(fn('RetryJob').Environment.Variables.RETRY_QUEUE_URL).toBeUndefined();
+    const rule = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.detail?.finalAttempt,
+    )![1].Properties;
+    expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
+    expect(rule.EventPattern).toEqual({
+      source: ['async-jobs'],
+      'detail-type': ['JobFailed'],
+      detail: { finalAttempt: [false] },
+    });
+    const queue = resources.RetryQueue!.Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['RetryDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    // At least 6 x autoRetry's timeout, as Lambda advises for a queue it polls.
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('AutoRetry').Timeout);
+    const mapping = byType('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) =>
+        JSON.stringify(m.Properties.EventSourceArn) ===
+        JSON.stringify({ 'Fn::GetAtt': ['RetryQueue', 'Arn'] }),
+    )![1].Properties;
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(outputs.RetryDLQUrl?.Value).toEqual({ Ref: 'RetryDLQ' });
   });
 });
 
@@ -519,6 +580,164 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
   }, 60_000);
 });
 
+/*
+ * Endpoint autoscaling (deploy/scaling.yml): what CloudFormation would create, resolved. Names,
+ * namespaces, dimensions and statistics are the SageMaker developer guide's ("Autoscale an
+ * asynchronous endpoint", "Alarms and logs for tracking metrics from asynchronous endpoints").
+ */
+function scalingOf(t: Template) {
+  const live = deployed(t);
+  const props = (name: string) => (live[name] ? resolve(t, live[name]!.Properties) : undefined);
+  const body = props('ScalingDashboard')?.DashboardBody as string | undefined;
+  return {
+    live,
+    target: props('EndpointScalableTarget'),
+    tracking: props('BacklogTargetTrackingPolicy'),
+    wakePolicy: props('WakeFromZeroPolicy'),
+    wakeAlarm: props('WakeFromZeroAlarm'),
+    ageAlarm: props('BacklogAgeAtMaxCapacityAlarm'),
+    dashboard: body === undefined ? undefined : (JSON.parse(body) as { widgets: Widget[] }),
+  };
+}
+type Widget = {
+  type: string;
+  properties: { title: string; metrics?: unknown[][]; alarms?: string[] };
+};
+
+const trackingOn = (endpoint: string, target: number) => ({
+  TargetValue: target,
+  ScaleInCooldown: 600,
+  ScaleOutCooldown: 300,
+  CustomizedMetricSpecification: {
+    Namespace: 'AWS/SageMaker',
+    MetricName: 'ApproximateBacklogSizePerInstance',
+    Dimensions: [{ Name: 'EndpointName', Value: endpoint }],
+    Statistic: 'Average',
+  },
+});
+
+const ageAlarmMetrics = (endpoint: string, variant: string, max: number) => [
+  {
+    Id: 'starved',
+    Expression: `IF(age >= 1800 AND instances >= ${max}, 1, 0)`,
+    Label: 'oldest request too old at maxInstances',
+    ReturnData: true,
+  },
+  {
+    Id: 'age',
+    ReturnData: false,
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'ApproximateAgeOfOldestRequest',
+        Dimensions: [{ Name: 'EndpointName', Value: endpoint }],
+      },
+      Period: 60,
+      Stat: 'Maximum',
+    },
+  },
+  {
+    Id: 'instances',
+    ReturnData: false,
+    MetricStat: {
+      Metric: {
+        Namespace: '/aws/sagemaker/Endpoints',
+        MetricName: 'CPUUtilization',
+        Dimensions: [
+          { Name: 'EndpointName', Value: endpoint },
+          { Name: 'VariantName', Value: variant },
+        ],
+      },
+      Period: 60,
+      Stat: 'SampleCount',
+    },
+  },
+];
+
+/** Every metric a dashboard plots, as `namespace metric stat`, and the alarms it shows. */
+function dashboardSeries(d: { widgets: Widget[] }, endpoint: string) {
+  const series = d.widgets.flatMap((w) =>
+    (w.properties.metrics ?? []).map((m) => {
+      const [namespace, metric, , name, ...rest] = m as [
+        string,
+        string,
+        string,
+        string,
+        ...unknown[],
+      ];
+      expect(name, metric).toBe(endpoint);
+      const options = rest.at(-1) as { stat: string };
+      return `${namespace} ${metric} ${options.stat}`;
+    }),
+  );
+  const alarms = d.widgets.filter((w) => w.type === 'alarm').flatMap((w) => w.properties.alarms);
+  return { series, alarms };
+}
+
+describe('endpoint scaling attached to an existing endpoint, minInstances 1 (no wake from zero)', () => {
+  it('creates no endpoint and registers the named endpoint and variant as a scalable target', () => {
+    const { live, target } = scalingOf(template);
+    expect(live.AsyncEndpoint).toBeUndefined();
+    expect(live.AsyncEndpointConfig).toBeUndefined();
+    // No RoleARN: Application Auto Scaling's service-linked role for SageMaker.
+    expect(target).toEqual({
+      ServiceNamespace: 'sagemaker',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      ResourceId: 'endpoint/existing-endpoint/variant/blue',
+      MinCapacity: 1,
+      MaxCapacity: 3,
+    });
+  });
+
+  it('tracks the backlog per instance of the named endpoint', () => {
+    const { tracking } = scalingOf(template);
+    expect(tracking).toEqual({
+      PolicyName: 'async-jobs-dev-backlog-per-instance',
+      PolicyType: 'TargetTrackingScaling',
+      ScalingTargetId: 'EndpointScalableTarget',
+      TargetTrackingScalingPolicyConfiguration: trackingOn('existing-endpoint', 2.5),
+    });
+  });
+
+  it('creates no wake-from-zero policy or alarm: the endpoint never reaches zero', () => {
+    const { wakePolicy, wakeAlarm } = scalingOf(template);
+    expect(wakePolicy).toBeUndefined();
+    expect(wakeAlarm).toBeUndefined();
+    expect(condition(template, 'ScalesEndpoint')).toBe(true);
+    expect(condition(template, 'WakesFromZero')).toBe(false);
+    // The conditions read the checked parameters: without scalingEndpointName (or with
+    // endpointScaling=false) nothing scales.
+    expect(template.Conditions!.ScalesExistingEndpoint).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': ['existing-endpoint', ''] }],
+    });
+    expect(template.Conditions!.ScalesEndpoint['Fn::And'][0]).toEqual({
+      'Fn::Equals': ['yes', 'yes'],
+    });
+  });
+
+  it('alarms when the oldest request is too old at maxInstances, and shows it on the dashboard', () => {
+    const { ageAlarm, dashboard } = scalingOf(template);
+    expect(ageAlarm).toMatchObject({
+      Metrics: ageAlarmMetrics('existing-endpoint', 'blue', 3),
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: ['arn:aws:sns:us-east-1:123456789012:async-jobs-dev-alarms'],
+    });
+    const { series, alarms } = dashboardSeries(dashboard!, 'existing-endpoint');
+    expect(series).toEqual([
+      '/aws/sagemaker/Endpoints CPUUtilization SampleCount',
+      'AWS/SageMaker ApproximateBacklogSize Maximum',
+      'AWS/SageMaker ApproximateBacklogSizePerInstance Average',
+      'AWS/SageMaker HasBacklogWithoutCapacity Maximum',
+      'AWS/SageMaker ApproximateAgeOfOldestRequest Maximum',
+    ]);
+    expect(alarms).toEqual(['arn:aws:fake:us-east-1:123456789012:BacklogAgeAtMaxCapacityAlarm']);
+  });
+});
+
 describe('what a cold start loads', () => {
   // The marks each client's code carries in a minified bundle: its service's protocol names.
   const S3 = '"AmazonS3"';
@@ -577,6 +796,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       'apiAuth=jwt',
       'jwtIssuer=https://issuer.example.com',
       'jwtAudience=my-client',
+      'triggerPrefix=drop/',
     ]);
     full = t;
     r = t.Resources;
@@ -592,7 +812,9 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     const subs = of('AWS::SNS::Subscription').map(([, s]) => s.Properties);
     expect(subs.map((s) => s.Protocol)).toEqual(['sqs', 'sqs']);
     expect(subs.every((s) => s.RawMessageDelivery === true)).toBe(true);
-    const mappings = of('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const mappings = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .filter((m) => JSON.stringify(m.EventSourceArn).match(/"(Success|Error)Queue"/));
     expect(mappings).toHaveLength(2);
     for (const m of mappings) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     for (const q of ['SuccessQueue', 'ErrorQueue']) {
@@ -627,6 +849,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     expect(r.AsyncEndpoint!.Properties).toEqual({
       EndpointName: 'my-async-endpoint',
       EndpointConfigName: { 'Fn::GetAtt': ['AsyncEndpointConfig', 'EndpointConfigName'] },
+      RetainAllVariantProperties: true,
     });
   });
 
@@ -645,6 +868,57 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     ]);
     const env = r.SubmitJobLambdaFunction!.Properties.Environment.Variables;
     expect(env.ENDPOINT_NAMES).toBe('my-async-endpoint,Second-Endpoint');
+  });
+
+  it('starts a job for each object created under triggerPrefix: S3 -> EventBridge -> SQS -> onInputObject', () => {
+    expect(conditions.HasTrigger).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['drop/', ''] }] });
+    // EventBridge needs no permission on the bucket: no bucket -> queue dependency cycle.
+    expect(r.InputBucket!.Properties.NotificationConfiguration).toEqual({
+      'Fn::If': [
+        'HasTrigger',
+        { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(r.TriggerRule!.Properties.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        bucket: { name: [{ Ref: 'InputBucket' }] },
+        object: { key: [{ prefix: 'drop/' }] },
+      },
+    });
+    expect(r.TriggerRule!.Properties.Targets).toEqual([
+      { Id: 'trigger-queue', Arn: { 'Fn::GetAtt': ['TriggerQueue', 'Arn'] } },
+    ]);
+    // Only that rule may send to the queue.
+    expect(r.TriggerQueuePolicy!.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'TriggerRuleOnly',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['TriggerQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['TriggerRule', 'Arn'] } } },
+      },
+    ]);
+    expect(r.TriggerQueue!.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['TriggerDLQ', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const mapping = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('TriggerQueue'));
+    expect(mapping).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    const env = r.OnInputObjectLambdaFunction!.Properties.Environment.Variables;
+    expect(env.TRIGGER_PREFIX).toBe('drop/');
+    // The model reads its input where it was dropped.
+    const model = JSON.stringify(r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement);
+    expect(model).toContain('${InputBucket.Arn}/drop/*');
   });
 
   it('gives the model role KMS on the given key only', () => {
@@ -668,6 +942,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       sqs: true,
       kmsKey: KMS_KEY,
       endpoints: ['my-async-endpoint', 'Second-Endpoint'],
+      triggerPrefix: 'drop/',
     };
 
     it("grants each role exactly the (action, resource) pairs its function's code uses", () => {
@@ -712,5 +987,73 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     it('passes the CloudFormation resource schema: known types, known properties, required ones present', async () => {
       expect(await schemaProblems(full)).toEqual([]);
     }, 60_000);
+  });
+  describe('endpoint scaling of the created endpoint, from zero (the defaults)', () => {
+    it('registers the created endpoint once it exists, between 0 and 2 instances', () => {
+      const { target } = scalingOf(full);
+      expect(target).toEqual({
+        ServiceNamespace: 'sagemaker',
+        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        ResourceId: 'endpoint/my-async-endpoint/variant/AllTraffic',
+        MinCapacity: 0,
+        MaxCapacity: 2,
+      });
+      // By GetAtt: CloudFormation registers the target only after the endpoint is created.
+      expect(r.EndpointScalableTarget!.Properties.ResourceId['Fn::If'][1]).toEqual({
+        'Fn::Sub': 'endpoint/${AsyncEndpoint.EndpointName}/variant/AllTraffic',
+      });
+    });
+
+    it('tracks ApproximateBacklogSizePerInstance of the created endpoint', () => {
+      expect(scalingOf(full).tracking.TargetTrackingScalingPolicyConfiguration).toEqual(
+        trackingOn('my-async-endpoint', 5),
+      );
+    });
+
+    it('wakes from zero: a step policy adding one instance, on an alarm on HasBacklogWithoutCapacity', () => {
+      const { wakePolicy, wakeAlarm } = scalingOf(full);
+      expect(wakePolicy).toEqual({
+        PolicyName: 'async-jobs-dev-wake-from-zero',
+        PolicyType: 'StepScaling',
+        ScalingTargetId: 'EndpointScalableTarget',
+        StepScalingPolicyConfiguration: {
+          AdjustmentType: 'ChangeInCapacity',
+          MetricAggregationType: 'Average',
+          Cooldown: 300,
+          StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+        },
+      });
+      expect(wakeAlarm).toMatchObject({
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'HasBacklogWithoutCapacity',
+        Dimensions: [{ Name: 'EndpointName', Value: 'my-async-endpoint' }],
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'missing',
+      });
+      // The alarm's action is the policy itself (Ref of a scaling policy is its ARN).
+      expect(r.WakeFromZeroAlarm!.Properties.AlarmActions).toEqual([{ Ref: 'WakeFromZeroPolicy' }]);
+    });
+
+    it('keeps the scaled instance count across redeploys, and starts with the one instance SageMaker requires', () => {
+      const endpoint = r.AsyncEndpoint!.Properties;
+      expect(endpoint.RetainAllVariantProperties).toBe(true);
+      expect(endpoint.ExcludeRetainedVariantProperties).toBeUndefined();
+      const variant = r.AsyncEndpointConfig!.Properties.ProductionVariants[0];
+      expect(Number(variant.InitialInstanceCount)).toBe(1);
+    });
+
+    it('shows the wake-from-zero alarm beside the backlog-age alarm, and alarms at 2 instances', () => {
+      const { dashboard, ageAlarm } = scalingOf(full);
+      expect(dashboardSeries(dashboard!, 'my-async-endpoint').alarms).toEqual([
+        'arn:aws:fake:us-east-1:123456789012:BacklogAgeAtMaxCapacityAlarm',
+        'arn:aws:fake:us-east-1:123456789012:WakeFromZeroAlarm',
+      ]);
+      expect(ageAlarm.Metrics).toEqual(ageAlarmMetrics('my-async-endpoint', 'AllTraffic', 2));
+    });
   });
 });

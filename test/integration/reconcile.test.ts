@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobStore, s3 } from '../../src/lib/adapters/clients.ts';
 import { config } from '../../src/lib/config.ts';
 import { reconcile } from '../../src/lib/app/reconcile.ts';
+import { EXPIRY_GRACE_SECONDS } from '../../src/lib/domain/jobs.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
@@ -123,7 +124,7 @@ describe('reconcile', () => {
       checked: 1,
       pending: 1,
     });
-    const later = () => new Date(Date.now() + (21_600 + 900 + 1) * 1000);
+    const later = () => new Date(Date.now() + (21_600 + 900 + EXPIRY_GRACE_SECONDS + 1) * 1000);
     expect(await reconcile({ ...deps, now: later }, { olderThanSeconds: 0 })).toMatchObject({
       expired: 1,
     });

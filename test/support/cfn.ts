@@ -59,6 +59,10 @@ function physical(t: Template, logical: string): { ref: string; attrs: Record<st
     }
     case 'AWS::IAM::Role':
       return { ref: logical, attrs: { Arn: `arn:aws:iam::${ACCOUNT}:role/${logical}` } };
+    case 'AWS::SageMaker::Endpoint': {
+      const arn = `arn:aws:sagemaker:${at}:endpoint/${String(p.EndpointName).toLowerCase()}`;
+      return { ref: arn, attrs: { EndpointName: p.EndpointName, EndpointArn: arn } };
+    }
     case 'AWS::Lambda::Function':
       return {
         ref: p.FunctionName,
@@ -181,4 +185,11 @@ export function roleOf(t: Template, fnLogical: string): string {
   const role = t.Resources[fnLogical]!.Properties.Role;
   if (!role?.['Fn::GetAtt']) throw new Error(`${fnLogical} does not name a role of the stack`);
   return role['Fn::GetAtt'][0];
+}
+
+/** The resources CloudFormation would create: those without a condition or whose condition holds. */
+export function deployed(t: Template): Template['Resources'] {
+  return Object.fromEntries(
+    Object.entries(t.Resources).filter(([, r]) => !r.Condition || condition(t, r.Condition)),
+  );
 }

@@ -20,6 +20,8 @@ export interface Variant {
   kmsKey?: string;
   /** the allow-listed endpoint names */
   endpoints: string[];
+  /** triggerPrefix, when set (S3-triggered jobs) */
+  triggerPrefix?: string;
 }
 
 const at = `${REGION}:${ACCOUNT}`;
@@ -53,6 +55,12 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       .concat('RefusedNotificationsQueue')
       .map((q) => `Allow sqs:SendMessage ${queue(q)}`);
   const readWrite = ['GetItem', 'UpdateItem'].map((a) => `Allow dynamodb:${a} ${TABLE}`);
+  const retry = [
+    ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+      (a) => `Allow dynamodb:${a} ${TABLE}`,
+    ),
+    ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+  ];
   const rows: Record<Fn, string[]> = {
     submitJob: [
       ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
@@ -70,6 +78,14 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       ...kms,
     ],
     getResult: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${OUT}/outputs/*`, ...kms],
+    retryJob: retry,
+    autoRetry: [
+      ...retry,
+      `Allow sqs:SendMessage ${queue('RetryQueue')}`,
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('RetryQueue')}`,
+      ),
+    ],
     listJobs: [
       `Allow dynamodb:Query ${TABLE}/index/jobs-by-status`,
       `Allow dynamodb:GetItem ${TABLE}`,
@@ -105,6 +121,22 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
     deliverWebhook: [
       `Allow secretsmanager:GetSecretValue ${SECRET}`,
       `Allow sqs:SendMessage ${queue('WebhookDLQ')}`,
+    ],
+    // The queue always; the dropped objects, the record and the endpoint only with a prefix.
+    onInputObject: [
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('TriggerQueue')}`,
+      ),
+      ...(v.triggerPrefix
+        ? [
+            ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+              (a) => `Allow dynamodb:${a} ${TABLE}`,
+            ),
+            `Allow s3:GetObject ${IN}/${v.triggerPrefix}*`,
+            `Allow s3:ListBucket ${IN} if ${JSON.stringify({ StringLike: { 's3:prefix': [`${v.triggerPrefix}*`] } })}`,
+            ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+          ]
+        : []),
     ],
   };
   for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
@@ -178,6 +210,32 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ...decrypt,
     ],
     getResult: [item('GetItem'), output, ...decrypt],
+    // No input upload: a retry's input is the original's.
+    retryJob: [
+      item('GetItem'),
+      item('UpdateItem'),
+      item('PutItem'),
+      item('DeleteItem'),
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+    ],
+    autoRetry: [
+      item('GetItem'),
+      item('UpdateItem'),
+      item('PutItem'),
+      item('DeleteItem'),
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+      send('RetryQueue'),
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('RetryQueue'),
+      })),
+    ],
     listJobs: [
       { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-by-status` },
       item('GetItem'),
@@ -222,6 +280,32 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       { action: 'secretsmanager:GetSecretValue', resource: SECRET },
       send('WebhookDLQ'),
     ],
+    // trigger.ts: HeadObject of the dropped object (authorized as s3:GetObject, with the listing
+    // that makes a deleted one 404), then submit with its inputLocation.
+    onInputObject: [
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('TriggerQueue'),
+      })),
+      ...(v.triggerPrefix
+        ? [
+            { action: 's3:GetObject', resource: `${IN}/${v.triggerPrefix}scan 1.png` },
+            {
+              action: 's3:ListBucket',
+              resource: IN,
+              context: { 's3:prefix': `${v.triggerPrefix}scan 1.png` },
+            },
+            item('PutItem'),
+            item('GetItem'),
+            item('UpdateItem'),
+            item('DeleteItem'),
+            ...v.endpoints.map((n) => ({
+              action: 'sagemaker:InvokeEndpointAsync',
+              resource: endpoint(n),
+            })),
+          ]
+        : []),
+    ],
   };
   for (const fn of FUNCTIONS) {
     calls[fn].push(
@@ -256,6 +340,8 @@ export function neverAllowed(v: Variant): Call[] {
     { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': '' } },
     { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': 'private/' } },
     { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'inputs/' } },
+    { action: 's3:GetObject', resource: `${IN}/elsewhere/scan.png` },
+    { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'elsewhere/' } },
     { action: 's3:DeleteObject', resource: `${OUT}/outputs/job-1.out` },
     { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint('someone-elses-endpoint') },
     { action: 'sqs:SendMessage', resource: queue('SomeOtherQueue') },

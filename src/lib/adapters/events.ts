@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { publicView, type Job } from '../domain/jobs.ts';
+import { attemptFields, type AutoRetryPolicy } from '../domain/retry.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import type { ClientSource } from './client-source.ts';
 import { logger } from './logger.ts';
@@ -20,11 +21,14 @@ export interface EventDeps {
   eventBridge: ClientSource<EventBridgeClient>;
   busName?: string;
   now?: () => Date;
+  /** Whether an automatic retry follows a failure: the event's `finalAttempt`. */
+  autoRetry?: AutoRetryPolicy;
 }
 
-export function eventDetail(job: Job): Record<string, unknown> {
+/** The record minus its result, with `attempt` and `finalAttempt` (no automatic retry follows). */
+export function eventDetail(job: Job, autoRetry?: AutoRetryPolicy): Record<string, unknown> {
   const { result: _result, ...rest } = publicView(job);
-  return rest;
+  return { ...rest, ...attemptFields(job, autoRetry) };
 }
 
 /**
@@ -47,7 +51,7 @@ export async function announce(
           EventBusName: deps.busName,
           Source: EVENT_SOURCE,
           DetailType: job.status === 'COMPLETED' ? 'JobCompleted' : 'JobFailed',
-          Detail: JSON.stringify(eventDetail(job)),
+          Detail: JSON.stringify(eventDetail(job, deps.autoRetry)),
           Resources: [],
         },
       ],

@@ -20,7 +20,10 @@ export type CountMetric =
   | 'DuplicatesIgnored'
   | 'NotificationsRefused'
   | 'NotificationsIgnored'
-  | 'JobsReconciled';
+  | 'JobsReconciled'
+  | 'TriggerObjectsRefused'
+  | 'TriggerTestEvents'
+  | 'JobsRetried';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 

@@ -1,4 +1,10 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { OutputMissing, S3AccessDenied, awsErrorName, awsStatus } from '../domain/errors.ts';
 import { logger } from './logger.ts';
 import type { S3Location } from '../domain/locations.ts';
@@ -85,6 +91,50 @@ export async function readBounded(
     }
   }
   return { inline: true, body: Buffer.concat(chunks, held), bytes: held, contentType };
+}
+
+export interface ObjectHead {
+  contentType?: string;
+  bytes?: number;
+  etag?: string;
+  versionId?: string;
+}
+
+/**
+ * What S3 says of an object without reading it; undefined when it does not exist. HeadObject has no
+ * body, so a missing key answers a bare 404 (`NotFound`), or 403 when the caller may not
+ * s3:ListBucket (HeadObject API reference, "Permissions":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). The stack grants the
+ * listing, so a 403 is a permission that is really missing.
+ */
+export async function headObject(
+  client: S3Client,
+  loc: S3Location,
+): Promise<ObjectHead | undefined> {
+  try {
+    const res = await client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+    return {
+      contentType: res.ContentType,
+      bytes: res.ContentLength,
+      etag: res.ETag,
+      versionId: res.VersionId,
+    };
+  } catch (err) {
+    const name = awsErrorName(err);
+    if (name === 'NotFound' || name === 'NoSuchKey' || awsStatus(err) === 404) return undefined;
+    if (name === 'AccessDenied' || name === 'Forbidden' || awsStatus(err) === 403) {
+      logger.error(ACCESS_DENIED_LOG, {
+        bucket: loc.bucket,
+        key: loc.key,
+        error: name,
+        needs: 's3:GetObject on the object, s3:ListBucket on the bucket',
+      });
+      throw new S3AccessDenied(
+        'S3 denied reading the object (AccessDenied): the function role lacks s3:GetObject or s3:ListBucket',
+      );
+    }
+    throw err;
+  }
 }
 
 /** A short-lived URL to GET an object, for results too large to answer inline. */

@@ -2,7 +2,14 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 import { OutputMissing } from '../domain/errors.ts';
-import { checkOffsets, expiresAt, shardKeys, type Job, type Outcome } from '../domain/jobs.ts';
+import {
+  checkOffsets,
+  expiresAt,
+  pastDeadline,
+  shardKeys,
+  type Job,
+  type Outcome,
+} from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { count } from '../adapters/metrics.ts';
@@ -41,6 +48,7 @@ async function finishAndAnnounce(
         store: deps.store,
         eventBridge: deps.eventBridge,
         busName: deps.config.eventBusName,
+        autoRetry: deps.config.autoRetry,
         now: deps.now,
       },
       t.applied,
@@ -116,7 +124,9 @@ export async function checkJob(
     count('JobsReconciled', base.endpointName);
     return { verdict: 'failed', job: done };
   }
-  if (job.expectedBy && Date.parse(job.expectedBy) < now.getTime()) {
+  // Not before expectedBy and its grace: a job queued while the endpoint scales from zero may
+  // wait its whole RequestTTLSeconds, and no output until then is no sign of loss.
+  if (pastDeadline(job, now)) {
     const done = await finishAndAnnounce(
       job,
       {

@@ -40,6 +40,7 @@ function announceDeps(deps: ResultDeps) {
         store: deps.store,
         eventBridge: deps.eventBridge,
         busName: deps.config.eventBusName,
+        autoRetry: deps.config.autoRetry,
         now: deps.now,
       }
     : undefined;

@@ -9,7 +9,7 @@ import {
   Unavailable,
   awsErrorName,
 } from '../domain/errors.ts';
-import { expectedBy, expiresAt, type Job } from '../domain/jobs.ts';
+import { expectedBy, expiresAt, type Invocation, type Job } from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
@@ -18,7 +18,12 @@ import type { ClientSource } from '../adapters/client-source.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
 import { putObject } from '../adapters/storage.ts';
 import { invokeAsync } from '../adapters/sagemaker.ts';
-import { MAX_INLINE_INPUT_BYTES, contentTypeOf, parseSubmitQuery } from '../domain/submission.ts';
+import {
+  MAX_INLINE_INPUT_BYTES,
+  contentTypeOf,
+  parseSubmitQuery,
+  type SubmitQuery,
+} from '../domain/submission.ts';
 
 export interface SubmitRequest {
   query: Record<string, string | undefined>;
@@ -26,6 +31,8 @@ export interface SubmitRequest {
   body: Buffer;
   /** Owner mode: the authenticated caller, stored with the job. */
   owner?: string;
+  /** Further fields of the new record: a retry's `retryOf`, `attempt` (src/lib/app/retry.ts). */
+  record?: Partial<Job>;
 }
 
 export interface SubmitDeps {
@@ -40,6 +47,13 @@ export interface SubmitDeps {
 export interface SubmitAnswer {
   created: boolean;
   job: Job;
+}
+
+/** What a retry must repeat; absent when the submit set none of it. */
+function invocationOf(q: SubmitQuery): Invocation | undefined {
+  const { accept, customAttributes, requestTtlSeconds, invocationTimeoutSeconds } = q;
+  const given = { accept, customAttributes, requestTtlSeconds, invocationTimeoutSeconds };
+  return Object.values(given).some((v) => v !== undefined) ? given : undefined;
 }
 
 function storageError(): AppError {
@@ -95,6 +109,8 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     claimToken: randomUUID(),
     callbackUrl,
     owner: req.owner,
+    invocation: invocationOf(q),
+    ...req.record,
   };
   const existing = await deps.store.claim(claim);
   if (existing && req.owner !== undefined && existing.owner !== req.owner) {

@@ -36,11 +36,34 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** A retry (src/lib/domain/retry.ts): the original's id, and this attempt's number (2, 3, ...). */
+  retryOf?: string;
+  attempt?: number;
+  /** On the original once retried: how many attempts exist, and the id of the latest. */
+  attempts?: number;
+  retriedBy?: string;
+  /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
+  invocation?: Invocation;
+}
+
+/** The InvokeEndpointAsync parameters of a submit that a retry repeats. */
+export interface Invocation {
+  accept?: string;
+  customAttributes?: string;
+  requestTtlSeconds?: number;
+  invocationTimeoutSeconds?: number;
 }
 
 export type PublicJob = Omit<
   Job,
-  'expiresAt' | 'pending' | 'claimToken' | 'announcedAt' | 'owner' | 'shardKey' | 'checkedAt'
+  | 'expiresAt'
+  | 'pending'
+  | 'claimToken'
+  | 'announcedAt'
+  | 'owner'
+  | 'shardKey'
+  | 'checkedAt'
+  | 'invocation'
 >;
 
 /*
@@ -89,6 +112,7 @@ export function publicView(job: Job): PublicJob {
     owner: _owner,
     shardKey: _shardKey,
     checkedAt: _checkedAt,
+    invocation: _invocation,
     ...rest
   } = job;
   return rest;
@@ -142,6 +166,22 @@ export function checkDue(job: Job, afterSeconds: number, now = new Date()): bool
 /** SageMaker's defaults when a submit does not set them: 6 hours in the queue, 15 minutes to run. */
 export function expectedBy(submitted: Date, ttlSeconds = 21_600, timeoutSeconds = 900): string {
   return new Date(submitted.getTime() + (ttlSeconds + timeoutSeconds) * 1000).toISOString();
+}
+
+/**
+ * How long past expectedBy a job with neither output nor failure is still waited for before it is
+ * failed as expired. expectedBy counts from the submit's start, before the input upload and
+ * InvokeEndpointAsync (SageMaker's RequestTTLSeconds starts when it receives the request), and
+ * SageMaker still writes the output after the invocation ends: a job dequeued by an instance
+ * that scaled from zero at the end of its TTL may answer a little after expectedBy. Shorter than
+ * the 15 minutes the check schedule reaches past the latest expectedBy, so the last check sees it.
+ */
+export const EXPIRY_GRACE_SECONDS = 300;
+
+/** Whether an unfinished job's deadline (expectedBy plus the grace) has passed. */
+export function pastDeadline(job: Job, now: Date): boolean {
+  if (!job.expectedBy) return false;
+  return Date.parse(job.expectedBy) + EXPIRY_GRACE_SECONDS * 1000 < now.getTime();
 }
 
 export function expiresAt(from: Date, ttlDays: number): number {

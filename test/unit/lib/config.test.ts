@@ -29,7 +29,30 @@ describe('loadConfig', () => {
       allowLoopbackWebhooks: false,
       s3EndpointOverride: false,
       emulatorCredentials: undefined,
+      triggerPrefix: '',
+      triggerMaxBytes: 1_000_000_000,
+      triggerContentTypes: [],
     });
+  });
+
+  it('reads the trigger prefix, and refuses one that overlaps the inputs POST /jobs writes', () => {
+    const c = loadConfig({
+      ...base,
+      TRIGGER_PREFIX: 'drop/',
+      TRIGGER_MAX_BYTES: '5000',
+      TRIGGER_CONTENT_TYPES: 'text/csv, image/*',
+    });
+    expect([c.triggerPrefix, c.triggerMaxBytes, c.triggerContentTypes]).toEqual([
+      'drop/',
+      5000,
+      ['text/csv', 'image/*'],
+    ]);
+    for (const bad of ['inputs/drop/', 'in', 'drop', '/drop/', '../drop/']) {
+      expect(() => loadConfig({ ...base, TRIGGER_PREFIX: bad }), bad).toThrow(/TRIGGER_PREFIX/);
+    }
+    expect(() => loadConfig({ ...base, TRIGGER_MAX_BYTES: '2000000000' })).toThrow(
+      /TRIGGER_MAX_BYTES/,
+    );
   });
 
   it('takes emulator credentials only when every service endpoint is on loopback', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RefusedNotification } from '../../../../src/lib/domain/errors.ts';
 import {
   failureLocationOf,
+  parseMessage,
   parseNotification,
   recordsOf,
 } from '../../../../src/lib/domain/notification.ts';
@@ -106,5 +107,29 @@ describe('parseNotification', () => {
     );
     expect(parseNotification(records[0]!, SUCCESS_TOPIC).inferenceId).toBe('x');
     expect(() => parseNotification(records[1]!, SUCCESS_TOPIC)).toThrow(RefusedNotification);
+  });
+});
+
+describe('a scaling step', () => {
+  // Application Auto Scaling changes an endpoint's instance count with
+  // UpdateEndpointWeightsAndCapacities, on every step up or down (docs/scaling.md), and SageMaker
+  // then publishes its test message, exactly this body, to both topics.
+  const step =
+    '{"eventVersion":"1.0","eventSource":"aws:sagemaker","eventName":"TestNotification"}';
+  const ERROR_TOPIC = SUCCESS_TOPIC.replace(/success$/, 'error');
+
+  it('publishes a test notification on both topics that is recognised as a test, not a job', () => {
+    expect(parseMessage(record(step), SUCCESS_TOPIC)).toEqual({ kind: 'test' });
+    expect(parseMessage(record(step, ERROR_TOPIC), ERROR_TOPIC)).toEqual({ kind: 'test' });
+    // The same body wrapped by SNS and delivered through SQS (resultDelivery=sqs).
+    const { records } = recordsOf(event('test-notification-sqs.json'));
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) expect(parseMessage(r, undefined)).toEqual({ kind: 'test' });
+  });
+
+  it('is refused as a result: it names no job to store', () => {
+    expect(() => parseNotification(record(step), SUCCESS_TOPIC)).toThrow(
+      /a test notification names no job/,
+    );
   });
 });

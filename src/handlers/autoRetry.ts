@@ -1,0 +1,49 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { jobStore, s3, sageMaker, sqs } from '../lib/adapters/clients.ts';
+import { config } from '../lib/config.ts';
+import type { Job } from '../lib/domain/jobs.ts';
+import { parseRetryMessage } from '../lib/domain/retry.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { runScheduledRetry, scheduleRetry } from '../lib/app/auto-retry.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+type FailedEvent = EventBridgeEvent<'JobFailed', Job>;
+
+/**
+ * Automatic retries, two triggers: JobFailed (the bus) schedules the retry in the retry queue with
+ * its backoff as the message's delay; the queue's message, once due, makes the attempt.
+ */
+export const handler = middy(
+  async (event: FailedEvent | SQSEvent): Promise<SQSBatchResponse | undefined> => {
+    if (!('Records' in event)) {
+      logger.appendKeys({ inferenceId: event.detail.inferenceId });
+      await scheduleRetry(event.detail, { config: cfg, sqs });
+      return undefined;
+    }
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      const message = parseRetryMessage(record.body);
+      if (!message) {
+        logger.error('retry message refused: not {inferenceId, attempt}', {
+          messageId: record.messageId,
+        });
+        continue;
+      }
+      try {
+        await runScheduledRetry(message, { config: cfg, store: jobStore(), s3, sageMaker });
+      } catch (err) {
+        // Back to the queue: received again after its visibility timeout, then the DLQ.
+        logger.warn('retry failed; left in the queue', {
+          inferenceId: message.inferenceId,
+          error: err instanceof Error ? err.name : 'unknown',
+        });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  },
+).use(injectLambdaContext(logger, { resetKeys: true }));

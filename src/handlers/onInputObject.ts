@@ -1,0 +1,45 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
+import { config } from '../lib/config.ts';
+import { awsErrorName } from '../lib/domain/errors.ts';
+import { logger } from '../lib/adapters/logger.ts';
+import { jobsFromMessage } from '../lib/app/trigger.ts';
+
+// Read at cold start: a missing variable fails INIT with one message naming it.
+const cfg = config();
+
+/**
+ * The trigger queue (S3 "Object Created" events, through EventBridge): each object under the
+ * trigger prefix becomes a job. Refused objects are acknowledged; a message that failed for a
+ * reason a retry can fix is reported in batchItemFailures, so SQS redelivers only it.
+ */
+export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const rules = {
+    inputBucket: cfg.inputBucket,
+    prefix: cfg.triggerPrefix,
+    inputPrefix: cfg.inputPrefix,
+    maxBytes: cfg.triggerMaxBytes,
+    contentTypes: cfg.triggerContentTypes,
+  };
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records ?? []) {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      body = undefined;
+    }
+    try {
+      await jobsFromMessage(body, { config: cfg, store: jobStore(), s3, sageMaker, rules });
+    } catch (err) {
+      logger.warn('trigger message failed; SQS will redeliver it', {
+        messageId: record.messageId,
+        error: awsErrorName(err) ?? (err instanceof Error ? err.name : 'Error'),
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}).use(injectLambdaContext(logger, { resetKeys: true }));

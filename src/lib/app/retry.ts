@@ -1,0 +1,117 @@
+import { AppError, BadRequest, NotFound } from '../domain/errors.ts';
+import { CLIENT_INFERENCE_ID, type Job } from '../domain/jobs.ts';
+import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf } from '../domain/retry.ts';
+import { logger } from '../adapters/logger.ts';
+import { count } from '../adapters/metrics.ts';
+import { submitJob, type SubmitDeps } from './submit.ts';
+
+/*
+ * POST /jobs/{id}/retry and the automatic retry: a new attempt `<base>.<n>` of a failed job, made
+ * from the original's input and parameters through submit's claim-invoke-record path. The
+ * original's `attempts` counter is the lock: taking number n is one conditional write (latest
+ * attempt n-1 -> n), so two retries of one failure never both invoke, and the new record itself is
+ * a conditional create (submit's claim) as well.
+ */
+
+/** 409: the job has not failed, or it was retried already. */
+export class RetryConflict extends AppError {
+  constructor(message: string) {
+    super(message, { status: 409 });
+    this.name = 'RetryConflict';
+  }
+}
+
+export interface RetryRequest {
+  inferenceId: string;
+  /** Owner mode: the caller; another caller's job is a 404, as GET /jobs/{id} answers. */
+  owner?: string;
+  /**
+   * Automatic retries: only while attempt `n` is still the latest, so a duplicate JobFailed event
+   * (or a manual retry in between) makes the retry a no-op.
+   */
+  ifLatestAttempt?: number;
+}
+
+/** Callback fields another part of the stack may store with a job (Step Functions' task token). */
+const CARRIED_FIELDS = ['taskToken'] as const;
+
+function carried(original: Job): Partial<Job> {
+  const fields: Record<string, unknown> = {};
+  for (const name of CARRIED_FIELDS) {
+    const value = (original as unknown as Record<string, unknown>)[name];
+    if (value !== undefined) fields[name] = value;
+  }
+  return fields as Partial<Job>;
+}
+
+function query(original: Job, inferenceId: string): Record<string, string | undefined> {
+  const inv = original.invocation ?? {};
+  const text = (n: number | undefined) => (n === undefined ? undefined : String(n));
+  return {
+    inferenceId,
+    inputLocation: original.inputLocation,
+    endpoint: original.endpointName,
+    callbackUrl: original.callbackUrl,
+    accept: inv.accept,
+    customAttributes: inv.customAttributes,
+    requestTtlSeconds: text(inv.requestTtlSeconds),
+    invocationTimeoutSeconds: text(inv.invocationTimeoutSeconds),
+  };
+}
+
+/** A new attempt of a failed job; the original is only given the count and the pointer. */
+export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job> {
+  const { store } = deps;
+  const job = await store.get(req.inferenceId);
+  if (!job || (req.owner !== undefined && job.owner !== req.owner)) {
+    throw new NotFound(`no job ${req.inferenceId}`);
+  }
+  const base = baseIdOf(job);
+  const original = base === job.inferenceId ? job : await store.get(base);
+  if (!original)
+    throw new RetryConflict(`job ${base}, the original of ${job.inferenceId}, is gone`);
+  const latest = original.attempts ?? 1;
+  const latestId = attemptId(base, latest);
+  const current =
+    latestId === job.inferenceId ? job : latestId === base ? original : await store.get(latestId);
+  // Without a record, the retry that took the latest number never got its job queued (its claim
+  // was released): the number is free to use again, and the claim below decides between
+  // concurrent retries. The attempt being retried is then the one before it.
+  const n = current ? latest + 1 : latest;
+  if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== n - 1) {
+    throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`);
+  }
+  if (current && current.status !== 'FAILED') {
+    throw new RetryConflict(
+      current.inferenceId === job.inferenceId
+        ? `job ${job.inferenceId} has not failed: it is ${job.status}`
+        : `job ${job.inferenceId} was retried: its latest attempt ${current.inferenceId} is ${current.status}`,
+    );
+  }
+  const newId = attemptId(base, n);
+  if (newId.length > MAX_INFERENCE_ID_LENGTH || !CLIENT_INFERENCE_ID.test(newId)) {
+    throw new BadRequest(
+      `job ${base} cannot be retried: attempt id ${newId} would not be a valid InferenceId (1-64 letters, digits, ".", "_" or "-")`,
+    );
+  }
+  if (!original.inputLocation) {
+    throw new RetryConflict(`job ${base} cannot be retried: its input location is not known`);
+  }
+  if (current && !(await store.takeAttempt(base, latest, n, newId))) {
+    throw new RetryConflict(`job ${job.inferenceId} is being retried by another request`);
+  }
+  const { created, job: attempt } = await submitJob(
+    {
+      query: query(original, newId),
+      contentType: original.inputContentType,
+      body: Buffer.alloc(0),
+      owner: original.owner,
+      record: { retryOf: base, attempt: n, ...carried(original) },
+    },
+    deps,
+  );
+  if (!created) throw new RetryConflict(`attempt ${newId} exists already`);
+  logger.info('job retried', { inferenceId: newId, retryOf: base, attempt: n });
+  count('JobsRetried', attempt.endpointName ?? deps.config.endpointName);
+  return attempt;
+}
