@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { LOCAL, type FunctionName } from './names.ts';
+import { functionName, type FunctionName } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
 import { matchRoute, ROUTES, type Route } from './routes.ts';
 
@@ -47,8 +47,7 @@ export interface LocalApiGatewayOptions {
 /** Invokes a function of the local stage through serverless-offline's Lambda port. */
 export function lambdaPortInvoker(lambdaUrl: string): Invoke {
   return async (fn, event) => {
-    const name = `${LOCAL.service}-${LOCAL.stage}-${fn}`;
-    const res = await fetch(`${lambdaUrl}/2015-03-31/functions/${name}/invocations`, {
+    const res = await fetch(`${lambdaUrl}/2015-03-31/functions/${functionName(fn)}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
       body: JSON.stringify(event),

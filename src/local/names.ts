@@ -50,8 +50,6 @@ export const FUNCTIONS = [
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
-export function functionName(
-  fn: FunctionName,
-): string {
+export function functionName(fn: FunctionName): string {
   return `${LOCAL.service}-${LOCAL.stage}-${fn}`;
 }
