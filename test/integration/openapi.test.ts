@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetClients } from '../../src/lib/adapters/clients.ts';
-import { MAX_INLINE_INPUT_BYTES } from '../../src/lib/domain/submission.ts';
+import { MAX_INLINE_INPUT_BYTES, SubmitQuery } from '../../src/lib/domain/submission.ts';
 import { startLocalApiGateway, type LocalApiGateway } from '../../src/local/api-gateway.ts';
 import { readyBanner, shownInStartLog } from '../../src/local/banner.ts';
 import type { FunctionName } from '../../src/local/names.ts';
@@ -190,6 +190,13 @@ describe('the routes agree', () => {
     expect(shownInStartLog('[offline] {"level":"INFO","message":"job submitted"}')).toBe(true);
     expect(shownInStartLog('[sns] delivered {}')).toBe(true);
     expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob', true)).toBe(true);
+  });
+
+  it("POST /jobs documents exactly the query parameters submit's schema takes", () => {
+    const documented = (doc.paths['/jobs'].post.parameters as Json[])
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name as string);
+    expect(documented.sort()).toEqual(Object.keys(SubmitQuery.shape).sort());
   });
 
   it('every request the CLI makes is a documented route', async () => {
