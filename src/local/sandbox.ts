@@ -20,6 +20,7 @@ import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
+import { lambdaPortInvoker, startLocalApiGateway } from './api-gateway.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
@@ -28,7 +29,10 @@ import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
  */
 
 export interface SandboxPorts {
+  /** The HTTP API (the local API Gateway, src/local/api-gateway.ts). */
   http: number;
+  /** serverless-offline's own HTTP server, internal: the API answers on `http`. */
+  offline: number;
   lambda: number;
   s3: number;
   dynamodb: number;
@@ -106,6 +110,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts
   };
   return {
     http: port('PORT', DEFAULT_PORTS.http),
+    offline: port('SANDBOX_OFFLINE_PORT', DEFAULT_PORTS.offline),
     lambda: port('SANDBOX_LAMBDA_PORT', DEFAULT_PORTS.lambda),
     s3: port('SANDBOX_S3_PORT', DEFAULT_PORTS.s3),
     dynamodb: port('SANDBOX_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
@@ -262,6 +267,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       onCall: (c) => log(`[sfn] ${c.operation} ${JSON.stringify({ answer: c.answer })}`),
     });
     closers.push(() => stepFunctions.close());
+    // Bound before serverless-offline builds: a port another program holds fails the start now.
+    const gateway = await startLocalApiGateway({
+      port: ports.http,
+      invoke: lambdaPortInvoker(lambdaUrl),
+      log: (msg, fields) => log(`[apigateway] ${msg} ${JSON.stringify(fields)}`),
+    });
+    closers.push(() => gateway.close());
     const eventBridge = await startLocalEventBridge({
       port: ports.eventBridge,
       region: LOCAL.region,
@@ -366,6 +378,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         env: {
           ...process.env,
           ...env,
+          // serverless.yml's httpPort: serverless-offline's HTTP server is internal.
+          PORT: String(ports.offline),
           SLS_ESBUILD_WORK_FOLDER: workFolder,
           SLS_TELEMETRY_DISABLED: '1',
           ...autoRetryEnv(opts.autoRetry),
@@ -396,8 +410,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         for (const line of lines) if (line.trim()) log(`[offline] ${line}`);
       });
     }
-    const apiUrl = `http://127.0.0.1:${ports.http}`;
-    await waitForApi(apiUrl, child, opts.startTimeoutMs ?? 120_000);
+    const apiUrl = gateway.url;
+    await waitForApi(`http://127.0.0.1:${ports.offline}`, child, opts.startTimeoutMs ?? 120_000);
+    // And through the API Gateway front, as users reach it.
+    await waitForApi(apiUrl, child, 10_000);
     // As CreateEndpoint does, once the subscribers are up: every start exercises the handlers'
     // TestNotification path (acknowledged, never dead-lettered).
     await sageMaker.publishTestNotification();

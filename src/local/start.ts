@@ -1,6 +1,6 @@
 import { modelUrlFrom } from './container.ts';
+import { readyBanner, shownInStartLog } from './banner.ts';
 import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
-import { LOCAL } from './names.ts';
 import { startSandbox } from './sandbox.ts';
 
 /*
@@ -31,10 +31,7 @@ const sandbox = await startSandbox({
   modelUrl,
   capacity,
   log: (line) => {
-    // serverless-offline is chatty; its request lines and the handlers' JSON logs are kept.
-    if (verbose || !line.startsWith('[offline]') || /"level"|POST|GET|error/i.test(line)) {
-      console.log(line);
-    }
+    if (shownInStartLog(line, verbose)) console.log(line);
   },
 }).catch((err: unknown) => {
   console.error(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -42,24 +39,7 @@ const sandbox = await startSandbox({
   process.exit(1);
 });
 
-const { apiUrl } = sandbox;
-console.log(`
-sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
-
-  HTTP API         ${apiUrl}          POST /jobs   GET /jobs/{inferenceId}
-  S3 (s3rver)      ${sandbox.s3Url}     buckets ${LOCAL.inputBucket}, ${LOCAL.outputBucket}
-  DynamoDB         ${sandbox.dynamodbUrl}     table ${LOCAL.jobsTable}
-  SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${modelUrl ?? 'demo model'}, ${capacity.minInstances}-${capacity.maxInstances} instances)
-  Lambda invoke    ${sandbox.lambdaUrl}
-  EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
-  SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)
-
-try it:
-  curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'
-  curl -s ${apiUrl}/jobs/hello-1
-
-Ctrl-C stops everything.
-`);
+console.log(readyBanner(sandbox, { seconds: (Date.now() - started) / 1000, modelUrl, capacity }));
 
 let stopping = false;
 const stop = async (signal: string) => {

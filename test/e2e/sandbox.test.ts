@@ -202,6 +202,37 @@ describe('the sandbox over HTTP', () => {
     expect(Object.keys(bad.job)).toEqual(['message']);
   });
 
+  it('answers as the deployed API: 415 for a malformed Content-Type, the default type, {"message"} 404s, /openapi.yaml', async () => {
+    // serverless-offline alone answered these itself: its 400 "Invalid content-type header", a
+    // missing type stored as application/json, its own not-found body (src/local/api-gateway.ts).
+    for (const contentType of ['text/ csv', 'banana']) {
+      const refused = await submit('1', contentType);
+      expect(refused.status, contentType).toBe(415);
+      expect(refused.job).toEqual({
+        message: 'Content-Type must be a valid media type, such as text/csv',
+      });
+    }
+    const untyped = await fetch(`${api()}/jobs?inferenceId=e2e-untyped`, {
+      method: 'POST',
+      body: new Uint8Array([1, 2, 3]),
+    });
+    expect(untyped.status).toBe(202);
+    expect((await job('e2e-untyped')).body.inputContentType).toBe('application/octet-stream');
+    for (const [method, path] of [
+      ['GET', '/nowhere'],
+      ['DELETE', '/jobs/e2e-untyped'],
+    ]) {
+      const res = await fetch(`${api()}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(await res.json()).toEqual({ message: 'Not Found' });
+    }
+    const doc = await fetch(`${api()}/openapi.yaml`);
+    expect(doc.status).toBe(200);
+    expect(doc.headers.get('content-type')).toBe('application/yaml');
+    expect(await doc.text()).toBe(await readFile(join(PROJECT_DIR, 'openapi.yaml'), 'utf8'));
+  });
+
   it('a job held by delay_ms is IN_PROGRESS until the model finishes', async () => {
     await submit('3,4\n', 'text/csv', {
       inferenceId: 'e2e-slow',

@@ -1,0 +1,491 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resetClients } from '../../src/lib/adapters/clients.ts';
+import { MAX_INLINE_INPUT_BYTES, SubmitQuery } from '../../src/lib/domain/submission.ts';
+import { startLocalApiGateway, type LocalApiGateway } from '../../src/local/api-gateway.ts';
+import { readyBanner, shownInStartLog } from '../../src/local/banner.ts';
+import type { FunctionName } from '../../src/local/names.ts';
+import { PROJECT_DIR } from '../../src/local/paths.ts';
+import { matchRoute, ROUTES, type Route } from '../../src/local/routes.ts';
+import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startBackends, type Backends } from '../support/backends.ts';
+import { lambdaContext, waitFor } from '../support/lambda.ts';
+import { SUCCESS_TOPIC, snsEvent } from '../support/notifications.ts';
+import {
+  checkAnswer,
+  METHODS,
+  openapiRoutes,
+  readYaml,
+  serverlessRoutes,
+  validate,
+} from '../support/openapi.ts';
+import { startTestRuntime } from '../support/runtime.ts';
+
+/*
+ * openapi.yaml is the contract: the real handlers, with the real SDK clients against s3rver,
+ * dynalite and the local SageMaker runtime (no mocks: its fault switches give the throttle and the
+ * outage), reached over HTTP through the sandbox's API Gateway front, must produce every
+ * (route, status) pair the document lists, each answer valid against it (status, headers, body
+ * shape, no undocumented field). The routes of openapi.yaml, serverless.yml, the sandbox and the
+ * CLI must be the same.
+ */
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Handler = (e: unknown, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+const HTTP_FUNCTIONS = [
+  'submitJob',
+  'getJob',
+  'getResult',
+  'listJobs',
+  'createUpload',
+  'retryJob',
+] as const;
+
+const doc: Json = readYaml('openapi.yaml');
+let b: Backends;
+let runtime: LocalSageMaker;
+let gateway: LocalApiGateway;
+let handlers: Record<string, Handler>;
+let onSuccess: (e: unknown, c: unknown) => Promise<unknown>;
+let onError: (e: unknown, c: unknown) => Promise<unknown>;
+const published: { topicArn: string; message: string }[] = [];
+const faults = { throttle: false, unavailable: false };
+/** `METHOD /path status` of every answer checked against the document. */
+const seen = new Set<string>();
+
+async function importHandlers(): Promise<Record<string, Handler>> {
+  const entries = await Promise.all(
+    HTTP_FUNCTIONS.map(
+      async (fn) => [fn, (await import(`../../src/handlers/${fn}.ts`)).handler as Handler] as const,
+    ),
+  );
+  return Object.fromEntries(entries);
+}
+
+beforeAll(async () => {
+  b = await startBackends();
+  runtime = await startTestRuntime(b.s3, {
+    region: 'us-east-1',
+    endpoints: ['demo-endpoint'],
+    includeResponseBody: false,
+    concurrency: 2,
+    publish: async (topicArn, message) => {
+      published.push({ topicArn, message });
+    },
+    faults: { throttle: () => faults.throttle, unavailable: () => faults.unavailable },
+  });
+  handlers = await importHandlers();
+  onSuccess = (await import('../../src/handlers/onSuccess.ts')).handler as never;
+  onError = (await import('../../src/handlers/onError.ts')).handler as never;
+  gateway = await startLocalApiGateway({
+    port: 0,
+    invoke: (fn: FunctionName, event) => handlers[fn]!(event, lambdaContext(fn)),
+  });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await runtime?.close();
+  await b?.close();
+});
+
+/** A request through the API Gateway front, its answer as the handler's result shape. */
+async function call(
+  method: string,
+  path: string,
+  init: { body?: string | Uint8Array; contentType?: string } = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const headers: Record<string, string> = {};
+  if (init.contentType !== undefined) headers['content-type'] = init.contentType;
+  const res = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers,
+    body: init.body,
+    redirect: 'manual',
+  });
+  return {
+    statusCode: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: Buffer.from(await res.arrayBuffer()).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+function json(answer: APIGatewayProxyStructuredResultV2): Json {
+  return JSON.parse(Buffer.from(answer.body ?? '', 'base64').toString('utf8'));
+}
+
+/** Checks one answer against the document's operation and records the pair as produced. */
+function conforms(
+  route: string,
+  answer: APIGatewayProxyStructuredResultV2,
+  status: number,
+): APIGatewayProxyStructuredResultV2 {
+  expect({ route, status: answer.statusCode }).toEqual({ route, status });
+  expect(checkAnswer(doc, route, answer)).toEqual([]);
+  seen.add(`${route} ${status}`);
+  return answer;
+}
+
+/** Delivers what the runtime published for one job to the subscribed handler, as SNS would. */
+async function deliver(inferenceId: string): Promise<void> {
+  const m = await waitFor(
+    () => published.find((p) => (JSON.parse(p.message) as Json).inferenceId === inferenceId),
+    { what: `the notification for ${inferenceId}` },
+  );
+  const fn = m.topicArn === SUCCESS_TOPIC ? onSuccess : onError;
+  await fn(snsEvent({ topic: m.topicArn, message: m.message }), lambdaContext('results'));
+}
+
+const SUBMIT = 'POST /jobs';
+const GET = 'GET /jobs/{inferenceId}';
+const RESULT = 'GET /jobs/{inferenceId}/result';
+const LIST = 'GET /jobs';
+const UPLOAD = 'POST /uploads';
+const RETRY = 'POST /jobs/{inferenceId}/retry';
+
+describe('the routes agree', () => {
+  it('openapi.yaml documents exactly the httpApi routes of serverless.yml, each named for its function', () => {
+    const sls = serverlessRoutes();
+    expect(openapiRoutes(doc).sort()).toEqual(sls.map((r) => r.route).sort());
+    for (const { route, fn } of sls) {
+      const [method, path] = route.split(' ') as [string, string];
+      expect(doc.paths[path][method.toLowerCase()].operationId, route).toBe(fn);
+    }
+  });
+
+  it("the sandbox's route table is serverless.yml's", () => {
+    const sls = serverlessRoutes().map((r) => `${r.route} ${r.fn}`);
+    expect(ROUTES.map((r) => `${r.method} ${r.path} ${r.fn}`).sort()).toEqual(sls.sort());
+  });
+
+  it('the start banner lists every route of serverless.yml with its function, uncut', () => {
+    const banner = readyBanner(
+      {
+        apiUrl: 'http://127.0.0.1:3000',
+        s3Url: 's3',
+        dynamodbUrl: 'ddb',
+        sageMakerUrl: 'sm',
+        lambdaUrl: 'lambda',
+        eventBridgeUrl: 'eb',
+        sqs: { url: 'sqs' },
+      },
+      { seconds: 1 },
+    ).split('\n');
+    for (const { route, fn } of serverlessRoutes()) {
+      const [method, path] = route.split(' ') as [string, string];
+      const line = banner.find((l) =>
+        new RegExp(`^\\s+${method}\\s+${escape(path)}\\s+${fn}$`).test(l),
+      );
+      expect(line, `${route} (${fn}) in:\n${banner.join('\n')}`).toBeDefined();
+    }
+  });
+
+  it("the start log leaves out serverless-offline's cut route table and function list", () => {
+    expect(shownInStartLog('[offline] ┌──────────────────────────────┐')).toBe(false);
+    expect(shownInStartLog('[offline] │   GET  | http://127.0.0.1:3003/jobs/{infer │')).toBe(false);
+    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob')).toBe(false);
+    expect(shownInStartLog('[offline] GET /jobs/x (λ: getJob)')).toBe(true);
+    expect(shownInStartLog('[offline] {"level":"INFO","message":"job submitted"}')).toBe(true);
+    expect(shownInStartLog('[sns] delivered {}')).toBe(true);
+    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob', true)).toBe(true);
+  });
+
+  it("POST /jobs documents exactly the query parameters submit's schema takes", () => {
+    const documented = (doc.paths['/jobs'].post.parameters as Json[])
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name as string);
+    expect(documented.sort()).toEqual(Object.keys(SubmitQuery.shape).sort());
+  });
+
+  it('every request the CLI makes is a documented route', async () => {
+    const documented: Route[] = openapiRoutes(doc).map((r) => {
+      const [method, path] = r.split(' ') as [Route['method'], string];
+      return { method, path, fn: 'getJob' };
+    });
+    const source = await readFile(join(PROJECT_DIR, 'src/cli/main.ts'), 'utf8');
+    const calls = [...source.matchAll(/\.request\(\s*'([A-Z]+)',\s*(['`])(.*?)\2/g)];
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    for (const [, method, , path] of calls) {
+      // A template's `${...}` is one path segment's value.
+      const sample = path!.replace(/\$\{[^}]*\}/g, 'x');
+      expect(matchRoute(method!, sample, documented), `${method} ${path}`).toBeDefined();
+    }
+  });
+
+  it('the validator refuses what the document does not describe', () => {
+    const job = { $ref: '#/components/schemas/Job' };
+    expect(validate(doc, job, { inferenceId: 'a', status: 'COMPLETED' })).toEqual([]);
+    expect(validate(doc, job, { inferenceId: 'a', status: 'DONE' })).toHaveLength(1);
+    expect(validate(doc, job, { status: 'FAILED' })).toEqual(['$: missing inferenceId']);
+    expect(validate(doc, job, { inferenceId: 'a', status: 'FAILED', owner: 'x' })).toEqual([
+      '$: undocumented field owner',
+    ]);
+    expect(validate(doc, job, { inferenceId: 'a', status: 'FAILED', resultBytes: '3' })).toEqual([
+      '$.resultBytes: string, expected integer',
+    ]);
+    expect(checkAnswer(doc, SUBMIT, { statusCode: 418, body: '{}' })).toEqual([
+      'POST /jobs answered 418, which openapi.yaml does not document',
+    ]);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+describe('every documented answer, from the real handlers', () => {
+  it('POST /jobs: 202 with Location, 200 for a known id, 400, 413, 415', async () => {
+    const created = conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-csv', {
+        body: '1,2\n3,4\n',
+        contentType: 'text/csv',
+      }),
+      202,
+    );
+    expect(created.headers?.location).toBe('/jobs/oa-csv');
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-csv', { body: '5\n', contentType: 'text/csv' }),
+      200,
+    );
+    conforms(SUBMIT, await call('POST', '/jobs?inferenceId=-bad-', { body: '1' }), 400);
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs', { body: new Uint8Array(MAX_INLINE_INPUT_BYTES + 1) }),
+      413,
+    );
+    for (const contentType of ['banana', 'text/ csv']) {
+      const refused = conforms(
+        SUBMIT,
+        await call('POST', '/jobs', { body: '1', contentType }),
+        415,
+      );
+      expect(json(refused).message).toMatch(/Content-Type/);
+    }
+  });
+
+  it('POST /jobs: 429 and 503 with Retry-After when SageMaker throttles or is down', async () => {
+    faults.throttle = true;
+    try {
+      conforms(SUBMIT, await call('POST', '/jobs', { body: '1', contentType: 'text/csv' }), 429);
+    } finally {
+      faults.throttle = false;
+    }
+    faults.unavailable = true;
+    try {
+      conforms(SUBMIT, await call('POST', '/jobs', { body: '1', contentType: 'text/csv' }), 503);
+    } finally {
+      faults.unavailable = false;
+    }
+  });
+
+  it('a body sent without Content-Type is stored as application/octet-stream', async () => {
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-untyped', { body: new Uint8Array([1, 2]) }),
+      202,
+    );
+    const job = json(conforms(GET, await call('GET', '/jobs/oa-untyped'), 200));
+    expect(job.inputContentType).toBe('application/octet-stream');
+  });
+
+  it('GET /jobs/{id}: 200 for finished jobs (every field they carry), 400, 404', async () => {
+    await deliver('oa-csv');
+    const done = json(conforms(GET, await call('GET', '/jobs/oa-csv'), 200));
+    expect(done).toMatchObject({ status: 'COMPLETED', resultEncoding: 'utf8' });
+    for (const field of [
+      'outputLocation',
+      'outputContentType',
+      'result',
+      'resultBytes',
+      'completedAt',
+      'expectedBy',
+    ]) {
+      expect(done, field).toHaveProperty(field);
+    }
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-fail', { body: 'FAIL', contentType: 'text/plain' }),
+      202,
+    );
+    await deliver('oa-fail');
+    const failed = json(conforms(GET, await call('GET', '/jobs/oa-fail'), 200));
+    expect(failed).toMatchObject({ status: 'FAILED' });
+    expect(failed).toHaveProperty('failureReason');
+    conforms(GET, await call('GET', `/jobs/${'x'.repeat(65)}`), 400);
+    conforms(GET, await call('GET', '/jobs/oa-nobody'), 404);
+  });
+
+  it('GET /jobs/{id}/result: 200 inline, 302 by location, 400, 404, 409', async () => {
+    const inline = conforms(RESULT, await call('GET', '/jobs/oa-csv/result'), 200);
+    expect(inline.headers?.['content-type']).toBe(
+      json(await call('GET', '/jobs/oa-csv')).outputContentType,
+    );
+    const rows = Array.from({ length: 20_000 }, (_, i) => `${i % 10},${i % 3}`).join('\n');
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-big', { body: rows, contentType: 'text/csv' }),
+      202,
+    );
+    await deliver('oa-big');
+    const moved = conforms(RESULT, await call('GET', '/jobs/oa-big/result'), 302);
+    expect(moved.headers?.location).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/async-jobs-local-output\//,
+    );
+    conforms(RESULT, await call('GET', `/jobs/${'x'.repeat(65)}/result`), 400);
+    conforms(RESULT, await call('GET', '/jobs/oa-nobody/result'), 404);
+    conforms(RESULT, await call('GET', '/jobs/oa-fail/result'), 409);
+    conforms(RESULT, await call('GET', '/jobs/oa-untyped/result'), 409);
+  });
+
+  it('GET /jobs: 200 pages (results left out), 400', async () => {
+    const page = json(conforms(LIST, await call('GET', '/jobs?status=COMPLETED&limit=1'), 200));
+    expect(page.jobs).toHaveLength(1);
+    expect(typeof page.next).toBe('string');
+    const rest = json(
+      conforms(LIST, await call('GET', `/jobs?status=completed&limit=100&next=${page.next}`), 200),
+    );
+    expect(rest.jobs.length).toBeGreaterThan(0);
+    conforms(LIST, await call('GET', '/jobs?status=banana'), 400);
+    conforms(LIST, await call('GET', '/jobs?status=FAILED&limit=0'), 400);
+  });
+
+  it('POST /uploads: 201, 400, 413, 415', async () => {
+    conforms(UPLOAD, await call('POST', '/uploads?contentType=text/csv&contentLength=10'), 201);
+    conforms(UPLOAD, await call('POST', '/uploads?contentType=text/csv'), 400);
+    conforms(UPLOAD, await call('POST', '/uploads?contentLength=2000000000'), 413);
+    conforms(UPLOAD, await call('POST', '/uploads?contentType=banana&contentLength=10'), 415);
+  });
+
+  it('POST /jobs/{id}/retry: 202 with Location, 400, 404, 409, 429, 503', async () => {
+    const retried = conforms(RETRY, await call('POST', '/jobs/oa-fail/retry'), 202);
+    expect(retried.headers?.location).toBe('/jobs/oa-fail.2');
+    expect(json(retried)).toMatchObject({ retryOf: 'oa-fail', attempt: 2 });
+    const original = json(conforms(GET, await call('GET', '/jobs/oa-fail'), 200));
+    expect(original).toMatchObject({ attempts: 2, retriedBy: 'oa-fail.2' });
+    conforms(RETRY, await call('POST', `/jobs/${'x'.repeat(65)}/retry`), 400);
+    conforms(RETRY, await call('POST', '/jobs/oa-nobody/retry'), 404);
+    conforms(RETRY, await call('POST', '/jobs/oa-csv/retry'), 409);
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-fail-b', {
+        body: 'FAIL',
+        contentType: 'text/plain',
+      }),
+      202,
+    );
+    await deliver('oa-fail-b');
+    faults.throttle = true;
+    try {
+      conforms(RETRY, await call('POST', '/jobs/oa-fail-b/retry'), 429);
+    } finally {
+      faults.throttle = false;
+    }
+    faults.unavailable = true;
+    try {
+      conforms(RETRY, await call('POST', '/jobs/oa-fail-b/retry'), 503);
+    } finally {
+      faults.unavailable = false;
+    }
+  });
+
+  it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    // Nothing listens on port 1: every attempt is refused, as an outage would be.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:1';
+    resetClients();
+    try {
+      conforms(GET, await call('GET', '/jobs/oa-csv'), 503);
+      conforms(RESULT, await call('GET', '/jobs/oa-csv/result'), 503);
+      conforms(LIST, await call('GET', '/jobs?status=COMPLETED'), 503);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      resetClients();
+    }
+  });
+
+  it("owner mode: 403 without a verified caller, 409 for another caller's id", async () => {
+    process.env.OWNER_MODE = 'true';
+    vi.resetModules();
+    let owned: Record<string, Handler>;
+    try {
+      owned = await importHandlers();
+    } finally {
+      delete process.env.OWNER_MODE;
+    }
+    const event = (
+      route: string,
+      path: string,
+      caller?: string,
+      body?: string,
+    ): APIGatewayProxyEventV2 => {
+      const [method] = route.split(' ') as [string];
+      const match = matchRoute(method, path.split('?')[0]!)!;
+      const query = Object.fromEntries(new URL(path, 'http://x').searchParams);
+      return {
+        version: '2.0',
+        routeKey: route,
+        rawPath: path.split('?')[0]!,
+        rawQueryString: path.split('?')[1] ?? '',
+        headers: body ? { 'content-type': 'text/csv' } : {},
+        queryStringParameters: query,
+        pathParameters: match.params,
+        requestContext: {
+          http: { method, path },
+          ...(caller ? { authorizer: { iam: { userArn: caller } } } : {}),
+        } as unknown as APIGatewayProxyEventV2['requestContext'],
+        body,
+        isBase64Encoded: false,
+      };
+    };
+    const run = (fn: FunctionName, e: APIGatewayProxyEventV2) => owned[fn]!(e, lambdaContext(fn));
+    conforms(SUBMIT, await run('submitJob', event(SUBMIT, '/jobs', undefined, '1')), 403);
+    conforms(GET, await run('getJob', event(GET, '/jobs/oa-csv')), 403);
+    conforms(RESULT, await run('getResult', event(RESULT, '/jobs/oa-csv/result')), 403);
+    conforms(LIST, await run('listJobs', event(LIST, '/jobs?status=COMPLETED')), 403);
+    conforms(RETRY, await run('retryJob', event(RETRY, '/jobs/oa-fail/retry')), 403);
+    const alice = 'arn:aws:iam::123456789012:user/alice';
+    const bob = 'arn:aws:iam::123456789012:user/bob';
+    conforms(
+      SUBMIT,
+      await run('submitJob', event(SUBMIT, '/jobs?inferenceId=oa-owned', alice, '1')),
+      202,
+    );
+    conforms(
+      SUBMIT,
+      await run('submitJob', event(SUBMIT, '/jobs?inferenceId=oa-owned', bob, '1')),
+      409,
+    );
+    conforms(GET, await run('getJob', event(GET, '/jobs/oa-owned', bob)), 404);
+  });
+
+  it('the front answers an unknown route as API Gateway HTTP API does, and serves the document', async () => {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['DELETE', '/jobs/oa-csv'],
+      ['PUT', '/jobs'],
+      ['GET', '/jobs/oa-csv/result/extra'],
+      ['GET', '/jobs/'],
+    ] as const) {
+      const res = await call(method, path);
+      expect(res.statusCode, `${method} ${path}`).toBe(404);
+      expect(json(res)).toEqual({ message: 'Not Found' });
+      expect(res.headers?.['content-type']).toBe('application/json');
+    }
+    const served = await fetch(`${gateway.url}/openapi.yaml`);
+    expect(served.headers.get('content-type')).toBe('application/yaml');
+    expect(await served.text()).toBe(await readFile(join(PROJECT_DIR, 'openapi.yaml'), 'utf8'));
+  });
+
+  it('every (route, status) pair openapi.yaml documents was produced above', () => {
+    const documented = Object.entries(doc.paths as Record<string, Json>).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m]).flatMap((m) =>
+        Object.keys(item[m].responses).map((s) => `${m.toUpperCase()} ${path} ${s}`),
+      ),
+    );
+    expect(documented.filter((pair) => !seen.has(pair))).toEqual([]);
+  });
+});
