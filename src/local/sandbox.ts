@@ -9,6 +9,7 @@ import { startLocalEventBridge, wantsWebhook, type LocalEventBridge } from './ev
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
+import { describeRestore, restoreJobs, stateFolders, type RestoreReport } from './state.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
@@ -38,6 +39,8 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** How long serverless-offline may take to build and answer. */
   startTimeoutMs?: number;
+  /** Keep S3 and DynamoDB in this folder across restarts (state.ts); in memory/temp when omitted. */
+  stateDir?: string;
 }
 
 export interface Sandbox {
@@ -55,6 +58,8 @@ export interface Sandbox {
   eventBridgeUrl: string;
   /** The dead-letter queue of refused notifications: each lands here once, never retried. */
   sqs: LocalSqs;
+  /** With `stateDir`: the jobs found there, and those the last run left IN_PROGRESS (state.ts). */
+  restored?: RestoreReport;
   close(): Promise<void>;
 }
 
@@ -184,8 +189,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   try {
     const [s3e, ddb]: Emulator[] = await Promise.all([
-      startS3({ port: ports.s3, buckets: [LOCAL.inputBucket, LOCAL.outputBucket] }),
-      startDynamo({ port: ports.dynamodb, table: LOCAL.jobsTable }),
+      startS3({
+        port: ports.s3,
+        buckets: [LOCAL.inputBucket, LOCAL.outputBucket],
+        directory: opts.stateDir && stateFolders(opts.stateDir).s3,
+      }),
+      startDynamo({
+        port: ports.dynamodb,
+        table: LOCAL.jobsTable,
+        path: opts.stateDir && stateFolders(opts.stateDir).dynamodb,
+      }),
     ]);
     closers.push(
       () => s3e!.close(),
@@ -305,6 +318,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     const apiUrl = `http://127.0.0.1:${ports.http}`;
     await waitForApi(apiUrl, child, opts.startTimeoutMs ?? 120_000);
+    // Once webhooks can be delivered: the jobs the last run left IN_PROGRESS are settled.
+    const restored = opts.stateDir
+      ? await restoreJobs({ dynamodbUrl: ddb!.url, s3, eventBridgeUrl: eventBridge.url })
+      : undefined;
+    if (opts.stateDir) log(describeRestore(opts.stateDir, restored));
     // As CreateEndpoint does, once the subscribers are up: every start exercises the handlers'
     // TestNotification path (acknowledged, never dead-lettered).
     await sageMaker.publishTestNotification();
@@ -322,6 +340,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       eventBridge,
       eventBridgeUrl: eventBridge.url,
       sqs,
+      restored,
       close,
     };
   } catch (err) {

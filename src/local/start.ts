@@ -1,18 +1,21 @@
 import { modelUrlFrom } from './container.ts';
 import { LOCAL } from './names.ts';
 import { startSandbox } from './sandbox.ts';
+import { SANDBOX_STATE_DIR, forgetState, freshFlag } from './state.ts';
 
 /*
  * `npm start`: the sandbox in the foreground until Ctrl-C.
  * `npm start -- --model-url http://127.0.0.1:8080` (or SANDBOX_MODEL_URL) puts a real SageMaker
  * inference container behind the local endpoint instead of the demo model.
+ * Jobs are kept in .sandbox/state/ across restarts; `npm start -- --fresh` starts empty.
  */
 // Before any SDK client is built: its Node 20 notice would print once per process (Lambda runs 22).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 let modelUrl: string | undefined;
+const { fresh, rest: args } = freshFlag(process.argv.slice(2));
 try {
-  modelUrl = modelUrlFrom(process.argv.slice(2), process.env);
+  modelUrl = modelUrlFrom(args, process.env);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -21,7 +24,9 @@ const started = Date.now();
 const verbose = process.env.SANDBOX_VERBOSE === '1';
 console.log('starting the sandbox: emulators, local SageMaker endpoint, serverless-offline ...');
 
+if (fresh) await forgetState(SANDBOX_STATE_DIR);
 const sandbox = await startSandbox({
+  stateDir: SANDBOX_STATE_DIR,
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   log: (line) => {

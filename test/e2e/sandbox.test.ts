@@ -10,6 +10,7 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
 import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
+import { INTERRUPTED_REASON } from '../../src/local/state.ts';
 
 /*
  * The sandbox as a user runs it (`npm start`), on free ports, driven over real HTTP: the real
@@ -18,13 +19,17 @@ import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 const lines: string[] = [];
+// Kept across the restart at the end of this file, as `npm start` keeps .sandbox/state/.
+let stateDir: string;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox(lines);
+  stateDir = await mkdtemp(join(tmpdir(), 'async-jobs-e2e-state-'));
+  sandbox = await startTestSandbox(lines, { stateDir });
 }, 180_000);
 
 afterAll(async () => {
   await sandbox?.close();
+  await rm(stateDir, { recursive: true, force: true });
 });
 
 const api = () => sandbox!.apiUrl;
@@ -368,4 +373,35 @@ describe('the async-jobs CLI against the sandbox', () => {
     expect(unsigned.stderr).toContain('no AWS credentials');
     expect((await cli(['frobnicate'])).code).toBe(2);
   });
+});
+
+describe('a restart on the same state', () => {
+  it('keeps the jobs and their results; a job the runtime held is failed with the reason', async () => {
+    expect(lines).toContain(
+      '[state] no jobs to restore: starting empty (state kept in ' + stateDir + ')',
+    );
+    // Held by the model when the sandbox stops: its model work dies with the process.
+    await submit('7,8\n', 'text/csv', {
+      inferenceId: 'e2e-cut',
+      customAttributes: 'delay_ms=60000',
+    });
+    const before = (await job('e2e-csv')).body;
+    expect(before.status).toBe('COMPLETED');
+    await sandbox!.close();
+    sandbox = undefined;
+    lines.length = 0;
+    sandbox = await startTestSandbox(lines, { stateDir });
+    expect(sandbox.restored).toMatchObject({ interrupted: 1, finished: 0 });
+    expect(lines.filter((l) => l.startsWith('[state] restored '))).toHaveLength(1);
+    expect((await job('e2e-csv')).body).toEqual(before);
+    // A result kept in S3 (above the inline limit) is still served.
+    const result = await fetch(`${api()}/jobs/e2e-upload/result`, { redirect: 'manual' });
+    expect(result.status).toBe(302);
+    const download = await fetch(result.headers.get('location')!);
+    expect((await download.text()).split('\n').filter(Boolean)).toHaveLength(20_000);
+    expect((await job('e2e-cut')).body).toMatchObject({
+      status: 'FAILED',
+      failureReason: INTERRUPTED_REASON,
+    });
+  }, 180_000);
 });
