@@ -25,20 +25,21 @@ interface Lazy<T> {
   reset(): void;
 }
 
-const built: Lazy<unknown>[] = [];
+/*
+ * Each cell below is marked pure and registers nowhere: a bundle whose handler never calls
+ * `dynamo()` (createUpload) drops the cell, and with it the DynamoDB SDK, from its code.
+ */
 
 /** A client built on first `get`, kept for the life of the process. */
 function lazy<T extends Destroyable>(make: () => T): Lazy<T> {
   let client: T | undefined;
-  const cell = {
+  return {
     get: () => (client ??= make()),
     reset: () => {
       client?.destroy();
       client = undefined;
     },
   };
-  built.push(cell);
-  return cell;
 }
 
 /**
@@ -50,7 +51,7 @@ function lazyLoaded<M, T extends Destroyable>(
   make: (sdk: M) => T,
 ): Lazy<Promise<T>> {
   let client: T | undefined;
-  const cell = {
+  return {
     get: async () => {
       if (client) return client;
       const sdk = await load();
@@ -62,11 +63,9 @@ function lazyLoaded<M, T extends Destroyable>(
       client = undefined;
     },
   };
-  built.push(cell);
-  return cell;
 }
 
-const s3Client = lazyLoaded(
+const s3Client = /* @__PURE__ */ lazyLoaded(
   s3Sdk,
   ({ S3Client }) =>
     new S3Client({
@@ -88,7 +87,7 @@ export async function s3(): Promise<S3Client> {
  * A client of its own, so `s3()` keeps the default checksums on the PutObject submit sends.
  * It never opens a connection: presigning is local.
  */
-const s3PresignClient = lazyLoaded(
+const s3PresignClient = /* @__PURE__ */ lazyLoaded(
   s3Sdk,
   ({ S3Client }) =>
     new S3Client({
@@ -102,7 +101,7 @@ export async function s3Presigner(): Promise<S3Client> {
   return s3PresignClient.get();
 }
 
-const dynamoClient = lazy(
+const dynamoClient = /* @__PURE__ */ lazy(
   () =>
     new DynamoDBClient({
       credentials: config().emulatorCredentials,
@@ -117,7 +116,7 @@ export function dynamo(): DynamoDBClient {
 
 // Two attempts only: a throttled submit is better answered 429 quickly than retried into the
 // API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
-const sageMakerClient = lazy(
+const sageMakerClient = /* @__PURE__ */ lazy(
   () =>
     new SageMakerRuntimeClient({
       credentials: config().emulatorCredentials,
@@ -130,7 +129,7 @@ export function sageMaker(): SageMakerRuntimeClient {
   return sageMakerClient.get();
 }
 
-const eventBridgeClient = lazyLoaded(
+const eventBridgeClient = /* @__PURE__ */ lazyLoaded(
   eventBridgeSdk,
   ({ EventBridgeClient }) =>
     new EventBridgeClient({
@@ -145,7 +144,7 @@ export async function eventBridge(): Promise<EventBridgeClient> {
 }
 
 /** SQS, for the dead-letter queue a refused notification is sent to. */
-const sqsClient = lazyLoaded(
+const sqsClient = /* @__PURE__ */ lazyLoaded(
   sqsSdk,
   ({ SQSClient }) =>
     new SQSClient({
@@ -168,6 +167,15 @@ export function jobStore(): JobStore {
 
 /** For tests that point the process at new emulator ports. */
 export function resetClients(): void {
-  for (const cell of built) cell.reset();
+  for (const cell of [
+    s3Client,
+    s3PresignClient,
+    dynamoClient,
+    sageMakerClient,
+    eventBridgeClient,
+    sqsClient,
+  ]) {
+    cell.reset();
+  }
   store = undefined;
 }
