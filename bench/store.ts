@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
  * inline) and "before" (the previous layout: two ALL-projection indexes, GetItem + announcedAt
  * rewrite), replayed against tables of their own in the same dynalite.
  *
- *   npx tsx bench/store.ts            # ~20 s, CPU-light
+ *   node --import ./bin/run-ts.mjs bench/store.ts            # ~20 s, CPU-light
  */
 import {
   CreateTableCommand,

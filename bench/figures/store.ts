@@ -1,13 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_DIR } from '../../src/local/paths.ts';
+import { PROJECT_DIR, runTs } from '../../src/local/paths.ts';
 import type { Family } from '../lib/context.ts';
 import type { StoreRow } from '../store.ts';
-
-const require = createRequire(import.meta.url);
 
 /**
  * The job store's figures: bench/store.ts in a process of its own, with a clean environment (it
@@ -22,7 +19,7 @@ export const store: Family = {
     const out = join(work, 'store.json');
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [require.resolve('tsx/cli'), join(PROJECT_DIR, 'bench', 'store.ts'), '--json', out],
+      [...runTs(join(PROJECT_DIR, 'bench', 'store.ts')), '--json', out],
       {
         cwd: PROJECT_DIR,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: work },

@@ -1,9 +1,10 @@
 import {
   CreateTableCommand,
   DynamoDBClient,
+  ListTablesCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -38,9 +39,13 @@ export async function startS3(opts: {
   buckets: string[];
   /** s3rver's S3 event notification for each object written or deleted (local/trigger.ts). */
   onEvent?: (event: unknown) => void;
+  /** Where s3rver keeps the objects, kept after close; a temp dir removed on close when omitted. */
+  directory?: string;
 }): Promise<Emulator> {
   const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
-  const directory = await mkdtemp(join(tmpdir(), 'async-jobs-s3-'));
+  const kept = opts.directory;
+  if (kept) await mkdir(kept, { recursive: true });
+  const directory = kept ?? (await mkdtemp(join(tmpdir(), 'async-jobs-s3-')));
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -58,15 +63,29 @@ export async function startS3(opts: {
     close: async () => {
       await front.close();
       await server.close();
-      await rm(directory, { recursive: true, force: true });
+      if (!kept) await rm(directory, { recursive: true, force: true });
     },
   };
 }
 
-export async function startDynamo(opts: { port?: number; table: string }): Promise<Emulator> {
+export async function startDynamo(opts: {
+  port?: number;
+  table: string;
+  /**
+   * A LevelDB folder (dynalite's `path`, through its own `level` dependency) that keeps the table
+   * across restarts; in memory when omitted.
+   */
+  path?: string;
+}): Promise<Emulator> {
   const dynalite = require('dynalite') as (o: Record<string, unknown>) => Server;
-  // In memory and fast: table creation and deletion take no simulated time.
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (opts.path) await mkdir(opts.path, { recursive: true });
+  // Fast: table creation and deletion take no simulated time.
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(opts.path ? { path: opts.path } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -78,6 +97,12 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
     region: 'us-east-1',
     credentials: EMULATOR_CREDENTIALS,
   });
+  const existing = await client.send(new ListTablesCommand({}));
+  if (existing.TableNames?.includes(opts.table)) {
+    // Restored from `path`: the table, its index and its items are as the last run left them.
+    client.destroy();
+    return dynamoEmulator(server, url, port);
+  }
   await client.send(
     new CreateTableCommand({
       TableName: opts.table,
@@ -110,9 +135,14 @@ export async function startDynamo(opts: { port?: number; table: string }): Promi
     )
     .catch(() => undefined); // dynalite may not implement TTL; expiry is not emulated anyway.
   client.destroy();
+  return dynamoEmulator(server, url, port);
+}
+
+function dynamoEmulator(server: Server, url: string, port: number): Emulator {
   return {
     url,
     port,
+    // dynalite's close also closes its LevelDB, so the next start can open the same folder.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -10,4 +10,12 @@ export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../
 /** The Serverless Framework CLI (osls) installed with the project. */
 export function serverlessBin(): string {
   return require.resolve('serverless/bin/serverless.js');
+}
+
+/**
+ * The node arguments that run a TypeScript file as `npm start` does: tsx without its cache in the
+ * system temp dir (bin/run-ts.mjs). For scripts that start another TypeScript process.
+ */
+export function runTs(script: string): string[] {
+  return ['--import', pathToFileURL(resolve(PROJECT_DIR, 'bin', 'run-ts.mjs')).href, script];
 }

@@ -21,6 +21,7 @@ import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
 import { lambdaPortInvoker, startLocalApiGateway } from './api-gateway.ts';
+import { describeRestore, restoreJobs, stateFolders, type RestoreReport } from './state.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
@@ -62,6 +63,8 @@ export interface SandboxOptions {
    * SANDBOX_AUTO_RETRY_ON and SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS from the environment).
    */
   autoRetry?: { maxAttempts: number; on?: string; baseDelaySeconds?: number };
+  /** Keep S3 and DynamoDB in this folder across restarts (state.ts); in memory/temp when omitted. */
+  stateDir?: string;
 }
 
 export interface Sandbox {
@@ -81,6 +84,8 @@ export interface Sandbox {
   sqs: LocalSqs;
   /** The Step Functions stand-in: every SendTaskSuccess/SendTaskFailure the handlers made. */
   stepFunctions: LocalStepFunctions;
+  /** With `stateDir`: the jobs found there, and those the last run left IN_PROGRESS (state.ts). */
+  restored?: RestoreReport;
   close(): Promise<void>;
 }
 
@@ -236,8 +241,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         port: ports.s3,
         buckets: [LOCAL.inputBucket, LOCAL.outputBucket],
         onEvent: (e) => trigger.onS3Event(e),
+        directory: opts.stateDir && stateFolders(opts.stateDir).s3,
       }),
-      startDynamo({ port: ports.dynamodb, table: LOCAL.jobsTable }),
+      startDynamo({
+        port: ports.dynamodb,
+        table: LOCAL.jobsTable,
+        path: opts.stateDir && stateFolders(opts.stateDir).dynamodb,
+      }),
     ]);
     closers.push(
       () => s3e!.close(),
@@ -414,6 +424,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await waitForApi(`http://127.0.0.1:${ports.offline}`, child, opts.startTimeoutMs ?? 120_000);
     // And through the API Gateway front, as users reach it.
     await waitForApi(apiUrl, child, 10_000);
+    // Once webhooks can be delivered: the jobs the last run left IN_PROGRESS are settled.
+    const restored = opts.stateDir
+      ? await restoreJobs({ dynamodbUrl: ddb!.url, s3, eventBridgeUrl: eventBridge.url })
+      : undefined;
+    if (opts.stateDir) log(describeRestore(opts.stateDir, restored));
     // As CreateEndpoint does, once the subscribers are up: every start exercises the handlers'
     // TestNotification path (acknowledged, never dead-lettered).
     await sageMaker.publishTestNotification();
@@ -432,6 +447,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       eventBridgeUrl: eventBridge.url,
       sqs,
       stepFunctions,
+      restored,
       close,
     };
   } catch (err) {

@@ -2,20 +2,23 @@ import { modelUrlFrom } from './container.ts';
 import { readyBanner, shownInStartLog } from './banner.ts';
 import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
 import { startSandbox } from './sandbox.ts';
+import { SANDBOX_STATE_DIR, forgetState, freshFlag } from './state.ts';
 
 /*
  * `npm start`: the sandbox in the foreground until Ctrl-C.
  * `npm start -- --model-url http://127.0.0.1:8080` (or SANDBOX_MODEL_URL) puts a real SageMaker
  * inference container behind the local endpoint instead of the demo model.
+ * Jobs are kept in .sandbox/state/ across restarts; `npm start -- --fresh` starts empty.
  */
 // Before any SDK client is built: its Node 20 notice would print once per process (Lambda runs 22).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 let modelUrl: string | undefined;
+const { fresh, rest: args } = freshFlag(process.argv.slice(2));
 let capacity: CapacitySettings;
 try {
   // `--min-instances 0 --max-instances 2 ...` (or SANDBOX_MIN_INSTANCES=0 ...): scale to zero.
-  const { env, rest } = capacityArgs(process.argv.slice(2), process.env);
+  const { env, rest } = capacityArgs(args, process.env);
   capacity = capacityFromEnv(env);
   modelUrl = modelUrlFrom(rest, process.env);
 } catch (err) {
@@ -26,7 +29,9 @@ const started = Date.now();
 const verbose = process.env.SANDBOX_VERBOSE === '1';
 console.log('starting the sandbox: emulators, local SageMaker endpoint, serverless-offline ...');
 
+if (fresh) await forgetState(SANDBOX_STATE_DIR);
 const sandbox = await startSandbox({
+  stateDir: SANDBOX_STATE_DIR,
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   capacity,

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { backfillShardKeys } from './backfill.ts';
 
 /**
- * `npx tsx src/ops/backfill-cli.ts --table <JobsTable name> [--segments 4] [--dry-run]`
+ * `node --import ./bin/run-ts.mjs src/ops/backfill-cli.ts --table <JobsTable name> [--segments 4] [--dry-run]`
  * Migration step 2 of docs/store.md. Uses the standard AWS credential chain and region; needs
  * dynamodb:Scan and dynamodb:UpdateItem on the table.
  */
@@ -15,7 +15,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.table) {
-  console.error('usage: npx tsx src/ops/backfill-cli.ts --table <name> [--segments N] [--dry-run]');
+  console.error(
+    'usage: node --import ./bin/run-ts.mjs src/ops/backfill-cli.ts --table <name> [--segments N] [--dry-run]',
+  );
   process.exit(2);
 }
 const client = new DynamoDBClient({});

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_DIR } from '../../src/local/paths.ts';
+import { PROJECT_DIR, runTs } from '../../src/local/paths.ts';
 
 /*
  * The benchmark's smoke variant: every figure is measured (a few iterations each) and written, so
@@ -13,7 +12,6 @@ import { PROJECT_DIR } from '../../src/local/paths.ts';
  * that hold even on a noisy, loaded machine.
  */
 
-const require = createRequire(import.meta.url);
 let dir: string | undefined;
 afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
@@ -30,7 +28,7 @@ describe('npm run bench -- --smoke', () => {
     const out = join(dir, 'results.json');
     await promisify(execFile)(
       process.execPath,
-      [require.resolve('tsx/cli'), join(PROJECT_DIR, 'bench', 'bench.ts'), '--smoke', '--out', out],
+      [...runTs(join(PROJECT_DIR, 'bench', 'bench.ts')), '--smoke', '--out', out],
       { cwd: PROJECT_DIR, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
     );
     const results = JSON.parse(await readFile(out, 'utf8')) as Results;

@@ -70,6 +70,8 @@ async function packageTemplate(dir: string, params: string[]) {
       timeout: 300_000,
     },
   );
+  // deploy/tmp-cleanup-plugin.cjs removed them: a user's `npm run package` leaves nothing either.
+  expect(await readdir(tmp)).toEqual([]);
   return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }
 

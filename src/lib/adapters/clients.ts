@@ -15,24 +15,70 @@ import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
  * an SDK call that hangs past it loses the whole invocation.
  */
 
-let s3Client: S3Client | undefined;
-let dynamoClient: DynamoDBClient | undefined;
-let sageMakerClient: SageMakerRuntimeClient | undefined;
-
-export async function s3(): Promise<S3Client> {
-  // Built once: a warm call does not wait on the SDK's import again.
-  if (s3Client) return s3Client;
-  const { S3Client } = await s3Sdk();
-  s3Client ??= new S3Client({
-    credentials: config().emulatorCredentials,
-    forcePathStyle: config().s3EndpointOverride,
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
-  });
-  return s3Client;
+/** Anything with the SDK clients' `destroy`, so a reset closes its connections. */
+interface Destroyable {
+  destroy(): void;
 }
 
-let s3PresignClient: S3Client | undefined;
+interface Lazy<T> {
+  get(): T;
+  reset(): void;
+}
+
+/*
+ * Each cell below is marked pure and registers nowhere: a bundle whose handler never calls
+ * `dynamo()` (createUpload) drops the cell, and with it the DynamoDB SDK, from its code.
+ */
+
+/** A client built on first `get`, kept for the life of the process. */
+function lazy<T extends Destroyable>(make: () => T): Lazy<T> {
+  let client: T | undefined;
+  return {
+    get: () => (client ??= make()),
+    reset: () => {
+      client?.destroy();
+      client = undefined;
+    },
+  };
+}
+
+/**
+ * `lazy`, for a client whose SDK is imported on first use. Built once: a warm call does not wait
+ * on the SDK's import again, and calls that raced the first import still get one client.
+ */
+function lazyLoaded<M, T extends Destroyable>(
+  load: () => Promise<M>,
+  make: (sdk: M) => T,
+): Lazy<Promise<T>> {
+  let client: T | undefined;
+  return {
+    get: async () => {
+      if (client) return client;
+      const sdk = await load();
+      client ??= make(sdk);
+      return client;
+    },
+    reset: () => {
+      client?.destroy();
+      client = undefined;
+    },
+  };
+}
+
+const s3Client = /* @__PURE__ */ lazyLoaded(
+  s3Sdk,
+  ({ S3Client }) =>
+    new S3Client({
+      credentials: config().emulatorCredentials,
+      forcePathStyle: config().s3EndpointOverride,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+    }),
+);
+
+export async function s3(): Promise<S3Client> {
+  return s3Client.get();
+}
 
 /**
  * The client that signs upload URLs. It signs only what it is given: with the SDK's default
@@ -41,63 +87,75 @@ let s3PresignClient: S3Client | undefined;
  * A client of its own, so `s3()` keeps the default checksums on the PutObject submit sends.
  * It never opens a connection: presigning is local.
  */
+const s3PresignClient = /* @__PURE__ */ lazyLoaded(
+  s3Sdk,
+  ({ S3Client }) =>
+    new S3Client({
+      credentials: config().emulatorCredentials,
+      forcePathStyle: config().s3EndpointOverride,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    }),
+);
+
 export async function s3Presigner(): Promise<S3Client> {
-  if (s3PresignClient) return s3PresignClient;
-  const { S3Client } = await s3Sdk();
-  s3PresignClient ??= new S3Client({
-    credentials: config().emulatorCredentials,
-    forcePathStyle: config().s3EndpointOverride,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
-  return s3PresignClient;
+  return s3PresignClient.get();
 }
+
+const dynamoClient = /* @__PURE__ */ lazy(
+  () =>
+    new DynamoDBClient({
+      credentials: config().emulatorCredentials,
+      maxAttempts: 4,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    }),
+);
 
 export function dynamo(): DynamoDBClient {
-  dynamoClient ??= new DynamoDBClient({
-    credentials: config().emulatorCredentials,
-    maxAttempts: 4,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-  });
-  return dynamoClient;
+  return dynamoClient.get();
 }
+
+// Two attempts only: a throttled submit is better answered 429 quickly than retried into the
+// API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
+const sageMakerClient = /* @__PURE__ */ lazy(
+  () =>
+    new SageMakerRuntimeClient({
+      credentials: config().emulatorCredentials,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
+    }),
+);
 
 export function sageMaker(): SageMakerRuntimeClient {
-  // Two attempts only: a throttled submit is better answered 429 quickly than retried into the
-  // API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
-  sageMakerClient ??= new SageMakerRuntimeClient({
-    credentials: config().emulatorCredentials,
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
-  });
-  return sageMakerClient;
+  return sageMakerClient.get();
 }
 
-let eventBridgeClient: EventBridgeClient | undefined;
+const eventBridgeClient = /* @__PURE__ */ lazyLoaded(
+  eventBridgeSdk,
+  ({ EventBridgeClient }) =>
+    new EventBridgeClient({
+      credentials: config().emulatorCredentials,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    }),
+);
 
 export async function eventBridge(): Promise<EventBridgeClient> {
-  // Built once: a warm call does not wait on the SDK's import again.
-  if (eventBridgeClient) return eventBridgeClient;
-  const { EventBridgeClient } = await eventBridgeSdk();
-  eventBridgeClient ??= new EventBridgeClient({
-    credentials: config().emulatorCredentials,
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-  });
-  return eventBridgeClient;
+  return eventBridgeClient.get();
 }
 
-let sqsClient: SQSClient | undefined;
-
 /** SQS, for the dead-letter queue a refused notification is sent to. */
+const sqsClient = /* @__PURE__ */ lazyLoaded(
+  sqsSdk,
+  ({ SQSClient }) =>
+    new SQSClient({
+      credentials: config().emulatorCredentials,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    }),
+);
+
 export async function sqs(): Promise<SQSClient> {
-  if (sqsClient) return sqsClient;
-  const { SQSClient } = await sqsSdk();
-  sqsClient ??= new SQSClient({
-    credentials: config().emulatorCredentials,
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-  });
-  return sqsClient;
+  return sqsClient.get();
 }
 
 let store: JobStore | undefined;
@@ -109,14 +167,15 @@ export function jobStore(): JobStore {
 
 /** For tests that point the process at new emulator ports. */
 export function resetClients(): void {
-  s3Client?.destroy();
-  s3PresignClient?.destroy();
-  s3PresignClient = undefined;
-  dynamoClient?.destroy();
-  sageMakerClient?.destroy();
-  eventBridgeClient?.destroy();
-  sqsClient?.destroy();
-  eventBridgeClient = sqsClient = undefined;
-  s3Client = dynamoClient = sageMakerClient = undefined;
+  for (const cell of [
+    s3Client,
+    s3PresignClient,
+    dynamoClient,
+    sageMakerClient,
+    eventBridgeClient,
+    sqsClient,
+  ]) {
+    cell.reset();
+  }
   store = undefined;
 }

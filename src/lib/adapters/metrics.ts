@@ -25,6 +25,12 @@ export type CountMetric =
   | 'TriggerTestEvents'
   | 'JobsRetried';
 
+/**
+ * The `endpoint` dimension of a count about a message that names no endpoint (SageMaker's test
+ * notification, a refused notification): one value for both, so one search finds them.
+ */
+export const NO_ENDPOINT = 'unknown';
+
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 
 /** A span in milliseconds between two ISO times; none when missing or negative (clock skew). */

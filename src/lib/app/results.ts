@@ -8,7 +8,7 @@ import { encodeResult } from '../domain/encoding.ts';
 import { expiresAt, type Outcome } from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
-import { count, record as recordMetrics, span } from '../adapters/metrics.ts';
+import { NO_ENDPOINT, count, record as recordMetrics, span } from '../adapters/metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -143,7 +143,7 @@ export async function processRecord(
   const message = parseMessage(record, allowedTopicArn);
   if (message.kind === 'test') {
     logger.info('test notification ignored', { topicArn: record.topicArn, messageId: record.id });
-    count('NotificationsIgnored', 'none');
+    count('NotificationsIgnored', NO_ENDPOINT);
     return;
   }
   const n = message.notification;
@@ -186,7 +186,7 @@ export async function processRecord(
  */
 async function refuse(record: NotificationRecord, err: RefusedNotification, deps: ResultDeps) {
   const queueUrl = deps.config.deadLetterQueueUrl;
-  count('NotificationsRefused', 'unknown');
+  count('NotificationsRefused', NO_ENDPOINT);
   if (!queueUrl || !deps.sqs) throw err;
   await deadLetterOnDemand(deps.sqs, queueUrl, {
     record,

@@ -107,7 +107,7 @@ describe('EMF metrics', () => {
     const wrongTopic = event('success-response-body.json');
     wrongTopic.Records[0].Sns.TopicArn = 'arn:aws:sns:us-east-1:111111111111:elsewhere';
     const m = byName(await emfLines(() => run(onSuccess, wrongTopic)));
-    expect(m.NotificationsRefused).toMatchObject({ NotificationsRefused: 1 });
+    expect(m.NotificationsRefused).toMatchObject({ NotificationsRefused: 1, endpoint: 'unknown' });
   });
 
   it('the test notification counts NotificationsIgnored once, on both handlers, over SNS and SQS', async () => {
@@ -117,7 +117,11 @@ describe('EMF metrics', () => {
     ] as const) {
       const lines = await emfLines(() => run(fn, event(file)));
       expect(lines).toHaveLength(1);
-      expect(byName(lines).NotificationsIgnored).toMatchObject({ NotificationsIgnored: 1 });
+      // The same dimension value as NotificationsRefused: neither message names an endpoint.
+      expect(byName(lines).NotificationsIgnored).toMatchObject({
+        NotificationsIgnored: 1,
+        endpoint: 'unknown',
+      });
     }
     expect(ddb.calls()).toHaveLength(0);
   });
