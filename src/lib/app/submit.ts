@@ -26,6 +26,8 @@ export interface SubmitRequest {
   body: Buffer;
   /** Owner mode: the authenticated caller, stored with the job. */
   owner?: string;
+  /** A line of a batch (src/lib/app/batches.ts): recorded with the job for its outcome. */
+  batch?: { batchId: string; line: number };
 }
 
 export interface SubmitDeps {
@@ -95,6 +97,8 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     claimToken: randomUUID(),
     callbackUrl,
     owner: req.owner,
+    batchId: req.batch?.batchId,
+    batchLine: req.batch?.line,
   };
   const existing = await deps.store.claim(claim);
   if (existing && req.owner !== undefined && existing.owner !== req.owner) {

@@ -36,6 +36,9 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** The batch this job is a line of (POST /batches), and the line's number in its manifest. */
+  batchId?: string;
+  batchLine?: number;
 }
 
 export type PublicJob = Omit<
