@@ -27,6 +27,9 @@ export const CLIENTS: Record<Fn, Client[]> = {
   reconcile: ['s3', 'dynamodb', 'eventbridge'],
   // Secrets Manager is loaded on the first delivery, outside INIT, but it is the path's client.
   deliverWebhook: ['secretsmanager'],
+  createBatch: ['s3', 'dynamodb'],
+  getBatch: ['dynamodb', 's3'],
+  batchWorker: ['s3', 'dynamodb', 'sagemaker', 'eventbridge'],
 };
 
 /**

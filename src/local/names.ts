@@ -38,6 +38,9 @@ export const FUNCTIONS = [
   'onError',
   'reconcile',
   'deliverWebhook',
+  'createBatch',
+  'getBatch',
+  'batchWorker',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 

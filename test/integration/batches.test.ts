@@ -216,7 +216,7 @@ describe('a 1,000-line batch with throttling', () => {
         body: manifest(1000, (n) =>
           n % 100 === 0
             ? { body: `row,${n}`, contentType: 'text/csv' }
-            : n === 500
+            : n === 555
               ? { input: `s3://${INPUT_BUCKET}/data/${n}.csv`, contentType: 'not a media type' }
               : { input: `s3://${INPUT_BUCKET}/data/${n}.csv`, contentType: 'text/csv' },
         ),
@@ -272,8 +272,8 @@ describe('a 1,000-line batch with throttling', () => {
       status: 'FAILED',
       failureReason: expect.any(String),
     });
-    expect(lines[499]).toEqual({
-      line: 500,
+    expect(lines[554]).toEqual({
+      line: 555,
       status: 'REFUSED',
       reason: 'Content-Type must be a valid media type, such as text/csv',
     });

@@ -94,7 +94,7 @@ describe('serverless package', () => {
       expect(artifacts).toContain(`${fn}.zip`);
     }
     const functions = byType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(12);
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);

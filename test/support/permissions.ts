@@ -82,6 +82,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       `Allow events:PutEvents ${BUS}`,
       ...kms,
       ...dlqs('OnSuccessDLQ', 'SuccessQueueDLQ'),
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
       ...poll('SuccessQueue'),
     ],
     onError: [
@@ -91,6 +92,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       `Allow events:PutEvents ${BUS}`,
       ...kms,
       ...dlqs('OnErrorDLQ', 'ErrorQueueDLQ'),
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
       ...poll('ErrorQueue'),
     ],
     reconcile: [
@@ -105,6 +107,28 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
     deliverWebhook: [
       `Allow secretsmanager:GetSecretValue ${SECRET}`,
       `Allow sqs:SendMessage ${queue('WebhookDLQ')}`,
+    ],
+    createBatch: [
+      `Allow dynamodb:PutItem ${TABLE}`,
+      `Allow s3:PutObject ${IN}/batches/*`,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
+    ],
+    getBatch: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${IN}/batches/*`],
+    batchWorker: [
+      ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+        (a) => `Allow dynamodb:${a} ${TABLE}`,
+      ),
+      `Allow s3:GetObject ${IN}/batches/*`,
+      `Allow s3:PutObject ${IN}/batches/*`,
+      `Allow s3:PutObject ${IN}/inputs/*`,
+      `Allow s3:ListBucket ${IN} if ${JSON.stringify({ StringNotLike: { 's3:prefix': 'inputs/*' } })}`,
+      ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+      `Allow events:PutEvents ${BUS}`,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
+      `Allow sqs:ChangeMessageVisibility ${queue('BatchQueue')}`,
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('BatchQueue')}`,
+      ),
     ],
   };
   for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
@@ -193,6 +217,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       send('OnSuccessDLQ'),
       ...(v.sqs ? [send('SuccessQueueDLQ')] : []),
       send('RefusedNotificationsQueue'),
+      send('BatchQueue'),
       ...poll('SuccessQueue'),
     ],
     onError: [
@@ -205,6 +230,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       send('OnErrorDLQ'),
       ...(v.sqs ? [send('ErrorQueueDLQ')] : []),
       send('RefusedNotificationsQueue'),
+      send('BatchQueue'),
       ...poll('ErrorQueue'),
     ],
     reconcile: [
@@ -221,6 +247,36 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
     deliverWebhook: [
       { action: 'secretsmanager:GetSecretValue', resource: SECRET },
       send('WebhookDLQ'),
+    ],
+    createBatch: [
+      item('PutItem'),
+      { action: 's3:PutObject', resource: `${IN}/batches/b-1/manifest.jsonl` },
+      send('BatchQueue'),
+    ],
+    getBatch: [
+      item('GetItem'),
+      { action: 's3:GetObject', resource: `${IN}/batches/b-1/results.jsonl` },
+    ],
+    batchWorker: [
+      item('GetItem'),
+      item('PutItem'),
+      item('UpdateItem'),
+      item('DeleteItem'),
+      { action: 's3:GetObject', resource: `${IN}/batches/b-1/manifest.jsonl` },
+      { action: 's3:PutObject', resource: `${IN}/batches/b-1/results.jsonl` },
+      { action: 's3:PutObject', resource: `${IN}/inputs/${id}` },
+      { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'drop/2026-11-26/' } },
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+      announce,
+      send('BatchQueue'),
+      { action: 'sqs:ChangeMessageVisibility', resource: queue('BatchQueue') },
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('BatchQueue'),
+      })),
     ],
   };
   for (const fn of FUNCTIONS) {
@@ -241,7 +297,22 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
  * of a Deny, which would cost more reading than it saves.
  */
 function overlaps(v: Variant): Partial<Record<Fn, Call[]>> {
-  return { submitJob: callsOf(v).createUpload.filter((c) => c.action === 's3:PutObject') };
+  const calls = callsOf(v);
+  const s3 = (fn: Fn, action: string) =>
+    calls[fn].filter((c) => c.action === action && c.resource.startsWith('arn:aws:s3'));
+  return {
+    submitJob: s3('createUpload', 's3:PutObject'),
+    // Batches: one folder (batches/<batchId>/) that createBatch writes the manifest into, the
+    // worker reads it from and writes the output manifest into, and getBatch links to; and the
+    // worker submits as submitJob does, under the same input prefix.
+    batchWorker: [
+      ...s3('createUpload', 's3:PutObject'),
+      ...s3('createBatch', 's3:PutObject'),
+      ...s3('getBatch', 's3:GetObject'),
+    ],
+    createBatch: s3('batchWorker', 's3:PutObject').filter((c) => c.resource.includes('/batches/')),
+    getBatch: s3('batchWorker', 's3:GetObject'),
+  };
 }
 
 /** Calls no function makes, each a way the stack could be misused; all must be denied to all. */

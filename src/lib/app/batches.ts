@@ -90,6 +90,11 @@ export async function createBatch(
   if (req.query.prefix !== undefined) {
     if (req.body.byteLength > 0) throw new BadRequest('send either a manifest or prefix, not both');
     const loc = inputLocation(req.query.prefix, config.inputBucket);
+    if (loc.key.startsWith(config.inputPrefix) || loc.key.startsWith('batches/')) {
+      throw new BadRequest(
+        `prefix must be outside ${config.inputPrefix} and batches/ (the service's own objects)`,
+      );
+    }
     source = { kind: 'prefix', uri: s3Uri(loc) };
   } else {
     if (req.body.byteLength === 0) {
