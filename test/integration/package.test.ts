@@ -109,9 +109,11 @@ describe('serverless package', () => {
       ),
     );
     expect(Object.keys(routes).sort()).toEqual([
+      'GET /batches/{batchId}',
       'GET /jobs',
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
+      'POST /batches',
       'POST /jobs',
       'POST /uploads',
     ]);
@@ -259,7 +261,7 @@ describe('serverless package', () => {
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
-      'detail-type': ['JobCompleted', 'JobFailed'],
+      'detail-type': ['JobCompleted', 'JobFailed', 'BatchCompleted'],
       detail: { callbackUrl: [{ exists: true }] },
     });
     expect(resources.WebhookSecret!.Properties.GenerateSecretString.PasswordLength).toBe(48);
@@ -306,9 +308,27 @@ describe('serverless package', () => {
     expect(rules).toContain('rate(5 minutes)');
   });
 
+  it('feeds batchWorker from BatchQueue: partial failures, bounded concurrency, a DLQ', () => {
+    const q = resources.BatchQueue!.Properties;
+    expect(q.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['BatchDLQ', 'Arn'] },
+      maxReceiveCount: 100,
+    });
+    expect(q.VisibilityTimeout).toBe(1800);
+    const mapping = byType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('BatchQueue'));
+    expect(mapping).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
   it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {
     const alarms = Object.fromEntries(byType('AWS::CloudWatch::Alarm'));
     expect(Object.keys(alarms).sort()).toEqual([
+      'BatchDLQAlarm',
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
@@ -455,7 +475,8 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     const listing = Object.entries(grantsByFunction(template))
       .filter(([, rows]) => rows.some((r) => r.startsWith('Allow s3:ListBucket')))
       .map(([fn]) => fn);
-    expect(listing.sort()).toEqual(['getJob', 'onError', 'onSuccess', 'reconcile']);
+    // batchWorker lists the input bucket (POST /batches?prefix=), never the outputs.
+    expect(listing.sort()).toEqual(['batchWorker', 'getJob', 'onError', 'onSuccess', 'reconcile']);
     const list = (prefix: string) => ({
       action: 's3:ListBucket',
       resource: 'arn:aws:s3:::outputbucket',
@@ -467,6 +488,9 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     );
     expect(await simulate(template, onSuccess, list('inputs/job-1'))).toBe('ImplicitlyDenied');
     expect(await simulate(template, onSuccess, list(''))).toBe('ImplicitlyDenied');
+    expect(
+      await simulate(template, roleOf(template, 'BatchWorkerLambdaFunction'), list('outputs/')),
+    ).toBe('ImplicitlyDenied');
   });
 
   it('grants no KMS permission when no kmsKeyArn is given', () => {
@@ -593,7 +617,8 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     expect(subs.map((s) => s.Protocol)).toEqual(['sqs', 'sqs']);
     expect(subs.every((s) => s.RawMessageDelivery === true)).toBe(true);
     const mappings = of('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
-    expect(mappings).toHaveLength(2);
+    // The result queues, and BatchQueue (docs/batches.md).
+    expect(mappings).toHaveLength(3);
     for (const m of mappings) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     for (const q of ['SuccessQueue', 'ErrorQueue']) {
       expect(r[q]!.Properties.RedrivePolicy.deadLetterTargetArn).toEqual({
