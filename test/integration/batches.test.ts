@@ -384,3 +384,18 @@ describe('POST /batches?prefix=', () => {
     ).rejects.toMatchObject({ status: 400 });
   });
 });
+
+describe('the sample events (events/batch-*.json)', () => {
+  it('a POST /batches event is accepted, and an SQS submit message invokes its line', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { bodyBytes } = await import('../../src/lib/http/answers.ts');
+    const load = async (f: string) => JSON.parse(await readFile(`events/${f}`, 'utf8'));
+    const r = rig(0);
+    const post = await load('batch-create.json');
+    const view = await createBatch({ query: {}, body: bodyBytes(post) }, r.deps);
+    expect(view.state).toBe('EXPANDING');
+    const answer = await processBatchEvent(await load('batch-submit-sqs.json'), r.deps);
+    expect(answer.batchItemFailures).toEqual([]);
+    expect([...r.sm.invocations.keys()]).toEqual(['b-0123456789abcdef01234567-1']);
+  });
+});
