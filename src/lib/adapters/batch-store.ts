@@ -223,18 +223,24 @@ export class BatchStore {
   }
 
   /** A block whose every line ended joins the header's set of done blocks (idempotent). */
-  async markBlockDone(batchId: string, block: number): Promise<BatchHeader> {
-    const res = await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.table,
-        Key: this.key(batchId),
-        UpdateExpression: 'ADD doneBlocks :b',
-        ConditionExpression: 'attribute_exists(inferenceId)',
-        ExpressionAttributeValues: { ':b': { NS: [String(block)] } },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return toHeader(res.Attributes ?? {});
+  async markBlockDone(batchId: string, block: number): Promise<BatchHeader | undefined> {
+    try {
+      const res = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(batchId),
+          UpdateExpression: 'ADD doneBlocks :b',
+          // Never create a header: a batch that expired (TTL) has nothing left to finish.
+          ConditionExpression: 'attribute_exists(inferenceId)',
+          ExpressionAttributeValues: { ':b': { NS: [String(block)] } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toHeader(res.Attributes ?? {});
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return undefined;
+    }
   }
 
   /**

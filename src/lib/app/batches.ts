@@ -263,18 +263,23 @@ async function expand(m: Extract<BatchMessage, { t: 'expand' }>, deps: BatchDeps
         ContinuationToken: m.token,
       }),
     );
-    specs = (res.Contents ?? []).map((o, i) => ({
+    // Folder placeholders ("a/b/") are not inputs.
+    const keys = (res.Contents ?? []).flatMap((o) =>
+      o.Key && !o.Key.endsWith('/') ? [o.Key] : [],
+    );
+    specs = keys.map((key, i) => ({
       line: m.line + i,
-      spec: { input: s3Uri({ bucket: prefix.bucket, key: o.Key as string }) },
+      spec: { input: s3Uri({ bucket: prefix.bucket, key }) },
     }));
-    lastLine = m.line + (res.Contents?.length ?? 0) - 1;
+    lastLine = m.line + keys.length - 1;
     if (res.IsTruncated && res.NextContinuationToken) {
       next = {
         t: 'expand',
         batchId: m.batchId,
         block: m.block + 1,
         offset: 0,
-        line: lastLine + 1,
+        // Blocks are fixed ranges of line numbers: a short page leaves numbers unused.
+        line: (m.block + 1) * BLOCK_LINES + 1,
         token: res.NextContinuationToken,
       };
     }
