@@ -18,6 +18,9 @@ const TABLE = arn('JobsTable');
 const REFUSED = arn('RefusedNotificationsQueue');
 const OUTPUTS = sub('${OutputBucket.Arn}/outputs/*');
 const FAILURES = sub('${OutputBucket.Arn}/failures/*');
+const BATCHES = arn('BatchQueue');
+/** A batch's stored manifest and its output manifest (src/lib/app/batches.ts). */
+const BATCH_FILES = sub('${InputBucket.Arn}/batches/*');
 
 /**
  * Without s3:ListBucket, S3 answers 403 AccessDenied for a key that does not exist, and a reader
@@ -84,6 +87,8 @@ module.exports = async ({ resolveVariable }) => {
       'sqs:SendMessage',
       sqs ? [arn(destination), arn(`${queue}DLQ`), REFUSED] : [arn(destination), REFUSED],
     ),
+    // batch-counts.ts: the outcome that completes a batch queues its finish.
+    allow('sqs:SendMessage', BATCHES),
     ...(sqs ? [pollQueue(queue)] : []),
   ];
 
@@ -198,6 +203,31 @@ module.exports = async ({ resolveVariable }) => {
       ),
       allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
       allow('sagemaker:InvokeEndpointAsync', endpoints),
+    ],
+    // batches.ts createBatch: the header (PutItem), the manifest, the first expansion step.
+    createBatch: [
+      allow('dynamodb:PutItem', TABLE),
+      allow('s3:PutObject', BATCH_FILES),
+      allow('sqs:SendMessage', BATCHES),
+    ],
+    // getBatch: the header and blocks; a presigned GET of the output manifest.
+    getBatch: [allow('dynamodb:GetItem', TABLE), allow('s3:GetObject', BATCH_FILES)],
+    // batches.ts: expansion (the manifest by range, or a listing of a prefix of the input
+    // bucket), submitJob's calls, the counters, the output manifest, BatchCompleted; the queue
+    // it polls, feeds and backs off on (ChangeMessageVisibility).
+    batchWorker: [
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        TABLE,
+      ),
+      allow(['s3:GetObject', 's3:PutObject'], BATCH_FILES),
+      allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
+      // Any folder of the input bucket but the jobs' own inputs (createBatch refuses those).
+      allow('s3:ListBucket', arn('InputBucket'), { StringNotLike: { 's3:prefix': 'inputs/*' } }),
+      allow('sagemaker:InvokeEndpointAsync', endpoints),
+      allow('events:PutEvents', arn('JobsBus')),
+      allow(['sqs:SendMessage', 'sqs:ChangeMessageVisibility'], BATCHES),
+      pollQueue('BatchQueue'),
     ],
   };
 

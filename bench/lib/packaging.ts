@@ -35,6 +35,9 @@ export const CLIENTS: Record<Fn, Client[]> = {
   onInputObject: ['s3', 'dynamodb', 'sagemaker'],
   sendTaskResult: ['dynamodb', 'sfn'],
   startJob: ['s3', 'dynamodb', 'sagemaker'],
+  createBatch: ['s3', 'dynamodb'],
+  getBatch: ['dynamodb', 's3'],
+  batchWorker: ['s3', 'dynamodb', 'sagemaker', 'eventbridge'],
 };
 
 /**

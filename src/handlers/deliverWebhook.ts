@@ -12,18 +12,26 @@ const cfg = config();
 const webhookSecret = webhookSecretSource();
 
 type OutcomeEvent = EventBridgeEvent<
-  'JobCompleted' | 'JobFailed',
-  { inferenceId: string; callbackUrl?: string }
+  'JobCompleted' | 'JobFailed' | 'BatchCompleted',
+  { inferenceId?: string; batchId?: string; callbackUrl?: string }
 >;
 
 /** JobCompleted/JobFailed with a callbackUrl: POST the outcome there, signed. */
 export const handler = middy(async (event: OutcomeEvent) => {
-  const { inferenceId, callbackUrl } = event.detail;
-  logger.appendKeys({ inferenceId });
+  const { inferenceId, batchId, callbackUrl } = event.detail;
+  logger.appendKeys({ inferenceId, batchId });
   if (!callbackUrl) return;
   const outcome = await deliver(
     callbackUrl,
-    { type: event['detail-type'], id: event.id, time: event.time, job: event.detail },
+    {
+      type: event['detail-type'],
+      id: event.id,
+      time: event.time,
+      // BatchCompleted (docs/batches.md) carries the batch; the job events, the job.
+      ...(event['detail-type'] === 'BatchCompleted'
+        ? { batch: event.detail }
+        : { job: event.detail }),
+    },
     {
       secret: await webhookSecret(),
       // Lambda's retries of this event carry the same id: receivers can drop duplicates.

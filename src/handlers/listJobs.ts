@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { jobStore } from '../lib/adapters/clients.ts';
+import { batchStore } from '../lib/adapters/batch-clients.ts';
 import { config } from '../lib/config.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { listJobs } from '../lib/http/listing.ts';
@@ -18,6 +19,7 @@ export const handler = middy(async (event: HttpEvent) =>
       event.queryStringParameters ?? {},
       jobStore(),
       requestOwner(event, cfg.ownerMode),
+      batchStore(),
     ),
   ),
 )

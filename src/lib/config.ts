@@ -19,6 +19,8 @@ export interface Config {
   eventBusName?: string;
   /** This function's dead-letter queue: refused notifications are sent there once. */
   deadLetterQueueUrl?: string;
+  /** The batch queue (POST /batches, docs/batches.md); batches are refused when unset. */
+  batchQueueUrl?: string;
   /** Owner mode: a job is visible only to the caller that submitted it (src/lib/http/owner.ts). */
   ownerMode: boolean;
   /** Webhooks may call loopback addresses (the sandbox only). */
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     reconcileAfterSeconds: integer(env, 'RECONCILE_AFTER_SECONDS', 900, 0, 7 * 86_400),
     eventBusName: env.EVENT_BUS_NAME?.trim() || undefined,
     deadLetterQueueUrl: queueUrl(env, 'DEAD_LETTER_QUEUE_URL'),
+    batchQueueUrl: queueUrl(env, 'BATCH_QUEUE_URL'),
     ownerMode: env.OWNER_MODE === 'true',
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),

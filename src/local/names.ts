@@ -50,6 +50,9 @@ export const FUNCTIONS = [
   'onInputObject',
   'sendTaskResult',
   'startJob',
+  'createBatch',
+  'getBatch',
+  'batchWorker',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 

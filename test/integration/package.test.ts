@@ -127,9 +127,11 @@ describe('serverless package', () => {
       ),
     );
     expect(Object.keys(routes).sort()).toEqual([
+      'GET /batches/{batchId}',
       'GET /jobs',
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
+      'POST /batches',
       'POST /jobs',
       'POST /jobs/{inferenceId}/retry',
       'POST /uploads',
@@ -293,7 +295,7 @@ describe('serverless package', () => {
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
-      'detail-type': ['JobCompleted', 'JobFailed'],
+      'detail-type': ['JobCompleted', 'JobFailed', 'BatchCompleted'],
       detail: { callbackUrl: [{ exists: true }] },
     });
     expect(resources.WebhookSecret!.Properties.GenerateSecretString.PasswordLength).toBe(48);
@@ -368,6 +370,23 @@ describe('serverless package', () => {
     expect(rules).toContain('rate(5 minutes)');
   });
 
+  it('feeds batchWorker from BatchQueue: partial failures, bounded concurrency, a DLQ', () => {
+    const q = resources.BatchQueue!.Properties;
+    expect(q.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['BatchDLQ', 'Arn'] },
+      maxReceiveCount: 100,
+    });
+    expect(q.VisibilityTimeout).toBe(1800);
+    const mapping = byType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('BatchQueue'));
+    expect(mapping).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
   it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {
     const live = deployed(template);
     const alarms = Object.fromEntries(
@@ -375,6 +394,7 @@ describe('serverless package', () => {
     );
     expect(Object.keys(alarms).sort()).toEqual([
       'BacklogAgeAtMaxCapacityAlarm',
+      'BatchDLQAlarm',
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
@@ -561,7 +581,8 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     const listing = Object.entries(grantsByFunction(template))
       .filter(([, rows]) => rows.some((r) => r.startsWith('Allow s3:ListBucket')))
       .map(([fn]) => fn);
-    expect(listing.sort()).toEqual(['getJob', 'onError', 'onSuccess', 'reconcile']);
+    // batchWorker lists the input bucket (POST /batches?prefix=), never the outputs.
+    expect(listing.sort()).toEqual(['batchWorker', 'getJob', 'onError', 'onSuccess', 'reconcile']);
     const list = (prefix: string) => ({
       action: 's3:ListBucket',
       resource: 'arn:aws:s3:::outputbucket',
@@ -573,6 +594,9 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     );
     expect(await simulate(template, onSuccess, list('inputs/job-1'))).toBe('ImplicitlyDenied');
     expect(await simulate(template, onSuccess, list(''))).toBe('ImplicitlyDenied');
+    expect(
+      await simulate(template, roleOf(template, 'BatchWorkerLambdaFunction'), list('outputs/')),
+    ).toBe('ImplicitlyDenied');
   });
 
   it('grants no KMS permission when no kmsKeyArn is given', () => {

@@ -98,6 +98,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       `Allow events:PutEvents ${BUS}`,
       ...kms,
       ...dlqs('OnSuccessDLQ', 'SuccessQueueDLQ'),
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
       ...poll('SuccessQueue'),
     ],
     onError: [
@@ -107,6 +108,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       `Allow events:PutEvents ${BUS}`,
       ...kms,
       ...dlqs('OnErrorDLQ', 'ErrorQueueDLQ'),
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
       ...poll('ErrorQueue'),
     ],
     reconcile: [
@@ -152,6 +154,28 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       ),
       `Allow s3:PutObject ${IN}/inputs/*`,
       ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+    ],
+    createBatch: [
+      `Allow dynamodb:PutItem ${TABLE}`,
+      `Allow s3:PutObject ${IN}/batches/*`,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
+    ],
+    getBatch: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${IN}/batches/*`],
+    batchWorker: [
+      ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+        (a) => `Allow dynamodb:${a} ${TABLE}`,
+      ),
+      `Allow s3:GetObject ${IN}/batches/*`,
+      `Allow s3:PutObject ${IN}/batches/*`,
+      `Allow s3:PutObject ${IN}/inputs/*`,
+      `Allow s3:ListBucket ${IN} if ${JSON.stringify({ StringNotLike: { 's3:prefix': 'inputs/*' } })}`,
+      ...v.endpoints.map((e) => `Allow sagemaker:InvokeEndpointAsync ${endpoint(e)}`),
+      `Allow events:PutEvents ${BUS}`,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
+      `Allow sqs:ChangeMessageVisibility ${queue('BatchQueue')}`,
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
+        (a) => `Allow sqs:${a} ${queue('BatchQueue')}`,
+      ),
     ],
   };
   for (const fn of FUNCTIONS) rows[fn] = [...rows[fn], ...logs(fn)].sort();
@@ -266,6 +290,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       send('OnSuccessDLQ'),
       ...(v.sqs ? [send('SuccessQueueDLQ')] : []),
       send('RefusedNotificationsQueue'),
+      send('BatchQueue'),
       ...poll('SuccessQueue'),
     ],
     onError: [
@@ -278,6 +303,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       send('OnErrorDLQ'),
       ...(v.sqs ? [send('ErrorQueueDLQ')] : []),
       send('RefusedNotificationsQueue'),
+      send('BatchQueue'),
       ...poll('ErrorQueue'),
     ],
     reconcile: [
@@ -340,6 +366,36 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
         resource: endpoint(n),
       })),
     ],
+    createBatch: [
+      item('PutItem'),
+      { action: 's3:PutObject', resource: `${IN}/batches/b-1/manifest.jsonl` },
+      send('BatchQueue'),
+    ],
+    getBatch: [
+      item('GetItem'),
+      { action: 's3:GetObject', resource: `${IN}/batches/b-1/results.jsonl` },
+    ],
+    batchWorker: [
+      item('GetItem'),
+      item('PutItem'),
+      item('UpdateItem'),
+      item('DeleteItem'),
+      { action: 's3:GetObject', resource: `${IN}/batches/b-1/manifest.jsonl` },
+      { action: 's3:PutObject', resource: `${IN}/batches/b-1/results.jsonl` },
+      { action: 's3:PutObject', resource: `${IN}/inputs/${id}` },
+      { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'drop/2026-11-26/' } },
+      ...v.endpoints.map((n) => ({
+        action: 'sagemaker:InvokeEndpointAsync',
+        resource: endpoint(n),
+      })),
+      announce,
+      send('BatchQueue'),
+      { action: 'sqs:ChangeMessageVisibility', resource: queue('BatchQueue') },
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('BatchQueue'),
+      })),
+    ],
   };
   for (const fn of FUNCTIONS) {
     calls[fn].push(
@@ -359,9 +415,35 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
  * of a Deny, which would cost more reading than it saves.
  */
 function overlaps(v: Variant): Partial<Record<Fn, Call[]>> {
-  const uploads = callsOf(v).createUpload.filter((c) => c.action === 's3:PutObject');
-  // startJob is submit without HTTP: its grant is submitJob's, so the same overlap.
-  return { submitJob: uploads, startJob: uploads };
+  const calls = callsOf(v);
+  const s3 = (fn: Fn, action: string) =>
+    calls[fn].filter((c) => c.action === action && c.resource.startsWith('arn:aws:s3'));
+  const uploads = s3('createUpload', 's3:PutObject');
+  return {
+    submitJob: uploads,
+    // startJob is submit without HTTP: its grant is submitJob's, so the same overlap.
+    startJob: uploads,
+    // Batches: one folder (batches/<batchId>/) that createBatch writes the manifest into, the
+    // worker reads it from and writes the output manifest into, and getBatch links to; and the
+    // worker submits as submitJob does, under the same input prefix.
+    batchWorker: [
+      ...uploads,
+      ...s3('onInputObject', 's3:ListBucket'),
+      ...s3('createBatch', 's3:PutObject'),
+      ...s3('getBatch', 's3:GetObject'),
+    ],
+    createBatch: s3('batchWorker', 's3:PutObject').filter((c) => c.resource.includes('/batches/')),
+    getBatch: s3('batchWorker', 's3:GetObject'),
+    // A batch may take every object under a prefix outside inputs/, the trigger prefix too: both
+    // list it (the worker to expand the batch, onInputObject so a deleted object reads 404).
+    ...(v.triggerPrefix
+      ? {
+          onInputObject: s3('batchWorker', 's3:ListBucket').filter((c) =>
+            c.context?.['s3:prefix']?.startsWith(v.triggerPrefix as string),
+          ),
+        }
+      : {}),
+  };
 }
 
 /** Calls no function makes, each a way the stack could be misused; all must be denied to all. */
@@ -377,7 +459,6 @@ export function neverAllowed(v: Variant): Call[] {
     { action: 's3:ListBucket', resource: OUT, context: { 's3:prefix': 'private/' } },
     { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'inputs/' } },
     { action: 's3:GetObject', resource: `${IN}/elsewhere/scan.png` },
-    { action: 's3:ListBucket', resource: IN, context: { 's3:prefix': 'elsewhere/' } },
     { action: 's3:DeleteObject', resource: `${OUT}/outputs/job-1.out` },
     { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint('someone-elses-endpoint') },
     { action: 'sqs:SendMessage', resource: queue('SomeOtherQueue') },

@@ -22,6 +22,7 @@ import { announceOnDemand, deadLetterOnDemand, readOnDemand } from '../adapters/
 import { allowedLocation } from '../domain/locations.ts';
 import { redactAccountDetails } from '../domain/redact.ts';
 import type { ReadResult } from '../adapters/storage.ts';
+import { recordOutcome, type CountDeps } from './batch-counts.ts';
 
 export interface ResultDeps {
   config: Config;
@@ -31,6 +32,8 @@ export interface ResultDeps {
   eventBridge?: ClientSource<EventBridgeClient>;
   /** With `config.deadLetterQueueUrl` set, a refused record is sent there once, not retried. */
   sqs?: ClientSource<SQSClient>;
+  /** With a batch queue configured, a job of a batch counts its line (every delivery: idempotent). */
+  batches?: CountDeps;
   now?: () => Date;
 }
 
@@ -157,9 +160,11 @@ export async function processRecord(
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
     count('DuplicatesIgnored', endpoint);
     // The first delivery may have stopped between the transition and the event: send it now.
-    if (bus) {
-      await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus);
-    }
+    const found =
+      bus || deps.batches ? (transition.job ?? (await deps.store.get(inferenceId))) : undefined;
+    if (bus) await announceOnDemand(found, bus);
+    // The first delivery may have stopped before counting its batch line: count it (a no-op if it did).
+    if (deps.batches) await recordOutcome(found, deps.batches);
     return;
   }
   recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
@@ -174,9 +179,10 @@ export async function processRecord(
     // failureReason has them redacted.
     failureReason: n.failureReason?.slice(0, 4096),
   });
-  if (bus) {
-    await announceOnDemand(transition.job ?? (await deps.store.get(inferenceId)), bus, true);
-  }
+  const job =
+    bus || deps.batches ? (transition.job ?? (await deps.store.get(inferenceId))) : undefined;
+  if (bus) await announceOnDemand(job, bus, true);
+  if (deps.batches) await recordOutcome(job, deps.batches);
 }
 
 /**

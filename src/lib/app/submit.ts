@@ -33,6 +33,8 @@ export interface SubmitRequest {
   owner?: string;
   /** Further fields of the new record: a retry's `retryOf`, `attempt` (src/lib/app/retry.ts). */
   record?: Partial<Job>;
+  /** A line of a batch (src/lib/app/batches.ts): recorded with the job for its outcome. */
+  batch?: { batchId: string; line: number };
 }
 
 export interface SubmitDeps {
@@ -116,6 +118,8 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
     ...(taskToken
       ? { taskToken, taskCallback: { status: 'PENDING' as const, at: submittedAt } }
       : {}),
+    batchId: req.batch?.batchId,
+    batchLine: req.batch?.line,
   };
   const existing = await deps.store.claim(claim);
   if (existing && req.owner !== undefined && existing.owner !== req.owner) {

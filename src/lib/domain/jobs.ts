@@ -37,6 +37,9 @@ export interface Job {
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
+  /** The batch this job is a line of (POST /batches), and the line's number in its manifest. */
+  batchId?: string;
+  batchLine?: number;
   /** A Step Functions task token given at submit; a bearer capability, never returned. */
   taskToken?: string;
   /** Where the Step Functions callback of a job submitted with a task token stands. */

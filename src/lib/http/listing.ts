@@ -1,6 +1,8 @@
 import { BadRequest } from '../domain/errors.ts';
 import { ANY_INFERENCE_ID, publicView, type JobStatus, type PublicJob } from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
+import type { BatchStore } from '../adapters/batch-store.ts';
+import { listBatchJobs } from './batch-listing.ts';
 
 /*
  * GET /jobs?status=&limit=&next=: a page of jobs from the status index, newest first. The page
@@ -47,7 +49,10 @@ export async function listJobs(
   query: Record<string, string | undefined>,
   store: JobStore,
   owner?: string,
+  batches?: BatchStore,
 ): Promise<JobPage> {
+  // A batch's jobs, in manifest order (src/lib/http/batch-listing.ts).
+  if (query.batchId !== undefined && batches) return listBatchJobs(query, store, batches, owner);
   // Any case, as the CLI takes it (`--status failed`): the statuses are one word each.
   const status = query.status?.toUpperCase() as JobStatus | undefined;
   if (!status) throw new BadRequest(`status is required: one of ${STATUSES.join(', ')}`);

@@ -1,0 +1,71 @@
+import type { BatchStore } from '../adapters/batch-store.ts';
+import type { BatchQueue } from '../adapters/batch-queue.ts';
+import { logger } from '../adapters/logger.ts';
+import { blockDone, blockOf, type BatchHeader, type LineStatus } from '../domain/batches.ts';
+import type { Job } from '../domain/jobs.ts';
+
+/*
+ * Counting a batch's lines, and finishing the batch when its last line ends. Kept apart from
+ * batches.ts (no S3 or EventBridge import): the result handlers call recordOutcome on every
+ * delivery, and their bundles should not grow for it.
+ */
+
+/** The batch worker's timeout (15 minutes): a finish not done by then was lost. */
+const FINISH_STALE_MS = 15 * 60 * 1000;
+
+export interface CountDeps {
+  batches: BatchStore;
+  queue: BatchQueue;
+  now?: () => Date;
+}
+
+/** The block that completes a known-size batch finishes it, once, and queues the finish work. */
+export async function maybeFinish(header: BatchHeader | undefined, deps: CountDeps): Promise<void> {
+  if (!header || header.blocks === undefined) return;
+  if (header.finishedAt) {
+    // Finished long enough ago that the finish work should be done, and it is not: it was lost
+    // (a crash between the finish and its message). Queue it again: it is idempotent.
+    const now = (deps.now?.() ?? new Date()).getTime();
+    if (!header.announcedAt && Date.parse(header.finishedAt) < now - FINISH_STALE_MS) {
+      await deps.queue.send([{ t: 'finish', batchId: header.batchId }]);
+    }
+    return;
+  }
+  if ((header.doneBlocks ?? []).length < header.blocks) return;
+  if (
+    await deps.batches.finish(
+      header.batchId,
+      header.blocks,
+      (deps.now?.() ?? new Date()).toISOString(),
+    )
+  ) {
+    logger.info('batch finished', { batchId: header.batchId });
+    await deps.queue.send([{ t: 'finish', batchId: header.batchId }]);
+  }
+}
+
+/** Adds a line to a status of its block; a block whose lines all ended is marked done. */
+export async function countLine(
+  batchId: string,
+  line: number,
+  status: LineStatus,
+  deps: CountDeps,
+  reason?: string,
+): Promise<void> {
+  const block = blockOf(line);
+  const after = await deps.batches.addLine(batchId, block, line, status, reason);
+  if (blockDone(after)) {
+    await maybeFinish(await deps.batches.markBlockDone(batchId, block), deps);
+  }
+}
+
+/** A job of a batch reached its terminal status (results.ts, on every delivery: idempotent). */
+export async function recordOutcome(job: Job | undefined, deps: CountDeps): Promise<void> {
+  if (!job?.batchId || job.batchLine === undefined || job.status === 'IN_PROGRESS') return;
+  await countLine(
+    job.batchId,
+    job.batchLine,
+    job.status === 'COMPLETED' ? 'completed' : 'failed',
+    deps,
+  );
+}
