@@ -193,6 +193,15 @@ export class AsyncJobsClient {
     return isTerminal(job.status) ? job : this.wait(job.inferenceId, opts);
   }
 
+  /**
+   * POST /jobs/{id}/retry: a new attempt of a failed job (`<id>.2`, `.3`, ...), its record
+   * (`retryOf`, `attempt`). A 409 when the job (its latest attempt) has not failed.
+   */
+  async retry(id: string): Promise<JobRecord> {
+    const res = await this.call('POST', `${idPath(id)}/retry`, [202]);
+    return this.json<JobRecord>(res, 'POST /jobs/{id}/retry');
+  }
+
   /** GET /jobs?status=: a page of jobs in one status, newest first. */
   async list(opts: { status: JobStatus; limit?: number; next?: string }): Promise<JobPage> {
     const res = await this.call('GET', '/jobs', [200], {

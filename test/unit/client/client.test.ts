@@ -192,4 +192,18 @@ describe('AsyncJobsClient', () => {
     const up = await client.createUpload({ contentType: 'text/csv', contentLength: 10 });
     expect(up.inputLocation).toBe('s3://b/k');
   });
+
+  it('retries a failed job: the new attempt, or the 409 of one that did not fail', async () => {
+    route = (req, res) =>
+      req.url === '/jobs/j1/retry'
+        ? send(res, 202, job('IN_PROGRESS', { inferenceId: 'j1.2', retryOf: 'j1', attempt: 2 }))
+        : send(res, 409, { message: 'job j2 has not failed' });
+    const client = new AsyncJobsClient(base);
+    expect(await client.retry('j1')).toMatchObject({ inferenceId: 'j1.2', attempt: 2 });
+    expect(seen[0]!.method).toBe('POST');
+    await expect(client.retry('j2')).rejects.toMatchObject({
+      status: 409,
+      message: 'job j2 has not failed',
+    });
+  });
 });
