@@ -118,16 +118,17 @@ export class AsyncJobsClient {
   }
 
   /**
-   * The job once it is COMPLETED or FAILED, by long-polls of at most 20 s each. After `timeoutMs`
-   * an AsyncJobsError with code `timeout` carrying the last record read.
+   * The job once it is COMPLETED or FAILED: one plain read, then long-polls of at most 20 s each.
+   * After `timeoutMs` an AsyncJobsError with code `timeout` carrying the last record read.
    */
   async wait(id: string, opts: WaitOptions = {}): Promise<JobRecord> {
     const timeoutMs = opts.timeoutMs ?? Number.POSITIVE_INFINITY;
     const started = this.now();
     let fallback = FALLBACK_MS.first;
+    // The first read answers at once, so a caller learns the job's state (queued, waiting for
+    // capacity) without waiting 20 s for it; the long-polls follow.
+    let waitSeconds: number | undefined;
     for (;;) {
-      const left = timeoutMs - (this.now() - started);
-      const waitSeconds = Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(left / 1000)));
       const asked = this.now();
       const job = await this.get(id, { waitSeconds });
       if (isTerminal(job.status)) return job;
@@ -141,11 +142,16 @@ export class AsyncJobsClient {
           job,
         );
       }
-      // An answer well before the wait asked for, still unfinished: the API did not wait.
-      if (this.now() - asked < waitSeconds * 1000 - 500 || waitSeconds === 0) {
-        await sleep(Math.min(fallback, Math.max(0, timeoutMs - elapsed)));
+      // A long-poll answered well before its time, still unfinished: the API did not wait.
+      if (
+        waitSeconds !== undefined &&
+        (waitSeconds === 0 || this.now() - asked < waitSeconds * 1000 - 500)
+      ) {
+        await sleep(Math.min(fallback, timeoutMs - elapsed));
         fallback = Math.min(fallback * FALLBACK_MS.factor, FALLBACK_MS.max);
       }
+      const left = timeoutMs - (this.now() - started);
+      waitSeconds = Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(left / 1000)));
     }
   }
 

@@ -94,9 +94,15 @@ describe('AsyncJobsClient', () => {
     let n = 0;
     let answered = 0;
     route = (req, res) => {
-      expect(new URL(req.url, base).searchParams.get('wait')).toBe('20');
-      // The server holds the first long-poll (as getJob does), the second finds the job done.
-      if (++n === 1)
+      const wait = new URL(req.url, base).searchParams.get('wait');
+      // A plain read first (the state at once), then long-polls: the server holds the first (as
+      // getJob does), the second finds the job done.
+      if (++n === 1) {
+        expect(wait).toBeNull();
+        return send(res, 200, job('IN_PROGRESS'));
+      }
+      expect(wait).toBe('20');
+      if (n === 2)
         setTimeout(() => {
           answered = performance.now();
           send(res, 200, job('IN_PROGRESS'));
@@ -109,10 +115,10 @@ describe('AsyncJobsClient', () => {
     const polls: number[] = [];
     const done = await client.wait('j1', { onPoll: (_j, ms) => polls.push(ms) });
     expect(done).toMatchObject({ status: 'COMPLETED', result: 'ok' });
-    expect(seen).toHaveLength(2);
+    expect(seen).toHaveLength(3);
     // No pause after a long-poll that was held (the fallback would sleep 250 ms first).
-    expect(seen[1]!.at - answered).toBeLessThan(240);
-    expect(polls).toHaveLength(1);
+    expect(seen[2]!.at - answered).toBeLessThan(240);
+    expect(polls).toHaveLength(2);
   });
 
   it('wait shortens the last long-poll to the timeout, then throws timeout with the record', async () => {
@@ -126,18 +132,19 @@ describe('AsyncJobsClient', () => {
     const err = (await p.catch((e: unknown) => e)) as AsyncJobsError;
     expect(err).toMatchObject({ code: 'timeout', job: job('IN_PROGRESS') });
     const waits = seen.map((s) => new URL(s.url, base).searchParams.get('wait'));
-    expect(waits[0]).toBe('2');
+    expect(waits.slice(0, 2)).toEqual([null, '2']);
+    expect(waits.at(-1)).toBe('0');
   });
 
   it('wait falls back to backed-off polling when the API answers ?wait= at once', async () => {
     let n = 0;
-    route = (_req, res) => send(res, 200, job(++n < 3 ? 'IN_PROGRESS' : 'FAILED'));
+    route = (_req, res) => send(res, 200, job(++n < 4 ? 'IN_PROGRESS' : 'FAILED'));
     const done = await new AsyncJobsClient(base).wait('j1');
     expect(done.status).toBe('FAILED');
-    expect(seen).toHaveLength(3);
-    // 250 ms, then 375 ms: the CLI's former schedule, not a tight loop.
-    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(240);
-    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(360);
+    expect(seen).toHaveLength(4);
+    // After each long-poll answered at once: 250 ms, then 375 ms (the CLI's former schedule).
+    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(240);
+    expect(seen[3]!.at - seen[2]!.at).toBeGreaterThanOrEqual(360);
   });
 
   it('result follows the redirect to the presigned URL, unsigned, and returns the bytes', async () => {
@@ -175,7 +182,7 @@ describe('AsyncJobsClient', () => {
         : send(res, 200, job('COMPLETED', { inferenceId: 'given' }));
     const done = await new AsyncJobsClient(base).submitAndWait('x', { contentType: 'text/plain' });
     expect(done).toEqual(job('COMPLETED', { inferenceId: 'given' }));
-    expect(seen[1]!.url).toBe('/jobs/given?wait=20');
+    expect(seen[1]!.url).toBe('/jobs/given');
   });
 
   it('lists a status page and asks for upload URLs', async () => {
