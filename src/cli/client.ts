@@ -1,10 +1,9 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { AsyncJobsError } from '../client/index.ts';
+import { Transport, apiErrorOf, type RawResponse } from '../client/transport.ts';
 
 /*
- * The CLI's HTTP client: plain requests to the local sandbox, SigV4-signed requests (the standard
- * AWS credential chain) to a deployed API. Errors say what to do, not what failed inside.
+ * The CLI's side of the client (src/client): its errors as exit codes and messages that say what
+ * to do. Every command talks to the API through AsyncJobsClient.
  */
 
 export class CliError extends Error {
@@ -16,95 +15,37 @@ export class CliError extends Error {
   }
 }
 
-function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+export { isLocal } from '../client/transport.ts';
+
+const HINTS: Partial<Record<AsyncJobsError['code'], string>> = {
+  unreachable: 'is the sandbox running (npm start), or is --api / ASYNC_JOBS_API right?',
+  credentials: 'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run aws sso login',
+};
+
+/** A client error as the CLI says it: `what: the API's message`, exit 4 for a 404, else 3. */
+export function cliError(e: unknown, what: string): unknown {
+  if (!(e instanceof AsyncJobsError)) return e;
+  const hint = HINTS[e.code];
+  if (hint) return new CliError(`${e.message}; ${hint}`);
+  if (e.status === 403 && e.message.startsWith('the API refused')) return new CliError(e.message);
+  return new CliError(`${what}: ${e.message}`, e.status === 404 ? 4 : 3);
 }
 
-/** node:crypto as the signer's SHA-256 (an HMAC when given a key). */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-}
-
-export function isLocal(url: URL): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
-}
-
-/** `https://<id>.execute-api.<region>.amazonaws.com` names its region; else AWS_REGION. */
-function regionOf(url: URL): string {
-  return (
-    /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1] ??
-    process.env.AWS_REGION ??
-    process.env.AWS_DEFAULT_REGION ??
-    'us-east-1'
-  );
-}
-
-export interface Response {
-  status: number;
-  headers: Headers;
-  body: Buffer;
+export interface Response extends RawResponse {
   json<T>(): T;
 }
 
+/**
+ * Raw requests, for a command the typed client has no method for yet (prefer AsyncJobsClient).
+ */
 export class ApiClient {
-  readonly base: URL;
-  private signer?: SignatureV4;
-
+  private readonly transport: Transport;
   constructor(apiUrl: string) {
-    try {
-      this.base = new URL(apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
-    } catch {
-      throw new CliError(`--api "${apiUrl}" is not a URL (expected e.g. http://127.0.0.1:3000)`, 2);
-    }
-    if (!['http:', 'https:'].includes(this.base.protocol)) {
-      throw new CliError(`--api "${apiUrl}" must be an http(s) URL`, 2);
-    }
+    this.transport = new Transport(apiUrl);
   }
-
-  private async sign(
-    method: string,
-    url: URL,
-    headers: Record<string, string>,
-    body?: Buffer,
-  ): Promise<Record<string, string>> {
-    if (isLocal(url)) return headers;
-    this.signer ??= new SignatureV4({
-      service: 'execute-api',
-      region: regionOf(url),
-      credentials: defaultProvider(),
-      sha256: Sha256,
-    });
-    try {
-      const signed = await this.signer.sign({
-        method,
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port ? Number(url.port) : undefined,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: { ...headers, host: url.host },
-        body,
-      });
-      return signed.headers as Record<string, string>;
-    } catch (err) {
-      throw new CliError(
-        `no AWS credentials to sign the request to ${url.host} (${err instanceof Error ? err.message : 'unknown'}); ` +
-          'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run aws sso login',
-      );
-    }
+  get base(): URL {
+    return this.transport.base;
   }
-
   async request(
     method: string,
     path: string,
@@ -114,36 +55,17 @@ export class ApiClient {
       headers?: Record<string, string>;
     } = {},
   ): Promise<Response> {
-    const url = new URL(path.replace(/^\//, ''), this.base);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, v);
-    const headers = await this.sign(method, url, { ...opts.headers }, opts.body);
-    let res;
-    try {
-      res = await fetch(url, { method, headers, body: opts.body, redirect: 'manual' });
-    } catch (err) {
-      const c = (err as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-      const cause = c?.code ?? c?.errors?.[0]?.code ?? (err as Error).message;
-      throw new CliError(
-        `cannot reach the API at ${this.base.origin} (${cause}); is the sandbox running (npm start), or is --api / ASYNC_JOBS_API right?`,
-      );
-    }
-    const body = Buffer.from(await res.arrayBuffer());
-    if (res.status === 403 && !isLocal(url)) {
-      throw new CliError(
-        `the API refused the signed request (403): do these credentials allow execute-api:Invoke?`,
-      );
-    }
+    const res = await this.transport.request(method, path, opts).catch((e: unknown) => {
+      throw cliError(e, `${method} ${path}`);
+    });
     return {
-      status: res.status,
-      headers: res.headers,
-      body,
+      ...res,
       json<T>() {
         try {
-          return JSON.parse(body.toString('utf8')) as T;
+          return JSON.parse(res.body.toString('utf8')) as T;
         } catch {
           throw new CliError(
-            `${method} ${url.pathname} answered ${res.status} with a body that is not JSON: is --api the job API?`,
+            `${method} ${path} answered ${res.status} with a body that is not JSON: is --api the job API?`,
           );
         }
       },
@@ -152,12 +74,6 @@ export class ApiClient {
 }
 
 /** The API's error body, or the status. */
-export function apiError(res: Response, what: string): CliError {
-  let message = `HTTP ${res.status}`;
-  try {
-    message = (JSON.parse(res.body.toString('utf8')) as { message?: string }).message ?? message;
-  } catch {
-    // keep the status
-  }
-  return new CliError(`${what}: ${message}`, res.status === 404 ? 4 : 3);
+export function apiError(res: RawResponse, what: string): CliError {
+  return cliError(apiErrorOf(res), what) as CliError;
 }

@@ -5,7 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiClient, CliError, apiError } from './client.ts';
+import { AsyncJobsClient, type JobRecord } from '../client/index.ts';
+import { CliError, cliError } from './client.ts';
 
 /*
  * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
@@ -41,13 +42,6 @@ const TYPES: Record<string, string> = {
 
 /** Inputs above this go through POST /uploads (a Lambda request carries about 6 MB). */
 const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 5 * 1024 * 1024);
-
-interface Job {
-  inferenceId: string;
-  status: string;
-  failureReason?: string;
-  [k: string]: unknown;
-}
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -125,7 +119,7 @@ function putFile(
 }
 
 async function submit(
-  api: ApiClient,
+  api: AsyncJobsClient,
   file: string,
   opts: Record<string, string | boolean | undefined>,
 ) {
@@ -136,39 +130,33 @@ async function submit(
     (opts['content-type'] as string | undefined) ??
     TYPES[extname(file).toLowerCase()] ??
     'application/octet-stream';
-  const query: Record<string, string | undefined> = {
-    inferenceId: opts.id as string | undefined,
-    accept: opts.accept as string | undefined,
-    endpoint: opts.endpoint as string | undefined,
-    customAttributes: opts['custom-attributes'] as string | undefined,
-  };
-  let body: Buffer | undefined;
+  let input: Buffer | { inputLocation: string };
   if (info.size > UPLOAD_THRESHOLD) {
     // The URL is signed for this size and this SHA-256: S3 refuses any other body (docs/uploads.md).
     const checksumSha256 = await fileSha256(file);
-    const res = await api.request('POST', '/uploads', {
-      query: { contentType, contentLength: String(info.size), checksumSha256 },
-    });
-    if (res.status !== 201) throw apiError(res, 'cannot get an upload URL');
-    const upload = res.json<{
-      uploadUrl: string;
-      inputLocation: string;
-      headers: Record<string, string>;
-    }>();
+    const upload = await api
+      .createUpload({ contentType, contentLength: info.size, checksumSha256 })
+      .catch((e: unknown) => {
+        throw cliError(e, 'cannot get an upload URL');
+      });
     await putFile(upload.uploadUrl, file, info.size, upload.headers);
-    query.inputLocation = upload.inputLocation;
+    input = { inputLocation: upload.inputLocation };
   } else {
     const { readFile } = await import('node:fs/promises');
-    body = await readFile(file);
+    input = await readFile(file);
   }
-  const res = await api.request('POST', '/jobs', {
-    query,
-    body,
-    headers: { 'content-type': contentType },
-  });
-  if (res.status !== 202 && res.status !== 200) throw apiError(res, 'submit refused');
-  const job = res.json<Job>();
-  err(`${res.status === 202 ? 'submitted' : 'already known'}: ${job.inferenceId} (${job.status})`);
+  const { job, created } = await api
+    .submit(input, {
+      contentType,
+      inferenceId: opts.id as string | undefined,
+      accept: opts.accept as string | undefined,
+      endpoint: opts.endpoint as string | undefined,
+      customAttributes: opts['custom-attributes'] as string | undefined,
+    })
+    .catch((e: unknown) => {
+      throw cliError(e, 'submit refused');
+    });
+  err(`${created ? 'submitted' : 'already known'}: ${job.inferenceId} (${job.status})`);
   if (!opts.wait) {
     process.stdout.write(`${job.inferenceId}\n`);
     return 0;
@@ -176,35 +164,48 @@ async function submit(
   return wait(api, job.inferenceId);
 }
 
-async function wait(api: ApiClient, id: string): Promise<number> {
+/** Long-polls (GET ?wait=, see docs/api.md) until the job ends; prints it, exit 0 or 1. */
+async function wait(api: AsyncJobsClient, id: string): Promise<number> {
   const started = Date.now();
-  let delay = 250;
   let waiting = false;
-  for (;;) {
-    const res = await api.request('GET', `/jobs/${encodeURIComponent(id)}`);
-    if (res.status !== 200) throw apiError(res, `cannot read job ${id}`);
-    const job = res.json<Job & { waitingForCapacity?: boolean }>();
-    const elapsed = ((Date.now() - started) / 1000).toFixed(1);
-    if (job.waitingForCapacity && !waiting) {
-      // Said once per wait, so a scale from zero (minutes in AWS) does not look stuck.
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      err(`${id}: queued, waiting for capacity (the endpoint has no instance in service yet)`);
-    }
-    waiting = job.waitingForCapacity === true;
-    if (job.status !== 'IN_PROGRESS') {
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      err(
-        `${id}: ${job.status} after ${elapsed} s${job.failureReason ? `: ${job.failureReason}` : ''}`,
-      );
-      process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
-      return job.status === 'COMPLETED' ? 0 : 1;
-    }
-    if (process.stderr.isTTY) {
-      const phase = waiting ? 'waiting for capacity' : 'IN_PROGRESS';
-      process.stderr.write(`\r\x1b[K${id}: ${phase} ${elapsed} s`);
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 1.5, 5000);
+  const job = await api
+    .wait(id, {
+      onPoll: (polled, ms) => {
+        if (polled.waitingForCapacity && !waiting) {
+          // Said once per wait, so a scale from zero (minutes in AWS) does not look stuck.
+          if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+          err(`${id}: queued, waiting for capacity (the endpoint has no instance in service yet)`);
+        }
+        waiting = polled.waitingForCapacity === true;
+        if (process.stderr.isTTY) {
+          const phase = waiting ? 'waiting for capacity' : 'IN_PROGRESS';
+          process.stderr.write(`\r\x1b[K${id}: ${phase} ${(ms / 1000).toFixed(1)} s`);
+        }
+      },
+    })
+    .catch((e: unknown) => {
+      throw cliError(e, `cannot read job ${id}`);
+    });
+  const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  err(
+    `${id}: ${job.status} after ${elapsed} s${job.failureReason ? `: ${job.failureReason}` : ''}`,
+  );
+  process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  return job.status === 'COMPLETED' ? 0 : 1;
+}
+
+/** The client of --api (or ASYNC_JOBS_API), a usage error when it is not an http(s) URL. */
+function clientOf(apiUrl: string): AsyncJobsClient {
+  try {
+    new URL(apiUrl);
+  } catch {
+    throw new CliError(`--api "${apiUrl}" is not a URL (expected e.g. http://127.0.0.1:3000)`, 2);
+  }
+  try {
+    return new AsyncJobsClient(apiUrl);
+  } catch {
+    throw new CliError(`--api "${apiUrl}" must be an http(s) URL`, 2);
   }
 }
 
@@ -231,44 +232,43 @@ async function main(argv: string[]): Promise<number> {
     err(USAGE);
     return values.help ? 0 : 2;
   }
-  const api = new ApiClient(values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000');
+  const api = clientOf(values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000');
   switch (command) {
     case 'submit':
       if (!arg) throw new CliError(`submit needs a file\n${USAGE}`, 2);
       return submit(api, arg, values);
     case 'status': {
       if (!arg) throw new CliError(`status needs a job id\n${USAGE}`, 2);
-      const res = await api.request('GET', `/jobs/${encodeURIComponent(arg)}`);
-      if (res.status !== 200) throw apiError(res, `cannot read job ${arg}`);
-      process.stdout.write(`${JSON.stringify(res.json<Job>(), null, 2)}\n`);
+      const job = await api.get(arg).catch((e: unknown) => {
+        throw cliError(e, `cannot read job ${arg}`);
+      });
+      process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return 0;
     }
     case 'result': {
       if (!arg) throw new CliError(`result needs a job id\n${USAGE}`, 2);
-      let res = await api.request('GET', `/jobs/${encodeURIComponent(arg)}/result`);
-      if (res.status === 302) {
-        // A large result: download it from the presigned URL (no signing: the URL is the grant).
-        const location = res.headers.get('location') as string;
-        const download = await fetch(location);
-        if (!download.ok)
-          throw new CliError(`the result download failed (HTTP ${download.status})`);
-        res = { ...res, status: 200, body: Buffer.from(await download.arrayBuffer()) };
-      }
-      if (res.status !== 200) throw apiError(res, `no result for ${arg}`);
+      const { bytes } = await api.result(arg).catch((e: unknown) => {
+        throw cliError(e, `no result for ${arg}`);
+      });
       if (values.output) {
-        await writeFile(values.output, res.body);
-        err(`${res.body.length} bytes written to ${values.output}`);
+        await writeFile(values.output, bytes);
+        err(`${bytes.length} bytes written to ${values.output}`);
       } else {
-        process.stdout.write(res.body);
+        process.stdout.write(bytes);
       }
       return 0;
     }
     case 'list': {
       const status = values.status?.toUpperCase();
       if (!status) throw new CliError(`list needs --status COMPLETED|FAILED|IN_PROGRESS`, 2);
-      const res = await api.request('GET', '/jobs', { query: { status, limit: values.limit } });
-      if (res.status !== 200) throw apiError(res, 'cannot list jobs');
-      const page = res.json<{ jobs: Job[]; next?: string }>();
+      const page = await api
+        .list({
+          status: status as JobRecord['status'],
+          limit: values.limit === undefined ? undefined : Number(values.limit),
+        })
+        .catch((e: unknown) => {
+          throw cliError(e, 'cannot list jobs');
+        });
       // Nothing on stdout (a script reading it sees no jobs); a person sees why.
       if (page.jobs.length === 0) err(`no ${status} jobs`);
       for (const j of page.jobs) {

@@ -11,6 +11,9 @@ import { checkJob } from '../lib/app/reconcile.ts';
 import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
 import { cachedCapacityNotes } from '../lib/app/capacity.ts';
 import { jobAnswer } from '../lib/domain/capacity.ts';
+import { waitForTerminal } from '../lib/app/wait.ts';
+import { waitParam } from '../lib/http/wait.ts';
+import type { Context } from 'aws-lambda';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -19,12 +22,13 @@ const capacityNote = cachedCapacityNotes((name) =>
   new CapacityNotes(dynamo(), cfg.jobsTable).get(name),
 );
 
-/** GET /jobs/{inferenceId}: the job record, 404 when unknown. */
-export const handler = middy(async (event: HttpEvent) => {
+/** GET /jobs/{inferenceId}: the job record, 404 when unknown; `?wait=N` waits for its end. */
+export const handler = middy(async (event: HttpEvent, context: Context) => {
   const inferenceId = event.pathParameters?.inferenceId ?? '';
   if (!ANY_INFERENCE_ID.test(inferenceId)) {
     throw new BadRequest('inferenceId must be 1-64 printable characters');
   }
+  const waitMs = waitParam(event.queryStringParameters);
   logger.appendKeys({ inferenceId });
   const owner = requestOwner(event, cfg.ownerMode);
   let job = ownedOrNotFound(await jobStore().get(inferenceId), inferenceId, owner);
@@ -37,6 +41,15 @@ export const handler = middy(async (event: HttpEvent) => {
     else if (found.verdict === 'pending') {
       await jobStore().markChecked(inferenceId, new Date().toISOString());
     } else job = (await jobStore().get(inferenceId)) ?? job;
+  }
+  if (waitMs) {
+    // After the S3 check, never inside the wait: it still runs at most once per request.
+    ({ job } = await waitForTerminal(job, waitMs, {
+      read: () => jobStore().peek(inferenceId),
+      now: () => performance.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    }));
   }
   const note =
     job.status === 'IN_PROGRESS' && job.endpointName

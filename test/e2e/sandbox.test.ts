@@ -242,6 +242,31 @@ describe('the sandbox over HTTP', () => {
     expect((await finished('e2e-slow')).status).toBe('COMPLETED');
   });
 
+  it('?wait= answers after N with the running job, and the moment the job completes', async () => {
+    await submit('6,7\n', 'text/csv', {
+      inferenceId: 'e2e-wait',
+      customAttributes: 'delay_ms=2500',
+    });
+    const timed = async (query: string) => {
+      const t0 = performance.now();
+      const res = await fetch(`${api()}/jobs/e2e-wait?${query}`);
+      return {
+        ms: performance.now() - t0,
+        status: res.status,
+        body: (await res.json()) as JobBody,
+      };
+    };
+    const held = await timed('wait=1');
+    expect(held.body.status).toBe('IN_PROGRESS');
+    expect(held.ms).toBeGreaterThanOrEqual(900);
+    const done = await timed('wait=20');
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ status: 'COMPLETED', result: expected('6,7\n', 'text/csv') });
+    // The model finishes about 1.5 s into this call: answered then, well before the 20 s.
+    expect(done.ms).toBeLessThan(8000);
+    expect((await timed('wait=21')).status).toBe(400);
+  });
+
   it('takes a large input through POST /uploads and serves the result and the listing', async () => {
     const rows = Array.from({ length: 20_000 }, (_, i) => `${i % 10},${i % 3},${i % 7}`).join('\n');
     const upload = (await (

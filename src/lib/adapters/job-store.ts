@@ -516,4 +516,19 @@ export class JobStore {
       return false;
     }
   }
+
+  /**
+   * The record, eventually consistent: half a read unit up to 4 KiB. For getJob's `?wait=`
+   * re-reads, where a stale answer only delays the next look (terminal states never regress).
+   */
+  async peek(inferenceId: string): Promise<Job | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { inferenceId: { S: inferenceId } },
+        ConsistentRead: false,
+      }),
+    );
+    return res.Item ? (unmarshall(res.Item) as Job) : undefined;
+  }
 }
