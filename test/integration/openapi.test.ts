@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resetBatchClients } from '../../src/lib/adapters/batch-clients.ts';
 import { resetClients } from '../../src/lib/adapters/clients.ts';
 import { MAX_INLINE_INPUT_BYTES, SubmitQuery } from '../../src/lib/domain/submission.ts';
 import { startLocalApiGateway, type LocalApiGateway } from '../../src/local/api-gateway.ts';
@@ -10,6 +11,7 @@ import type { FunctionName } from '../../src/local/names.ts';
 import { PROJECT_DIR } from '../../src/local/paths.ts';
 import { matchRoute, ROUTES, type Route } from '../../src/local/routes.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startLocalSqs, type LocalSqs } from '../../src/local/sqs.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { lambdaContext, waitFor } from '../support/lambda.ts';
 import { SUCCESS_TOPIC, snsEvent } from '../support/notifications.ts';
@@ -41,12 +43,15 @@ const HTTP_FUNCTIONS = [
   'listJobs',
   'createUpload',
   'retryJob',
+  'createBatch',
+  'getBatch',
 ] as const;
 
 const doc: Json = readYaml('openapi.yaml');
 let b: Backends;
 let runtime: LocalSageMaker;
 let gateway: LocalApiGateway;
+let sqs: LocalSqs;
 let handlers: Record<string, Handler>;
 let onSuccess: (e: unknown, c: unknown) => Promise<unknown>;
 let onError: (e: unknown, c: unknown) => Promise<unknown>;
@@ -76,6 +81,10 @@ beforeAll(async () => {
     },
     faults: { throttle: () => faults.throttle, unavailable: () => faults.unavailable },
   });
+  // POST /batches queues its first step: a local SQS queue it may send to.
+  sqs = await startLocalSqs({ queues: ['oa-batches'] });
+  process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
+  process.env.BATCH_QUEUE_URL = sqs.queueUrl('oa-batches');
   handlers = await importHandlers();
   onSuccess = (await import('../../src/handlers/onSuccess.ts')).handler as never;
   onError = (await import('../../src/handlers/onError.ts')).handler as never;
@@ -85,6 +94,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  delete process.env.BATCH_QUEUE_URL;
+  await sqs?.close();
   await gateway?.close();
   await runtime?.close();
   await b?.close();
@@ -144,6 +155,8 @@ const RESULT = 'GET /jobs/{inferenceId}/result';
 const LIST = 'GET /jobs';
 const UPLOAD = 'POST /uploads';
 const RETRY = 'POST /jobs/{inferenceId}/retry';
+const BATCH = 'POST /batches';
+const BATCH_GET = 'GET /batches/{batchId}';
 
 describe('the routes agree', () => {
   it('openapi.yaml documents exactly the httpApi routes of serverless.yml, each named for its function', () => {
@@ -199,14 +212,17 @@ describe('the routes agree', () => {
     expect(documented.sort()).toEqual(Object.keys(SubmitQuery.shape).sort());
   });
 
-  it('every request the CLI makes is a documented route', async () => {
+  it('every request the client (and so the CLI) makes is a documented route', async () => {
     const documented: Route[] = openapiRoutes(doc).map((r) => {
       const [method, path] = r.split(' ') as [Route['method'], string];
       return { method, path, fn: 'getJob' };
     });
-    const source = await readFile(join(PROJECT_DIR, 'src/cli/main.ts'), 'utf8');
-    const calls = [...source.matchAll(/\.request\(\s*'([A-Z]+)',\s*(['`])(.*?)\2/g)];
-    expect(calls.length).toBeGreaterThanOrEqual(4);
+    // The CLI makes every request through the typed client (src/client), which names its routes.
+    const source = (await readFile(join(PROJECT_DIR, 'src/client/index.ts'), 'utf8'))
+      .replaceAll('${idPath(id)}', '/jobs/x')
+      .replaceAll('idPath(id)', "'/jobs/x'");
+    const calls = [...source.matchAll(/\.call\(\s*'([A-Z]+)',\s*(['`])(.*?)\2/g)];
+    expect(calls.length).toBeGreaterThanOrEqual(6);
     for (const [, method, , path] of calls) {
       // A template's `${...}` is one path segment's value.
       const sample = path!.replace(/\$\{[^}]*\}/g, 'x');
@@ -392,18 +408,59 @@ describe('every documented answer, from the real handlers', () => {
     }
   });
 
+  it('GET /jobs/{id}?wait=N: 200 once the job is terminal (or after N s), 400 for a bad N', async () => {
+    const done = json(conforms(GET, await call('GET', '/jobs/oa-csv?wait=1'), 200));
+    expect(done.status).toBe('COMPLETED');
+    conforms(GET, await call('GET', '/jobs/oa-csv?wait=21'), 400);
+  });
+
+  it('POST /batches: 202 with Location, 400 naming the line, 413; GET /batches/{id}: 200, 404; GET /jobs?batchId=', async () => {
+    const created = conforms(
+      BATCH,
+      await call('POST', '/batches', {
+        body: '{"body":"1,2"}\n{"body":"3,4","contentType":"text/csv"}\n',
+        contentType: 'application/x-ndjson',
+      }),
+      202,
+    );
+    const batch = json(created);
+    expect(created.headers?.location).toBe(`/batches/${batch.batchId}`);
+    expect(batch).toMatchObject({ state: 'EXPANDING' });
+    expect(sqs.messages.some((m) => m.body.includes(batch.batchId))).toBe(true);
+    const bad = json(
+      conforms(BATCH, await call('POST', '/batches', { body: '{"body":"1"}\nnot json\n' }), 400),
+    );
+    expect(bad.message).toMatch(/^line 2: /);
+    conforms(BATCH, await call('POST', '/batches?prefix=s3://async-jobs-local-input/inputs/'), 400);
+    conforms(
+      BATCH,
+      await call('POST', '/batches', { body: '{"body":"1"}\n'.repeat(100_001) }),
+      413,
+    );
+    const got = json(conforms(BATCH_GET, await call('GET', `/batches/${batch.batchId}`), 200));
+    expect(got).toMatchObject({ batchId: batch.batchId, state: 'EXPANDING' });
+    conforms(BATCH_GET, await call('GET', '/batches/b-0123456789abcdef01234567'), 404);
+    const listed = json(conforms(LIST, await call('GET', `/jobs?batchId=${batch.batchId}`), 200));
+    expect(listed.jobs).toEqual([]);
+    conforms(LIST, await call('GET', `/jobs?batchId=${batch.batchId}&status=COMPLETED`), 400);
+  });
+
   it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     // Nothing listens on port 1: every attempt is refused, as an outage would be.
     process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:1';
     resetClients();
+    resetBatchClients();
     try {
       conforms(GET, await call('GET', '/jobs/oa-csv'), 503);
       conforms(RESULT, await call('GET', '/jobs/oa-csv/result'), 503);
       conforms(LIST, await call('GET', '/jobs?status=COMPLETED'), 503);
+      conforms(BATCH_GET, await call('GET', '/batches/b-0123456789abcdef01234567'), 503);
+      conforms(BATCH, await call('POST', '/batches', { body: '{"body":"1"}\n' }), 503);
     } finally {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
       resetClients();
+      resetBatchClients();
     }
   });
 
