@@ -15,6 +15,7 @@ import { type Markers, writeBenchBlock } from '../lib/docs.ts';
  */
 
 export const SCALING_DOC = join(PROJECT_DIR, 'docs', 'scaling.md');
+export const README = join(PROJECT_DIR, 'README.md');
 export const SCALING_MARKERS: Markers = {
   start: '<!-- scaling-cost:start -->',
   end: '<!-- scaling-cost:end -->',
@@ -177,6 +178,10 @@ export const scalingCost: Family = {
       );
     }
     ctx.notes.scalingCost = { input, rows };
-    if (ctx.updateDocs) await writeBenchBlock(costTable(input, rows), SCALING_DOC, SCALING_MARKERS);
+    if (ctx.updateDocs) {
+      // The same table in docs/scaling.md and in the README's "Scaling and cost".
+      for (const page of [SCALING_DOC, README])
+        await writeBenchBlock(costTable(input, rows), page, SCALING_MARKERS);
+    }
   },
 };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CostInput,
   SCALING_DOC,
+  README,
   SCALING_MARKERS,
   costRows,
   costTable,
@@ -76,11 +77,19 @@ describe('the scaling cost figure', () => {
     );
   });
 
-  it('writes its table between its own markers in docs/scaling.md, which has them', async () => {
+  it('writes its table between its own markers in docs/scaling.md and the README, which have them', async () => {
     expect(SCALING_DOC).toMatch(/docs[/\\]scaling\.md$/);
-    const page = await readFile(SCALING_DOC, 'utf8');
-    expect(page).toContain(SCALING_MARKERS.start);
-    expect(page).toContain(SCALING_MARKERS.end);
+    for (const doc of [SCALING_DOC, README]) {
+      const page = await readFile(doc, 'utf8');
+      expect(page).toContain(SCALING_MARKERS.start);
+      expect(page).toContain(SCALING_MARKERS.end);
+      // The block the last `npm run bench -- --update-readme` wrote, the same in both pages.
+      // (compared as prose: prettier pads the table's columns when it writes it)
+      const flat = (t: string) => t.replace(/-{3,}/g, '---').replace(/\s+/g, ' ');
+      expect(flat(page)).toContain(
+        flat(costTable(defaultInput(), costRows(defaultInput())).trim()),
+      );
+    }
     const file = join(dir, 'scaling.md');
     await writeFile(
       file,
