@@ -1,4 +1,3 @@
-import { FUNCTIONS } from '../../src/local/names.ts';
 import type { Family } from '../lib/context.ts';
 import { INIT_CLIENTS, type Client, type Fn } from '../lib/packaging.ts';
 import { handlerEnv, probe } from '../lib/probe.ts';
@@ -7,14 +6,14 @@ import { median } from '../lib/rows.ts';
 /** Cold start: a new process loads each bundle, ours against the floor, empty and naive CJS. */
 export const coldStart: Family = {
   name: 'cold start',
-  async run({ smoke, bundles: { ours, base }, row, notes }) {
+  async run({ smoke, functions, bundles: { ours, base }, row, notes }) {
     // The smoke run checks that every subject loads and every row is written: one round, unwarmed.
     const runs = smoke ? 1 : 21;
     const warmup = smoke ? 0 : 1;
     console.log(`\ncold start: a new process loads the bundle (median of ${runs}, interleaved)`);
     const env = handlerEnv();
     const subjects: [string, string][] = [['empty', base.empty]];
-    for (const fn of FUNCTIONS) {
+    for (const fn of functions) {
       subjects.push(
         [`ours-${fn}`, ours[fn]],
         [`floor-${fn}`, base.floor[fn]],
@@ -33,7 +32,7 @@ export const coldStart: Family = {
     const m = (name: string) => median(times.get(name)!);
     const empty = m('empty');
     notes.coldStartEmptyMs = empty;
-    for (const fn of FUNCTIONS) {
+    for (const fn of functions) {
       row({
         figure: `cold start ${fn} vs floor`,
         ours: m(`ours-${fn}`),
@@ -44,6 +43,7 @@ export const coldStart: Family = {
       });
     }
     for (const [fn, clients] of Object.entries(INIT_CLIENTS) as [Fn, Client[]][]) {
+      if (!functions.includes(fn)) continue;
       row({
         figure: `cold start ${fn} vs its INIT floor (${clients.join(', ')})`,
         ours: m(`ours-${fn}`),
@@ -53,7 +53,7 @@ export const coldStart: Family = {
         max: 1.1,
       });
     }
-    for (const fn of FUNCTIONS) {
+    for (const fn of functions) {
       // The stretch goal: the paths that need fewer clients (getJob; onSuccess when the
       // notification carries responseBody) start at 1.5x an empty handler.
       const stretch = fn === 'getJob' || fn === 'onSuccess' ? 1.5 : undefined;

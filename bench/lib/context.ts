@@ -1,4 +1,4 @@
-import type { Bundles } from './packaging.ts';
+import type { Bundles, Fn } from './packaging.ts';
 import type { Row, RowInput } from './rows.ts';
 
 /** What the runner (bench/bench.ts) hands every figure family. */
@@ -9,6 +9,8 @@ export interface BenchContext {
   work: string;
   /** Built once by the runner: ours as `serverless package` builds them, and the baselines. */
   bundles: Bundles;
+  /** The functions whose cold start is measured (every one; in a smoke run, two). */
+  functions: readonly Fn[];
   /** Records a figure against its baseline (and prints it). */
   row(r: RowInput): void;
   /** The rows so far, in table order; `row()` is the usual way in. */
