@@ -5,8 +5,12 @@ import { startSandbox } from '../../src/local/sandbox.ts';
 import { freeSandboxPorts } from '../../test/support/sandbox.ts';
 import type { Family } from '../lib/context.ts';
 import { median } from '../lib/rows.ts';
+import { batchRate } from './batch-rate.ts';
 
-/** Model finished -> result visible through GET, against polling S3 every 2 s. */
+/**
+ * Model finished -> result visible through GET, against polling S3 every 2 s; then, in the same
+ * sandbox, the batch submission rate (batch-rate.ts).
+ */
 export const endToEnd: Family = {
   name: 'end to end',
   async run({ smoke, row }) {
@@ -83,6 +87,8 @@ export const endToEnd: Family = {
         baselineName: 'S3 polling every 2 s',
         unit: 'ms',
       });
+      // Issue 17's figure, in this sandbox rather than a second one.
+      await batchRate(sandbox, { smoke, row });
     } finally {
       s3.destroy();
       await sandbox.close();

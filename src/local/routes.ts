@@ -20,6 +20,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/jobs', fn: 'listJobs' },
   { method: 'POST', path: '/uploads', fn: 'createUpload' },
   { method: 'POST', path: '/jobs/{inferenceId}/retry', fn: 'retryJob' },
+  { method: 'POST', path: '/batches', fn: 'createBatch' },
+  { method: 'GET', path: '/batches/{batchId}', fn: 'getBatch' },
 ];
 
 export interface RouteMatch {

@@ -40,6 +40,7 @@ describe('npm run bench -- --smoke', () => {
       'peak RSS, 16 MiB output',
       'throughput with the emulators',
       'model finished -> result visible',
+      'batch submission rate, local runtime',
       'write units per lifecycle, 64 KiB output',
       'hottest partition key at 10,000 jobs/s, 64 KiB (scale simulation)',
       'reconcile: index entries read per run, 100,000 pending',
