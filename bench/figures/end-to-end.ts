@@ -6,8 +6,12 @@ import { freeSandboxPorts } from '../../test/support/sandbox.ts';
 import type { Family } from '../lib/context.ts';
 import { median } from '../lib/rows.ts';
 import { longPoll } from './long-poll.ts';
+import { batchRate } from './batch-rate.ts';
 
-/** Model finished -> result visible through GET, against polling S3 every 2 s. */
+/**
+ * Model finished -> result visible through GET, against polling S3 every 2 s; then, in the same
+ * sandbox, the batch submission rate (batch-rate.ts).
+ */
 export const endToEnd: Family = {
   name: 'end to end',
   async run(ctx) {
@@ -87,6 +91,8 @@ export const endToEnd: Family = {
       });
       // The long-poll figure, in this sandbox: a second start would cost the smoke run ~10 s.
       await longPoll(sandbox, finished, ctx);
+      // Issue 17's figure, in this sandbox rather than a second one.
+      await batchRate(sandbox, { smoke, row });
     } finally {
       s3.destroy();
       await sandbox.close();

@@ -27,7 +27,7 @@ ${routeLines()
   SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${opts.modelUrl ?? 'demo model'}${opts.capacity ? `, ${opts.capacity.minInstances}-${opts.capacity.maxInstances} instances` : ''})
   Lambda invoke    ${sandbox.lambdaUrl}
   EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
-  SQS              ${sandbox.sqs.url}     queue ${LOCAL.refusedQueue} (refused notifications)
+  SQS              ${sandbox.sqs.url}     queues ${LOCAL.refusedQueue} (refused notifications), ${LOCAL.batchQueue} (batches)
 
 try it:
   curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'

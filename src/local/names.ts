@@ -18,6 +18,8 @@ export const LOCAL = {
   triggerPrefix: 'drop/',
   /** Where automatic retries wait for their backoff (serverless.yml, local stage). */
   retryQueue: 'async-jobs-local-retry',
+  /** Batch work for batchWorker (serverless.yml, local stage; docs/batches.md). */
+  batchQueue: 'async-jobs-local-batches',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */

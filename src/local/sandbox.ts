@@ -17,7 +17,7 @@ import {
   type LocalEventBridge,
 } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
-import { createSnsDelivery, offlineInvoker, type SnsDelivery } from './sns.ts';
+import { createSnsDelivery, offlineCaller, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
 import { lambdaPortInvoker, startLocalApiGateway } from './api-gateway.ts';
@@ -306,8 +306,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     );
     const sqs = await startLocalSqs({
       port: ports.sqs,
-      queues: [LOCAL.refusedQueue, LOCAL.retryQueue],
+      queues: [LOCAL.refusedQueue, LOCAL.retryQueue, LOCAL.batchQueue],
       onMessage: (m) =>
+        m.queueName !== LOCAL.batchQueue && // one per manifest line: batchWorker logs its work
         log(
           m.queueName === LOCAL.retryQueue
             ? `[sqs] retry scheduled ${JSON.stringify({ delaySeconds: m.delaySeconds ?? 0 })}`
@@ -315,6 +316,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         ),
       // As the RetryQueue event source mapping delivers to autoRetry once each delay passed.
       consumers: { [LOCAL.retryQueue]: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
+      // As BatchQueue's event source mapping (deploy/batches.yml, serverless.yml's batchWorker).
+      functions: {
+        [LOCAL.batchQueue]: {
+          invoke: offlineCaller(lambdaUrl, functionName('batchWorker')),
+          maxReceiveCount: 100,
+        },
+      },
       log: (msg, fields) => log(`[sqs] ${msg} ${JSON.stringify(fields)}`),
     });
     closers.push(

@@ -105,7 +105,15 @@ export function createSnsDelivery(opts: SnsDeliveryOptions): SnsDelivery {
 
 /** Runs a function of the sandbox's serverless-offline through its Lambda Invoke API. */
 export function offlineInvoker(lambdaUrl: string, functionName: string) {
+  const call = offlineCaller(lambdaUrl, functionName);
   return async (event: unknown): Promise<void> => {
+    await call(event);
+  };
+}
+
+/** As offlineInvoker, resolving with the function's answer (e.g. SQS's batchItemFailures). */
+export function offlineCaller(lambdaUrl: string, functionName: string) {
+  return async (event: unknown): Promise<unknown> => {
     const res = await fetch(`${lambdaUrl}/2015-03-31/functions/${functionName}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
@@ -121,6 +129,11 @@ export function offlineInvoker(lambdaUrl: string, functionName: string) {
         // not JSON: keep the status
       }
       throw new Error(`${functionName} failed: ${reason}`);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined; // no answer, as a function that returns nothing
     }
   };
 }

@@ -3,10 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /*
- * A local stand-in for the SQS dead-letter queues: it answers SendMessage in SQS's JSON protocol
- * (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.SendMessage`, what @aws-sdk/client-sqs speaks), so the
- * real client reaches it through AWS_ENDPOINT_URL_SQS, and keeps what it receives in memory where
- * the sandbox and the tests can read it. Only what the handlers send is implemented.
+ * A local stand-in for the sandbox's queues: it answers SendMessage, SendMessageBatch and
+ * ChangeMessageVisibility in SQS's JSON protocol (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.<Action>`,
+ * what @aws-sdk/client-sqs speaks), so the real client reaches it through AWS_ENDPOINT_URL_SQS, and
+ * keeps what it receives in memory where the sandbox and the tests can read it. A queue may feed a
+ * consumer (one record at a time, the retry queue) or a function (batches, as an event source
+ * mapping with ReportBatchItemFailures: the batch queue). Only what the handlers use is implemented.
  */
 
 export interface QueuedMessage {
@@ -19,13 +21,35 @@ export interface QueuedMessage {
   delaySeconds?: number;
 }
 
+/**
+ * A queue delivered to a Lambda function as an event source mapping with ReportBatchItemFailures
+ * does: up to `batchSize` records per event; a record named in `batchItemFailures` (or every record,
+ * when the invocation fails) is received again once its visibility timeout passed, the others are
+ * deleted; after `maxReceiveCount` receives it is dead-lettered (logged). Unlike SQS, a message is
+ * not redelivered while the invocation that received it still runs.
+ */
+export interface QueueFunction {
+  /** Invokes the function with an SQS event: resolves with its answer, rejects when it failed. */
+  invoke: (event: unknown) => Promise<unknown>;
+  /** 10 by default, the mapping's largest BatchSize without a batching window. */
+  batchSize?: number;
+  /** The queue's VisibilityTimeout (fractions allowed here, for tests); 30 by default, as SQS's. */
+  visibilityTimeoutSeconds?: number;
+  /** The redrive policy's maxReceiveCount; 5 by default. */
+  maxReceiveCount?: number;
+  /** Invocations at once (the mapping's MaximumConcurrency); 5 by default. */
+  concurrency?: number;
+}
+
 export interface LocalSqs {
   url: string;
   port: number;
   /** The URL of a queue that exists here: `<url>/<account>/<name>`, as SQS spells queue URLs. */
   queueUrl(name: string): string;
   readonly messages: readonly QueuedMessage[];
-  /** Resolves when no delivery to a consumer is waiting or running. */
+  /** The messages a function's queue gave up on after maxReceiveCount receives. */
+  readonly deadLetters: readonly QueuedMessage[];
+  /** Resolves when no delivery to a consumer or function is running. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,30 +65,56 @@ export interface LocalSqsOptions {
    * DelaySeconds passed (as a Lambda event source mapping would), tried up to 3 times.
    */
   consumers?: Record<string, (event: unknown) => Promise<void>>;
+  /** Functions, by queue name, fed in batches (QueueFunction). */
+  functions?: Record<string, QueueFunction>;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-interface SendMessageInput {
-  QueueUrl?: string;
+interface MessageEntry {
   MessageBody?: string;
   DelaySeconds?: number;
   MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
 }
 
+interface RequestInput extends MessageEntry {
+  QueueUrl?: string;
+  /** SendMessageBatch */
+  Entries?: (MessageEntry & { Id?: string })[];
+  /** ChangeMessageVisibility */
+  ReceiptHandle?: string;
+  VisibilityTimeout?: number;
+}
+
+/** A message of a function's queue, between its send and its deletion. */
+interface Held {
+  message: QueuedMessage;
+  receives: number;
+  /** When it may be received (again): after its delay, or its visibility timeout. */
+  visibleAt: number;
+  inFlight: boolean;
+  receiptHandle?: string;
+  firstReceivedAt?: number;
+}
+
+/** An SQS-style refusal: `__type` names the shape, `queryCode` the legacy code. */
+class SqsError extends Error {
+  constructor(
+    readonly type: string,
+    readonly queryCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** SQS's JSON-protocol error: `__type` names the shape, x-amzn-query-error the legacy code. */
-function error(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  queryCode: string,
-  message: string,
-) {
-  res.writeHead(status, {
+function error(res: ServerResponse, err: SqsError) {
+  res.writeHead(400, {
     'content-type': 'application/x-amz-json-1.0',
     'x-amzn-requestid': randomUUID(),
-    'x-amzn-query-error': `${queryCode};Sender`,
+    'x-amzn-query-error': `${err.queryCode};Sender`,
   });
-  res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message }));
+  res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${err.type}`, message: err.message }));
 }
 
 async function body(req: IncomingMessage): Promise<string> {
@@ -73,36 +123,81 @@ async function body(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+/** A message as SQS would store it, or the refusal SQS answers for it. */
+function toMessage(queueName: string, entry: MessageEntry): QueuedMessage {
+  if (!entry.MessageBody) {
+    throw new SqsError(
+      'MissingParameter',
+      'MissingParameter',
+      'The request must contain the parameter MessageBody.',
+    );
+  }
+  const delay = entry.DelaySeconds;
+  if (delay !== undefined && (!Number.isInteger(delay) || delay < 0 || delay > 900)) {
+    throw new SqsError(
+      'InvalidParameterValue',
+      'InvalidParameterValue',
+      'Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.',
+    );
+  }
+  return {
+    queueName,
+    messageId: randomUUID(),
+    body: entry.MessageBody,
+    attributes: Object.fromEntries(
+      Object.entries(entry.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+    ),
+    sentAt: new Date().toISOString(),
+    ...(delay !== undefined ? { delaySeconds: delay } : {}),
+  };
+}
+
+function sqsRecord(
+  account: string,
+  message: QueuedMessage,
+  receive: number,
+  receiptHandle: string,
+  firstReceivedAt: number,
+) {
+  return {
+    messageId: message.messageId,
+    receiptHandle,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(receive),
+      SentTimestamp: String(Date.parse(message.sentAt)),
+      SenderId: account,
+      ApproximateFirstReceiveTimestamp: String(firstReceivedAt),
+    },
+    messageAttributes: {},
+    md5OfBody: md5(message.body),
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:${account}:${message.queueName}`,
+    awsRegion: 'us-east-1',
+  };
+}
+
 export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
   const account = opts.account ?? '000000000000';
   const messages: QueuedMessage[] = [];
+  const deadLetters: QueuedMessage[] = [];
   const queues = new Set(opts.queues);
   const timers = new Set<NodeJS.Timeout>();
   const pending = new Set<Promise<void>>();
   let closed = false;
 
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
   const consume = async (message: QueuedMessage, consumer: (event: unknown) => Promise<void>) => {
     for (let receive = 1; receive <= 3 && !closed; receive++) {
       try {
         await consumer({
-          Records: [
-            {
-              messageId: message.messageId,
-              receiptHandle: randomUUID(),
-              body: message.body,
-              attributes: {
-                ApproximateReceiveCount: String(receive),
-                SentTimestamp: String(Date.parse(message.sentAt)),
-                SenderId: account,
-                ApproximateFirstReceiveTimestamp: String(Date.now()),
-              },
-              messageAttributes: {},
-              md5OfBody: createHash('md5').update(message.body).digest('hex'),
-              eventSource: 'aws:sqs',
-              eventSourceARN: `arn:aws:sqs:us-east-1:${account}:${message.queueName}`,
-              awsRegion: 'us-east-1',
-            },
-          ],
+          Records: [sqsRecord(account, message, receive, randomUUID(), Date.now())],
         });
         return;
       } catch (err) {
@@ -116,106 +211,234 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     }
   };
 
+  // Function queues: what each holds, its invocations running, and the timer of its next receive.
+  const held = new Map<string, Held[]>();
+  const running = new Map<string, number>();
+  const wakeTimers = new Map<string, NodeJS.Timeout>();
+
+  const invoke = (queueName: string, fn: QueueFunction, batch: Held[]) => {
+    running.set(queueName, (running.get(queueName) ?? 0) + 1);
+    const ids = new Set(batch.map((h) => h.message.messageId));
+    const run = async () => {
+      let failed: Set<string>;
+      try {
+        const answer = (await fn.invoke({
+          Records: batch.map((h) =>
+            sqsRecord(account, h.message, h.receives, h.receiptHandle!, h.firstReceivedAt!),
+          ),
+        })) as { batchItemFailures?: { itemIdentifier?: string }[] } | null | undefined;
+        failed = new Set((answer?.batchItemFailures ?? []).map((f) => String(f.itemIdentifier)));
+        // An identifier not in the event makes Lambda treat the whole batch as failed.
+        if ([...failed].some((id) => !ids.has(id))) failed = ids;
+      } catch (err) {
+        opts.log?.('function failed', {
+          queue: queueName,
+          records: batch.length,
+          reason: String(err),
+        });
+        failed = ids;
+      }
+      const list = held.get(queueName)!;
+      for (const h of batch) {
+        h.inFlight = false;
+        if (!failed.has(h.message.messageId)) list.splice(list.indexOf(h), 1);
+      }
+    };
+    const p = run().finally(() => {
+      running.set(queueName, (running.get(queueName) ?? 1) - 1);
+      wake(queueName);
+    });
+    track(p);
+  };
+
+  /** Receives what is visible, as many batches as the concurrency allows, then sleeps until the next. */
+  const wake = (queueName: string) => {
+    const fn = opts.functions?.[queueName];
+    const list = held.get(queueName);
+    if (!fn || !list || closed) return;
+    clearTimeout(wakeTimers.get(queueName));
+    wakeTimers.delete(queueName);
+    const maxReceives = fn.maxReceiveCount ?? 5;
+    while ((running.get(queueName) ?? 0) < (fn.concurrency ?? 5)) {
+      const now = Date.now();
+      const visible = list.filter((h) => !h.inFlight && h.visibleAt <= now);
+      if (visible.length === 0) break;
+      const batch: Held[] = [];
+      for (const h of visible) {
+        if (batch.length === (fn.batchSize ?? 10)) break;
+        if (h.receives >= maxReceives) {
+          list.splice(list.indexOf(h), 1);
+          deadLetters.push(h.message);
+          opts.log?.('message dead-lettered', {
+            queue: queueName,
+            messageId: h.message.messageId,
+            receives: h.receives,
+          });
+          continue;
+        }
+        h.receives += 1;
+        h.inFlight = true;
+        h.receiptHandle = randomUUID();
+        h.firstReceivedAt ??= now;
+        h.visibleAt = now + (fn.visibilityTimeoutSeconds ?? 30) * 1000;
+        batch.push(h);
+      }
+      if (batch.length > 0) invoke(queueName, fn, batch);
+    }
+    const waiting = list.filter((h) => !h.inFlight).map((h) => h.visibleAt);
+    if (waiting.length === 0) return;
+    const timer = setTimeout(() => wake(queueName), Math.max(0, Math.min(...waiting) - Date.now()));
+    wakeTimers.set(queueName, timer);
+  };
+
   const schedule = (message: QueuedMessage) => {
+    const visibleAt = Date.now() + (message.delaySeconds ?? 0) * 1000;
+    if (opts.functions?.[message.queueName]) {
+      const list = held.get(message.queueName) ?? [];
+      held.set(message.queueName, list);
+      list.push({ message, receives: 0, visibleAt, inFlight: false });
+      // On the next turn, as a poll would: the entries of one SendMessageBatch arrive together.
+      clearTimeout(wakeTimers.get(message.queueName));
+      wakeTimers.set(
+        message.queueName,
+        setTimeout(() => wake(message.queueName), 0),
+      );
+      return;
+    }
     const consumer = opts.consumers?.[message.queueName];
     if (!consumer) return;
-    const timer = setTimeout(
-      () => {
-        timers.delete(timer);
-        const p = consume(message, consumer).finally(() => pending.delete(p));
-        pending.add(p);
-      },
-      (message.delaySeconds ?? 0) * 1000,
-    );
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      track(consume(message, consumer));
+    }, visibleAt - Date.now());
     timers.add(timer);
+  };
+
+  const accept = (message: QueuedMessage) => {
+    messages.push(message);
+    opts.onMessage?.(message);
+    schedule(message);
+  };
+
+  /** The request's answer, by action; an SqsError is answered as SQS's error. */
+  const actions: Record<string, (queueName: string, input: RequestInput) => unknown> = {
+    SendMessage(queueName, input) {
+      const message = toMessage(queueName, input);
+      accept(message);
+      // The client checks the body's MD5 (middleware-sdk-sqs), as it does against SQS.
+      return { MessageId: message.messageId, MD5OfMessageBody: md5(message.body) };
+    },
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html:
+    // each entry succeeds or fails on its own, answered in Successful or Failed by its Id.
+    SendMessageBatch(queueName, input) {
+      const entries = input.Entries ?? [];
+      if (entries.length === 0) {
+        throw new SqsError(
+          'EmptyBatchRequest',
+          'AWS.SimpleQueueService.EmptyBatchRequest',
+          'There should be at least one SendMessageBatchRequestEntry in the request.',
+        );
+      }
+      if (entries.length > 10) {
+        throw new SqsError(
+          'TooManyEntriesInBatchRequest',
+          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+          `Maximum number of entries per request are 10. You have sent ${entries.length}.`,
+        );
+      }
+      if (new Set(entries.map((e) => e.Id)).size !== entries.length) {
+        throw new SqsError(
+          'BatchEntryIdsNotDistinct',
+          'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+          'Two or more batch entries in the request have the same Id.',
+        );
+      }
+      const Successful: { Id?: string; MessageId: string; MD5OfMessageBody: string }[] = [];
+      const Failed: { Id?: string; SenderFault: boolean; Code: string; Message: string }[] = [];
+      for (const entry of entries) {
+        try {
+          const message = toMessage(queueName, entry);
+          accept(message);
+          Successful.push({
+            Id: entry.Id,
+            MessageId: message.messageId,
+            MD5OfMessageBody: md5(message.body),
+          });
+        } catch (err) {
+          if (!(err instanceof SqsError)) throw err;
+          Failed.push({
+            Id: entry.Id,
+            SenderFault: true,
+            Code: err.queryCode,
+            Message: err.message,
+          });
+        }
+      }
+      return { Successful, Failed };
+    },
+    ChangeMessageVisibility(queueName, input) {
+      const seconds = input.VisibilityTimeout;
+      if (seconds === undefined || !Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
+        throw new SqsError(
+          'InvalidParameterValue',
+          'InvalidParameterValue',
+          'Value for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.',
+        );
+      }
+      const h = held.get(queueName)?.find((m) => m.receiptHandle === input.ReceiptHandle);
+      if (!h) {
+        throw new SqsError(
+          'ReceiptHandleIsInvalid',
+          'ReceiptHandleIsInvalid',
+          'The input receipt handle is invalid.',
+        );
+      }
+      h.visibleAt = Date.now() + seconds * 1000;
+      if (!h.inFlight) wake(queueName);
+      return {};
+    },
   };
 
   const server = createServer((req, res) => {
     void body(req).then((text) => {
-      const target = req.headers['x-amz-target'];
-      if (req.method !== 'POST' || target !== 'AmazonSQS.SendMessage') {
-        error(
-          res,
-          400,
-          'UnsupportedOperation',
-          'AWS.SimpleQueueService.UnsupportedOperation',
-          `${String(target)} is not supported by the local SQS`,
-        );
-        return;
-      }
-      let input: SendMessageInput;
+      const target = String(req.headers['x-amz-target']);
+      const action = target.startsWith('AmazonSQS.') ? actions[target.slice(10)] : undefined;
       try {
-        input = JSON.parse(text) as SendMessageInput;
-      } catch {
-        error(
-          res,
-          400,
-          'InvalidParameterValue',
-          'InvalidParameterValue',
-          'the request is not JSON',
-        );
-        return;
+        if (req.method !== 'POST' || !action) {
+          throw new SqsError(
+            'UnsupportedOperation',
+            'AWS.SimpleQueueService.UnsupportedOperation',
+            `${target} is not supported by the local SQS`,
+          );
+        }
+        let input: RequestInput;
+        try {
+          input = JSON.parse(text) as RequestInput;
+        } catch {
+          throw new SqsError(
+            'InvalidParameterValue',
+            'InvalidParameterValue',
+            'the request is not JSON',
+          );
+        }
+        const name = /\/([0-9]{12})\/([A-Za-z0-9_-]{1,80})$/.exec(input.QueueUrl ?? '');
+        if (!name?.[2] || name[1] !== account || !queues.has(name[2])) {
+          throw new SqsError(
+            'QueueDoesNotExist',
+            'AWS.SimpleQueueService.NonExistentQueue',
+            'The specified queue does not exist.',
+          );
+        }
+        const answer = action(name[2], input);
+        res.writeHead(200, {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amzn-requestid': randomUUID(),
+        });
+        res.end(JSON.stringify(answer));
+      } catch (err) {
+        if (!(err instanceof SqsError)) throw err;
+        error(res, err);
       }
-      const name = /\/([0-9]{12})\/([A-Za-z0-9_-]{1,80})$/.exec(input.QueueUrl ?? '');
-      if (!name?.[2] || name[1] !== account || !queues.has(name[2])) {
-        error(
-          res,
-          400,
-          'QueueDoesNotExist',
-          'AWS.SimpleQueueService.NonExistentQueue',
-          'The specified queue does not exist.',
-        );
-        return;
-      }
-      if (!input.MessageBody) {
-        error(
-          res,
-          400,
-          'MissingParameter',
-          'MissingParameter',
-          'The request must contain the parameter MessageBody.',
-        );
-        return;
-      }
-      const message: QueuedMessage = {
-        queueName: name[2],
-        messageId: randomUUID(),
-        body: input.MessageBody,
-        attributes: Object.fromEntries(
-          Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
-        ),
-        sentAt: new Date().toISOString(),
-        ...(input.DelaySeconds !== undefined ? { delaySeconds: input.DelaySeconds } : {}),
-      };
-      if (
-        message.delaySeconds !== undefined &&
-        (!Number.isInteger(message.delaySeconds) ||
-          message.delaySeconds < 0 ||
-          message.delaySeconds > 900)
-      ) {
-        error(
-          res,
-          400,
-          'InvalidParameterValue',
-          'InvalidParameterValue',
-          'Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.',
-        );
-        return;
-      }
-      messages.push(message);
-      opts.onMessage?.(message);
-      schedule(message);
-      res.writeHead(200, {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': randomUUID(),
-      });
-      // The client checks the body's MD5 (middleware-sdk-sqs), as it does against SQS.
-      res.end(
-        JSON.stringify({
-          MessageId: message.messageId,
-          MD5OfMessageBody: createHash('md5').update(message.body).digest('hex'),
-        }),
-      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -229,14 +452,16 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     port,
     queueUrl: (name) => `${url}/${account}/${name}`,
     messages,
+    deadLetters,
     idle: async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     close: () =>
       new Promise<void>((resolve) => {
         closed = true;
-        for (const timer of timers) clearTimeout(timer);
+        for (const timer of [...timers, ...wakeTimers.values()]) clearTimeout(timer);
         timers.clear();
+        wakeTimers.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

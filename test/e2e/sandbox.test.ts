@@ -664,3 +664,61 @@ describe('Step Functions callbacks through the sandbox', () => {
     });
   });
 });
+
+describe('batches through the sandbox', () => {
+  it('POST /batches runs 5 lines through the local batch queue: exact counts, manifest, jobs, BatchCompleted', async () => {
+    const manifest = [1, 2, 3, 4, 5]
+      .map((n) => JSON.stringify({ body: `${n},${n + 1}\n`, contentType: 'text/csv' }))
+      .join('\n');
+    const res = await fetch(`${api()}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: manifest,
+    });
+    expect(res.status).toBe(202);
+    const { batchId } = (await res.json()) as { batchId: string };
+    const view = await waitFor(
+      async () => {
+        const b = (await (await fetch(`${api()}/batches/${batchId}`)).json()) as {
+          state: string;
+          counts: Record<string, number>;
+          manifestUrl?: string;
+        };
+        return b.state === 'COMPLETED' ? b : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `batch ${batchId} to complete` },
+    );
+    expect(view.counts).toEqual({
+      expected: 5,
+      submitted: 5,
+      inProgress: 0,
+      completed: 5,
+      failed: 0,
+      refused: 0,
+      pending: 0,
+    });
+    const outputs = (await (await fetch(view.manifestUrl!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; status: string; outputLocation?: string });
+    expect(outputs.map((o) => [o.line, o.status])).toEqual(
+      [1, 2, 3, 4, 5].map((n) => [n, 'COMPLETED']),
+    );
+    expect(outputs.every((o) => o.outputLocation?.startsWith(`s3://${LOCAL.outputBucket}/`))).toBe(
+      true,
+    );
+    const listed = (await (await fetch(`${api()}/jobs?batchId=${batchId}`)).json()) as {
+      jobs: { inferenceId: string; batchLine: number }[];
+    };
+    expect(listed.jobs.map((j) => j.batchLine)).toEqual([1, 2, 3, 4, 5]);
+    const done = await waitFor(
+      () =>
+        sandbox!.eventBridge.events.find(
+          (e) => e.detailType === 'BatchCompleted' && e.detail.batchId === batchId,
+        ),
+      { what: 'BatchCompleted on the local bus' },
+    );
+    expect(done.detail).toMatchObject({ batchId, state: 'COMPLETED' });
+    expect(sandbox!.sqs.deadLetters).toEqual([]);
+  });
+});
