@@ -7,11 +7,14 @@ import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AsyncJobsClient, type JobRecord } from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
+import { expandInputs, follow, submitMany } from './many.ts';
 
 /*
  * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
  *   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
  *                            [--custom-attributes A] [--wait]
+ *   async-jobs submit <file|folder>... [--endpoint NAME] [--wait] [--out DIR]   (one batch)
+ *   async-jobs batch status <batchId> [--wait]
  *   async-jobs status <id>
  *   async-jobs result <id> [-o file]
  *   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -22,6 +25,10 @@ import { CliError, cliError } from './client.ts';
 const USAGE = `usage:
   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
                            [--custom-attributes A] [--wait]
+  async-jobs submit <file|folder>... [--endpoint NAME] [--wait] [--out DIR]
+                           several files (or folders) as one batch; --out writes each result
+                           there as <input name>.out
+  async-jobs batch status <batchId> [--wait]
   async-jobs status <id>
   async-jobs result <id> [-o file]
   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -43,7 +50,20 @@ const TYPES: Record<string, string> = {
 /** Inputs above this go through POST /uploads (a Lambda request carries about 6 MB). */
 const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 5 * 1024 * 1024);
 
-const err = (line: string) => process.stderr.write(`${line}\n`);
+let lastProgress = '';
+function err(line: string): void {
+  // A progress line on a terminal is cleared first, so a message never lands after it.
+  if (process.stderr.isTTY && lastProgress) process.stderr.write('\r\x1b[K');
+  lastProgress = '';
+  process.stderr.write(`${line}\n`);
+}
+
+/** A status line: rewritten in place on a terminal, else printed only when it changes. */
+function progress(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
+  else if (line !== lastProgress) err(line);
+  lastProgress = line;
+}
 
 function bar(done: number, total: number): string {
   const width = 30;
@@ -83,6 +103,7 @@ function putFile(
   file: string,
   size: number,
   headers: Record<string, string>,
+  showProgress = true,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
@@ -108,12 +129,13 @@ function putFile(
     const stream = createReadStream(file);
     stream.on('data', (chunk) => {
       sent += chunk.length;
+      if (!showProgress) return;
       if (process.stderr.isTTY || sent === size || Date.now() - last > 1000) {
         last = Date.now();
         process.stderr.write(`\rupload ${bar(sent, size)}`);
       }
     });
-    stream.on('end', () => process.stderr.write('\n'));
+    stream.on('end', () => showProgress && process.stderr.write('\n'));
     stream.pipe(req);
   });
 }
@@ -221,22 +243,55 @@ async function main(argv: string[]): Promise<number> {
       endpoint: { type: 'string' },
       'custom-attributes': { type: 'string' },
       wait: { type: 'boolean' },
+      out: { type: 'string' },
       output: { type: 'string', short: 'o' },
       status: { type: 'string' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, arg] = positionals;
+  const [command, arg, ...more] = positionals;
   if (values.help || !command) {
     err(USAGE);
     return values.help ? 0 : 2;
   }
   const api = clientOf(values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000');
   switch (command) {
-    case 'submit':
+    case 'submit': {
       if (!arg) throw new CliError(`submit needs a file\n${USAGE}`, 2);
-      return submit(api, arg, values);
+      const many = more.length > 0 || (await stat(arg).catch(() => undefined))?.isDirectory();
+      if (!many) {
+        if (values.out) throw new CliError('--out is for several files; use result -o', 2);
+        return submit(api, arg, values);
+      }
+      if (values.id || values['custom-attributes'] || values.accept) {
+        throw new CliError('--id, --accept and --custom-attributes are for one file', 2);
+      }
+      const files = await expandInputs([arg, ...more]);
+      return submitMany(api, files, {
+        contentTypeOf: (f) =>
+          values['content-type'] ?? TYPES[extname(f).toLowerCase()] ?? 'application/octet-stream',
+        endpoint: values.endpoint,
+        wait: values.wait,
+        out: values.out,
+        put: (url, f, size, headers) => putFile(url, f, size, headers, false),
+        sha256: fileSha256,
+        log: err,
+        progress,
+      });
+    }
+    case 'batch': {
+      const id = more[0];
+      if (arg !== 'status' || !id) throw new CliError(`batch status needs a batch id\n${USAGE}`, 2);
+      if (!values.wait) {
+        const b = await api.batch(id).catch((e: unknown) => {
+          throw cliError(e, `cannot read batch ${id}`);
+        });
+        process.stdout.write(`${JSON.stringify(b, null, 2)}\n`);
+        return 0;
+      }
+      return follow(api, id, undefined, { log: err, progress });
+    }
     case 'status': {
       if (!arg) throw new CliError(`status needs a job id\n${USAGE}`, 2);
       const job = await api.get(arg).catch((e: unknown) => {

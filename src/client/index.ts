@@ -1,6 +1,8 @@
 import { AsyncJobsError } from './errors.ts';
 import { Transport, type RawResponse, type RequestOptions } from './transport.ts';
 import type {
+  BatchLine,
+  BatchRecord,
   JobPage,
   JobRecord,
   JobResult,
@@ -219,6 +221,47 @@ export class AsyncJobsClient {
       },
     });
     return this.json<JobPage>(res, 'GET /jobs');
+  }
+
+  /**
+   * POST /batches: one job per line, submitted in the background at a pace SageMaker accepts
+   * (docs/batches.md); `{ prefix }` takes every object under an S3 prefix instead. Answers at once.
+   */
+  async submitBatch(
+    lines: BatchLine[] | { prefix: string },
+    opts: { callbackUrl?: string; endpoint?: string } = {},
+  ): Promise<BatchRecord> {
+    const byPrefix = !Array.isArray(lines);
+    const res = await this.call('POST', '/batches', [202], {
+      query: {
+        prefix: byPrefix ? lines.prefix : undefined,
+        callbackUrl: opts.callbackUrl,
+        endpoint: opts.endpoint,
+      },
+      body: byPrefix
+        ? undefined
+        : Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''), 'utf8'),
+      headers: byPrefix ? undefined : { 'content-type': 'application/x-ndjson' },
+    });
+    return this.json<BatchRecord>(res, 'POST /batches');
+  }
+
+  /** GET /batches/{batchId}. */
+  async batch(batchId: string): Promise<BatchRecord> {
+    const res = await this.call('GET', `/batches/${encodeURIComponent(batchId)}`, [200]);
+    return this.json<BatchRecord>(res, 'GET /batches/{batchId}');
+  }
+
+  /** GET /jobs?batchId=: a page of a batch's jobs, in manifest order. */
+  async batchJobs(batchId: string, opts: { limit?: number; next?: string } = {}): Promise<JobPage> {
+    const res = await this.call('GET', '/jobs', [200], {
+      query: {
+        batchId,
+        limit: opts.limit === undefined ? undefined : String(opts.limit),
+        next: opts.next,
+      },
+    });
+    return this.json<JobPage>(res, 'GET /jobs?batchId=');
   }
 
   /** POST /uploads: a presigned PUT URL for an input too large for POST /jobs (docs/uploads.md). */

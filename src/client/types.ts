@@ -90,3 +90,35 @@ export interface Upload {
   /** The headers the PUT to uploadUrl must carry (it was signed with them). */
   headers: Record<string, string>;
 }
+
+/** One line of a batch manifest (POST /batches): an input in S3, or a small inline body. */
+export type BatchLine = (
+  { input: string; body?: never } | { body: string; encoding?: 'base64'; input?: never }
+) & {
+  inferenceId?: string;
+  contentType?: string;
+  customAttributes?: string;
+  taskToken?: string;
+};
+
+/** GET /batches/{batchId}: counts, progress and, once COMPLETED, the output manifest. */
+export interface BatchRecord {
+  batchId: string;
+  state: 'EXPANDING' | 'IN_PROGRESS' | 'COMPLETED';
+  counts: {
+    expected?: number;
+    submitted: number;
+    inProgress: number;
+    completed: number;
+    failed: number;
+    refused: number;
+    pending?: number;
+  };
+  progress?: number;
+  createdAt: string;
+  expandedAt?: string;
+  finishedAt?: string;
+  callbackUrl?: string;
+  manifestLocation?: string;
+  manifestUrl?: string;
+}
