@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -412,6 +412,32 @@ describe('the async-jobs CLI against the sandbox', () => {
     const out = join(dir, 'out.csv');
     expect((await cli(['result', 'cli-ok', '-o', out])).code).toBe(0);
     expect(await readFile(out, 'utf8')).toBe(expected('1,2\n3,4\n', 'text/csv'));
+  });
+
+  it('submits a folder of 50 files as one batch; --wait --out writes 50 results named after them', async () => {
+    const folder = join(dir, 'many');
+    await mkdir(join(folder, 'sub'), { recursive: true });
+    const inputs = Array.from({ length: 50 }, (_, i) => ({
+      file: join(folder, i % 2 ? 'sub' : '', `rows-${i}.csv`),
+      body: `${i},${i % 7}\n`,
+    }));
+    for (const { file, body } of inputs) await writeFile(file, body);
+    const out = join(dir, 'many-out');
+    const run = await cli(['submit', folder, '--wait', '--out', out]);
+    expect(run.stderr).toMatch(/batch b-[0-9a-f]{24}: 50 files submitted/);
+    expect(run.stderr).toMatch(/async-jobs batch status b-/);
+    expect(run.stderr).toMatch(/50 done, 0 failed, 0 in progress of 50/);
+    expect(run.code).toBe(0);
+    const batchId = run.stdout.trim();
+    for (const { file, body } of inputs) {
+      const name = `${file
+        .slice(folder.length + 1)
+        .split('/')
+        .join('__')}.out`;
+      expect(await readFile(join(out, name), 'utf8')).toBe(expected(body, 'text/csv'));
+    }
+    const status = await cli(['batch', 'status', batchId]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ batchId, state: 'COMPLETED' });
   });
 
   it('exits 1 when the job fails, with the reason', async () => {
