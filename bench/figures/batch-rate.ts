@@ -43,13 +43,22 @@ export async function batchRate(
     JSON.stringify({ body: `${i},1\n`, contentType: 'text/csv' }),
   ).join('\n');
   const batchStart = performance.now();
-  const res = await fetch(`${sandbox.apiUrl}/batches`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson' },
-    body: manifest,
-  });
-  if (res.status !== 202) throw new Error(`POST /batches answered ${res.status}`);
-  const { batchId } = (await res.json()) as { batchId: string };
+  let res: Response | undefined;
+  // A client retries a 429 or 503 (a loaded machine can time a dependency out); up to 3 tries.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    res = await fetch(`${sandbox.apiUrl}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: manifest,
+    });
+    if (res.status !== 429 && res.status !== 503) break;
+    await res.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
+  if (res!.status !== 202) {
+    throw new Error(`POST /batches answered ${res!.status}: ${(await res!.text()).slice(0, 200)}`);
+  }
+  const { batchId } = (await res!.json()) as { batchId: string };
   const deadline = Date.now() + 120_000;
   for (;;) {
     const view = (await (await fetch(`${sandbox.apiUrl}/batches/${batchId}`)).json()) as {

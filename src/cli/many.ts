@@ -1,12 +1,13 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import type { AsyncJobsClient, BatchRecord } from '../client/index.ts';
+import type { AsyncJobsClient, BatchLine, BatchRecord } from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
 
 /*
- * `async-jobs submit a.csv b.csv images/`: many files as one batch. Each file goes to the input
- * bucket through a presigned upload (POST /uploads, a few at a time), then one POST /batches names
- * them all; the API submits the jobs in the background at a pace SageMaker accepts. Interrupted
+ * `async-jobs submit a.csv b.csv images/`: many files as one batch. A small file rides in the
+ * manifest itself (base64, a line of at most 100,000 bytes); a larger one goes to the input bucket
+ * through a presigned upload (POST /uploads, a few at a time). Then one POST /batches names them
+ * all; the API submits the jobs in the background at a pace SageMaker accepts. Interrupted
  * before that POST, nothing was submitted (the uploads expire with the bucket's lifecycle) and the
  * same command starts again; after it, the batch runs on without the CLI and `async-jobs batch
  * status <batchId>` (or `--wait` again) follows it.
@@ -53,6 +54,11 @@ export function outputName(file: string, common: string): string {
   return `${rel.split(/[\\/]/).join('__')}.out`;
 }
 
+/** Files up to this size ride in the manifest (base64 grows them by a third; a line takes 100,000 bytes). */
+export const INLINE_MAX_BYTES = 48 * 1024;
+/** ... while the manifest stays well under what one request carries (about 6 MB). */
+const MANIFEST_INLINE_BUDGET = 4 * 1024 * 1024;
+
 async function pool<T, R>(items: T[], width: number, run: (item: T, i: number) => Promise<R>) {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -79,9 +85,20 @@ export async function submitMany(
   opts: ManyOptions,
 ): Promise<number> {
   let uploaded = 0;
-  const lines = await pool(files, opts.parallel ?? 4, async (file) => {
-    const info = await stat(file);
+  let inlineBudget = MANIFEST_INLINE_BUDGET;
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const inline = sizes.map((size) => {
+    const fits = size <= INLINE_MAX_BYTES && size * 1.4 < inlineBudget;
+    if (fits) inlineBudget -= size * 1.4;
+    return fits;
+  });
+  const uploads = inline.filter((i) => !i).length;
+  const lines = await pool(files, opts.parallel ?? 4, async (file, i): Promise<BatchLine> => {
     const contentType = opts.contentTypeOf(file);
+    if (inline[i]) {
+      return { body: (await readFile(file)).toString('base64'), encoding: 'base64', contentType };
+    }
+    const info = await stat(file);
     const upload = await api
       .createUpload({
         contentType,
@@ -92,7 +109,7 @@ export async function submitMany(
         throw cliError(e, `cannot get an upload URL for ${file}`);
       });
     await opts.put(upload.uploadUrl, file, info.size, upload.headers);
-    opts.progress(`uploaded ${++uploaded} of ${files.length} files`);
+    opts.progress(`uploaded ${++uploaded} of ${uploads} files`);
     return { input: upload.inputLocation, contentType };
   });
   const batch = await api.submitBatch(lines, { endpoint: opts.endpoint }).catch((e: unknown) => {

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   UpdateTimeToLiveCommand,
@@ -134,6 +135,14 @@ export async function startDynamo(opts: {
       }),
     )
     .catch(() => undefined); // dynalite may not implement TTL; expiry is not emulated anyway.
+  // A new table is CREATING until it turns ACTIVE (dynalite does so on a timer, even at 0 ms), and
+  // until then every item call answers ResourceNotFoundException, as DynamoDB does: wait for it.
+  for (let i = 0; ; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: opts.table }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    if (i >= 500) throw new Error(`table ${opts.table} is still ${Table?.TableStatus}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   client.destroy();
   return dynamoEmulator(server, url, port);
 }

@@ -417,14 +417,16 @@ describe('the async-jobs CLI against the sandbox', () => {
   it('submits a folder of 50 files as one batch; --wait --out writes 50 results named after them', async () => {
     const folder = join(dir, 'many');
     await mkdir(join(folder, 'sub'), { recursive: true });
+    // Small files ride in the manifest; the last, above 48 KiB, goes through POST /uploads.
     const inputs = Array.from({ length: 50 }, (_, i) => ({
       file: join(folder, i % 2 ? 'sub' : '', `rows-${i}.csv`),
-      body: `${i},${i % 7}\n`,
+      body: i === 49 ? `${i},1\n`.repeat(12_000) : `${i},${i % 7}\n`,
     }));
     for (const { file, body } of inputs) await writeFile(file, body);
     const out = join(dir, 'many-out');
     const run = await cli(['submit', folder, '--wait', '--out', out]);
     expect(run.stderr).toMatch(/batch b-[0-9a-f]{24}: 50 files submitted/);
+    expect(run.stderr).toContain('uploaded 1 of 1 files');
     expect(run.stderr).toMatch(/async-jobs batch status b-/);
     expect(run.stderr).toMatch(/50 done, 0 failed, 0 in progress of 50/);
     expect(run.code).toBe(0);
