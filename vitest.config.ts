@@ -5,10 +5,11 @@ import { defineConfig } from 'vitest/config';
  * The few long files first, the longest first: on a fresh clone (CI) vitest has no timings yet and
  * orders by file size, which started the bench smoke test (the longest by far, a small file) last
  * and left one core idle at the end. The rest keep vitest's own order. Two workers take them (two
- * cores): most of the long ones wait on a sandbox, a child process or a timer.
+ * cores): most of the long ones wait on a sandbox, a child process or a timer. `npm test` runs the
+ * bench smoke test on its own afterwards: it loads both cores, and a sandbox beside it then sees
+ * serverless-offline time its Lambdas out.
  */
 const LONG_FIRST = [
-  'test/bench/smoke.test.ts',
   'test/e2e/sandbox.test.ts',
   'test/integration/package.test.ts',
   'test/e2e/model-url.test.ts',
