@@ -390,12 +390,12 @@ describe('the async-jobs CLI against the sandbox', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the CLI; resolves with its exit code and output, whatever the code. */
-  function cli(args: string[], env: Record<string, string> = {}) {
+  function cli(args: string[], env: Record<string, string> = {}, timeout = 60_000) {
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
         [join(PROJECT_DIR, 'bin', 'async-jobs.mjs'), ...args],
-        { env: { ...process.env, ASYNC_JOBS_API: api(), ...env }, timeout: 60_000 },
+        { env: { ...process.env, ASYNC_JOBS_API: api(), ...env }, timeout },
         (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
@@ -424,7 +424,8 @@ describe('the async-jobs CLI against the sandbox', () => {
     }));
     for (const { file, body } of inputs) await writeFile(file, body);
     const out = join(dir, 'many-out');
-    const run = await cli(['submit', folder, '--wait', '--out', out]);
+    // 50 jobs through the local runtime (two at a time), then 50 downloads: longer than the rest.
+    const run = await cli(['submit', folder, '--wait', '--out', out], {}, 110_000);
     expect(run.stderr).toMatch(/batch b-[0-9a-f]{24}: 50 files submitted/);
     expect(run.stderr).toContain('uploaded 1 of 1 files');
     expect(run.stderr).toMatch(/async-jobs batch status b-/);
@@ -440,7 +441,7 @@ describe('the async-jobs CLI against the sandbox', () => {
     }
     const status = await cli(['batch', 'status', batchId]);
     expect(JSON.parse(status.stdout)).toMatchObject({ batchId, state: 'COMPLETED' });
-  });
+  }, 120_000);
 
   it('exits 1 when the job fails, with the reason', async () => {
     const file = join(dir, 'fail.txt');
