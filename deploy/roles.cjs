@@ -101,18 +101,21 @@ module.exports = async ({ resolveVariable }) => {
     allow('sagemaker:InvokeEndpointAsync', endpoints),
   ];
 
+  // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
+  // (PutObject under INPUT_PREFIX); InvokeEndpointAsync on the allow-listed endpoints. submitJob
+  // and startJob (the same submit without HTTP) both make them.
+  const submitCalls = [
+    allow(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      TABLE,
+    ),
+    allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
+    allow('sagemaker:InvokeEndpointAsync', endpoints),
+  ];
+
   /** Each function's calls beyond its logs, from its handler and what it calls in src/lib. */
   const statements = {
-    // submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input
-    // (PutObject under INPUT_PREFIX); InvokeEndpointAsync on the allow-listed endpoints.
-    submitJob: [
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        TABLE,
-      ),
-      allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
-      allow('sagemaker:InvokeEndpointAsync', endpoints),
-    ],
+    submitJob: submitCalls,
     // retry.ts: the original and its latest attempt (GetItem), the attempt counter (UpdateItem),
     // then submit.ts's claim, markQueued and release with InvokeEndpointAsync; no S3 (the input
     // is the original's, already stored).
@@ -196,14 +199,7 @@ module.exports = async ({ resolveVariable }) => {
       allow('sqs:SendMessage', arn('TaskCallbackDLQ')),
     ],
     // A state machine's submit without HTTP: submit.ts, as submitJob.
-    startJob: [
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        TABLE,
-      ),
-      allow('s3:PutObject', sub('${InputBucket.Arn}/inputs/*')),
-      allow('sagemaker:InvokeEndpointAsync', endpoints),
-    ],
+    startJob: submitCalls,
     // batches.ts createBatch: the header (PutItem), the manifest, the first expansion step.
     createBatch: [
       allow('dynamodb:PutItem', TABLE),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LOCAL } from './names.ts';
+import { offlineCaller } from './sns.ts';
 
 /*
  * The sandbox's stand-in for S3 -> EventBridge -> SQS -> onInputObject (deploy/trigger.yml): each
@@ -56,6 +57,7 @@ export function createTriggerDelivery(opts: {
   const prefix = opts.prefix ?? LOCAL.triggerPrefix;
   const backoff = opts.backoffMs ?? ((n: number) => 200 * 2 ** (n - 1));
   const inFlight = new Set<Promise<void>>();
+  const call = offlineCaller(opts.lambdaUrl, opts.functionName);
 
   async function invokeOnce(messageId: string, body: string): Promise<boolean> {
     const record = {
@@ -70,18 +72,9 @@ export function createTriggerDelivery(opts: {
       awsRegion: LOCAL.region,
     };
     try {
-      const res = await fetch(
-        `${opts.lambdaUrl}/2015-03-31/functions/${opts.functionName}/invocations`,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ Records: [record] }),
-        },
-      );
-      const text = await res.text();
-      if (!res.ok || res.headers.get('x-amz-function-error')) return false;
-      const answer = JSON.parse(text) as { batchItemFailures?: { itemIdentifier: string }[] };
-      return !(answer.batchItemFailures ?? []).some((f) => f.itemIdentifier === messageId);
+      const answer = (await call({ Records: [record] })) as
+        { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+      return !(answer?.batchItemFailures ?? []).some((f) => f.itemIdentifier === messageId);
     } catch {
       // The function is not up yet, or failed: the queue would deliver the record again.
       return false;

@@ -1,9 +1,4 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
@@ -31,7 +26,7 @@ import type { BatchQueue } from '../adapters/batch-queue.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { EVENT_SOURCE } from '../adapters/events.ts';
 import { logger } from '../adapters/logger.ts';
-import { presignGet } from '../adapters/storage.ts';
+import { presignGet, putObject } from '../adapters/storage.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 import { countLine, maybeFinish, recordOutcome } from './batch-counts.ts';
@@ -105,16 +100,7 @@ export async function createBatch(
     }
     checkManifest(req.body.toString('utf8'), config.inputBucket);
     const loc = { bucket: config.inputBucket, key: `${batchPrefix(batchId)}manifest.jsonl` };
-    await (
-      await deps.s3()
-    ).send(
-      new PutObjectCommand({
-        Bucket: loc.bucket,
-        Key: loc.key,
-        Body: req.body,
-        ContentType: 'application/x-ndjson',
-      }),
-    );
+    await putObject(await deps.s3(), loc, req.body, 'application/x-ndjson');
     source = { kind: 'manifest', uri: s3Uri(loc) };
   }
   const header: BatchHeader = {
@@ -447,16 +433,8 @@ export async function finishBatch(batchId: string, deps: WorkerDeps): Promise<vo
     for (const e of entries) parts.push(JSON.stringify(e));
   }
   const loc = { bucket: deps.config.inputBucket, key: `${batchPrefix(batchId)}results.jsonl` };
-  await (
-    await deps.s3()
-  ).send(
-    new PutObjectCommand({
-      Bucket: loc.bucket,
-      Key: loc.key,
-      Body: parts.length ? `${parts.join('\n')}\n` : '',
-      ContentType: 'application/x-ndjson',
-    }),
-  );
+  const body = Buffer.from(parts.length ? `${parts.join('\n')}\n` : '', 'utf8');
+  await putObject(await deps.s3(), loc, body, 'application/x-ndjson');
   await deps.batches.setManifest(batchId, s3Uri(loc));
   if (header.announcedAt) return;
   const view = batchView({ ...header, manifestLocation: s3Uri(loc) }, blocks);
