@@ -1,6 +1,11 @@
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import type { AsyncJobsClient, BatchLine, BatchRecord } from '../client/index.ts';
+import {
+  AsyncJobsError,
+  type AsyncJobsClient,
+  type BatchLine,
+  type BatchRecord,
+} from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
 
 /*
@@ -129,11 +134,11 @@ export async function follow(
   files: string[] | undefined,
   opts: Pick<ManyOptions, 'out' | 'pollMs' | 'log' | 'progress'>,
 ): Promise<number> {
-  let b = await api.batch(batchId);
+  let b = await transient(() => api.batch(batchId));
   while (b.state !== 'COMPLETED') {
     opts.progress(batchLine(b));
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
-    b = await api.batch(batchId).catch((e: unknown) => {
+    b = await transient(() => api.batch(batchId)).catch((e: unknown) => {
       throw cliError(e, `cannot read batch ${batchId}`);
     });
   }
@@ -154,7 +159,7 @@ async function download(
   let next: string | undefined;
   let written = 0;
   do {
-    const page = await api.batchJobs(batchId, { limit: 100, next });
+    const page = await transient(() => api.batchJobs(batchId, { limit: 100, next }));
     await pool(page.jobs, 4, async (job) => {
       const file = job.batchLine ? files[job.batchLine - 1] : undefined;
       if (!file) return;
@@ -162,13 +167,30 @@ async function download(
         log(`${file}: ${job.status}${job.failureReason ? `: ${job.failureReason}` : ''}`);
         return;
       }
-      const { bytes } = await api.result(job.inferenceId);
+      const { bytes } = await transient(() => api.result(job.inferenceId));
       await writeFile(join(out, outputName(file, common)), bytes);
       written++;
     });
     next = page.next;
   } while (next);
   log(`${written} results written to ${out}`);
+}
+
+/**
+ * A call retried after a throttle, an outage answer (429, 5xx) or no answer at all, as the API's
+ * `Retry-After` asks: three tries, a growing pause. Anything else is thrown at once.
+ */
+async function transient<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const status = e instanceof AsyncJobsError ? e.status : -1;
+      const retryable = status === 0 || status === 429 || status >= 500;
+      if (!retryable || attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }
 
 function commonDir(files: string[]): string {
