@@ -121,10 +121,10 @@ module.exports = async ({ resolveVariable }) => {
     // is the original's, already stored).
     retryJob: retryStatements,
     // retry.ts: JobFailed -> a delayed message in its queue (SendMessage); the message, polled,
-    // -> what retryJob does.
+    // -> what retryJob does. Its on-failure destination (Lambda sends as the function's role).
     autoRetry: [
       ...retryStatements,
-      allow('sqs:SendMessage', arn('RetryQueue')),
+      allow('sqs:SendMessage', [arn('RetryQueue'), arn('AutoRetryDLQ')]),
       pollQueue('RetryQueue'),
     ],
     // The record; for a stale job, reconcileJob: read the output or failure, finish (UpdateItem),

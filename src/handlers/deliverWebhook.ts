@@ -4,7 +4,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { webhookSecretSource } from '../lib/adapters/webhook-keys.ts';
-import { deliver } from '../lib/adapters/webhooks.ts';
+import { deliver, deliveryId } from '../lib/adapters/webhooks.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -16,7 +16,10 @@ type OutcomeEvent = EventBridgeEvent<
   { inferenceId?: string; batchId?: string; callbackUrl?: string }
 >;
 
-/** JobCompleted/JobFailed with a callbackUrl: POST the outcome there, signed. */
+/**
+ * JobCompleted/JobFailed/BatchCompleted with a callbackUrl: POST the outcome there, signed, once;
+ * a failure that may pass is thrown for Lambda's asynchronous retries (maximumRetryAttempts).
+ */
 export const handler = middy(async (event: OutcomeEvent) => {
   const { inferenceId, batchId, callbackUrl } = event.detail;
   logger.appendKeys({ inferenceId, batchId });
@@ -34,8 +37,7 @@ export const handler = middy(async (event: OutcomeEvent) => {
     },
     {
       secret: await webhookSecret(),
-      // Lambda's retries of this event carry the same id: receivers can drop duplicates.
-      eventId: event.id,
+      deliveryId: deliveryId(event['detail-type'], inferenceId ?? batchId ?? event.id),
       allowLoopback: cfg.allowLoopbackWebhooks,
     },
   );

@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 /*
  * A local EventBridge bus: it speaks PutEvents (JSON 1.1, the real SDK client reaches it through
  * AWS_ENDPOINT_URL_EVENTBRIDGE), keeps every event it was sent (the local capture), and delivers
- * the ones a rule matches to their target as real EventBridge events, with Lambda's async retries.
+ * the ones a rule matches to their target as real EventBridge events. EventBridge invokes a Lambda
+ * target asynchronously, so the retries after a function error are Lambda's: the target runs
+ * 1 + its function's maximumRetryAttempts times, then the event goes to the on-failure
+ * destination (here a dead-letter list). AWS waits about 1 and 2 minutes between them
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); the
+ * sandbox waits a fraction of a second, so a user sees the same count, sooner.
  */
 
 export interface CapturedEvent {
@@ -17,11 +22,32 @@ export interface CapturedEvent {
   time: string;
 }
 
+/** A rule and its Lambda target. */
+export interface LocalRule {
+  matches: (e: CapturedEvent) => boolean;
+  /** Runs the target with the EventBridge event; a rejection is a function error. */
+  invoke: (event: unknown) => Promise<void>;
+  /** The target function's name, for the log and the dead-letter list. */
+  functionName?: string;
+  /** Lambda's retries after a function error, 0-2; Lambda's default, 2, when omitted. */
+  maximumRetryAttempts?: number;
+}
+
+/** An event whose target failed every attempt: the stand-in for the on-failure destination. */
+export interface EventDeadLetter {
+  id: string;
+  functionName?: string;
+  attempts: number;
+  reason: string;
+  event: unknown;
+}
+
 export interface LocalEventBridgeOptions {
   port?: number;
   region?: string;
-  /** Rules: a matcher and the function that runs the target with the EventBridge event. */
-  rules?: { matches: (e: CapturedEvent) => boolean; invoke: (event: unknown) => Promise<void> }[];
+  rules?: LocalRule[];
+  /** The wait before retry n (1-based); AWS waits about a minute, then two. */
+  retryDelayMs?: (retry: number) => number;
   /** Fault injection: refuse this entry (FailedEntryCount), as a throttled bus does. */
   refuse?: () => boolean;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -30,10 +56,15 @@ export interface LocalEventBridgeOptions {
 export interface LocalEventBridge {
   url: string;
   events: CapturedEvent[];
+  /** Events whose target failed 1 + maximumRetryAttempts times. */
+  deadLetters: EventDeadLetter[];
   /** Resolves when every delivery to a rule target finished or gave up. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Lambda's retries of an asynchronous invocation when the function sets none. */
+export const DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2;
 
 export async function startLocalEventBridge(
   opts: LocalEventBridgeOptions = {},
@@ -42,10 +73,10 @@ export async function startLocalEventBridge(
   const pending = new Set<Promise<void>>();
   const region = opts.region ?? 'us-east-1';
 
-  const deliver = async (
-    rule: NonNullable<LocalEventBridgeOptions['rules']>[number],
-    e: CapturedEvent,
-  ) => {
+  const deadLetters: EventDeadLetter[] = [];
+  const retryDelay = opts.retryDelayMs ?? ((n: number) => 100 * n);
+
+  const deliver = async (rule: LocalRule, e: CapturedEvent) => {
     const envelope = {
       version: '0',
       id: e.id,
@@ -57,16 +88,27 @@ export async function startLocalEventBridge(
       resources: [],
       detail: e.detail,
     };
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    const attempts = 1 + (rule.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS);
+    const target = rule.functionName ? { function: rule.functionName } : {};
+    let reason = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         await rule.invoke(envelope);
         return;
       } catch (err) {
-        opts.log?.('rule target failed', { id: e.id, attempt, reason: String(err) });
-        if (attempt < 3) await new Promise((r) => setTimeout(r, 100 * attempt));
+        reason = err instanceof Error ? err.message : String(err);
+        opts.log?.('rule target failed', { id: e.id, ...target, attempt, of: attempts, reason });
+        if (attempt < attempts) await new Promise((r) => setTimeout(r, retryDelay(attempt)));
       }
     }
-    opts.log?.('event sent to the dead-letter list', { id: e.id });
+    deadLetters.push({
+      id: e.id,
+      ...(rule.functionName ? { functionName: rule.functionName } : {}),
+      attempts,
+      reason,
+      event: envelope,
+    });
+    opts.log?.('event sent to the dead-letter list', { id: e.id, ...target, attempts });
   };
 
   const server = createServer((req, res) => {
@@ -126,6 +168,7 @@ export async function startLocalEventBridge(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     events,
+    deadLetters,
     idle: async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
@@ -137,11 +180,13 @@ export async function startLocalEventBridge(
   };
 }
 
-/** The stack's rule: outcomes of jobs that asked for a webhook. */
+/** The stack's rule: outcomes of jobs and batches that asked for a webhook. */
 export function wantsWebhook(e: CapturedEvent): boolean {
   return (
     e.source === 'async-jobs' &&
-    (e.detailType === 'JobCompleted' || e.detailType === 'JobFailed') &&
+    (e.detailType === 'JobCompleted' ||
+      e.detailType === 'JobFailed' ||
+      e.detailType === 'BatchCompleted') &&
     typeof e.detail.callbackUrl === 'string'
   );
 }
@@ -164,4 +209,31 @@ export function wantsTaskResult(e: CapturedEvent): boolean {
     e.detail.hasTaskToken === true &&
     e.detail.finalAttempt !== false
   );
+}
+
+/**
+ * serverless.yml's maximumRetryAttempts of the functions the stack's rules invoke (a unit test
+ * holds the two together): the local bus retries each as Lambda does.
+ */
+export const RULE_TARGET_RETRIES = {
+  deliverWebhook: 2,
+  autoRetry: 2,
+  sendTaskResult: 2,
+} as const;
+
+export type RuleTarget = keyof typeof RULE_TARGET_RETRIES;
+
+/** The stack's three rules, each invoking its function through `invokerOf`. */
+export function stackRules(invokerOf: (fn: RuleTarget) => LocalRule['invoke']): LocalRule[] {
+  const rule = (matches: LocalRule['matches'], fn: RuleTarget): LocalRule => ({
+    matches,
+    invoke: invokerOf(fn),
+    functionName: fn,
+    maximumRetryAttempts: RULE_TARGET_RETRIES[fn],
+  });
+  return [
+    rule(wantsWebhook, 'deliverWebhook'),
+    rule(wantsAutoRetry, 'autoRetry'),
+    rule(wantsTaskResult, 'sendTaskResult'),
+  ];
 }

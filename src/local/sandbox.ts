@@ -9,13 +9,7 @@ import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emu
 import { createTriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
-import {
-  startLocalEventBridge,
-  wantsAutoRetry,
-  wantsTaskResult,
-  wantsWebhook,
-  type LocalEventBridge,
-} from './eventbridge.ts';
+import { stackRules, startLocalEventBridge, type LocalEventBridge } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
 import { createSnsDelivery, offlineCaller, offlineInvoker, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
@@ -287,17 +281,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const eventBridge = await startLocalEventBridge({
       port: ports.eventBridge,
       region: LOCAL.region,
-      rules: [
-        {
-          matches: wantsWebhook,
-          invoke: offlineInvoker(lambdaUrl, functionName('deliverWebhook')),
-        },
-        { matches: wantsAutoRetry, invoke: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
-        {
-          matches: wantsTaskResult,
-          invoke: offlineInvoker(lambdaUrl, functionName('sendTaskResult')),
-        },
-      ],
+      // Each retried after a function error as serverless.yml's maximumRetryAttempts says.
+      rules: stackRules((fn) => offlineInvoker(lambdaUrl, functionName(fn))),
       log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
     });
     closers.push(

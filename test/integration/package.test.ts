@@ -185,10 +185,22 @@ describe('serverless package', () => {
     expect(subs).toContainEqual(
       expect.objectContaining({ TopicArn: { Ref: 'ErrorTopic' }, Protocol: 'lambda' }),
     );
-    const configs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
-    const dlqs = configs.map((c) => c.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
-    expect(dlqs.sort()).toEqual(['OnErrorDLQ', 'OnSuccessDLQ', 'TaskCallbackDLQ', 'WebhookDLQ']);
-    for (const c of configs) expect(c.MaximumRetryAttempts).toBe(2);
+    // Each asynchronously invoked function: Lambda's retries, then its on-failure destination;
+    // reconcile's schedule is its retry (docs/reliability.md, "Retries: one layer per path").
+    const configs = Object.fromEntries(
+      byType('AWS::Lambda::EventInvokeConfig').map(([, { Properties: c }]) => [
+        c.FunctionName.Ref,
+        [c.MaximumRetryAttempts, c.DestinationConfig?.OnFailure?.Destination['Fn::GetAtt'][0]],
+      ]),
+    );
+    expect(configs).toEqual({
+      AutoRetryLambdaFunction: [2, 'AutoRetryDLQ'],
+      DeliverWebhookLambdaFunction: [2, 'WebhookDLQ'],
+      OnErrorLambdaFunction: [2, 'OnErrorDLQ'],
+      OnSuccessLambdaFunction: [2, 'OnSuccessDLQ'],
+      ReconcileLambdaFunction: [0, undefined],
+      SendTaskResultLambdaFunction: [2, 'TaskCallbackDLQ'],
+    });
   });
 
   it('grants least privilege: exact ARNs, no wildcard actions or resources', () => {
@@ -393,6 +405,7 @@ describe('serverless package', () => {
       byType('AWS::CloudWatch::Alarm').filter(([name]) => name in live),
     );
     expect(Object.keys(alarms).sort()).toEqual([
+      'AutoRetryDLQAlarm',
       'BacklogAgeAtMaxCapacityAlarm',
       'BatchDLQAlarm',
       'HandlerErrorsAlarm',
@@ -404,6 +417,7 @@ describe('serverless package', () => {
       'StuckJobsAlarm',
       'TaskCallbackDLQAlarm',
       'TriggerDLQAlarm',
+      'WebhookDLQAlarm',
     ]);
     for (const a of Object.values(alarms)) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);

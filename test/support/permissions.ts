@@ -82,6 +82,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
     autoRetry: [
       ...retry,
       `Allow sqs:SendMessage ${queue('RetryQueue')}`,
+      `Allow sqs:SendMessage ${queue('AutoRetryDLQ')}`,
       ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map(
         (a) => `Allow sqs:${a} ${queue('RetryQueue')}`,
       ),
@@ -270,6 +271,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
         resource: endpoint(n),
       })),
       send('RetryQueue'),
+      send('AutoRetryDLQ'),
       ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
         action: `sqs:${a}`,
         resource: queue('RetryQueue'),

@@ -11,8 +11,9 @@ import { receiverKeys, signatureHeader, type WebhookSecret } from './webhook-key
 
 /*
  * Per-job webhooks: the outcome POSTed to the callbackUrl given at submit, signed with HMAC-SHA256,
- * retried, delivered by their own function (from the EventBridge event), never by the handler
- * that stores the result.
+ * delivered by their own function (from the EventBridge event), never by the handler that stores
+ * the result. One POST per invocation: the retries are Lambda's asynchronous ones (serverless.yml,
+ * docs/reliability.md "Retries: one layer per path").
  */
 
 export const SIGNATURE_HEADER = 'x-async-jobs-signature';
@@ -21,9 +22,29 @@ export const DELIVERY_ID_HEADER = 'x-async-jobs-delivery-id';
 /** A receiver's answer is read (and dropped) up to this many bytes, then the socket is closed. */
 export const RESPONSE_READ_LIMIT = 4096;
 
-/** The callback URL points somewhere a webhook must never go: not retried. */
+/** The callback URL points somewhere a webhook must never go: no POST is made. */
 export class WebhookRefused extends Error {
   override readonly name = 'WebhookRefused';
+}
+
+/**
+ * The one POST of this invocation failed in a way a later one may not (no answer, 408, 429, 5xx):
+ * thrown, so Lambda's asynchronous retries make the next attempt, then the on-failure destination.
+ */
+export class WebhookNotDelivered extends Error {
+  override readonly name = 'WebhookNotDelivered';
+  constructor(readonly reason: string) {
+    super(`webhook not delivered (${reason})`);
+  }
+}
+
+/**
+ * Answers worth another attempt: 408 and 429 (RFC 9110 §15.5.9, RFC 6585 §4) say "not now", a
+ * 5xx is the receiver's own failure. Any other 4xx, and a 3xx (redirects are never followed), is
+ * the receiver's definitive answer and is never retried.
+ */
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
 }
 
 function hostOf(url: URL): string {
@@ -115,20 +136,25 @@ function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
   };
 }
 
-/** The delivery id: the EventBridge event id, stable across every retry of that event. */
-export function deliveryId(eventId: string): string {
-  return /^[A-Za-z0-9-]{1,128}$/.test(eventId)
-    ? eventId
-    : createHash('sha256').update(eventId).digest('hex').slice(0, 32);
+/**
+ * The delivery id: one per outcome, not per event. An outcome can be announced more than once (a
+ * PutEvents retried after its answer was lost, a result handler retried after it announced), and
+ * each announcement is an event with an id of its own; the outcome's kind and its job (or batch)
+ * are the same every time, since a job ends once and each attempt of a job has its own id. So the
+ * receiver sees one id across Lambda's retries, duplicate events and a redriven DLQ alike.
+ */
+export function deliveryId(type: string, subject: string): string {
+  return createHash('sha256')
+    .update(`async-jobs-delivery-v1\n${type}\n${subject}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface DeliveryOptions {
   secret: WebhookSecret;
-  /** The EventBridge event id (or anything stable per event): the delivery id header. */
-  eventId: string;
+  /** The delivery id header (`deliveryId`): the same on every attempt of one outcome. */
+  deliveryId: string;
   allowLoopback: boolean;
-  attempts?: number;
-  backoffMs?: (attempt: number) => number;
   timeoutMs?: number;
   resolve?: Resolver;
   /** Extra trust anchors for the receiver's certificate (tests). */
@@ -203,9 +229,10 @@ function post(
 }
 
 /**
- * POSTs one outcome. Retries network errors, 429 and 5xx with backoff; a 4xx (or 3xx) is the
- * receiver's final word. Throws when every attempt failed, so the platform's retries and DLQ take
- * over; throws WebhookRefused at once when the URL or what it resolves to is not allowed.
+ * POSTs one outcome, once. Answers 'delivered' (2xx) or 'refused' (the receiver's definitive
+ * answer: a 3xx or a 4xx other than 408 and 429, never retried); throws WebhookNotDelivered when
+ * the attempt may succeed later, so Lambda's retries and the DLQ take over, and WebhookRefused,
+ * before any connection, when the URL or what it resolves to is not allowed.
  */
 export async function deliver(
   url: string,
@@ -221,40 +248,32 @@ export async function deliver(
   }
   const body = JSON.stringify(payload);
   const keys = receiverKeys(opts.secret, target.toString());
-  const id = deliveryId(opts.eventId);
-  const attempts = opts.attempts ?? 3;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    try {
-      // Resolved and checked on every attempt; the socket connects only to what was checked.
-      const addresses = await checkedAddresses(target, opts.allowLoopback, opts.resolve);
-      const status = await post(
-        target,
-        addresses,
-        {
-          'content-type': 'application/json',
-          'user-agent': 'async-jobs-webhook/1',
-          [DELIVERY_ID_HEADER]: id,
-          [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: signatureHeader(keys, timestamp, body),
-        },
-        body,
-        { timeoutMs: opts.timeoutMs ?? 5_000, ca: opts.ca },
-      );
-      if (status >= 200 && status < 300) return 'delivered';
-      last = `HTTP ${status}`;
-      if (status < 500 && status !== 429) return 'refused';
-    } catch (err) {
-      if (err instanceof WebhookRefused) throw err;
-      last = reasonOf(err);
-    }
-    logger.warn('webhook attempt failed', { attempt, reason: last });
-    if (attempt < attempts) {
-      await new Promise((r) =>
-        setTimeout(r, (opts.backoffMs ?? ((n) => 500 * 2 ** (n - 1)))(attempt)),
-      );
-    }
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  let status: number;
+  try {
+    // Resolved and checked on every attempt; the socket connects only to what was checked.
+    const addresses = await checkedAddresses(target, opts.allowLoopback, opts.resolve);
+    status = await post(
+      target,
+      addresses,
+      {
+        'content-type': 'application/json',
+        'user-agent': 'async-jobs-webhook/1',
+        [DELIVERY_ID_HEADER]: opts.deliveryId,
+        [TIMESTAMP_HEADER]: timestamp,
+        [SIGNATURE_HEADER]: signatureHeader(keys, timestamp, body),
+      },
+      body,
+      { timeoutMs: opts.timeoutMs ?? 5_000, ca: opts.ca },
+    );
+  } catch (err) {
+    if (err instanceof WebhookRefused) throw err;
+    const reason = reasonOf(err);
+    logger.warn('webhook attempt failed', { reason });
+    throw new WebhookNotDelivered(reason);
   }
-  throw new Error(`webhook not delivered after ${attempts} attempts (${last})`);
+  if (status >= 200 && status < 300) return 'delivered';
+  if (!retryableStatus(status)) return 'refused';
+  logger.warn('webhook attempt failed', { reason: `HTTP ${status}` });
+  throw new WebhookNotDelivered(`HTTP ${status}`);
 }

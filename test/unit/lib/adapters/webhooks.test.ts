@@ -12,8 +12,11 @@ import {
   DELIVERY_ID_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
+  WebhookNotDelivered,
   WebhookRefused,
   deliver,
+  deliveryId,
+  retryableStatus,
   webhookUrl,
   type Resolver,
 } from '../../../../src/lib/adapters/webhooks.ts';
@@ -67,7 +70,7 @@ async function receiver(answers: (number | Answer)[], opts: { tls?: boolean } = 
 }
 
 const secret = { current: 'master' };
-const opts = { secret, eventId: 'evt-1', allowLoopback: true, backoffMs: () => 1 };
+const opts = { secret, deliveryId: 'evt-1', allowLoopback: true };
 
 /** A resolver stub answering each call in turn (the last answer repeats), counting the calls. */
 function resolver(...answers: string[][]): Resolver & { calls: string[] } {
@@ -169,30 +172,35 @@ describe('deliver', () => {
     }
   });
 
-  it('retries 5xx and 429 with the same delivery id, then succeeds', async () => {
-    const r = await receiver([503, 429, 200]);
-    expect(await deliver(r.url, {}, opts)).toBe('delivered');
-    expect(r.got).toHaveLength(3);
-    expect(new Set(r.got.map((g) => g.headers[DELIVERY_ID_HEADER]))).toEqual(new Set(['evt-1']));
-  });
+  it.each([408, 429, 500, 502, 503])(
+    'POSTs once on %i and throws WebhookNotDelivered: the next attempt is the platform retry',
+    async (status) => {
+      const r = await receiver([status, 200]);
+      const err = await deliver(r.url, {}, opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WebhookNotDelivered);
+      expect((err as WebhookNotDelivered).reason).toBe(`HTTP ${status}`);
+      expect(r.got).toHaveLength(1);
+    },
+  );
 
-  it('takes a 4xx as the final answer, without retrying', async () => {
-    const r = await receiver([410]);
-    expect(await deliver(r.url, {}, opts)).toBe('refused');
-    expect(r.got).toHaveLength(1);
+  it.each([400, 401, 403, 404, 405, 409, 410, 413, 422])(
+    'takes %i as the definitive answer: one POST, never retried',
+    async (status) => {
+      const r = await receiver([status, 200]);
+      expect(await deliver(r.url, {}, opts)).toBe('refused');
+      expect(r.got).toHaveLength(1);
+    },
+  );
+
+  it('retries exactly 408, 429 and 5xx', () => {
+    const retried = Array.from({ length: 500 }, (_, i) => 100 + i).filter(retryableStatus);
+    expect(retried).toEqual([408, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)]);
   });
 
   it('follows no redirect: a 3xx is the final answer', async () => {
     const r = await receiver([(res) => res.writeHead(307, { location: '/elsewhere' }).end(), 200]);
     expect(await deliver(r.url, {}, opts)).toBe('refused');
     expect(r.got).toHaveLength(1);
-  });
-
-  it('throws after the last failed attempt, so the platform retries and dead-letters', async () => {
-    const r = await receiver([500]);
-    await expect(deliver(r.url, {}, { ...opts, attempts: 2 })).rejects.toThrow(
-      'after 2 attempts (HTTP 500)',
-    );
   });
 
   it(
@@ -214,9 +222,7 @@ describe('deliver', () => {
           pump();
         },
       ]);
-      expect(await deliver(r.url, {}, { ...opts, attempts: 1, timeoutMs: 60_000 })).toBe(
-        'delivered',
-      );
+      expect(await deliver(r.url, {}, { ...opts, timeoutMs: 60_000 })).toBe('delivered');
       await socketClosed;
     },
   );
@@ -226,21 +232,16 @@ describe('deliver', () => {
     const r = await receiver([200]);
     const url = r.url;
     await new Promise<void>((res) => servers.pop()!.close(() => res()));
-    await expect(
-      deliver(url, { job: { result: 'private-payload' } }, { ...opts, attempts: 2 }),
-    ).rejects.toThrow('after 2 attempts (ECONNREFUSED)');
-    expect(warn).toHaveBeenCalledWith('webhook attempt failed', {
-      attempt: 1,
-      reason: 'ECONNREFUSED',
-    });
+    await expect(deliver(url, { job: { result: 'private-payload' } }, opts)).rejects.toThrow(
+      'webhook not delivered (ECONNREFUSED)',
+    );
+    expect(warn).toHaveBeenCalledWith('webhook attempt failed', { reason: 'ECONNREFUSED' });
     expect(JSON.stringify(warn.mock.calls)).not.toContain('private-payload');
   });
 
   it('gives up on a receiver that does not answer in time (ETIMEDOUT)', async () => {
     const r = await receiver([() => undefined]);
-    await expect(deliver(r.url, {}, { ...opts, attempts: 1, timeoutMs: 50 })).rejects.toThrow(
-      '(ETIMEDOUT)',
-    );
+    await expect(deliver(r.url, {}, { ...opts, timeoutMs: 50 })).rejects.toThrow('(ETIMEDOUT)');
   });
 
   it('refuses to call a loopback receiver outside the sandbox', async () => {
@@ -257,6 +258,16 @@ describe('deliver', () => {
       /https URL/,
     );
     expect(resolve.calls).toHaveLength(0);
+  });
+});
+
+describe('deliveryId', () => {
+  it('is one id per outcome: the same for every event announcing it, header-safe', () => {
+    const id = deliveryId('JobCompleted', 'job 1/ä');
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(deliveryId('JobCompleted', 'job 1/ä')).toBe(id);
+    expect(deliveryId('JobFailed', 'job 1/ä')).not.toBe(id);
+    expect(deliveryId('JobCompleted', 'job 1/ä.2')).not.toBe(id);
   });
 });
 
@@ -297,11 +308,11 @@ describe('deliver: resolution and the address it connects to', () => {
     const r = await receiver([200], { tls: true });
     const resolve = resolver(['127.0.0.1']);
     await expect(
-      deliver(`https://other.test:${r.port}/`, {}, { ...opts, resolve, ca: TLS.cert, attempts: 1 }),
+      deliver(`https://other.test:${r.port}/`, {}, { ...opts, resolve, ca: TLS.cert }),
     ).rejects.toThrow('(ERR_TLS_CERT_ALTNAME_INVALID)');
-    await expect(
-      deliver(`https://hook.test:${r.port}/`, {}, { ...opts, resolve, attempts: 1 }),
-    ).rejects.toThrow('(DEPTH_ZERO_SELF_SIGNED_CERT)');
+    await expect(deliver(`https://hook.test:${r.port}/`, {}, { ...opts, resolve })).rejects.toThrow(
+      '(DEPTH_ZERO_SELF_SIGNED_CERT)',
+    );
     expect(r.got).toHaveLength(0);
     expect(warn.mock.calls.map((c) => (c[1] as { reason: string }).reason)).toEqual([
       'ERR_TLS_CERT_ALTNAME_INVALID',
@@ -309,11 +320,11 @@ describe('deliver: resolution and the address it connects to', () => {
     ]);
   });
 
-  it('reports a name that does not resolve (ENOTFOUND), and retries it', async () => {
+  it('reports a name that does not resolve (ENOTFOUND) as worth another attempt', async () => {
     const resolve = resolver([]);
-    await expect(
-      deliver('https://hook.test/', {}, { ...opts, resolve, attempts: 2 }),
-    ).rejects.toThrow('(ENOTFOUND)');
-    expect(resolve.calls).toHaveLength(2);
+    await expect(deliver('https://hook.test/', {}, { ...opts, resolve })).rejects.toThrow(
+      WebhookNotDelivered,
+    );
+    expect(resolve.calls).toHaveLength(1);
   });
 });
