@@ -67,7 +67,11 @@ beforeAll(async () => {
     req.on('end', () => {
       requests.push(key);
       if (api.hold && api.hold.match === key && !api.hold.release) {
-        api.hold.release = () => route(req, res);
+        let answered = false;
+        api.hold.release = () => {
+          if (!answered) route(req, res);
+          answered = true;
+        };
         return;
       }
       route(req, res);
@@ -77,7 +81,14 @@ beforeAll(async () => {
   api = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
 });
 
+/** Every CLI a test started: one still running after its test (a failed one) is ended. */
+const started: ReturnType<typeof spawn>[] = [];
+
 afterEach(() => {
+  for (const child of started.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  api.hold?.release?.();
   api.requests.length = 0;
   api.hold = undefined;
 });
@@ -94,6 +105,7 @@ function run(args: string[]) {
     env: { ...process.env, ASYNC_JOBS_API: api.url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   const out = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c));
@@ -150,7 +162,6 @@ describe('Ctrl-C in async-jobs submit', () => {
     cli.child.kill('SIGINT');
     expect(await cli.ended).toBe(INTERRUPTED_EXIT_CODE);
     expect(cli.out.stderr).toContain('the batch was being created: it may exist');
-    api.hold.release!();
   }, 60_000);
 
   it('one file with --wait: prints the job id and the command that follows it', async () => {
