@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { AsyncJobsClient, type JobRecord } from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
 import { expandInputs, follow, submitMany } from './many.ts';
+import { processWaitIo, waitForJob } from './wait.ts';
+import { Interrupt } from './interrupt.ts';
 
 /*
  * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
@@ -47,10 +49,17 @@ const TYPES: Record<string, string> = {
   '.parquet': 'application/x-parquet',
 };
 
-/** Inputs above this go through POST /uploads (a Lambda request carries about 6 MB). */
-const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 5 * 1024 * 1024);
+/**
+ * Inputs above this go through POST /uploads. A Lambda request carries at most 6 MiB and API
+ * Gateway passes a binary body in base64 (a third larger): a 5 MiB image is a 6.7 MiB event, which
+ * API Gateway answers 413 before submitJob runs. 4 MiB leaves room for base64 and the event.
+ */
+const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 4 * 1024 * 1024);
 
 let lastProgress = '';
+// Ctrl-C: what the command has created so far, and how to follow it (interrupt.ts).
+const interrupt = new Interrupt({ log: (line) => err(line), exit: (code) => process.exit(code) });
+process.on('SIGINT', () => interrupt.signal());
 function err(line: string): void {
   // A progress line on a terminal is cleared first, so a message never lands after it.
   if (process.stderr.isTTY && lastProgress) process.stderr.write('\r\x1b[K');
@@ -153,6 +162,7 @@ async function submit(
     TYPES[extname(file).toLowerCase()] ??
     'application/octet-stream';
   let input: Buffer | { inputLocation: string };
+  interrupt.note('interrupted before the job was submitted: run the same command again');
   if (info.size > UPLOAD_THRESHOLD) {
     // The URL is signed for this size and this SHA-256: S3 refuses any other body (docs/uploads.md).
     const checksumSha256 = await fileSha256(file);
@@ -167,54 +177,34 @@ async function submit(
     const { readFile } = await import('node:fs/promises');
     input = await readFile(file);
   }
-  const { job, created } = await api
-    .submit(input, {
-      contentType,
-      inferenceId: opts.id as string | undefined,
-      accept: opts.accept as string | undefined,
-      endpoint: opts.endpoint as string | undefined,
-      customAttributes: opts['custom-attributes'] as string | undefined,
-    })
-    .catch((e: unknown) => {
-      throw cliError(e, 'submit refused');
-    });
+  const { job, created } = await interrupt.creating(
+    () =>
+      api
+        .submit(input, {
+          contentType,
+          inferenceId: opts.id as string | undefined,
+          accept: opts.accept as string | undefined,
+          endpoint: opts.endpoint as string | undefined,
+          customAttributes: opts['custom-attributes'] as string | undefined,
+        })
+        .catch((e: unknown) => {
+          throw cliError(e, 'submit refused');
+        }),
+    opts.id
+      ? `interrupted while the job was being submitted: it may exist; async-jobs status ${String(opts.id)} says`
+      : 'interrupted while the job was being submitted: it may exist, its id unknown',
+  );
+  interrupt.note(
+    `interrupted: job ${job.inferenceId} was submitted and runs on without the CLI; follow it with: async-jobs status ${job.inferenceId}`,
+  );
   err(`${created ? 'submitted' : 'already known'}: ${job.inferenceId} (${job.status})`);
   if (!opts.wait) {
     process.stdout.write(`${job.inferenceId}\n`);
+    interrupt.settle();
     return 0;
   }
-  return wait(api, job.inferenceId);
-}
-
-/** Long-polls (GET ?wait=, see docs/api.md) until the job ends; prints it, exit 0 or 1. */
-async function wait(api: AsyncJobsClient, id: string): Promise<number> {
-  const started = Date.now();
-  let waiting = false;
-  const job = await api
-    .wait(id, {
-      onPoll: (polled, ms) => {
-        if (polled.waitingForCapacity && !waiting) {
-          // Said once per wait, so a scale from zero (minutes in AWS) does not look stuck.
-          if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-          err(`${id}: queued, waiting for capacity (the endpoint has no instance in service yet)`);
-        }
-        waiting = polled.waitingForCapacity === true;
-        if (process.stderr.isTTY) {
-          const phase = waiting ? 'waiting for capacity' : 'IN_PROGRESS';
-          process.stderr.write(`\r\x1b[K${id}: ${phase} ${(ms / 1000).toFixed(1)} s`);
-        }
-      },
-    })
-    .catch((e: unknown) => {
-      throw cliError(e, `cannot read job ${id}`);
-    });
-  const elapsed = ((Date.now() - started) / 1000).toFixed(1);
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  err(
-    `${id}: ${job.status} after ${elapsed} s${job.failureReason ? `: ${job.failureReason}` : ''}`,
-  );
-  process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
-  return job.status === 'COMPLETED' ? 0 : 1;
+  interrupt.settle();
+  return waitForJob(api, job.inferenceId, processWaitIo(err));
 }
 
 /** The client of --api (or ASYNC_JOBS_API), a usage error when it is not an http(s) URL. */
@@ -278,6 +268,7 @@ async function main(argv: string[]): Promise<number> {
         sha256: fileSha256,
         log: err,
         progress,
+        interrupt,
       });
     }
     case 'batch': {

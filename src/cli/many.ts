@@ -7,6 +7,7 @@ import {
   type BatchRecord,
 } from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
+import type { Interrupt } from './interrupt.ts';
 
 /*
  * `async-jobs submit a.csv b.csv images/`: many files as one batch. A small file rides in the
@@ -32,6 +33,13 @@ export interface ManyOptions {
   log: (line: string) => void;
   /** A progress line that replaces the previous one (a terminal), or a plain line. */
   progress: (line: string) => void;
+  /** What Ctrl-C says at each step (interrupt.ts). */
+  interrupt?: Interrupt;
+}
+
+/** What Ctrl-C says once the batch exists: its id, and how to follow it instead of resubmitting. */
+export function batchCreatedNote(batchId: string): string {
+  return `interrupted: batch ${batchId} was created and runs on without the CLI; do not submit the files again, follow it with: async-jobs batch status ${batchId} --wait`;
 }
 
 /** Every file the arguments name: a folder gives its files (recursively, dotfiles left out). */
@@ -89,6 +97,9 @@ export async function submitMany(
   files: string[],
   opts: ManyOptions,
 ): Promise<number> {
+  opts.interrupt?.note(
+    'interrupted before the batch was created: nothing was submitted; run the same command again',
+  );
   let uploaded = 0;
   let inlineBudget = MANIFEST_INLINE_BUDGET;
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
@@ -117,12 +128,21 @@ export async function submitMany(
     opts.progress(`uploaded ${++uploaded} of ${uploads} files`);
     return { input: upload.inputLocation, contentType };
   });
-  const batch = await api.submitBatch(lines, { endpoint: opts.endpoint }).catch((e: unknown) => {
-    throw cliError(e, 'the batch was refused');
-  });
+  const create = () =>
+    api.submitBatch(lines, { endpoint: opts.endpoint }).catch((e: unknown) => {
+      throw cliError(e, 'the batch was refused');
+    });
+  const batch = opts.interrupt
+    ? await opts.interrupt.creating(
+        create,
+        'interrupted while the batch was being created: it may exist, its id unknown; before submitting the files again, look for their jobs (async-jobs list --status IN_PROGRESS)',
+      )
+    : await create();
+  opts.interrupt?.note(batchCreatedNote(batch.batchId));
   opts.log(`batch ${batch.batchId}: ${files.length} files submitted`);
   opts.log(`follow it with: async-jobs batch status ${batch.batchId}`);
   process.stdout.write(`${batch.batchId}\n`);
+  opts.interrupt?.settle();
   if (!opts.wait && !opts.out) return 0;
   return follow(api, batch.batchId, files, opts);
 }

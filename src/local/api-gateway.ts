@@ -22,8 +22,27 @@ import { matchRoute, ROUTES, type Route } from './routes.ts';
  * https://github.com/aws/aws-lambda-dotnet/pull/1909.)
  */
 
-/** API Gateway HTTP API's quota for a request body (the handlers refuse above ~6 MB themselves). */
+/*
+ * What is refused before any function runs, and how
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
+ * - a body above HTTP API's 10 MB payload quota: `413 {"message":"Request Entity Too Large"}`;
+ * - an event Lambda refuses: its synchronous invoke takes a request payload (the event's JSON)
+ *   smaller than 6 MiB, else it fails with RequestEntityTooLargeException (HTTP 413) before the
+ *   function runs (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). So a
+ *   body of about 6 to 10 MB (less in base64, which grows it by a third, or with JSON escapes)
+ *   passes the quota and never reaches the handler; HTTP API answers it with the same 413, as
+ *   AWS's own emulator does (aws-lambda-dotnet, LambdaTestTool-v2 LargePayloadTests, HttpV2), not
+ *   with its 500 for a failed integration. A handler's own 413 (a body just under the limit) is
+ *   its answer, passed on like any other;
+ * - a request line plus header values above 10,240 bytes: AWS's documentation gives the quota, not
+ *   the answer. The sandbox answers 431 Request Header Fields Too Large (RFC 6585, section 5; the
+ *   status Node's own parser gives) with API Gateway's JSON body, so every error is `{"message"}`.
+ */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const MAX_INVOKE_REQUEST_BYTES = 6 * 1024 * 1024;
+export const MAX_REQUEST_HEAD_BYTES = 10_240;
+const TOO_LARGE = 'Request Entity Too Large';
+const HEAD_TOO_LARGE = 'Request Header Fields Too Large';
 
 /** Body media types passed as text (isBase64Encoded false); any other body is base64. */
 const TEXT_TYPE = /^(text\/|application\/(json|xml|javascript)\b|[^;]*\+(json|xml)\b)/i;
@@ -44,6 +63,15 @@ export interface LocalApiGatewayOptions {
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
+/**
+ * An invoke refused for its payload's size, as Lambda refuses it (RequestEntityTooLargeException,
+ * HTTP 413): whatever runs the function throws this (or an error of the same name, as the SDK's
+ * Lambda client does) and the gateway answers 413, not 500.
+ */
+export class RequestEntityTooLarge extends Error {
+  override readonly name = 'RequestEntityTooLargeException';
+}
+
 /** Invokes a function of the local stage through serverless-offline's Lambda port. */
 export function lambdaPortInvoker(lambdaUrl: string): Invoke {
   return async (fn, event) => {
@@ -53,6 +81,7 @@ export function lambdaPortInvoker(lambdaUrl: string): Invoke {
       body: JSON.stringify(event),
     });
     const text = await res.text();
+    if (res.status === 413) throw new RequestEntityTooLarge(`${fn}: the event is too large`);
     if (!res.ok || res.headers.get('x-amz-function-error')) {
       throw new Error(`${fn} failed (HTTP ${res.status})`);
     }
@@ -160,15 +189,46 @@ function writeResult(res: ServerResponse, result: unknown): void {
   send(res, r.statusCode, headers, body);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The bytes HTTP API counts against its request line and header quota. */
+function requestHeadBytes(req: IncomingMessage): number {
+  let size = Buffer.byteLength(`${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}`);
+  for (let i = 1; i < req.rawHeaders.length; i += 2) size += Buffer.byteLength(req.rawHeaders[i]!);
+  return size;
+}
+
+/** The raw answer to a request Node's parser refused, before any handler saw it. */
+function refusedRequest(status: 400 | 431, message: string): string {
+  const body = JSON.stringify({ message });
+  const reason = status === 431 ? HEAD_TOO_LARGE : 'Bad Request';
+  return [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `apigw-requestid: ${randomUUID()}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** A body above this is not read to its end: the connection is closed after the answer. */
+const DRAIN_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
+
+/**
+ * The body; 'too large' above the quota, its rest read and dropped so the client's upload ends and
+ * its connection stays usable (closing it under an upload resets it, and an HTTP client reusing it
+ * fails a later request); 'abandoned' once even that is too much to read.
+ */
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too large' | 'abandoned'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
+    if (size > DRAIN_LIMIT_BYTES) return 'abandoned';
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    else chunks.length = 0;
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? 'too large' : Buffer.concat(chunks);
 }
 
 export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promise<LocalApiGateway> {
@@ -176,6 +236,11 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
   const openapiFile = opts.openapiFile ?? join(PROJECT_DIR, 'openapi.yaml');
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
+    if (requestHeadBytes(req) > MAX_REQUEST_HEAD_BYTES) {
+      req.resume();
+      gatewayAnswer(res, 431, HEAD_TOO_LARGE);
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     if (path === '/openapi.yaml' && (method === 'GET' || method === 'HEAD')) {
       // The sandbox's own addition: the API's contract, next to the API.
@@ -191,15 +256,28 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       return;
     }
     const body = await readBody(req);
-    if (!body) {
-      gatewayAnswer(res, 413, 'Request Entity Too Large');
-      req.destroy();
+    if (body === 'abandoned') {
+      res.setHeader('connection', 'close');
+      res.on('finish', () => req.destroy());
+    }
+    if (typeof body === 'string') {
+      gatewayAnswer(res, 413, TOO_LARGE);
+      return;
+    }
+    const event = httpApiEvent(req, match, body);
+    // Measured here, so the answer is Lambda's whatever runs the function locally.
+    if (Buffer.byteLength(JSON.stringify(event)) >= MAX_INVOKE_REQUEST_BYTES) {
+      gatewayAnswer(res, 413, TOO_LARGE);
       return;
     }
     let result: unknown;
     try {
-      result = await opts.invoke(match.route.fn, httpApiEvent(req, match, body));
+      result = await opts.invoke(match.route.fn, event);
     } catch (err) {
+      if (err instanceof Error && err.name === 'RequestEntityTooLargeException') {
+        gatewayAnswer(res, 413, TOO_LARGE);
+        return;
+      }
       // A function that threw, or could not be invoked: API Gateway's answer for a failed
       // integration; the cause stays in the log (never the payload).
       opts.log?.('integration failed', {
@@ -216,6 +294,19 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       if (!res.headersSent) gatewayAnswer(res, 500, 'Internal Server Error');
       else res.destroy();
     });
+  });
+  // A request Node's parser refuses never reaches `handle`: a head above its maxHeaderSize (16 KiB)
+  // got Node's bare 431 with an empty body. It gets the same JSON answer as one above the quota.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    socket.end(
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? refusedRequest(431, HEAD_TOO_LARGE)
+        : refusedRequest(400, 'Bad Request'),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -6,8 +6,11 @@ import type { AddressInfo } from 'node:net';
  * A local stand-in for Step Functions' callback API: it answers SendTaskSuccess and SendTaskFailure
  * in Step Functions' protocol (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`), so the
  * real @aws-sdk/client-sfn reaches it through AWS_ENDPOINT_URL_SFN, and records every call where
- * the sandbox and the tests can read it. A token it was told is expired answers TaskTimedOut, as
- * Step Functions does once the waiting task has timed out. Only what sendTaskResult calls exists.
+ * the sandbox and the tests can read it. It refuses as Step Functions does
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html):
+ * a malformed token answers 400 InvalidToken, so sendTaskResult's INVALID path runs locally as it
+ * does in AWS (answering 200 to any string hid it); a token it was told is expired answers
+ * TaskTimedOut, as once the waiting task has timed out. Only what sendTaskResult calls exists.
  */
 
 export interface TaskCall {
@@ -39,6 +42,20 @@ export interface LocalStepFunctionsOptions {
 }
 
 const OPERATIONS = new Set(['SendTaskSuccess', 'SendTaskFailure']);
+
+/**
+ * Whether a token is shaped as Step Functions issues them: base64 (`AQB8AAAAKgAAAAMAAAAAAAAAA...`),
+ * at most 2048 characters. Step Functions answers InvalidToken for a token it did not issue; the
+ * stand-in issues none, so it takes any well-formed token as issued and refuses the rest.
+ */
+export function isWellFormedTaskToken(token: string): boolean {
+  return token.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(token);
+}
+
+/** A token the stand-in takes as issued, named by `label`: for tests and a curl in the sandbox. */
+export function localTaskToken(label: string): string {
+  return Buffer.from(label, 'utf8').toString('base64');
+}
 
 function answer(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, {
@@ -80,7 +97,11 @@ export async function startLocalStepFunctions(
       }
       const token = input.taskToken ?? '';
       if (token.length < 1 || token.length > 2048) {
-        answer(res, 400, { __type: 'InvalidToken', message: 'Invalid Token' });
+        // The API's length constraint on taskToken, checked before the token is read.
+        answer(res, 400, {
+          __type: 'ValidationException',
+          message: `1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048`,
+        });
         return;
       }
       let output: unknown;
@@ -92,7 +113,11 @@ export async function startLocalStepFunctions(
           return;
         }
       }
-      const verdict = expired.has(token) ? 'TaskTimedOut' : 'ok';
+      const verdict = !isWellFormedTaskToken(token)
+        ? 'InvalidToken'
+        : expired.has(token)
+          ? 'TaskTimedOut'
+          : 'ok';
       const call: TaskCall = {
         operation: operation as TaskCall['operation'],
         taskToken: token,
@@ -106,7 +131,10 @@ export async function startLocalStepFunctions(
       const { taskToken: _token, ...shown } = call;
       opts.onCall?.(shown);
       if (verdict === 'ok') answer(res, 200, {});
-      else answer(res, 400, { __type: verdict, message: 'Task Timed Out' });
+      else {
+        const message = verdict === 'InvalidToken' ? 'Invalid Token' : 'Task Timed Out';
+        answer(res, 400, { __type: verdict, message });
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -3,12 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /*
- * A local stand-in for the sandbox's queues: it answers SendMessage, SendMessageBatch and
- * ChangeMessageVisibility in SQS's JSON protocol (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.<Action>`,
- * what @aws-sdk/client-sqs speaks), so the real client reaches it through AWS_ENDPOINT_URL_SQS, and
- * keeps what it receives in memory where the sandbox and the tests can read it. A queue may feed a
- * consumer (one record at a time, the retry queue) or a function (batches, as an event source
- * mapping with ReportBatchItemFailures: the batch queue). Only what the handlers use is implemented.
+ * A local stand-in for the sandbox's queues: it answers GetQueueUrl, SendMessage, SendMessageBatch,
+ * ReceiveMessage, DeleteMessage and ChangeMessageVisibility in SQS's JSON protocol (AWS JSON 1.0,
+ * `X-Amz-Target: AmazonSQS.<Action>`, what @aws-sdk/client-sqs, boto3 and the AWS CLI speak; the
+ * older query protocol is not spoken), so a real client reaches it through AWS_ENDPOINT_URL_SQS,
+ * and keeps what it receives in memory where the sandbox and the tests can read it. A queue may
+ * feed a consumer (one record at a time, the retry queue) or a function (batches, as an event
+ * source mapping with ReportBatchItemFailures: the batch queue); one that feeds neither (the
+ * refused-notifications queue) is read as SQS is read, with ReceiveMessage and DeleteMessage, so
+ * `aws sqs receive-message` shows what was refused. Only what the handlers and that use need.
  */
 
 export interface QueuedMessage {
@@ -78,6 +81,15 @@ interface MessageEntry {
 
 interface RequestInput extends MessageEntry {
   QueueUrl?: string;
+  /** GetQueueUrl */
+  QueueName?: string;
+  QueueOwnerAWSAccountId?: string;
+  /** ReceiveMessage */
+  MaxNumberOfMessages?: number;
+  WaitTimeSeconds?: number;
+  AttributeNames?: string[];
+  MessageSystemAttributeNames?: string[];
+  MessageAttributeNames?: string[];
   /** SendMessageBatch */
   Entries?: (MessageEntry & { Id?: string })[];
   /** ChangeMessageVisibility */
@@ -85,9 +97,11 @@ interface RequestInput extends MessageEntry {
   VisibilityTimeout?: number;
 }
 
-/** A message of a function's queue, between its send and its deletion. */
+/** A message of a function's queue (or one read with ReceiveMessage), until its deletion. */
 interface Held {
   message: QueuedMessage;
+  /** The DataType of each message attribute, as sent. */
+  types?: Record<string, string>;
   receives: number;
   /** When it may be received (again): after its delay, or its visibility timeout. */
   visibleAt: number;
@@ -107,6 +121,19 @@ class SqsError extends Error {
   }
 }
 
+/**
+ * SQS's answer for a queue that does not exist (JSON protocol): the shape QueueDoesNotExist, and
+ * the query protocol's code AWS.SimpleQueueService.NonExistentQueue, which boto3 and the AWS CLI
+ * report, in x-amzn-query-error.
+ */
+function noSuchQueue(): SqsError {
+  return new SqsError(
+    'QueueDoesNotExist',
+    'AWS.SimpleQueueService.NonExistentQueue',
+    'The specified queue does not exist.',
+  );
+}
+
 /** SQS's JSON-protocol error: `__type` names the shape, x-amzn-query-error the legacy code. */
 function error(res: ServerResponse, err: SqsError) {
   res.writeHead(400, {
@@ -124,6 +151,50 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+/**
+ * MD5OfMessageAttributes as SQS computes it (Amazon SQS Developer Guide, "Calculating the MD5
+ * message digest for message attributes"): by name, each of name, data type and value prefixed
+ * with its 4-byte big-endian length, a transport byte (1 for String and Number) before the value.
+ */
+export function md5OfMessageAttributes(
+  attributes: Record<string, { type: string; value: string }>,
+) {
+  const hash = createHash('md5');
+  const field = (text: string) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.byteLength);
+    hash.update(length).update(bytes);
+  };
+  for (const name of Object.keys(attributes).sort()) {
+    const { type, value } = attributes[name]!;
+    field(name);
+    field(type);
+    hash.update(Buffer.from([1]));
+    field(value);
+  }
+  return hash.digest('hex');
+}
+
+/** An integer parameter SQS bounds, or SQS's InvalidParameterValue naming it. */
+function bounded(
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  fallback: number,
+) {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SqsError(
+      'InvalidParameterValue',
+      'InvalidParameterValue',
+      `Value ${String(value)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}, if provided.`,
+    );
+  }
+  return value;
+}
 
 /** A message as SQS would store it, or the refusal SQS answers for it. */
 function toMessage(queueName: string, entry: MessageEntry): QueuedMessage {
@@ -181,6 +252,8 @@ function sqsRecord(
 
 export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
   const account = opts.account ?? '000000000000';
+  /** Set once listening: queue URLs are `<url>/<account>/<name>`, as SQS spells them. */
+  let url = '';
   const messages: QueuedMessage[] = [];
   const deadLetters: QueuedMessage[] = [];
   const queues = new Set(opts.queues);
@@ -291,7 +364,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     wakeTimers.set(queueName, timer);
   };
 
-  const schedule = (message: QueuedMessage) => {
+  const schedule = (message: QueuedMessage, entry: MessageEntry) => {
     const visibleAt = Date.now() + (message.delaySeconds ?? 0) * 1000;
     if (opts.functions?.[message.queueName]) {
       const list = held.get(message.queueName) ?? [];
@@ -306,7 +379,16 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
       return;
     }
     const consumer = opts.consumers?.[message.queueName];
-    if (!consumer) return;
+    if (!consumer) {
+      const list = readable.get(message.queueName) ?? [];
+      readable.set(message.queueName, list);
+      const types = Object.fromEntries(
+        Object.entries(entry.MessageAttributes ?? {}).map(([k, v]) => [k, v.DataType ?? 'String']),
+      );
+      list.push({ message, types, receives: 0, visibleAt, inFlight: false });
+      for (const wakeUp of [...pollers]) wakeUp();
+      return;
+    }
     const timer = setTimeout(() => {
       timers.delete(timer);
       track(consume(message, consumer));
@@ -314,23 +396,129 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     timers.add(timer);
   };
 
-  const accept = (message: QueuedMessage) => {
+  const accept = (message: QueuedMessage, entry: MessageEntry) => {
     messages.push(message);
     opts.onMessage?.(message);
-    schedule(message);
+    schedule(message, entry);
+  };
+
+  // Queues read with ReceiveMessage: what each holds, and the callers long-polling it.
+  const readable = new Map<string, Held[]>();
+  const pollers = new Set<() => void>();
+
+  const receive = async (queueName: string, input: RequestInput) => {
+    const max = bounded('MaxNumberOfMessages', input.MaxNumberOfMessages, 1, 10, 1);
+    const visibility = bounded('VisibilityTimeout', input.VisibilityTimeout, 0, 43_200, 30);
+    const waitSeconds = bounded('WaitTimeSeconds', input.WaitTimeSeconds, 0, 20, 0);
+    // A queue that feeds a function or a consumer here: they receive its messages, as Lambda would.
+    if (opts.functions?.[queueName] || opts.consumers?.[queueName]) return {};
+    const list = readable.get(queueName) ?? [];
+    readable.set(queueName, list);
+    const deadline = Date.now() + waitSeconds * 1000;
+    let visible = list.filter((h) => h.visibleAt <= Date.now());
+    while (visible.length === 0 && Date.now() < deadline && !closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          done,
+          Math.min(deadline, ...list.map((h) => h.visibleAt)) - Date.now(),
+        );
+        function done() {
+          clearTimeout(timer);
+          pollers.delete(done);
+          resolve();
+        }
+        pollers.add(done);
+      });
+      visible = list.filter((h) => h.visibleAt <= Date.now());
+    }
+    const now = Date.now();
+    const system = [...(input.AttributeNames ?? []), ...(input.MessageSystemAttributeNames ?? [])];
+    const wanted = input.MessageAttributeNames ?? [];
+    const Messages = visible.slice(0, max).map((h) => {
+      h.receives += 1;
+      h.receiptHandle = randomUUID();
+      h.firstReceivedAt ??= now;
+      h.visibleAt = now + visibility * 1000;
+      const all: Record<string, string> = {
+        ApproximateReceiveCount: String(h.receives),
+        SentTimestamp: String(Date.parse(h.message.sentAt)),
+        ApproximateFirstReceiveTimestamp: String(h.firstReceivedAt),
+        SenderId: account,
+      };
+      const attributes = Object.fromEntries(
+        Object.entries(all).filter(([k]) => system.includes('All') || system.includes(k)),
+      );
+      const picked = Object.entries(h.message.attributes).filter(
+        ([k]) => wanted.includes('All') || wanted.includes('.*') || wanted.includes(k),
+      );
+      const typed = Object.fromEntries(
+        picked.map(([k, v]) => [k, { type: h.types?.[k] ?? 'String', value: v }]),
+      );
+      return {
+        MessageId: h.message.messageId,
+        ReceiptHandle: h.receiptHandle,
+        MD5OfBody: md5(h.message.body),
+        Body: h.message.body,
+        ...(Object.keys(attributes).length ? { Attributes: attributes } : {}),
+        ...(picked.length
+          ? {
+              MessageAttributes: Object.fromEntries(
+                picked.map(([k, v]) => [k, { DataType: typed[k]!.type, StringValue: v }]),
+              ),
+              MD5OfMessageAttributes: md5OfMessageAttributes(typed),
+            }
+          : {}),
+      };
+    });
+    return Messages.length ? { Messages } : {};
+  };
+
+  /** The held message a receipt handle names, in a function's queue or one read by callers. */
+  const byReceipt = (queueName: string, handle: string | undefined) => {
+    for (const list of [held.get(queueName), readable.get(queueName)]) {
+      const h = list?.find((m) => m.receiptHandle !== undefined && m.receiptHandle === handle);
+      if (h) return { h, list: list! };
+    }
+    throw new SqsError(
+      'ReceiptHandleIsInvalid',
+      'ReceiptHandleIsInvalid',
+      `The input receipt handle "${String(handle)}" is not a valid receipt handle.`,
+    );
+  };
+
+  /** The queue a request names by URL, or SQS's refusal for one that does not exist. */
+  const queueOf = (input: RequestInput) => {
+    const name = /\/([0-9]{12})\/([A-Za-z0-9_-]{1,80})$/.exec(input.QueueUrl ?? '');
+    if (!name?.[2] || name[1] !== account || !queues.has(name[2])) throw noSuchQueue();
+    return name[2];
   };
 
   /** The request's answer, by action; an SqsError is answered as SQS's error. */
-  const actions: Record<string, (queueName: string, input: RequestInput) => unknown> = {
-    SendMessage(queueName, input) {
-      const message = toMessage(queueName, input);
-      accept(message);
+  const actions: Record<string, (input: RequestInput) => unknown> = {
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueUrl.html:
+    // every client's first call; an unknown name (or another account's) is QueueDoesNotExist.
+    GetQueueUrl(input) {
+      if (!input.QueueName) {
+        throw new SqsError(
+          'MissingParameter',
+          'MissingParameter',
+          'The request must contain the parameter QueueName.',
+        );
+      }
+      const owner = input.QueueOwnerAWSAccountId ?? account;
+      if (owner !== account || !queues.has(input.QueueName)) throw noSuchQueue();
+      return { QueueUrl: `${url}/${account}/${input.QueueName}` };
+    },
+    SendMessage(input) {
+      const message = toMessage(queueOf(input), input);
+      accept(message, input);
       // The client checks the body's MD5 (middleware-sdk-sqs), as it does against SQS.
       return { MessageId: message.messageId, MD5OfMessageBody: md5(message.body) };
     },
     // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html:
     // each entry succeeds or fails on its own, answered in Successful or Failed by its Id.
-    SendMessageBatch(queueName, input) {
+    SendMessageBatch(input) {
+      const queueName = queueOf(input);
       const entries = input.Entries ?? [];
       if (entries.length === 0) {
         throw new SqsError(
@@ -358,7 +546,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
       for (const entry of entries) {
         try {
           const message = toMessage(queueName, entry);
-          accept(message);
+          accept(message, entry);
           Successful.push({
             Id: entry.Id,
             MessageId: message.messageId,
@@ -376,7 +564,16 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
       }
       return { Successful, Failed };
     },
-    ChangeMessageVisibility(queueName, input) {
+    ReceiveMessage(input) {
+      return receive(queueOf(input), input);
+    },
+    DeleteMessage(input) {
+      const { h, list } = byReceipt(queueOf(input), input.ReceiptHandle);
+      if (!h.inFlight) list.splice(list.indexOf(h), 1);
+      return {};
+    },
+    ChangeMessageVisibility(input) {
+      const queueName = queueOf(input);
       const seconds = input.VisibilityTimeout;
       if (seconds === undefined || !Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
         throw new SqsError(
@@ -385,22 +582,16 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
           'Value for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.',
         );
       }
-      const h = held.get(queueName)?.find((m) => m.receiptHandle === input.ReceiptHandle);
-      if (!h) {
-        throw new SqsError(
-          'ReceiptHandleIsInvalid',
-          'ReceiptHandleIsInvalid',
-          'The input receipt handle is invalid.',
-        );
-      }
+      const { h } = byReceipt(queueName, input.ReceiptHandle);
       h.visibleAt = Date.now() + seconds * 1000;
       if (!h.inFlight) wake(queueName);
+      for (const wakeUp of [...pollers]) wakeUp();
       return {};
     },
   };
 
   const server = createServer((req, res) => {
-    void body(req).then((text) => {
+    void body(req).then(async (text) => {
       const target = String(req.headers['x-amz-target']);
       const action = target.startsWith('AmazonSQS.') ? actions[target.slice(10)] : undefined;
       try {
@@ -421,15 +612,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
             'the request is not JSON',
           );
         }
-        const name = /\/([0-9]{12})\/([A-Za-z0-9_-]{1,80})$/.exec(input.QueueUrl ?? '');
-        if (!name?.[2] || name[1] !== account || !queues.has(name[2])) {
-          throw new SqsError(
-            'QueueDoesNotExist',
-            'AWS.SimpleQueueService.NonExistentQueue',
-            'The specified queue does not exist.',
-          );
-        }
-        const answer = action(name[2], input);
+        const answer = await action(input);
         res.writeHead(200, {
           'content-type': 'application/x-amz-json-1.0',
           'x-amzn-requestid': randomUUID(),
@@ -446,7 +629,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  url = `http://127.0.0.1:${port}`;
   return {
     url,
     port,
@@ -460,6 +643,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
       new Promise<void>((resolve) => {
         closed = true;
         for (const timer of [...timers, ...wakeTimers.values()]) clearTimeout(timer);
+        for (const wakeUp of [...pollers]) wakeUp();
         timers.clear();
         wakeTimers.clear();
         server.close(() => resolve());

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, QueueDoesNotExist, SQSClient } from '@aws-sdk/client-sqs';
 import { triggerInferenceId } from '../../src/lib/domain/trigger.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { runModel } from '../../src/local/model.ts';
 import { LOCAL } from '../../src/local/names.ts';
 import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
+import { localTaskToken } from '../../src/local/sfn.ts';
 import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
@@ -625,7 +627,8 @@ describe('Step Functions callbacks through the sandbox', () => {
     );
 
   it('POST /jobs?taskToken= reports a completed job with SendTaskSuccess and its record', async () => {
-    const token = 'e2e-token-ok.AAAA+/=';
+    // Well-formed (base64, as Step Functions issues them), with the characters a query must encode.
+    const token = 'ZTJlLXRva2VuLW9r+/8=';
     const sent = await submit('1,2\n', 'text/csv', { inferenceId: 'e2e-sfn-ok', taskToken: token });
     expect(sent.status).toBe(202);
     expect(JSON.stringify(sent.job)).not.toContain(token);
@@ -649,8 +652,8 @@ describe('Step Functions callbacks through the sandbox', () => {
   });
 
   it('reports a failed job with SendTaskFailure, and records an expired token once, unretried', async () => {
-    const failing = 'e2e-token-fail';
-    const late = 'e2e-token-late';
+    const failing = localTaskToken('e2e-token-fail');
+    const late = localTaskToken('e2e-token-late');
     sandbox!.stepFunctions.expire(late);
     await submit('FAIL', 'text/plain', { inferenceId: 'e2e-sfn-fail', taskToken: failing });
     await submit('3,4\n', 'text/csv', { inferenceId: 'e2e-sfn-late', taskToken: late });
@@ -667,8 +670,19 @@ describe('Step Functions callbacks through the sandbox', () => {
     expect(sandbox!.stepFunctions.calls.filter((c) => c.taskToken === late)).toHaveLength(1);
   });
 
+  it('records a malformed token as INVALID: the stand-in answers InvalidToken, as Step Functions does', async () => {
+    const token = 'e2e-not-a-step-functions-token';
+    await submit('7,8\n', 'text/csv', { inferenceId: 'e2e-sfn-invalid', taskToken: token });
+    const [call] = await callsOf(token);
+    expect(call).toMatchObject({ operation: 'SendTaskSuccess', answer: 'InvalidToken' });
+    const { cb } = await settled('e2e-sfn-invalid');
+    expect(cb).toMatchObject({ status: 'INVALID', detail: 'InvalidToken' });
+    await sandbox!.eventBridge.idle();
+    expect(sandbox!.stepFunctions.calls.filter((c) => c.taskToken === token)).toHaveLength(1);
+  });
+
   it('startJob takes a direct invocation (no HTTP), as a waitForTaskToken task makes it', async () => {
-    const token = 'e2e-token-direct';
+    const token = localTaskToken('e2e-token-direct');
     const res = await fetch(
       `${sandbox!.lambdaUrl}/2015-03-31/functions/async-jobs-local-startJob/invocations`,
       {
@@ -749,5 +763,93 @@ describe('batches through the sandbox', () => {
     );
     expect(done.detail).toMatchObject({ batchId, state: 'COMPLETED' });
     expect(sandbox!.sqs.deadLetters).toEqual([]);
+  });
+});
+
+describe('what a new user hit (issue 22)', () => {
+  it("the README's batch example gives the scores it says", async () => {
+    const readme = await readFile(join(PROJECT_DIR, 'README.md'), 'utf8');
+    const printf = /printf '%s\\n' ((?:'[^']*'\s*)+)\|/.exec(readme);
+    expect(printf, 'the batch example in README.md').not.toBeNull();
+    const lines = [...printf![1]!.matchAll(/'([^']*)'/g)].map(
+      (m) => JSON.parse(m[1]!) as { body: string; contentType?: string },
+    );
+    const said = /\/jobs\/\{id\}\/result: ([\d., ]+)$/m.exec(readme)?.[1]?.split(/,\s*/);
+    const res = await fetch(`${api()}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    });
+    expect(res.status).toBe(202);
+    const { batchId } = (await res.json()) as { batchId: string };
+    await waitFor(
+      async () => {
+        const b = (await (await fetch(`${api()}/batches/${batchId}`)).json()) as { state: string };
+        return b.state === 'COMPLETED' || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `batch ${batchId} to complete` },
+    );
+    const { jobs } = (await (await fetch(`${api()}/jobs?batchId=${batchId}`)).json()) as {
+      jobs: { inferenceId: string; batchLine: number; status: string }[];
+    };
+    expect(jobs.map((j) => [j.batchLine, j.status])).toEqual(
+      lines.map((_l, i) => [i + 1, 'COMPLETED']),
+    );
+    const results = await Promise.all(
+      jobs.map(async (j) => (await fetch(`${api()}/jobs/${j.inferenceId}/result`)).text()),
+    );
+    // Scores, one per CSV row (not the size and SHA-256 an untyped body gets), as the README says.
+    expect(results).toEqual(lines.map((l) => expected(l.body, l.contentType ?? '')));
+    expect(results.map((r) => r.trim())).toEqual(said);
+  });
+
+  it('a body of 6 to 10 MB answers 413 {"message"}, the handler\'s own just under the limit', async () => {
+    const post = (bytes: number) =>
+      fetch(`${api()}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.alloc(bytes, 0x61),
+      });
+    const before = lines.length;
+    // Above submitJob's own limit, under Lambda's: the handler's 413, saying what to do.
+    const handler = await post(6_250_000);
+    expect(handler.status).toBe(413);
+    expect(((await handler.json()) as { message: string }).message).toContain('inputLocation');
+    // Above what a Lambda invoke takes (6 MiB), and above API Gateway's 10 MB quota.
+    for (const bytes of [7 * 1024 * 1024, 9.5 * 1024 * 1024, 10 * 1024 * 1024 + 1]) {
+      const res = await post(bytes);
+      expect(res.status, `${bytes} bytes`).toBe(413);
+      expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+    }
+    // None of them was a failed integration (the 500 these answered before).
+    const failed = lines.slice(before).filter((l) => l.includes('integration failed'));
+    expect(failed.filter((l) => l.includes('"routeKey":"POST /jobs"'))).toEqual([]);
+  });
+
+  it('a query string over 10,240 bytes (or over Node\'s 16 KiB) answers 431 {"message"}', async () => {
+    for (const size of [12_000, 20_000]) {
+      const res = await fetch(`${api()}/jobs?status=COMPLETED&x=${'a'.repeat(size)}`);
+      expect(res.status).toBe(431);
+      expect(await res.json()).toEqual({ message: 'Request Header Fields Too Large' });
+    }
+  });
+
+  it("the sandbox's SQS answers GetQueueUrl for its queues, QueueDoesNotExist for others", async () => {
+    const client = new SQSClient({
+      region: LOCAL.region,
+      endpoint: sandbox!.sqs.url,
+      credentials: EMULATOR_CREDENTIALS,
+    });
+    try {
+      for (const name of [LOCAL.refusedQueue, LOCAL.retryQueue, LOCAL.batchQueue]) {
+        const out = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+        expect(out.QueueUrl).toBe(sandbox!.sqs.queueUrl(name));
+      }
+      await expect(
+        client.send(new GetQueueUrlCommand({ QueueName: 'no-such-queue' })),
+      ).rejects.toBeInstanceOf(QueueDoesNotExist);
+    } finally {
+      client.destroy();
+    }
   });
 });

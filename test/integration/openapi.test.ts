@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetBatchClients } from '../../src/lib/adapters/batch-clients.ts';
 import { resetClients } from '../../src/lib/adapters/clients.ts';
+import { ANY_INFERENCE_ID, CLIENT_INFERENCE_ID } from '../../src/lib/domain/jobs.ts';
 import { MAX_INLINE_INPUT_BYTES, SubmitQuery } from '../../src/lib/domain/submission.ts';
 import { startLocalApiGateway, type LocalApiGateway } from '../../src/local/api-gateway.ts';
 import { readyBanner, shownInStartLog } from '../../src/local/banner.ts';
@@ -166,6 +167,12 @@ describe('the routes agree', () => {
       const [method, path] = route.split(' ') as [string, string];
       expect(doc.paths[path][method.toLowerCase()].operationId, route).toBe(fn);
     }
+  });
+
+  it("the ids it documents are the handlers': any SageMaker InferenceId to read, narrower to submit", () => {
+    expect(doc.components.parameters.InferenceId.schema.pattern).toBe(ANY_INFERENCE_ID.source);
+    const submitId = doc.paths['/jobs'].post.parameters.find((p: Json) => p.name === 'inferenceId');
+    expect(submitId.schema.pattern).toBe(CLIENT_INFERENCE_ID.source);
   });
 
   it("the sandbox's route table is serverless.yml's", () => {
@@ -333,6 +340,9 @@ describe('every documented answer, from the real handlers', () => {
     expect(failed).toHaveProperty('failureReason');
     conforms(GET, await call('GET', `/jobs/${'x'.repeat(65)}`), 400);
     conforms(GET, await call('GET', '/jobs/oa-nobody'), 404);
+    // SageMaker's InferenceId rule admits inner spaces, not a leading one (docs/api.md).
+    conforms(GET, await call('GET', '/jobs/bad%20id'), 404);
+    conforms(GET, await call('GET', '/jobs/%20bad'), 400);
   });
 
   it('GET /jobs/{id}/result: 200 inline, 302 by location, 400, 404, 409', async () => {

@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalApiGateway, type LocalApiGateway } from '../../../src/local/api-gateway.ts';
+import {
+  MAX_INVOKE_REQUEST_BYTES,
+  MAX_REQUEST_HEAD_BYTES,
+  RequestEntityTooLarge,
+  startLocalApiGateway,
+  type LocalApiGateway,
+} from '../../../src/local/api-gateway.ts';
 
 /*
  * The sandbox's API Gateway front with a fake function: the payload format 2.0 event it builds
@@ -92,6 +98,82 @@ describe('the local API Gateway', () => {
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ message: 'Internal Server Error' });
     answer = { statusCode: 204 };
+  });
+
+  it("passes a function's own 413 on as it answered it", async () => {
+    const message = 'the input is larger than a Lambda request allows; upload it';
+    answer = {
+      statusCode: 413,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message }),
+    };
+    const res = await fetch(`${gateway.url}/jobs`, { method: 'POST', body: 'x' });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ message });
+    answer = { statusCode: 204 };
+  });
+
+  it('answers 413 {"message"} for an event Lambda would refuse (6 MiB), without invoking', async () => {
+    const before = events.length;
+    // Text: the body itself is the bulk of the event.
+    const text = await fetch(`${gateway.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'a'.repeat(MAX_INVOKE_REQUEST_BYTES),
+    });
+    expect(text.status).toBe(413);
+    expect(await text.json()).toEqual({ message: 'Request Entity Too Large' });
+    // Binary: 5 MiB grows to about 6.7 MiB in base64, past Lambda's limit though under 6 MiB sent.
+    const binary = await fetch(`${gateway.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(5 * 1024 * 1024),
+    });
+    expect(binary.status).toBe(413);
+    expect(await binary.json()).toEqual({ message: 'Request Entity Too Large' });
+    expect(events.length).toBe(before);
+  });
+
+  it('answers 413 when whatever runs the function refuses the payload as Lambda does', async () => {
+    for (const refusal of [
+      new RequestEntityTooLarge('too large'),
+      Object.assign(new Error('Request must be smaller than 6291456 bytes'), {
+        name: 'RequestEntityTooLargeException',
+      }),
+    ]) {
+      answer = refusal;
+      const res = await fetch(`${gateway.url}/jobs`, { method: 'POST', body: 'x' });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+    }
+    answer = { statusCode: 204 };
+  });
+
+  it('answers 413 above the 10 MB quota, and the connection stays usable', async () => {
+    const res = await fetch(`${gateway.url}/jobs`, {
+      method: 'POST',
+      body: new Uint8Array(10 * 1024 * 1024 + 1),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+    // The client's pool reuses its connections: none of them was reset under it.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${gateway.url}/jobs/x`)).status).toBe(204);
+  });
+
+  it('answers 431 {"message"} for a request line and headers above 10,240 bytes, below and above Node\'s own limit', async () => {
+    const head = (q: number) => `${gateway.url}/jobs?x=${'a'.repeat(q)}`;
+    expect((await fetch(head(MAX_REQUEST_HEAD_BYTES - 200))).status).toBe(204);
+    // 12 KB: parsed by Node (16 KiB), refused by the gateway; 20 KB: refused by Node's parser.
+    for (const q of [12_000, 20_000]) {
+      const res = await fetch(head(q));
+      expect(res.status).toBe(431);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(await res.json()).toEqual({ message: 'Request Header Fields Too Large' });
+    }
+    const headers = await fetch(`${gateway.url}/jobs/x`, {
+      headers: { 'x-big': 'b'.repeat(11_000) },
+    });
+    expect(headers.status).toBe(431);
   });
 
   it('refuses to start on a port another program holds', async () => {
