@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AsyncJobsClient, type JobRecord } from '../client/index.ts';
+import { AsyncJobsClient, REQUEST_TIMEOUT_MS, type JobRecord } from '../client/index.ts';
 import { CliError, cliError } from './client.ts';
 import { expandInputs, follow, submitMany } from './many.ts';
 import { processWaitIo, waitForJob } from './wait.ts';
@@ -55,6 +55,8 @@ const TYPES: Record<string, string> = {
  * API Gateway answers 413 before submitJob runs. 4 MiB leaves room for base64 and the event.
  */
 const UPLOAD_THRESHOLD = Number(process.env.ASYNC_JOBS_UPLOAD_THRESHOLD ?? 4 * 1024 * 1024);
+/** How long a request waits for an answer (or for more of it) before the command gives up. */
+const REQUEST_TIMEOUT = Number(process.env.ASYNC_JOBS_REQUEST_TIMEOUT_MS ?? REQUEST_TIMEOUT_MS);
 
 let lastProgress = '';
 // Ctrl-C: what the command has created so far, and how to follow it (interrupt.ts).
@@ -131,6 +133,10 @@ function putFile(
               ),
         );
       },
+    );
+    // An upload that stops moving (S3 or the network silent) ends instead of hanging the command.
+    req.setTimeout(REQUEST_TIMEOUT, () =>
+      req.destroy(new Error(`no progress within ${REQUEST_TIMEOUT / 1000} s (request timeout)`)),
     );
     req.on('error', (e) => reject(new CliError(`the upload failed: ${e.message}`)));
     let sent = 0;
@@ -215,7 +221,7 @@ function clientOf(apiUrl: string): AsyncJobsClient {
     throw new CliError(`--api "${apiUrl}" is not a URL (expected e.g. http://127.0.0.1:3000)`, 2);
   }
   try {
-    return new AsyncJobsClient(apiUrl);
+    return new AsyncJobsClient(apiUrl, { requestTimeoutMs: REQUEST_TIMEOUT });
   } catch {
     throw new CliError(`--api "${apiUrl}" must be an http(s) URL`, 2);
   }

@@ -1,5 +1,11 @@
 import { AsyncJobsError } from './errors.ts';
-import { Transport, type RawResponse, type RequestOptions } from './transport.ts';
+import {
+  Transport,
+  fetchWithin,
+  isNoAnswer,
+  type RawResponse,
+  type RequestOptions,
+} from './transport.ts';
 import type {
   BatchLine,
   BatchRecord,
@@ -14,7 +20,7 @@ import type {
 } from './types.ts';
 
 export { AsyncJobsError, type AsyncJobsErrorCode } from './errors.ts';
-export { isLocal, type RawResponse, type RequestOptions } from './transport.ts';
+export { REQUEST_TIMEOUT_MS, isLocal, type RawResponse, type RequestOptions } from './transport.ts';
 export type * from './types.ts';
 
 /** The longest `?wait=` the API takes, in seconds (docs/api.md). */
@@ -32,6 +38,8 @@ const idPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;
 export interface ClientOptions {
   /** Monotonic milliseconds; tests pass a fake. */
   now?: () => number;
+  /** How long a request waits for an answer or for more of its body (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -45,7 +53,7 @@ export class AsyncJobsClient {
 
   /** `apiUrl`: the API's base URL, e.g. http://127.0.0.1:3000 or https://<id>.execute-api... */
   constructor(apiUrl: string, opts: ClientOptions = {}) {
-    this.http = new Transport(apiUrl);
+    this.http = new Transport(apiUrl, opts.requestTimeoutMs);
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -172,22 +180,24 @@ export class AsyncJobsClient {
         throw new AsyncJobsError('the result redirect has no location', 302, 'invalid-answer');
       let download;
       try {
-        download = await fetch(location);
+        download = await fetchWithin(location, {}, this.http.timeoutMs);
       } catch (err) {
         throw new AsyncJobsError(
-          `cannot download the result (${(err as Error).message})`,
+          isNoAnswer(err)
+            ? `the result download did not answer within ${this.http.timeoutMs / 1000} s (request timeout)`
+            : `cannot download the result (${(err as Error).message})`,
           0,
           'unreachable',
         );
       }
-      if (!download.ok) {
+      if (download.status < 200 || download.status > 299) {
         throw new AsyncJobsError(
           `the result download failed (HTTP ${download.status})`,
           download.status,
           'http',
         );
       }
-      bytes = Buffer.from(await download.arrayBuffer());
+      bytes = download.body;
       contentType = download.headers.get('content-type') ?? undefined;
     }
     return { bytes, contentType, text: () => bytes.toString('utf8') };

@@ -48,6 +48,53 @@ export interface RawResponse {
   body: Buffer;
 }
 
+/**
+ * The longest a request waits for an answer, or for more of an answer's body: longer than API
+ * Gateway's 30 s integration limit (and the API's 20 s `?wait=`), so only an API or a connection
+ * that hangs is cut, never a slow answer the API would still give.
+ */
+export const REQUEST_TIMEOUT_MS = 35_000;
+
+/** No answer, or no more of its body, within the request timeout. */
+class NoAnswer extends Error {
+  override readonly name = 'NoAnswer';
+}
+
+/**
+ * `fetch`, its whole body read, ended with NoAnswer when the headers do not come within `ms` or
+ * the body stops for `ms`: fetch itself waits for minutes (undici's 300 s).
+ */
+export async function fetchWithin(
+  url: URL | string,
+  init: RequestInit,
+  ms: number,
+): Promise<RawResponse> {
+  const controller = new AbortController();
+  let timer = setTimeout(() => controller.abort(), ms);
+  try {
+    const res = await fetch(url, { ...init, signal: controller.signal });
+    const chunks: Uint8Array[] = [];
+    if (res.body) {
+      for await (const chunk of res.body) {
+        clearTimeout(timer);
+        timer = setTimeout(() => controller.abort(), ms);
+        chunks.push(chunk);
+      }
+    }
+    return { status: res.status, headers: res.headers, body: Buffer.concat(chunks) };
+  } catch (err) {
+    if (controller.signal.aborted) throw new NoAnswer(`no answer within ${ms / 1000} s`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether `fetchWithin` gave up waiting. */
+export function isNoAnswer(err: unknown): boolean {
+  return err instanceof NoAnswer;
+}
+
 export interface RequestOptions {
   query?: Record<string, string | undefined>;
   body?: Buffer | Uint8Array;
@@ -58,8 +105,14 @@ export class Transport {
   readonly base: URL;
   private signer?: SignatureV4;
 
-  /** Throws a TypeError when `apiUrl` is not an http(s) URL. */
-  constructor(apiUrl: string) {
+  /**
+   * Throws a TypeError when `apiUrl` is not an http(s) URL. `timeoutMs`: how long a request waits
+   * for an answer or for more of its body (REQUEST_TIMEOUT_MS).
+   */
+  constructor(
+    apiUrl: string,
+    readonly timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {
     this.base = new URL(apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
     if (!['http:', 'https:'].includes(this.base.protocol)) {
       throw new TypeError(`${apiUrl} is not an http(s) URL`);
@@ -105,10 +158,20 @@ export class Transport {
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, v);
     const headers = await this.sign(method, url, { ...opts.headers }, opts.body);
-    let res;
     try {
-      res = await fetch(url, { method, headers, body: opts.body, redirect: 'manual' });
+      return await fetchWithin(
+        url,
+        { method, headers, body: opts.body, redirect: 'manual' },
+        this.timeoutMs,
+      );
     } catch (err) {
+      if (isNoAnswer(err)) {
+        throw new AsyncJobsError(
+          `the API at ${this.base.origin} did not answer within ${this.timeoutMs / 1000} s (request timeout)`,
+          0,
+          'unreachable',
+        );
+      }
       const c = (err as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
       const cause = c?.code ?? c?.errors?.[0]?.code ?? (err as Error).message;
       throw new AsyncJobsError(
@@ -117,8 +180,6 @@ export class Transport {
         'unreachable',
       );
     }
-    const body = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, headers: res.headers, body };
   }
 
   /** The API's `{"message"}` of an error answer (or the status) as an AsyncJobsError. */

@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { requestHandler, timeBounds } from '../lib/adapters/time-bounds.ts';
 import { startS3Front } from './s3Front.ts';
 
 /*
@@ -22,6 +23,20 @@ const require = createRequire(import.meta.url);
 
 /** s3rver only accepts this key pair; dynalite accepts any, so everything local uses it. */
 export const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * The options of every client the sandbox builds for its own emulators (table setup, seeding,
+ * capacity notes, restore): an emulator that stops answering fails the call within
+ * `timeBounds().local`, as a service would, instead of holding the sandbox's start or shutdown.
+ */
+export function localClientOptions(endpoint: string) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+    requestHandler: requestHandler(timeBounds().local),
+  };
+}
 
 export interface Emulator {
   url: string;
@@ -93,11 +108,7 @@ export async function startDynamo(opts: {
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: EMULATOR_CREDENTIALS,
-  });
+  const client = new DynamoDBClient(localClientOptions(url));
   const existing = await client.send(new ListTablesCommand({}));
   if (existing.TableNames?.includes(opts.table)) {
     // Restored from `path`: the table, its index and its items are as the last run left them.

@@ -5,7 +5,13 @@ import type { CapacitySettings } from './capacity.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EMULATOR_CREDENTIALS, startDynamo, startS3, type Emulator } from './emulators.ts';
+import {
+  EMULATOR_CREDENTIALS,
+  localClientOptions,
+  startDynamo,
+  startS3,
+  type Emulator,
+} from './emulators.ts';
 import { createTriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
 import { PROJECT_DIR, serverlessBin } from './paths.ts';
@@ -247,12 +253,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       () => s3e!.close(),
       () => ddb!.close(),
     );
-    const s3 = new S3Client({
-      region: LOCAL.region,
-      credentials: EMULATOR_CREDENTIALS,
-      endpoint: s3e!.url,
-      forcePathStyle: true,
-    });
+    const s3 = new S3Client({ ...localClientOptions(s3e!.url), forcePathStyle: true });
     closers.push(async () => s3.destroy());
     for (const o of SEED) {
       await s3.send(
@@ -325,11 +326,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     // The endpoint's capacity note, which getJob reads to say a job waits for an instance; written
     // in order, one write at a time.
-    const ddbClient = new DynamoDBClient({
-      region: LOCAL.region,
-      credentials: EMULATOR_CREDENTIALS,
-      endpoint: ddb!.url,
-    });
+    const ddbClient = new DynamoDBClient(localClientOptions(ddb!.url));
     const notes = new CapacityNotes(ddbClient, LOCAL.jobsTable);
     let noteWrites = Promise.resolve();
     closers.push(async () => {

@@ -8,7 +8,7 @@ import { JobStore } from '../lib/adapters/job-store.ts';
 import { checkJob } from '../lib/app/reconcile.ts';
 import { loadConfig } from '../lib/config.ts';
 import { expiresAt } from '../lib/domain/jobs.ts';
-import { EMULATOR_CREDENTIALS } from './emulators.ts';
+import { localClientOptions } from './emulators.ts';
 import { LOCAL } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
 
@@ -62,17 +62,9 @@ export interface RestoreDeps {
  * re-running model work nobody asked to re-run again would surprise more than a clear failure.
  */
 export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
-  const dynamo = new DynamoDBClient({
-    endpoint: deps.dynamodbUrl,
-    region: LOCAL.region,
-    credentials: EMULATOR_CREDENTIALS,
-  });
+  const dynamo = new DynamoDBClient(localClientOptions(deps.dynamodbUrl));
   const eventBridge = deps.eventBridgeUrl
-    ? new EventBridgeClient({
-        endpoint: deps.eventBridgeUrl,
-        region: LOCAL.region,
-        credentials: EMULATOR_CREDENTIALS,
-      })
+    ? new EventBridgeClient(localClientOptions(deps.eventBridgeUrl))
     : undefined;
   const report: RestoreReport = { jobs: 0, finished: 0, interrupted: 0 };
   try {

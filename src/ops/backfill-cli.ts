@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseArgs } from 'node:util';
+import { opsDynamo } from './clients.ts';
 import { backfillShardKeys } from './backfill.ts';
 
 /**
@@ -20,7 +20,7 @@ if (!values.table) {
   );
   process.exit(2);
 }
-const client = new DynamoDBClient({});
+const client = opsDynamo();
 const totalSegments = values.segments ? Number(values.segments) : 1;
 const reports = await Promise.all(
   Array.from({ length: totalSegments }, (_, segment) =>

@@ -1,6 +1,5 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
+import { opsLambda, opsSqs } from './clients.ts';
 import { redriveDestinationQueue, redriveQueueDlq } from './redrive.ts';
 
 /**
@@ -25,8 +24,8 @@ if (urls.length === 0) {
   console.error('the DLQ urls are the stack outputs OnSuccessDLQUrl and OnErrorDLQUrl');
   process.exit(2);
 }
-const sqs = new SQSClient({});
-const lambda = new LambdaClient({});
+const sqs = opsSqs();
+const lambda = opsLambda();
 let failed = 0;
 for (const queueUrl of urls) {
   const report = values.move

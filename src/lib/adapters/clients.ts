@@ -6,13 +6,16 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from '../config.ts';
 import { JobStore } from '../adapters/job-store.ts';
 import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
+import { honourDeadlines, requestHandler, timeBounds } from './time-bounds.ts';
 
 /*
  * One client per service per process, created on first use: a warm invocation reuses its
  * connections, and a path that never touches a service (getJob never invokes SageMaker) never pays
  * for constructing its client; the S3 and EventBridge SDKs are not even loaded until then
  * (src/lib/adapters/lazy.ts). Retries and timeouts are chosen, not inherited: a Lambda has a deadline, and
- * an SDK call that hangs past it loses the whole invocation.
+ * an SDK call that hangs past it loses the whole invocation. Each client's timeouts come from
+ * time-bounds.ts (why each number, and what in the HTTP handler enforces it), and each honours the
+ * deadline a use case runs under (submit's).
  */
 
 /** Anything with the SDK clients' `destroy`, so a reset closes its connections. */
@@ -65,15 +68,15 @@ function lazyLoaded<M, T extends Destroyable>(
   };
 }
 
-const s3Client = /* @__PURE__ */ lazyLoaded(
-  s3Sdk,
-  ({ S3Client }) =>
+const s3Client = /* @__PURE__ */ lazyLoaded(s3Sdk, ({ S3Client }) =>
+  honourDeadlines(
     new S3Client({
       credentials: config().emulatorCredentials,
       forcePathStyle: config().s3EndpointOverride,
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+      requestHandler: requestHandler(timeBounds().s3),
     }),
+  ),
 );
 
 export async function s3(): Promise<S3Client> {
@@ -101,13 +104,14 @@ export async function s3Presigner(): Promise<S3Client> {
   return s3PresignClient.get();
 }
 
-const dynamoClient = /* @__PURE__ */ lazy(
-  () =>
+const dynamoClient = /* @__PURE__ */ lazy(() =>
+  honourDeadlines(
     new DynamoDBClient({
       credentials: config().emulatorCredentials,
       maxAttempts: 4,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+      requestHandler: requestHandler(timeBounds().dynamo),
     }),
+  ),
 );
 
 export function dynamo(): DynamoDBClient {
@@ -116,27 +120,28 @@ export function dynamo(): DynamoDBClient {
 
 // Two attempts only: a throttled submit is better answered 429 quickly than retried into the
 // API Gateway 30 s limit; the caller can retry with the same inferenceId safely.
-const sageMakerClient = /* @__PURE__ */ lazy(
-  () =>
+const sageMakerClient = /* @__PURE__ */ lazy(() =>
+  honourDeadlines(
     new SageMakerRuntimeClient({
       credentials: config().emulatorCredentials,
       maxAttempts: 2,
-      requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
+      requestHandler: requestHandler(timeBounds().sageMaker),
     }),
+  ),
 );
 
 export function sageMaker(): SageMakerRuntimeClient {
   return sageMakerClient.get();
 }
 
-const eventBridgeClient = /* @__PURE__ */ lazyLoaded(
-  eventBridgeSdk,
-  ({ EventBridgeClient }) =>
+const eventBridgeClient = /* @__PURE__ */ lazyLoaded(eventBridgeSdk, ({ EventBridgeClient }) =>
+  honourDeadlines(
     new EventBridgeClient({
       credentials: config().emulatorCredentials,
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+      requestHandler: requestHandler(timeBounds().eventBridge),
     }),
+  ),
 );
 
 export async function eventBridge(): Promise<EventBridgeClient> {
@@ -144,14 +149,14 @@ export async function eventBridge(): Promise<EventBridgeClient> {
 }
 
 /** SQS, for the dead-letter queue a refused notification is sent to. */
-const sqsClient = /* @__PURE__ */ lazyLoaded(
-  sqsSdk,
-  ({ SQSClient }) =>
+const sqsClient = /* @__PURE__ */ lazyLoaded(sqsSdk, ({ SQSClient }) =>
+  honourDeadlines(
     new SQSClient({
       credentials: config().emulatorCredentials,
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+      requestHandler: requestHandler(timeBounds().sqs),
     }),
+  ),
 );
 
 export async function sqs(): Promise<SQSClient> {

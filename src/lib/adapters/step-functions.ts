@@ -1,10 +1,11 @@
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { config } from '../config.ts';
+import { requestHandler, timeBounds } from './time-bounds.ts';
 
 /*
  * Step Functions, for the callbacks of jobs submitted with a task token. The SDK reaches a local
  * stand-in through AWS_ENDPOINT_URL_SFN (the service id is "SFN"). Few attempts and short
- * timeouts: a throttled or failed call is retried by Lambda's asynchronous retries of the whole
+ * timeouts (time-bounds.ts): a throttled or failed call is retried by Lambda's asynchronous retries of the whole
  * event, which then goes to the DLQ.
  */
 
@@ -14,7 +15,7 @@ export function stepFunctions(): SFNClient {
   client ??= new SFNClient({
     credentials: config().emulatorCredentials,
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+    requestHandler: requestHandler(timeBounds().sfn),
   });
   return client;
 }

@@ -1,4 +1,6 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createHmac } from 'node:crypto';
+import { requestHandler, timeBounds } from './time-bounds.ts';
 
 /*
  * Webhook signing keys. The stack holds one master secret; each receiver gets its own key, derived
@@ -99,12 +101,27 @@ export function webhookSecretSource(
   };
 }
 
+let secretsClient: SecretsManagerClient | undefined;
+
+/** Secrets Manager, built on the first read of a secret (once per process). */
+export async function secretsManager(): Promise<SecretsManagerClient> {
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  secretsClient ??= new SecretsManagerClient({
+    maxAttempts: 3,
+    requestHandler: requestHandler(timeBounds().secretsManager),
+  });
+  return secretsClient;
+}
+
+/** For tests that point the process at another endpoint. */
+export function resetSecretsManager(): void {
+  secretsClient?.destroy();
+  secretsClient = undefined;
+}
+
 async function fetchSecret(arn: string): Promise<string> {
-  const { SecretsManagerClient, GetSecretValueCommand } =
-    await import('@aws-sdk/client-secrets-manager');
-  const res = await new SecretsManagerClient({ maxAttempts: 3 }).send(
-    new GetSecretValueCommand({ SecretId: arn }),
-  );
+  const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const res = await (await secretsManager()).send(new GetSecretValueCommand({ SecretId: arn }));
   if (!res.SecretString) throw new Error('the webhook secret is empty');
   return res.SecretString;
 }

@@ -171,6 +171,19 @@ function reasonOf(err: unknown): string {
   return 'network error';
 }
 
+function timedOut(): Error {
+  return Object.assign(new Error('webhook timed out'), { code: 'ETIMEDOUT' });
+}
+
+/** `promise`, or ETIMEDOUT once `ms` have passed: a resolver that never answers ends too. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 /**
  * One POST to a pinned address. Resolves with the status as soon as the answer's headers are
  * in; at most RESPONSE_READ_LIMIT bytes of its body are read, then the connection is closed.
@@ -205,17 +218,21 @@ function post(
     } else {
       req = httpRequest(url, options);
     }
+    // The status, once the answer's headers are in: the receiver has answered, even if its body
+    // then stalls (the timer still ends the attempt, with that status).
+    let status: number | undefined;
     const timer = setTimeout(() => {
-      req.destroy(Object.assign(new Error('webhook timed out'), { code: 'ETIMEDOUT' }));
+      req.destroy(timedOut());
     }, opts.timeoutMs);
-    req.on('error', (err) => settle(() => reject(err)));
+    req.on('error', (err) => settle(() => (status === undefined ? reject(err) : resolve(status))));
     req.on('response', (res) => {
-      const status = res.statusCode ?? 0;
+      const answered = res.statusCode ?? 0;
+      status = answered;
       let read = 0;
       const close = () => {
         res.destroy();
         req.destroy();
-        settle(() => resolve(status));
+        settle(() => resolve(answered));
       };
       res.on('data', (chunk: Buffer) => {
         read += chunk.length;
@@ -252,7 +269,13 @@ export async function deliver(
   let status: number;
   try {
     // Resolved and checked on every attempt; the socket connects only to what was checked.
-    const addresses = await checkedAddresses(target, opts.allowLoopback, opts.resolve);
+    // One bound for the attempt, the name's resolution included.
+    const timeoutMs = opts.timeoutMs ?? 5_000;
+    const started = Date.now();
+    const addresses = await within(
+      checkedAddresses(target, opts.allowLoopback, opts.resolve),
+      timeoutMs,
+    );
     status = await post(
       target,
       addresses,
@@ -264,7 +287,7 @@ export async function deliver(
         [SIGNATURE_HEADER]: signatureHeader(keys, timestamp, body),
       },
       body,
-      { timeoutMs: opts.timeoutMs ?? 5_000, ca: opts.ca },
+      { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)), ca: opts.ca },
     );
   } catch (err) {
     if (err instanceof WebhookRefused) throw err;

@@ -18,6 +18,7 @@ import type { ClientSource } from '../adapters/client-source.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
 import { putObject } from '../adapters/storage.ts';
 import { invokeAsync } from '../adapters/sagemaker.ts';
+import { timeBounds, withinDeadline } from '../adapters/time-bounds.ts';
 import {
   MAX_INLINE_INPUT_BYTES,
   contentTypeOf,
@@ -65,8 +66,15 @@ function storageError(): AppError {
 /**
  * POST /jobs: claim the id, store the input, queue it with SageMaker, record where the result
  * will land. A claim whose job was never queued is released, so a failed submit leaves nothing.
+ * Every call runs under one deadline, and the release under one of its own after it, so a
+ * dependency that accepts and never answers still gets the caller a retryable answer well inside
+ * API Gateway's 30 s (time-bounds.ts; docs/reliability.md "Time bounds").
  */
 export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
+  return withinDeadline(timeBounds().submit.deadlineMs, 'submit', () => submit(req, deps));
+}
+
+async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
   const { config } = deps;
   const q = parseSubmitQuery(req.query);
   const hasBody = req.body.byteLength > 0;
@@ -156,12 +164,12 @@ export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<S
       invocationTimeoutSeconds: q.invocationTimeoutSeconds,
     });
   } catch (err) {
-    await deps.store
-      .release(inferenceId, claim.claimToken as string)
-      .catch((releaseErr: unknown) => {
-        // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
-        logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
-      });
+    await withinDeadline(timeBounds().submit.releaseMs, 'releasing the claim', () =>
+      deps.store.release(inferenceId, claim.claimToken as string),
+    ).catch((releaseErr: unknown) => {
+      // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
+      logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+    });
     throw err;
   }
   const job = await deps.store.markQueued(inferenceId, {
