@@ -11,9 +11,9 @@ import { loadConfig } from '../../../../src/lib/config.ts';
 import {
   blockOf,
   type BatchBlock,
-  type BatchHeader,
   type LineStatus,
-} from '../../../../src/lib/domain/batches.ts';
+} from '../../../../src/lib/domain/batch-blocks.ts';
+import type { BatchHeader } from '../../../../src/lib/domain/batches.ts';
 import { EXPIRY_GRACE_SECONDS, type Job, type Outcome } from '../../../../src/lib/domain/jobs.ts';
 import { MemoryQueue } from '../../../support/batch-queue.ts';
 import {
