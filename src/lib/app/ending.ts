@@ -79,7 +79,10 @@ const EXTRA_COUNTS: Record<EndedBy, CountMetric[]> = {
  * The after-effects of a terminal record, each idempotent: the event (skipped when its marker
  * says it was sent, unless `fresh`: this very call made the record terminal) and the batch line
  * (a set add). Both are tried even when the other fails, then the first error is thrown, so a
- * bus outage does not also hold back the batch count.
+ * bus outage does not also hold back the batch count. A notification that throws here is
+ * delivered again and, a duplicate by then, repeats them; reconcile and getJob have no such
+ * redelivery: the run fails (its error alarm) or the request answers 500, and the record, no
+ * longer IN_PROGRESS, is not looked at again.
  */
 export async function afterEffects(
   job: Job | undefined,
