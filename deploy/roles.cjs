@@ -87,7 +87,7 @@ module.exports = async ({ resolveVariable }) => {
       'sqs:SendMessage',
       sqs ? [arn(destination), arn(`${queue}DLQ`), REFUSED] : [arn(destination), REFUSED],
     ),
-    // batch-counts.ts: the outcome that completes a batch queues its finish.
+    // ending.ts (batch-counts.ts): the outcome that completes a batch queues its finish.
     allow('sqs:SendMessage', BATCHES),
     ...(sqs ? [pollQueue(queue)] : []),
   ];
@@ -127,14 +127,16 @@ module.exports = async ({ resolveVariable }) => {
       allow('sqs:SendMessage', [arn('RetryQueue'), arn('AutoRetryDLQ')]),
       pollQueue('RetryQueue'),
     ],
-    // The record; for a stale job, reconcileJob: read the output or failure, finish (UpdateItem),
-    // announce (GetItem, PutEvents, markAnnounced: UpdateItem).
+    // The record; for a stale job, reconcileJob: read the output or failure, then ending.ts:
+    // finish (UpdateItem), announce (GetItem, PutEvents, markAnnounced: UpdateItem), the batch
+    // line (UpdateItem) and, for the last line, the batch's finish (SendMessage).
     getJob: [
       allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
       allow('s3:GetObject', [OUTPUTS, FAILURES]),
       listPrefixes('outputs/*', 'failures/*'),
       allow('events:PutEvents', arn('JobsBus')),
       kms,
+      allow('sqs:SendMessage', BATCHES),
     ],
     // The record; a presigned GET of its output, which S3 authorizes as this role.
     getResult: [allow('dynamodb:GetItem', TABLE), allow('s3:GetObject', OUTPUTS), kms],
@@ -159,6 +161,7 @@ module.exports = async ({ resolveVariable }) => {
       listPrefixes('outputs/*', 'failures/*'),
       allow('events:PutEvents', arn('JobsBus')),
       kms,
+      allow('sqs:SendMessage', BATCHES),
     ],
     // trigger.ts: the queue it polls; with a prefix, HeadObject of the dropped object (s3:GetObject,
     // and s3:ListBucket under the prefix so a deleted object reads 404, not 403), then what submit

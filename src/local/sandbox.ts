@@ -416,7 +416,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await waitForApi(apiUrl, child, 10_000);
     // Once webhooks can be delivered: the jobs the last run left IN_PROGRESS are settled.
     const restored = opts.stateDir
-      ? await restoreJobs({ dynamodbUrl: ddb!.url, s3, eventBridgeUrl: eventBridge.url })
+      ? await restoreJobs({
+          dynamodbUrl: ddb!.url,
+          s3,
+          eventBridgeUrl: eventBridge.url,
+          batchQueueUrl: sqs.queueUrl(LOCAL.batchQueue),
+        })
       : undefined;
     if (opts.stateDir) log(describeRestore(opts.stateDir, restored));
     // As CreateEndpoint does, once the subscribers are up: every start exercises the handlers'

@@ -3,9 +3,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { announceOnDemand } from '../lib/adapters/lazy.ts';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BatchStore } from '../lib/adapters/batch-store.ts';
+import { sqsBatchQueue } from '../lib/adapters/batch-queue.ts';
 import { JobStore } from '../lib/adapters/job-store.ts';
-import { checkJob } from '../lib/app/reconcile.ts';
+import { afterEffects, endJob } from '../lib/app/ending.ts';
+import { checkJob, type ReconcileDeps } from '../lib/app/reconcile.ts';
 import { loadConfig } from '../lib/config.ts';
 import { expiresAt } from '../lib/domain/jobs.ts';
 import { localClientOptions } from './emulators.ts';
@@ -50,7 +53,49 @@ export interface RestoreDeps {
   s3: S3Client;
   /** The local EventBridge: JobCompleted/JobFailed of the settled jobs reach webhooks. */
   eventBridgeUrl?: string;
+  /** The local batch queue: a settled job of a batch counts its line, the last one its finish. */
+  batchQueueUrl?: string;
   now?: () => Date;
+}
+
+/** What the scan keeps of an item: a job record, or a batch header (it has a batchId, no status). */
+interface Found {
+  inferenceId: string;
+  status?: string;
+  batchId?: string;
+  finishedAt?: boolean;
+  announcedAt?: boolean;
+}
+
+/** Every job record and batch header of the table, by pages, with only what restore reads. */
+async function scanItems(dynamo: DynamoDBClient): Promise<Found[]> {
+  const found: Found[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(
+      new ScanCommand({
+        TableName: LOCAL.jobsTable,
+        // Job records and batch headers only: the reconcile cursor's item, the announced markers
+        // and the batch blocks have neither a status nor a batchId.
+        FilterExpression: 'attribute_exists(#s) OR attribute_exists(batchId)',
+        ProjectionExpression: 'inferenceId, #s, batchId, finishedAt, announcedAt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (!item.inferenceId?.S) continue;
+      found.push({
+        inferenceId: item.inferenceId.S,
+        status: item.status?.S,
+        batchId: item.batchId?.S,
+        finishedAt: item.finishedAt !== undefined,
+        announcedAt: item.announcedAt !== undefined,
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return found;
 }
 
 /**
@@ -60,11 +105,18 @@ export interface RestoreDeps {
  * It is first looked for in S3 as reconcile does (the model may have finished before the stop,
  * with only the notification lost), and otherwise failed with a reason saying what happened:
  * re-running model work nobody asked to re-run again would surprise more than a clear failure.
+ * Either way it ends through the lib's endJob, so its event and its batch line follow as they
+ * would on AWS. The local queues died with the process too: a job the last run ended whose
+ * after-effects had not run (stopped between the transition and them) gets them again, and a
+ * batch finished but not completed gets its finish queued again (both idempotent).
  */
 export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
   const dynamo = new DynamoDBClient(localClientOptions(deps.dynamodbUrl));
   const eventBridge = deps.eventBridgeUrl
     ? new EventBridgeClient(localClientOptions(deps.eventBridgeUrl))
+    : undefined;
+  const sqs = deps.batchQueueUrl
+    ? new SQSClient(localClientOptions(new URL(deps.batchQueueUrl).origin))
     : undefined;
   const report: RestoreReport = { jobs: 0, finished: 0, interrupted: 0 };
   try {
@@ -76,64 +128,68 @@ export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
       JOBS_TABLE: LOCAL.jobsTable,
       EVENT_BUS_NAME: eventBridge ? LOCAL.eventBusName : undefined,
     });
-    const unfinished: string[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamo.send(
-        new ScanCommand({
-          TableName: LOCAL.jobsTable,
-          // Job records only: the reconcile cursor's item has no status.
-          FilterExpression: 'attribute_exists(#s)',
-          ProjectionExpression: 'inferenceId, #s',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        report.jobs++;
-        if (item.status?.S === 'IN_PROGRESS' && item.inferenceId?.S) {
-          unfinished.push(item.inferenceId.S);
-        }
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-
+    const batches =
+      sqs && deps.batchQueueUrl
+        ? {
+            batches: new BatchStore(dynamo, LOCAL.jobsTable),
+            queue: sqsBatchQueue(() => sqs, deps.batchQueueUrl),
+            now: deps.now,
+          }
+        : undefined;
+    const ending: ReconcileDeps = {
+      config,
+      store,
+      s3: () => deps.s3,
+      eventBridge: eventBridge && (() => eventBridge),
+      batches,
+      now: deps.now,
+    };
+    const items = await scanItems(dynamo);
+    const jobs = items.filter((i) => i.status !== undefined);
+    report.jobs = jobs.length;
+    const unfinished = jobs.filter((j) => j.status === 'IN_PROGRESS').map((j) => j.inferenceId);
     for (const job of await store.getMany(unfinished)) {
       if (job.status !== 'IN_PROGRESS') continue;
-      const found = await checkJob(job, {
-        config,
-        store,
-        s3: () => deps.s3,
-        eventBridge: eventBridge && (() => eventBridge),
-        now: deps.now,
-      });
+      const found = await checkJob(job, ending);
       if (found.verdict !== 'pending') {
         report.finished++;
         continue;
       }
       const now = deps.now?.() ?? new Date();
-      // IN_PROGRESS -> FAILED, the same conditional transition as onError's.
-      const t = await store.transition(job.inferenceId, {
-        status: 'FAILED',
-        endpointName: job.endpointName ?? LOCAL.endpointName,
-        completedAt: now.toISOString(),
-        expiresAt: job.expiresAt ?? expiresAt(now, config.jobTtlDays),
-        failureReason: INTERRUPTED_REASON,
-      });
-      if (!t.applied) continue; // a notification finished it meanwhile
-      report.interrupted++;
-      if (eventBridge && config.eventBusName) {
-        await announceOnDemand(
-          t.job,
-          { store, eventBridge: () => eventBridge, busName: config.eventBusName, now: deps.now },
-          true,
-        );
+      const ended = await endJob(
+        job.inferenceId,
+        {
+          outcome: {
+            status: 'FAILED',
+            endpointName: job.endpointName ?? LOCAL.endpointName,
+            completedAt: now.toISOString(),
+            expiresAt: job.expiresAt ?? expiresAt(now, config.jobTtlDays),
+            failureReason: INTERRUPTED_REASON,
+          },
+          endedBy: 'restart',
+        },
+        ending,
+      );
+      // Not applied: a notification finished it meanwhile.
+      if (ended.applied) report.interrupted++;
+    }
+    if (batches) {
+      const headers = items.filter((i) => i.status === undefined && i.batchId !== undefined);
+      const open = new Set(headers.filter((h) => !h.finishedAt).map((h) => h.batchId));
+      const ended = jobs.filter(
+        (j) => j.status !== 'IN_PROGRESS' && j.batchId !== undefined && open.has(j.batchId),
+      );
+      for (const job of await store.getMany(ended.map((j) => j.inferenceId))) {
+        await afterEffects(job, ending);
       }
+      const finishing = headers.filter((h) => h.finishedAt && !h.announcedAt);
+      await batches.queue.send(finishing.map((h) => ({ t: 'finish', batchId: h.batchId! })));
     }
     return report;
   } finally {
     dynamo.destroy();
     eventBridge?.destroy();
+    sqs?.destroy();
   }
 }
 

@@ -8,6 +8,8 @@ import type { JobStore } from '../../src/lib/adapters/job-store.ts';
 import { processBatchEvent } from '../../src/lib/app/batch-worker.ts';
 import { createBatch, getBatch, type WorkerDeps } from '../../src/lib/app/batches.ts';
 import { processEvent } from '../../src/lib/app/results.ts';
+import { checkJob, reconcile } from '../../src/lib/app/reconcile.ts';
+import { EXPIRY_GRACE_SECONDS } from '../../src/lib/domain/jobs.ts';
 import { loadConfig, type Config } from '../../src/lib/config.ts';
 import { listJobs } from '../../src/lib/http/listing.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
@@ -383,6 +385,102 @@ describe('POST /batches?prefix=', () => {
       ),
     ).rejects.toMatchObject({ status: 400 });
   });
+});
+
+describe('batches whose last job ends without a notification', () => {
+  /** Every message the queue holds, processed as batchWorker would; notifications never come. */
+  async function work(r: Rig): Promise<void> {
+    for (;;) {
+      const e = r.queue.receive(10);
+      if (e && e.Records.length > 0) {
+        r.queue.settle(e, await processBatchEvent(e, r.deps));
+        continue;
+      }
+      if (!r.queue.advance()) return;
+    }
+  }
+
+  it('each path that ends it counts the line, and each batch completes once', async () => {
+    const r = rig(0);
+    // One batch per path; line 1 of each ends by its notification, line 2 by the path.
+    const paths = ['output found', 'failure found', 'expired', "getJob's check"] as const;
+    const ids: Record<string, string> = {};
+    for (const path of paths) {
+      const view = await createBatch(
+        {
+          query: {},
+          body: manifest(2, (n) => ({ body: `${path} ${n}`, contentType: 'text/plain' })),
+        },
+        r.deps,
+      );
+      ids[path] = view.batchId;
+    }
+    await work(r);
+    expect(r.sm.invoked).toHaveLength(8);
+    const ending = {
+      config: cfg,
+      store: b.store,
+      s3: () => b.s3,
+      eventBridge: r.bus.client,
+      batches: { batches, queue: r.queue },
+    };
+    for (const batchId of Object.values(ids)) {
+      await processEvent(
+        snsEvent({
+          topic: SUCCESS_TOPIC,
+          message: completed(`${batchId}-1`, { responseBody: Buffer.from('1') }),
+        }),
+        SUCCESS_TOPIC,
+        ending,
+      );
+    }
+    await b.putOutput(`outputs/${ids['output found']}-2.out`, '0.5', 'text/plain');
+    await b.putOutput(`failures/${ids['failure found']}-2.out`, 'out of memory', 'text/plain');
+    await b.putOutput(`outputs/${ids["getJob's check"]}-2.out`, '0.7', 'text/plain');
+    // GET /jobs/{id} of a stale job: the same check reconcile makes, from getJob.
+    const polled = await b.store.get(`${ids["getJob's check"]}-2`);
+    expect(await checkJob(polled!, ending)).toMatchObject({ verdict: 'completed' });
+    // The scheduled run, past the others' deadlines: one found output, one failure, one expiry.
+    const later = () => new Date(Date.now() + (21_600 + 900 + EXPIRY_GRACE_SECONDS + 1) * 1000);
+    expect(await reconcile({ ...ending, now: later }, { olderThanSeconds: 0 })).toMatchObject({
+      completed: 1,
+      failed: 1,
+      expired: 1,
+      errors: 0,
+    });
+    await work(r);
+
+    const expected = {
+      'output found': { completed: 2, failed: 0 },
+      'failure found': { completed: 1, failed: 1 },
+      expired: { completed: 1, failed: 1 },
+      "getJob's check": { completed: 2, failed: 0 },
+    };
+    for (const path of paths) {
+      const view = await getBatch(ids[path]!, { batches, s3: () => b.s3 });
+      expect(view, path).toMatchObject({
+        state: 'COMPLETED',
+        counts: { expected: 2, inProgress: 0, ...expected[path] },
+      });
+      const done = r.bus.events.filter(
+        (e) => e.DetailType === 'BatchCompleted' && JSON.parse(e.Detail!).batchId === ids[path],
+      );
+      expect(done, path).toHaveLength(1);
+    }
+    // Every job was announced once, whichever path ended it.
+    const outcomes = r.bus.events.filter((e) => e.DetailType !== 'BatchCompleted');
+    expect(outcomes).toHaveLength(8);
+
+    // A second run and a late notification end nothing again: no second BatchCompleted.
+    await reconcile({ ...ending, now: later }, { olderThanSeconds: 0 });
+    await processEvent(
+      snsEvent({ topic: ERROR_TOPIC, message: failed(`${ids.expired}-2`) }),
+      ERROR_TOPIC,
+      ending,
+    );
+    await work(r);
+    expect(r.bus.events.filter((e) => e.DetailType === 'BatchCompleted')).toHaveLength(4);
+  }, 120_000);
 });
 
 describe('the sample events (events/batch-*.json)', () => {

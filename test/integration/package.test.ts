@@ -399,6 +399,14 @@ describe('serverless package', () => {
     });
   });
 
+  it('gives every function that ends a job the batch queue, for the batch line it counts', () => {
+    const batchQueue = { Ref: 'BatchQueue' };
+    for (const fn of ['OnSuccess', 'OnError', 'GetJob', 'Reconcile']) {
+      const vars = resources[`${fn}LambdaFunction`]!.Properties.Environment.Variables;
+      expect(vars.BATCH_QUEUE_URL, fn).toEqual(batchQueue);
+    }
+  });
+
   it('alarms on DLQ depth, handler errors and jobs stuck past their TTL', () => {
     const live = deployed(template);
     const alarms = Object.fromEntries(

@@ -1,13 +1,21 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStore, s3 } from '../../src/lib/adapters/clients.ts';
+import { batchStore, batchQueue } from '../../src/lib/adapters/batch-clients.ts';
+import { jobStore, s3, sageMaker } from '../../src/lib/adapters/clients.ts';
 import { config } from '../../src/lib/config.ts';
+import { processBatchEvent } from '../../src/lib/app/batch-worker.ts';
+import { getBatch } from '../../src/lib/app/batches.ts';
 import { reconcile } from '../../src/lib/app/reconcile.ts';
+import { submitJob as submitLine } from '../../src/lib/app/submit.ts';
 import { EXPIRY_GRACE_SECONDS } from '../../src/lib/domain/jobs.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
+import { startLocalSqs, type LocalSqs } from '../../src/local/sqs.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { lambdaContext } from '../support/lambda.ts';
+import { OUTPUT_BUCKET } from '../support/notifications.ts';
 
 /*
  * Lost notifications: the local runtime runs every job but publishes nothing. The scheduled
@@ -18,6 +26,7 @@ import { lambdaContext } from '../support/lambda.ts';
 type Handler = (e: unknown, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
 let b: Backends;
 let runtime: LocalSageMaker;
+let sqs: LocalSqs;
 let submitJob: Handler;
 let getJob: Handler;
 let reconcileHandler: (e: unknown, c: unknown) => Promise<unknown>;
@@ -32,11 +41,18 @@ beforeAll(async () => {
     faults: { dropNotification: () => true },
   });
   process.env.RECONCILE_AFTER_SECONDS = '0';
+  // Every function that ends a job has the batch queue (serverless.yml): here a local one.
+  sqs = await startLocalSqs({ queues: ['reconcile-batches'] });
+  process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
+  process.env.BATCH_QUEUE_URL = sqs.queueUrl('reconcile-batches');
   submitJob = (await import('../../src/handlers/submitJob.ts')).handler as never;
   getJob = (await import('../../src/handlers/getJob.ts')).handler as never;
   reconcileHandler = (await import('../../src/handlers/reconcile.ts')).handler as never;
 });
 afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_SQS;
+  delete process.env.BATCH_QUEUE_URL;
+  await sqs?.close();
   await runtime?.close();
   await b?.close();
 });
@@ -131,5 +147,115 @@ describe('reconcile', () => {
     const job = await b.store.get('slow-1');
     expect(job?.status).toBe('FAILED');
     expect(job?.failureReason).toMatch(/RequestTTLSeconds/);
+  });
+});
+
+/** Polls the output bucket until each job's output or failure is there, within the test's timeout. */
+async function waitForResults(ids: string[]): Promise<void> {
+  const keys = (await b.store.getMany(ids)).flatMap((job) =>
+    [job.outputLocation, job.failureLocation].map((uri) => uri?.replace(/^s3:\/\/[^/]+\//, '')),
+  );
+  for (;;) {
+    const listed = await b.s3.send(new ListObjectsV2Command({ Bucket: OUTPUT_BUCKET }));
+    const there = new Set((listed.Contents ?? []).map((o) => o.Key));
+    const done = ids.filter((_, i) => there.has(keys[2 * i]) || there.has(keys[2 * i + 1]));
+    if (done.length === ids.length) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a batch whose notifications were all lost', () => {
+  const BATCH = 'b-00000000000000000000abcd';
+
+  /** The batch's header and block as the expansion leaves them, and its lines submitted as batchWorker does. */
+  async function batchOf(lines: string[]): Promise<void> {
+    const batches = batchStore();
+    await batches.create({
+      batchId: BATCH,
+      createdAt: new Date().toISOString(),
+      source: {
+        kind: 'manifest',
+        uri: `s3://async-jobs-local-input/batches/${BATCH}/manifest.jsonl`,
+      },
+      expiresAt: 2_000_000_000,
+    });
+    await batches.openBlock(BATCH, 0, lines.length, {}, 2_000_000_000);
+    for (const [i, body] of lines.entries()) {
+      await submitLine(
+        {
+          query: { inferenceId: `${BATCH}-${i + 1}` },
+          contentType: 'text/csv',
+          body: Buffer.from(body),
+          batch: { batchId: BATCH, line: i + 1 },
+        },
+        { config: config(), store: jobStore(), s3, sageMaker },
+      );
+      await batches.addLine(BATCH, 0, i + 1, 'submitted');
+    }
+    await batches.advance(BATCH, 1);
+    await batches.markExpanded(BATCH, lines.length, 1, new Date().toISOString());
+  }
+
+  it("finishes once when getJob's check and reconcile end its jobs", async () => {
+    await batchOf(['1,2\n', 'FAIL', '3\n']);
+    // The runtime wrote each output or failure (and published nothing); jobs of the tests above
+    // may still be running, so no runtime.idle().
+    await waitForResults([1, 2, 3].map((line) => `${BATCH}-${line}`));
+    const finishes = () =>
+      sqs.messages.filter(
+        (m) => m.queueName === 'reconcile-batches' && m.body.includes('"finish"'),
+      );
+
+    // Line 1: a caller polls it, and getJob's own S3 check ends it.
+    const res = await getJob(
+      { version: '2.0', headers: {}, pathParameters: { inferenceId: `${BATCH}-1` } },
+      lambdaContext('getJob'),
+    );
+    expect(JSON.parse(String(res.body))).toMatchObject({ status: 'COMPLETED', batchId: BATCH });
+    // Lines 2 (its failure in S3) and 3 (its output): the scheduled reconcile.
+    expect(await reconcileHandler({}, lambdaContext('reconcile'))).toMatchObject({
+      completed: 1,
+      failed: 1,
+      errors: 0,
+    });
+    expect(finishes()).toHaveLength(1);
+
+    // batchWorker takes the finish: the manifest, then BatchCompleted, once.
+    const events: { DetailType?: string; Detail?: string }[] = [];
+    const bus = {
+      async send(cmd: { input: { Entries: { DetailType?: string; Detail?: string }[] } }) {
+        events.push(...cmd.input.Entries);
+        return { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] };
+      },
+    };
+    const worker = {
+      config: { ...config(), eventBusName: 'test-bus' },
+      batches: batchStore(),
+      queue: batchQueue()!,
+      s3,
+      eventBridge: () => bus as unknown as EventBridgeClient,
+      submit: { store: jobStore(), s3, sageMaker },
+    };
+    const finish = finishes()[0]!;
+    const event = {
+      Records: [
+        { messageId: finish.messageId, receiptHandle: 'r', body: finish.body, attributes: {} },
+      ],
+    } as unknown as SQSEvent;
+    expect(await processBatchEvent(event, worker)).toEqual({ batchItemFailures: [] });
+    const view = await getBatch(BATCH, { batches: batchStore(), s3 });
+    expect(view).toMatchObject({
+      state: 'COMPLETED',
+      counts: { expected: 3, inProgress: 0, completed: 2, failed: 1 },
+    });
+    expect(events.filter((e) => e.DetailType === 'BatchCompleted')).toHaveLength(1);
+
+    // A second run and a second poll change nothing: no second finish.
+    await reconcileHandler({}, lambdaContext('reconcile'));
+    await getJob(
+      { version: '2.0', headers: {}, pathParameters: { inferenceId: `${BATCH}-1` } },
+      lambdaContext('getJob'),
+    );
+    expect(finishes()).toHaveLength(1);
   });
 });

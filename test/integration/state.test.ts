@@ -4,7 +4,15 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BatchStore } from '../../src/lib/adapters/batch-store.ts';
+import { sqsBatchQueue } from '../../src/lib/adapters/batch-queue.ts';
 import { JobStore } from '../../src/lib/adapters/job-store.ts';
+import { processBatchEvent } from '../../src/lib/app/batch-worker.ts';
+import { getBatch, type WorkerDeps } from '../../src/lib/app/batches.ts';
+import { loadConfig } from '../../src/lib/config.ts';
+import { startLocalSqs } from '../../src/local/sqs.ts';
 import {
   EMULATOR_CREDENTIALS,
   startDynamo,
@@ -33,6 +41,7 @@ const common = { region: LOCAL.region, credentials: EMULATOR_CREDENTIALS };
 async function start(): Promise<{
   s3: S3Client;
   store: JobStore;
+  batches: BatchStore;
   dynamodbUrl: string;
   close(): Promise<void>;
 }> {
@@ -46,6 +55,7 @@ async function start(): Promise<{
   return {
     s3,
     store: new JobStore(dynamo, LOCAL.jobsTable),
+    batches: new BatchStore(dynamo, LOCAL.jobsTable),
     dynamodbUrl: ddb!.url,
     close: async () => {
       s3.destroy();
@@ -157,5 +167,150 @@ describe('sandbox state across restarts', () => {
     expect(describeRestore(SANDBOX_STATE_DIR, { jobs: 1, finished: 0, interrupted: 0 })).toBe(
       '[state] restored 1 job from .sandbox/state/',
     );
+  });
+});
+
+describe("batches across the sandbox's restart", () => {
+  const now = () => new Date().toISOString();
+  const at = (n: number) => `b-${String(n).padStart(24, '0')}`;
+  /** Interrupted by the stop: its jobs were still IN_PROGRESS (one had written its output). */
+  const INTERRUPTED = at(1);
+  /** Its jobs had ended, but the stop came before their lines were counted. */
+  const UNCOUNTED = at(2);
+  /** Finished, but the finish message died with the local queue before batchWorker took it. */
+  const UNANNOUNCED = at(3);
+
+  async function batchOf(batches: BatchStore, batchId: string, lines: number): Promise<void> {
+    await batches.create({
+      batchId,
+      createdAt: now(),
+      source: {
+        kind: 'manifest',
+        uri: `s3://${LOCAL.inputBucket}/batches/${batchId}/manifest.jsonl`,
+      },
+      expiresAt: 2_000_000_000,
+    });
+    await batches.openBlock(batchId, 0, lines, {}, 2_000_000_000);
+    for (let line = 1; line <= lines; line++) await batches.addLine(batchId, 0, line, 'submitted');
+    await batches.advance(batchId, 1);
+    await batches.markExpanded(batchId, lines, 1, now());
+  }
+
+  const ended = (id: string, status: 'COMPLETED' | 'FAILED') => ({
+    status,
+    endpointName: LOCAL.endpointName,
+    completedAt: now(),
+    expiresAt: 2_000_000_000,
+    ...(status === 'FAILED' ? { failureReason: 'model error' } : {}),
+    outputLocation: `s3://${LOCAL.outputBucket}/outputs/${id}.out`,
+  });
+
+  it('reaches a terminal batch status with exactly one BatchCompleted each', async () => {
+    await forgetState(dir);
+    const first = await start();
+    try {
+      await batchOf(first.batches, INTERRUPTED, 3);
+      for (let line = 1; line <= 3; line++) {
+        await first.store.claim(
+          submitted(`${INTERRUPTED}-${line}`, { batchId: INTERRUPTED, batchLine: line }),
+        );
+      }
+      await first.s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL.outputBucket,
+          Key: `outputs/${INTERRUPTED}-3.out`,
+          Body: '0.9',
+          ContentType: 'text/plain',
+        }),
+      );
+      await batchOf(first.batches, UNCOUNTED, 2);
+      for (let line = 1; line <= 2; line++) {
+        const id = `${UNCOUNTED}-${line}`;
+        await first.store.claim(submitted(id, { batchId: UNCOUNTED, batchLine: line }));
+        await first.store.transition(id, ended(id, line === 1 ? 'COMPLETED' : 'FAILED'));
+      }
+      await batchOf(first.batches, UNANNOUNCED, 1);
+      const id = `${UNANNOUNCED}-1`;
+      await first.store.claim(submitted(id, { batchId: UNANNOUNCED, batchLine: 1 }));
+      await first.store.transition(id, ended(id, 'COMPLETED'));
+      await first.batches.addLine(UNANNOUNCED, 0, 1, 'completed');
+      await first.batches.markBlockDone(UNANNOUNCED, 0);
+      expect(await first.batches.finish(UNANNOUNCED, 1, now())).toBe(true);
+    } finally {
+      await first.close();
+    }
+
+    const second = await start();
+    const events: { DetailType?: string; Detail?: string }[] = [];
+    const bus = {
+      async send(cmd: { input: { Entries: { DetailType?: string; Detail?: string }[] } }) {
+        events.push(...cmd.input.Entries);
+        return { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] };
+      },
+    };
+    // The sandbox's batch queue, feeding batchWorker as its event source mapping does.
+    const sqs = await startLocalSqs({
+      queues: [LOCAL.batchQueue],
+      functions: {
+        [LOCAL.batchQueue]: { invoke: (event) => processBatchEvent(event as never, worker) },
+      },
+    });
+    const sqsClient = new SQSClient({ ...common, endpoint: sqs.url });
+    const worker: WorkerDeps = {
+      config: { ...loadConfig(), eventBusName: 'test-bus' },
+      batches: second.batches,
+      queue: sqsBatchQueue(() => sqsClient, sqs.queueUrl(LOCAL.batchQueue)),
+      s3: () => second.s3,
+      eventBridge: () => bus as unknown as EventBridgeClient,
+      submit: {
+        store: second.store,
+        s3: () => second.s3,
+        sageMaker: () => {
+          throw new Error('a finish submits nothing');
+        },
+      },
+    };
+    const restore = () =>
+      restoreJobs({
+        dynamodbUrl: second.dynamodbUrl,
+        s3: second.s3,
+        batchQueueUrl: sqs.queueUrl(LOCAL.batchQueue),
+      });
+    const completions = () =>
+      events
+        .filter((e) => e.DetailType === 'BatchCompleted')
+        .map((e) => JSON.parse(e.Detail!).batchId as string)
+        .sort();
+    try {
+      expect(await restore()).toEqual({ jobs: 6, finished: 1, interrupted: 2 });
+      // batchWorker takes the finishes as the queue delivers them.
+      while (completions().length < 3) await new Promise((r) => setTimeout(r, 20));
+      await sqs.idle();
+      const view = (batchId: string) =>
+        getBatch(batchId, { batches: second.batches, s3: () => second.s3 });
+      expect(await view(INTERRUPTED)).toMatchObject({
+        state: 'COMPLETED',
+        counts: { expected: 3, inProgress: 0, completed: 1, failed: 2 },
+      });
+      expect(await view(UNCOUNTED)).toMatchObject({
+        state: 'COMPLETED',
+        counts: { expected: 2, inProgress: 0, completed: 1, failed: 1 },
+      });
+      expect(await view(UNANNOUNCED)).toMatchObject({
+        state: 'COMPLETED',
+        counts: { completed: 1 },
+      });
+      expect(completions()).toEqual([INTERRUPTED, UNCOUNTED, UNANNOUNCED]);
+
+      // A further restart finds every batch complete: nothing is queued or announced again.
+      const queued = sqs.messages.length;
+      expect(await restore()).toEqual({ jobs: 6, finished: 0, interrupted: 0 });
+      expect(sqs.messages.length).toBe(queued);
+      expect(completions()).toEqual([INTERRUPTED, UNCOUNTED, UNANNOUNCED]);
+    } finally {
+      sqsClient.destroy();
+      await sqs.close();
+      await second.close();
+    }
   });
 });

@@ -76,6 +76,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       list('outputs/*', 'failures/*'),
       `Allow events:PutEvents ${BUS}`,
       ...kms,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
     ],
     getResult: [`Allow dynamodb:GetItem ${TABLE}`, `Allow s3:GetObject ${OUT}/outputs/*`, ...kms],
     retryJob: retry,
@@ -120,6 +121,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
       list('outputs/*', 'failures/*'),
       `Allow events:PutEvents ${BUS}`,
       ...kms,
+      `Allow sqs:SendMessage ${queue('BatchQueue')}`,
     ],
     deliverWebhook: [
       `Allow secretsmanager:GetSecretValue ${SECRET}`,
@@ -248,6 +250,8 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       item('UpdateItem'),
       announce,
       ...decrypt,
+      // ending.ts: the last line of a batch queues the batch's finish.
+      send('BatchQueue'),
     ],
     getResult: [item('GetItem'), output, ...decrypt],
     // No input upload: a retry's input is the original's.
@@ -318,6 +322,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       item('GetItem'),
       announce,
       ...decrypt,
+      send('BatchQueue'),
     ],
     deliverWebhook: [
       { action: 'secretsmanager:GetSecretValue', resource: SECRET },

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsErrorName } from '../domain/errors.ts';
-import type { BatchBlock, BatchHeader, LineStatus } from '../domain/batches.ts';
+import type { BatchBlock, LineStatus } from '../domain/batch-blocks.ts';
+import type { BatchHeader } from '../domain/batches.ts';
 
 /*
  * Batches live in the jobs table, outside the job id space (ids are printable ASCII; these keys

@@ -1,7 +1,8 @@
 import type { BatchStore } from '../adapters/batch-store.ts';
 import type { BatchQueue } from '../adapters/batch-queue.ts';
 import { logger } from '../adapters/logger.ts';
-import { blockDone, blockOf, type BatchHeader, type LineStatus } from '../domain/batches.ts';
+import { blockDone, blockOf, type LineStatus } from '../domain/batch-blocks.ts';
+import type { BatchHeader } from '../domain/batches.ts';
 import type { Job } from '../domain/jobs.ts';
 
 /*

@@ -4,10 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import {
   BATCH_ID,
-  BLOCK_LINES,
   backoffSeconds,
   batchView,
-  blockOf,
   checkManifest,
   lineInferenceId,
   parseLine,
@@ -17,6 +15,7 @@ import {
   type BatchMessage,
   type BatchView,
 } from '../domain/batches.ts';
+import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
 import { AppError, BadRequest, NotFound, PayloadTooLarge, awsErrorName } from '../domain/errors.ts';
 import { expiresAt, publicView } from '../domain/jobs.ts';
 import { inputLocation, parseS3Uri, s3Uri } from '../domain/locations.ts';

@@ -1,4 +1,3 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 import { OutputMissing } from '../domain/errors.ts';
@@ -10,51 +9,26 @@ import {
   type Job,
   type Outcome,
 } from '../domain/jobs.ts';
-import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
-import { count } from '../adapters/metrics.ts';
 import { encodeResult } from '../domain/encoding.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
-import { announceOnDemand, readOnDemand } from '../adapters/lazy.ts';
+import { readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import type { ReadResult } from '../adapters/storage.ts';
+import { endJob, type EndedBy, type EndingDeps } from './ending.ts';
 
 /*
  * Lost-notification recovery: SageMaker's polling approach (look for the output, then the failure,
  * at the locations InvokeEndpointAsync answered) applied to jobs still IN_PROGRESS after a while.
- * A job found finished goes through the same conditional transition as the notification path, so a
- * notification arriving at the same time is harmless.
+ * A job found finished (or expired) ends through endJob, as a notification would: the same
+ * conditional transition and after-effects, so a notification arriving at the same time is harmless
+ * and a batch counts the line whichever came first.
  */
 
-export interface ReconcileDeps {
+/** The ending's deps (event bus, batch counts), and the S3 reads that find an ending. */
+export interface ReconcileDeps extends EndingDeps {
   config: Config;
-  store: JobStore;
   s3: ClientSource<S3Client>;
-  eventBridge?: ClientSource<EventBridgeClient>;
-  now?: () => Date;
-}
-
-/** Finishes the job and, when this call made it terminal, announces it from the new record. */
-async function finishAndAnnounce(
-  job: Job,
-  outcome: Outcome,
-  deps: ReconcileDeps,
-): Promise<Job | undefined> {
-  const t = await deps.store.transition(job.inferenceId, outcome);
-  if (deps.eventBridge && deps.config.eventBusName) {
-    await announceOnDemand(
-      t.job ?? (await deps.store.get(job.inferenceId)),
-      {
-        store: deps.store,
-        eventBridge: deps.eventBridge,
-        busName: deps.config.eventBusName,
-        autoRetry: deps.config.autoRetry,
-        now: deps.now,
-      },
-      t.applied,
-    );
-  }
-  return t.applied ? t.job : undefined;
 }
 
 export type Verdict = 'completed' | 'failed' | 'expired' | 'pending';
@@ -96,21 +70,21 @@ export async function checkJob(
     completedAt: now.toISOString(),
     expiresAt: job.expiresAt ?? expiresAt(now, deps.config.jobTtlDays),
   };
+  const end = async (outcome: Outcome, endedBy: EndedBy) => {
+    const ended = await endJob(job.inferenceId, { outcome, endedBy }, deps);
+    return ended.applied ? ended.job : undefined;
+  };
   const output = await tryRead(deps, job.outputLocation, 'outputLocation');
   if (output) {
-    const done = await finishAndAnnounce(
-      job,
+    const done = await end(
       { ...base, outputLocation: job.outputLocation, ...bodyFields(output) },
-      deps,
+      'reconcile',
     );
-    logger.info('job completed by reconcile', { inferenceId: job.inferenceId, applied: !!done });
-    count('JobsReconciled', base.endpointName);
     return { verdict: 'completed', job: done };
   }
   const failure = await tryRead(deps, job.failureLocation, 'failureLocation');
   if (failure) {
-    const done = await finishAndAnnounce(
-      job,
+    const done = await end(
       {
         ...base,
         status: 'FAILED',
@@ -118,17 +92,14 @@ export async function checkJob(
         failureReason: 'SageMaker wrote a failure (found by reconcile; its notification was lost)',
         ...bodyFields(failure),
       },
-      deps,
+      'reconcile',
     );
-    logger.info('job failed by reconcile', { inferenceId: job.inferenceId });
-    count('JobsReconciled', base.endpointName);
     return { verdict: 'failed', job: done };
   }
   // Not before expectedBy and its grace: a job queued while the endpoint scales from zero may
   // wait its whole RequestTTLSeconds, and no output until then is no sign of loss.
   if (pastDeadline(job, now)) {
-    const done = await finishAndAnnounce(
-      job,
+    const done = await end(
       {
         ...base,
         status: 'FAILED',
@@ -136,9 +107,8 @@ export async function checkJob(
           ? 'no output and no failure after RequestTTLSeconds and InvocationTimeoutSeconds: the request expired or its result was lost'
           : 'the job was never queued with SageMaker (the submit did not finish)',
       },
-      deps,
+      'expiry',
     );
-    logger.warn('job expired', { inferenceId: job.inferenceId });
     return { verdict: 'expired', job: done };
   }
   return { verdict: 'pending' };

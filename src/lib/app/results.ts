@@ -1,4 +1,3 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
@@ -6,9 +5,8 @@ import type { Config } from '../config.ts';
 import { AppError, OutputMissing, RefusedNotification } from '../domain/errors.ts';
 import { encodeResult } from '../domain/encoding.ts';
 import { expiresAt, type Outcome } from '../domain/jobs.ts';
-import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
-import { NO_ENDPOINT, count, record as recordMetrics, span } from '../adapters/metrics.ts';
+import { NO_ENDPOINT, count, span } from '../adapters/metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -18,35 +16,18 @@ import {
   type SageMakerNotification,
 } from '../domain/notification.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
-import { announceOnDemand, deadLetterOnDemand, readOnDemand } from '../adapters/lazy.ts';
+import { deadLetterOnDemand, readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import { redactAccountDetails } from '../domain/redact.ts';
 import type { ReadResult } from '../adapters/storage.ts';
-import { recordOutcome, type CountDeps } from './batch-counts.ts';
+import { endJob, type EndingDeps } from './ending.ts';
 
-export interface ResultDeps {
+/** The ending's deps (event bus, batch counts), and what reading a notification takes. */
+export interface ResultDeps extends EndingDeps {
   config: Config;
-  store: JobStore;
   s3: ClientSource<S3Client>;
-  /** With `config.eventBusName` set, each terminal job is announced on the bus. */
-  eventBridge?: ClientSource<EventBridgeClient>;
   /** With `config.deadLetterQueueUrl` set, a refused record is sent there once, not retried. */
   sqs?: ClientSource<SQSClient>;
-  /** With a batch queue configured, a job of a batch counts its line (every delivery: idempotent). */
-  batches?: CountDeps;
-  now?: () => Date;
-}
-
-function announceDeps(deps: ResultDeps) {
-  return deps.eventBridge && deps.config.eventBusName
-    ? {
-        store: deps.store,
-        eventBridge: deps.eventBridge,
-        busName: deps.config.eventBusName,
-        autoRetry: deps.config.autoRetry,
-        now: deps.now,
-      }
-    : undefined;
 }
 
 function decodeResponseBody(rb: NonNullable<SageMakerNotification['responseBody']>): Buffer {
@@ -152,37 +133,25 @@ export async function processRecord(
   const n = message.notification;
   const inferenceId = n.inferenceId;
   const outcome = await outcomeOf(n, deps);
-  // One write, answering the record: ALL_NEW to announce, ALL_OLD for a duplicate (no GetItem).
-  const transition = await deps.store.transition(inferenceId, outcome);
-  const endpoint = outcome.endpointName;
-  const bus = announceDeps(deps);
-  if (!transition.applied) {
-    logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
-    count('DuplicatesIgnored', endpoint);
-    // The first delivery may have stopped between the transition and the event: send it now.
-    const found =
-      bus || deps.batches ? (transition.job ?? (await deps.store.get(inferenceId))) : undefined;
-    if (bus) await announceOnDemand(found, bus);
-    // The first delivery may have stopped before counting its batch line: count it (a no-op if it did).
-    if (deps.batches) await recordOutcome(found, deps.batches);
-    return;
-  }
-  recordMetrics(endpoint, [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed'], {
-    ModelTime: span(n.receivedTime, n.eventTime),
-    TimeToResult: span(n.receivedTime, (deps.now?.() ?? new Date()).toISOString()),
-  });
-  logger.info(outcome.result !== undefined ? 'result stored inline' : 'result stored by location', {
+  const ended = await endJob(
     inferenceId,
-    status: outcome.status,
-    resultBytes: outcome.resultBytes,
-    // SageMaker's own text, account and console link included, for operators only: the stored
-    // failureReason has them redacted.
-    failureReason: n.failureReason?.slice(0, 4096),
-  });
-  const job =
-    bus || deps.batches ? (transition.job ?? (await deps.store.get(inferenceId))) : undefined;
-  if (bus) await announceOnDemand(job, bus, true);
-  if (deps.batches) await recordOutcome(job, deps.batches);
+    {
+      outcome,
+      endedBy: 'notification',
+      durations: {
+        ModelTime: span(n.receivedTime, n.eventTime),
+        TimeToResult: span(n.receivedTime, (deps.now?.() ?? new Date()).toISOString()),
+      },
+      // SageMaker's own text, account and console link included, for operators only: the stored
+      // failureReason has them redacted.
+      logFields: { failureReason: n.failureReason?.slice(0, 4096) },
+    },
+    deps,
+  );
+  if (!ended.applied) {
+    logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
+    count('DuplicatesIgnored', outcome.endpointName);
+  }
 }
 
 /**

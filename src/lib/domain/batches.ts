@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { BadRequest, PayloadTooLarge } from './errors.ts';
 import { CLIENT_INFERENCE_ID } from './jobs.ts';
 import { inputLocation } from './locations.ts';
+import type { BatchBlock } from './batch-blocks.ts';
 
 /*
  * A batch: a manifest of inputs (JSON Lines, or every object under an S3 prefix), each line one
@@ -9,16 +10,12 @@ import { inputLocation } from './locations.ts';
  * counting), and the batch's public view. Pure: the store and the queue live in adapters.
  */
 
-/** Lines per block: one expansion step, one counter item (docs/batches.md, "numbers"). */
-export const BLOCK_LINES = 250;
 /** A manifest line carries its inline body through SQS (256 KiB a message): well under it. */
 export const MAX_LINE_BYTES = 100_000;
 /** Lines per batch: 400 blocks; GET /batches reads every block, so the count stays bounded. */
 export const MAX_LINES = 100_000;
 
 export const BATCH_ID = /^b-[0-9a-f]{24}$/;
-
-export type LineStatus = 'submitted' | 'completed' | 'failed' | 'refused';
 
 /** One manifest line, as checked up front. Exactly one of `input` and `body`. */
 export interface BatchLine {
@@ -126,10 +123,6 @@ export function lineInferenceId(batchId: string, lineNo: number, given?: string)
   return given ?? `${batchId}-${lineNo}`;
 }
 
-export function blockOf(lineNo: number): number {
-  return Math.floor((lineNo - 1) / BLOCK_LINES);
-}
-
 /** The batch header: written at POST, advanced by the expansion, closed by the last outcome. */
 export interface BatchHeader {
   batchId: string;
@@ -151,21 +144,6 @@ export interface BatchHeader {
   manifestLocation?: string;
   announcedAt?: string;
   expiresAt?: number;
-}
-
-/** One block's counter item: the lines of each status, as sets (an add is idempotent). */
-export interface BatchBlock {
-  expected: number;
-  submitted: number[];
-  completed: number[];
-  failed: number[];
-  refused: number[];
-  /** Why a line was refused, by line number. */
-  reasons: Record<string, string>;
-}
-
-export function blockDone(block: BatchBlock): boolean {
-  return block.completed.length + block.failed.length + block.refused.length >= block.expected;
 }
 
 export interface BatchCounts {

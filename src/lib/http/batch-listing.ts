@@ -1,5 +1,6 @@
 import { BadRequest, NotFound } from '../domain/errors.ts';
-import { BATCH_ID, BLOCK_LINES, blockOf, lineInferenceId } from '../domain/batches.ts';
+import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
+import { BATCH_ID, lineInferenceId } from '../domain/batches.ts';
 import { publicView, type PublicJob } from '../domain/jobs.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import type { BatchStore } from '../adapters/batch-store.ts';

@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BLOCK_LINES,
   backoffSeconds,
   batchView,
-  blockOf,
   checkManifest,
   countsOf,
   lineInferenceId,
   parseLine,
   splitLines,
-  type BatchBlock,
   type BatchHeader,
 } from '../../../../src/lib/domain/batches.ts';
+import { BLOCK_LINES, blockOf, type BatchBlock } from '../../../../src/lib/domain/batch-blocks.ts';
 
 const BUCKET = 'async-jobs-local-input';
 
