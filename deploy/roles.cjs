@@ -152,11 +152,12 @@ module.exports = async ({ resolveVariable }) => {
     // announce.
     onSuccess: resultHandler(OUTPUTS, 'outputs/*', 'OnSuccessDLQ', 'SuccessQueue'),
     onError: resultHandler(FAILURES, 'failures/*', 'OnErrorDLQ', 'ErrorQueue'),
-    // reconcile.ts: the IN_PROGRESS shards of the status index, a cursor item (UpdateItem), then
-    // what getJob's stale path does.
+    // reconcile.ts: the IN_PROGRESS shards of the status index, a cursor item (UpdateItem), the
+    // release of a claim never queued whose submit is gone (DeleteItem, conditional on its claim
+    // token), then what getJob's stale path does.
     reconcile: [
       allow('dynamodb:Query', sub('${JobsTable.Arn}/index/jobs-by-status')),
-      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE),
+      allow(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], TABLE),
       allow('s3:GetObject', [OUTPUTS, FAILURES]),
       listPrefixes('outputs/*', 'failures/*'),
       allow('events:PutEvents', arn('JobsBus')),

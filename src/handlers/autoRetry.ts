@@ -6,6 +6,7 @@ import { config } from '../lib/config.ts';
 import type { Job } from '../lib/domain/jobs.ts';
 import { parseRetryMessage } from '../lib/domain/retry.ts';
 import { logger } from '../lib/adapters/logger.ts';
+import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { runScheduledRetry, scheduleRetry } from '../lib/app/auto-retry.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -18,7 +19,10 @@ type FailedEvent = EventBridgeEvent<'JobFailed', Job>;
  * its backoff as the message's delay; the queue's message, once due, makes the attempt.
  */
 export const handler = middy(
-  async (event: FailedEvent | SQSEvent): Promise<SQSBatchResponse | undefined> => {
+  async (
+    event: FailedEvent | SQSEvent,
+    context: unknown,
+  ): Promise<SQSBatchResponse | undefined> => {
     if (!('Records' in event)) {
       logger.appendKeys({ inferenceId: event.detail.inferenceId });
       await scheduleRetry(event.detail, { config: cfg, sqs });
@@ -34,7 +38,13 @@ export const handler = middy(
         continue;
       }
       try {
-        await runScheduledRetry(message, { config: cfg, store: jobStore(), s3, sageMaker });
+        await runScheduledRetry(message, {
+          config: cfg,
+          store: jobStore(),
+          s3,
+          sageMaker,
+          remainingMs: remainingTimeOf(context),
+        });
       } catch (err) {
         // Back to the queue: received again after its visibility timeout, then the DLQ.
         logger.warn('retry failed; left in the queue', {

@@ -5,6 +5,7 @@ import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { awsErrorName } from '../lib/domain/errors.ts';
 import { logger } from '../lib/adapters/logger.ts';
+import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { jobsFromMessage } from '../lib/app/trigger.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -15,7 +16,7 @@ const cfg = config();
  * trigger prefix becomes a job. Refused objects are acknowledged; a message that failed for a
  * reason a retry can fix is reported in batchItemFailures, so SQS redelivers only it.
  */
-export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = middy(async (event: SQSEvent, ctx: unknown): Promise<SQSBatchResponse> => {
   const rules = {
     inputBucket: cfg.inputBucket,
     prefix: cfg.triggerPrefix,
@@ -32,7 +33,15 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
       body = undefined;
     }
     try {
-      await jobsFromMessage(body, { config: cfg, store: jobStore(), s3, sageMaker, rules });
+      const remainingMs = remainingTimeOf(ctx);
+      await jobsFromMessage(body, {
+        config: cfg,
+        store: jobStore(),
+        s3,
+        sageMaker,
+        rules,
+        remainingMs,
+      });
     } catch (err) {
       logger.warn('trigger message failed; SQS will redeliver it', {
         messageId: record.messageId,

@@ -7,13 +7,14 @@ import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { ANY_INFERENCE_ID, publicView } from '../lib/domain/jobs.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
+import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { retryJob } from '../lib/app/retry.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
 
 /** POST /jobs/{inferenceId}/retry: a new attempt of a failed job; 409 when it has not failed. */
-export const handler = middy(async (event: HttpEvent) => {
+export const handler = middy(async (event: HttpEvent, context: unknown) => {
   const inferenceId = event.pathParameters?.inferenceId ?? '';
   if (!ANY_INFERENCE_ID.test(inferenceId)) {
     throw new BadRequest('inferenceId must be 1-64 printable characters');
@@ -21,7 +22,7 @@ export const handler = middy(async (event: HttpEvent) => {
   logger.appendKeys({ inferenceId });
   const job = await retryJob(
     { inferenceId, owner: requestOwner(event, cfg.ownerMode) },
-    { config: cfg, store: jobStore(), s3, sageMaker },
+    { config: cfg, store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
   );
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;
   return json(202, publicView(job), { location });

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { logger } from '../lib/adapters/logger.ts';
+import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
 import { config } from '../lib/config.ts';
 import { directSubmission } from '../lib/domain/direct-submission.ts';
@@ -15,12 +16,13 @@ const cfg = config();
  * parameters and the input. Answers the public record; a refused submit throws its named error
  * (BadRequest, Throttled, ...), which the Task state sees as its error name.
  */
-export const handler = middy(async (payload: unknown): Promise<PublicJob> => {
+export const handler = middy(async (payload: unknown, context: unknown): Promise<PublicJob> => {
   const { job } = await submitJob(directSubmission(payload), {
     config: cfg,
     store: jobStore(),
     s3,
     sageMaker,
+    remainingMs: remainingTimeOf(context),
   });
   logger.appendKeys({ inferenceId: job.inferenceId });
   return publicView(job);

@@ -6,13 +6,14 @@ import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http
 import { publicView } from '../lib/domain/jobs.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
+import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
 
 /** POST /jobs: the body is the model input; answers 202 and the new job, or 200 and the existing one. */
-export const handler = middy(async (event: HttpEvent) => {
+export const handler = middy(async (event: HttpEvent, context: unknown) => {
   const { created, job } = await submitJob(
     {
       query: event.queryStringParameters ?? {},
@@ -20,7 +21,7 @@ export const handler = middy(async (event: HttpEvent) => {
       body: bodyBytes(event),
       owner: requestOwner(event, cfg.ownerMode),
     },
-    { config: cfg, store: jobStore(), s3, sageMaker },
+    { config: cfg, store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
   );
   logger.appendKeys({ inferenceId: job.inferenceId });
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;

@@ -305,6 +305,35 @@ describe('every documented answer, from the real handlers', () => {
     }
   });
 
+  it('POST /jobs: 503 with Retry-After while a claim never queued may still be invoked, then 202', async () => {
+    const now = Date.now();
+    const claim = (id: string, leaseMs: number) =>
+      b.store.claim({
+        inferenceId: id,
+        status: 'IN_PROGRESS',
+        endpointName: 'demo-endpoint',
+        submittedAt: new Date(now - 60_000).toISOString(),
+        leaseUntil: new Date(now + leaseMs).toISOString(),
+        claimToken: `${id}-lost-release`,
+        expiresAt: Math.floor(now / 1000) + 86_400,
+      });
+    await claim('oa-running', 60_000);
+    await claim('oa-abandoned', -1_000);
+    const running = conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-running', { body: '1', contentType: 'text/csv' }),
+      503,
+    );
+    expect(json(running).message).toMatch(/still running/);
+    expect(Number(running.headers?.['retry-after'])).toBeGreaterThan(0);
+    const taken = conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-abandoned', { body: '1', contentType: 'text/csv' }),
+      202,
+    );
+    expect(json(taken)).toMatchObject({ inferenceId: 'oa-abandoned', status: 'IN_PROGRESS' });
+  });
+
   it('a body sent without Content-Type is stored as application/octet-stream', async () => {
     conforms(
       SUBMIT,

@@ -235,6 +235,27 @@ describe('retryJob against dynalite', () => {
     expect(await b.store.get('r-throttled')).toMatchObject({ attempts: 2 });
   });
 
+  it('gives the number again when that retry could not release its claim either, once its lease is over', async () => {
+    await seed('r-dead');
+    unavailable = 1;
+    // The retry's invoke refused, and the DeleteItem releasing its claim lost too.
+    const lost = Object.create(b.store, {
+      release: { value: async () => Promise.reject(new Error('InternalServerError')) },
+    }) as typeof b.store;
+    expect(await statusOf(retryJob({ inferenceId: 'r-dead' }, { ...deps, store: lost }))).toBe(503);
+    expect(await b.store.get('r-dead.2')).toMatchObject({ status: 'IN_PROGRESS' });
+    // That retry may still be running: a retry now is told to wait, and invokes nothing.
+    const err = await retryJob({ inferenceId: 'r-dead' }, deps).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, message: expect.stringMatching(/still running/) });
+    // Past any invocation's end (no context here: 15 minutes), the next retry takes the claim.
+    const later = { ...deps, now: () => new Date(Date.now() + 1_000_000) };
+    const again = await retryJob({ inferenceId: 'r-dead' }, later);
+    expect(again).toMatchObject({ inferenceId: 'r-dead.2', attempt: 2 });
+    expect(again.outputLocation).toBeDefined();
+    expect(invoked()).toEqual(['r-dead.2', 'r-dead.2']);
+    expect(await b.store.get('r-dead')).toMatchObject({ attempts: 2, retriedBy: 'r-dead.2' });
+  });
+
   it('refuses a retry whose id would pass 64 characters, without taking a number', async () => {
     const id = `r-${'x'.repeat(61)}`; // 63 characters: `.2` makes 65
     await seed(id);

@@ -1,4 +1,10 @@
-import { createServer, request, type Server } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /*
@@ -8,6 +14,14 @@ import type { AddressInfo } from 'node:net';
  */
 
 export type Fault = 'error' | 'reset' | 'lost-answer';
+
+/** What a rule sees of a request: enough to pick one call of one job (a header, the body). */
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
 
 export interface FaultProxy {
   url: string;
@@ -31,18 +45,40 @@ export async function startFaultProxy(opts: {
   target: string;
   rate: number;
   random: () => number;
-  /** The body of an injected 500, in the service's own error format. */
-  errorBody: { contentType: string; body: string };
+  /** The body of an injected error (500 unless `status`), in the service's own error format. */
+  errorBody: {
+    contentType: string;
+    body: string;
+    status?: number;
+    headers?: Record<string, string>;
+  };
+  /**
+   * A fault chosen for this request before the random one: a test aims at one call of one job
+   * ("every InvokeEndpointAsync of job 7"). The body is read whole first when a rule is given.
+   */
+  rule?: (req: ProxiedRequest) => Fault | undefined;
 }): Promise<FaultProxy> {
   const target = new URL(opts.target);
   const counts = { error: 0, reset: 0, 'lost-answer': 0, forwarded: 0 };
   const faults: Fault[] = ['error', 'reset', 'lost-answer'];
-  const server: Server = createServer((req, res) => {
-    const fault = opts.random() < opts.rate ? faults[Math.floor(opts.random() * 3)] : undefined;
+  const handle = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
+    const aimed =
+      body &&
+      opts.rule?.({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body,
+      });
+    const fault =
+      aimed ?? (opts.random() < opts.rate ? faults[Math.floor(opts.random() * 3)] : undefined);
     if (fault === 'error') {
       counts.error++;
       req.resume();
-      res.writeHead(500, { 'content-type': opts.errorBody.contentType });
+      res.writeHead(opts.errorBody.status ?? 500, {
+        'content-type': opts.errorBody.contentType,
+        ...opts.errorBody.headers,
+      });
       res.end(opts.errorBody.body);
       return;
     }
@@ -72,7 +108,17 @@ export async function startFaultProxy(opts: {
       },
     );
     upstream.on('error', () => req.socket.destroy());
-    req.pipe(upstream);
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
+  };
+  const server: Server = createServer((req, res) => {
+    if (!opts.rule) {
+      handle(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {

@@ -115,6 +115,7 @@ export function expectedGrants(v: Variant): Record<Fn, string[]> {
     ],
     reconcile: [
       `Allow dynamodb:Query ${TABLE}/index/jobs-by-status`,
+      `Allow dynamodb:DeleteItem ${TABLE}`,
       ...readWrite,
       `Allow s3:GetObject ${OUT}/outputs/*`,
       `Allow s3:GetObject ${OUT}/failures/*`,
@@ -320,6 +321,8 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       listFailure,
       item('UpdateItem'),
       item('GetItem'),
+      // The release of an abandoned claim.
+      item('DeleteItem'),
       announce,
       ...decrypt,
       send('BatchQueue'),

@@ -168,10 +168,57 @@ export class JobStore {
   }
 
   /**
-   * Undoes a claim whose job was never queued (upload or invoke failed), so no IN_PROGRESS record
-   * is left for a job SageMaker does not know. Only an untouched claim is removed.
+   * IN_PROGRESS (a claim never queued, its submit gone) -> IN_PROGRESS under `claim`: the new
+   * claim replaces the dead one whole, so nothing of the old submit (its callbackUrl, checkedAt,
+   * task token) carries over. Answers `taken`, or the record as it is when another write came
+   * first: another submit's takeover, the old submit's markQueued, a notification, a release.
    */
-  async release(inferenceId: string, claimToken: string): Promise<void> {
+  async takeOver(
+    claim: Job,
+    staleToken: string,
+  ): Promise<{ taken: true } | { taken: false; current?: Job }> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall(
+            { ...claim, shardKey: shardKey(claim.status, claim.inferenceId) },
+            { removeUndefinedValues: true },
+          ),
+          // Transition "claimed by the submit whose token was read, never queued" -> "claimed by
+          // this submit", once: of two takeovers of one dead claim the second finds a token it
+          // did not read and fails here, so only one goes on to invoke. The caller decided from
+          // that claim's lease that its submit is gone (src/lib/domain/claims.ts).
+          ConditionExpression:
+            '#status = :inProgress AND claimToken = :stale AND attribute_not_exists(outputLocation)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':inProgress': { S: 'IN_PROGRESS' },
+            ':stale': { S: staleToken },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { taken: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const current = old ? (unmarshall(old) as Job) : await this.get(claim.inferenceId);
+      // Our own takeover, applied by an attempt whose answer was lost and then retried by the
+      // SDK: the claim is ours.
+      if (current?.claimToken !== undefined && current.claimToken === claim.claimToken) {
+        return { taken: true };
+      }
+      return { taken: false, current };
+    }
+  }
+
+  /**
+   * Undoes a claim whose job was never queued (upload or invoke failed), so no IN_PROGRESS record
+   * is left for a job SageMaker does not know. Only an untouched claim is removed; answers
+   * whether this call removed it.
+   */
+  async release(inferenceId: string, claimToken: string): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -186,8 +233,10 @@ export class JobStore {
           },
         }),
       );
+      return true;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      return false;
     }
   }
 

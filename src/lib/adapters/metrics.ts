@@ -23,7 +23,9 @@ export type CountMetric =
   | 'JobsReconciled'
   | 'TriggerObjectsRefused'
   | 'TriggerTestEvents'
-  | 'JobsRetried';
+  | 'JobsRetried'
+  | 'ClaimsTakenOver'
+  | 'ClaimsReleased';
 
 /**
  * The `endpoint` dimension of a count about a message that names no endpoint (SageMaker's test

@@ -56,6 +56,8 @@ export async function invokeAsync(
     requestTtlSeconds,
     invocationTimeoutSeconds,
   }: AsyncInvocation,
+  /** Ends the call, retries included, when it fires (submit's claim lease). */
+  opts: { abortSignal?: AbortSignal } = {},
 ): Promise<InvokeEndpointAsyncCommandOutput> {
   const params: InvokeEndpointAsyncCommandInput = {
     EndpointName: endpointName,
@@ -71,7 +73,10 @@ export async function invokeAsync(
     RequestTTLSeconds: requestTtlSeconds,
     InvocationTimeoutSeconds: invocationTimeoutSeconds,
   };
-  return client.send(new InvokeEndpointAsyncCommand(params)).catch((err: unknown) => {
+  const sent = client.send(new InvokeEndpointAsyncCommand(params), {
+    abortSignal: opts.abortSignal,
+  });
+  return sent.catch((err: unknown) => {
     logger.warn('invoke failed', {
       inferenceId,
       error: awsErrorName(err),

@@ -9,7 +9,9 @@ import {
   type Job,
   type Outcome,
 } from '../domain/jobs.ts';
+import { isUnqueuedClaim, leaseLeftMs } from '../domain/claims.ts';
 import { logger } from '../adapters/logger.ts';
+import { count } from '../adapters/metrics.ts';
 import { encodeResult } from '../domain/encoding.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { readOnDemand } from '../adapters/lazy.ts';
@@ -114,6 +116,20 @@ export async function checkJob(
   return { verdict: 'pending' };
 }
 
+/**
+ * A claim never queued, its submit gone (its lease is over) and no retry having taken it over:
+ * the release that submit could not make, on the token read. What follows is what follows a
+ * release that worked: the id is free again, and should SageMaker have accepted the job after
+ * all (its answer lost too), its notification creates the record. No job ends here: the caller
+ * was answered a retryable error, not a job.
+ */
+async function releaseAbandoned(job: Job, deps: ReconcileDeps): Promise<'released' | 'pending'> {
+  if (!(await deps.store.release(job.inferenceId, job.claimToken as string))) return 'pending';
+  logger.warn('abandoned claim released', { inferenceId: job.inferenceId });
+  count('ClaimsReleased', job.endpointName ?? deps.config.endpointName);
+  return 'released';
+}
+
 export interface ReconcileReport {
   /** Unfinished jobs due this run and looked for in S3. */
   checked: number;
@@ -121,6 +137,8 @@ export interface ReconcileReport {
   failed: number;
   expired: number;
   pending: number;
+  /** Claims never queued whose submit is gone and that no retry took over: released. */
+  released: number;
   errors: number;
   /** Index entries read: the jobs whose check time fell in this run's windows. */
   read: number;
@@ -186,6 +204,7 @@ export async function reconcile(
     failed: 0,
     expired: 0,
     pending: 0,
+    released: 0,
     errors: 0,
     read: 0,
     cutShort: false,
@@ -194,7 +213,11 @@ export async function reconcile(
   const inFlight = new Set<Promise<void>>();
   const check = async (job: Job) => {
     report.checked++;
-    const p = reconcileJob(job, deps)
+    const p = (
+      isUnqueuedClaim(job) && leaseLeftMs(job, now) <= 0
+        ? releaseAbandoned(job, deps)
+        : reconcileJob(job, deps)
+    )
       .then((verdict) => {
         report[verdict]++;
       })

@@ -1,5 +1,6 @@
 import { AppError, BadRequest, NotFound } from '../domain/errors.ts';
 import { CLIENT_INFERENCE_ID, type Job } from '../domain/jobs.ts';
+import { isUnqueuedClaim } from '../domain/claims.ts';
 import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf } from '../domain/retry.ts';
 import { logger } from '../adapters/logger.ts';
 import { count } from '../adapters/metrics.ts';
@@ -75,13 +76,16 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   const current =
     latestId === job.inferenceId ? job : latestId === base ? original : await store.get(latestId);
   // Without a record, the retry that took the latest number never got its job queued (its claim
-  // was released): the number is free to use again, and the claim below decides between
-  // concurrent retries. The attempt being retried is then the one before it.
-  const n = current ? latest + 1 : latest;
+  // was released), and a claim never queued is as good as none (its release was lost): the
+  // number is free to use again, and submit's claim decides between concurrent retries (taking
+  // the dead claim over once its lease is over). The attempt being retried is then the one
+  // before it.
+  const free = !current || (latest > 1 && isUnqueuedClaim(current));
+  const n = free ? latest : latest + 1;
   if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== n - 1) {
     throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`);
   }
-  if (current && current.status !== 'FAILED') {
+  if (!free && current && current.status !== 'FAILED') {
     throw new RetryConflict(
       current.inferenceId === job.inferenceId
         ? `job ${job.inferenceId} has not failed: it is ${job.status}`
@@ -97,7 +101,7 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   if (!original.inputLocation) {
     throw new RetryConflict(`job ${base} cannot be retried: its input location is not known`);
   }
-  if (current && !(await store.takeAttempt(base, latest, n, newId))) {
+  if (!free && !(await store.takeAttempt(base, latest, n, newId))) {
     throw new RetryConflict(`job ${job.inferenceId} is being retried by another request`);
   }
   const { created, job: attempt } = await submitJob(

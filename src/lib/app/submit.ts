@@ -10,7 +10,17 @@ import {
   awsErrorName,
 } from '../domain/errors.ts';
 import { expectedBy, expiresAt, type Invocation, type Job } from '../domain/jobs.ts';
+import {
+  CALL_RESERVE_MS,
+  LAMBDA_MAX_TIMEOUT_MS,
+  MIN_CALL_MS,
+  isUnqueuedClaim,
+  leaseLeftMs,
+  leaseUntil,
+  submitInProgress,
+} from '../domain/claims.ts';
 import type { JobStore } from '../adapters/job-store.ts';
+import { wallClock } from '../adapters/clock.ts';
 import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
 import { count } from '../adapters/metrics.ts';
@@ -43,8 +53,14 @@ export interface SubmitDeps {
   store: JobStore;
   s3: ClientSource<S3Client>;
   sageMaker: () => SageMakerRuntimeClient;
+  /** The wall clock leases are written and read with; the process's (adapters/clock.ts) if unset. */
   now?: () => Date;
   newId?: () => string;
+  /**
+   * The Lambda context's getRemainingTimeInMillis: the claim's lease is at least that long.
+   * Without it, the longest any invocation can live.
+   */
+  remainingMs?: () => number;
 }
 
 export interface SubmitAnswer {
@@ -65,7 +81,8 @@ function storageError(): AppError {
 
 /**
  * POST /jobs: claim the id, store the input, queue it with SageMaker, record where the result
- * will land. A claim whose job was never queued is released, so a failed submit leaves nothing.
+ * will land. A claim whose job was never queued is released, so a failed submit leaves nothing;
+ * one whose release was lost is taken over by the next submit of the id once its lease is over.
  * Every call runs under one deadline, and the release under one of its own after it, so a
  * dependency that accepts and never answers still gets the caller a retryable answer well inside
  * API Gateway's 30 s (time-bounds.ts; docs/reliability.md "Time bounds").
@@ -104,8 +121,9 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   }
   const inferenceId = q.inferenceId ?? (deps.newId ?? randomUUID)();
   const input = given ?? { bucket: config.inputBucket, key: `${config.inputPrefix}${inferenceId}` };
-  const now = deps.now?.() ?? new Date();
+  const now = (deps.now ?? wallClock)();
   const submittedAt = now.toISOString();
+  const remainingMs = deps.remainingMs ?? untilLongestInvocation();
 
   const taskToken = q.taskToken ?? req.record?.taskToken;
   const claim: Job = {
@@ -118,6 +136,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
     expiresAt: expiresAt(now, config.jobTtlDays),
     claimToken: randomUUID(),
+    leaseUntil: leaseUntil(now, remainingMs()),
     callbackUrl,
     owner: req.owner,
     invocation: invocationOf(q),
@@ -129,11 +148,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     batchId: req.batch?.batchId,
     batchLine: req.batch?.line,
   };
-  const existing = await deps.store.claim(claim);
-  if (existing && req.owner !== undefined && existing.owner !== req.owner) {
-    // Another caller's id: neither its job nor a new one (SageMaker's InferenceId is global).
-    throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
-  }
+  const existing = await claimId(claim, req.owner, deps, now);
   if (existing) {
     logger.info('duplicate submit answered with the existing job', { inferenceId });
     count('DuplicateSubmits', endpointName);
@@ -143,6 +158,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   let queued;
   try {
     if (!given) {
+      timeLeft(remainingMs);
       await putObject(
         await deps.s3(),
         input,
@@ -153,21 +169,29 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
         throw storageError();
       });
     }
-    queued = await invokeAsync(deps.sageMaker(), {
-      endpointName,
-      input,
-      inferenceId,
-      contentType,
-      accept: q.accept,
-      customAttributes: q.customAttributes,
-      requestTtlSeconds: q.requestTtlSeconds,
-      invocationTimeoutSeconds: q.invocationTimeoutSeconds,
-    });
+    queued = await invokeAsync(
+      deps.sageMaker(),
+      {
+        endpointName,
+        input,
+        inferenceId,
+        contentType,
+        accept: q.accept,
+        customAttributes: q.customAttributes,
+        requestTtlSeconds: q.requestTtlSeconds,
+        invocationTimeoutSeconds: q.invocationTimeoutSeconds,
+      },
+      // Cut before the invocation's end, whatever the SDK's own timeouts: no request of this
+      // submit reaches SageMaker after its lease, even where nothing kills a late invocation
+      // (the sandbox), so a takeover never invokes beside it.
+      { abortSignal: AbortSignal.timeout(timeLeft(remainingMs)) },
+    );
   } catch (err) {
     await withinDeadline(timeBounds().submit.releaseMs, 'releasing the claim', () =>
       deps.store.release(inferenceId, claim.claimToken as string),
     ).catch((releaseErr: unknown) => {
-      // Left IN_PROGRESS with no output location; the id answers 200 until it expires.
+      // Left IN_PROGRESS with no output location: the next submit of the id takes it over once
+      // its lease is over, and reconcile releases it if none comes.
       logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
     });
     throw err;
@@ -179,4 +203,58 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   logger.info('job submitted', { inferenceId, endpointName });
   count('JobsSubmitted', endpointName);
   return { created: true, job };
+}
+
+/** Without a Lambda context: the longest any invocation can live, counted from now. */
+function untilLongestInvocation(): () => number {
+  const start = performance.now();
+  return () => LAMBDA_MAX_TIMEOUT_MS - (performance.now() - start);
+}
+
+/** Milliseconds a call may take before it is cut; refuses to start one that could not finish. */
+function timeLeft(remainingMs: () => number): number {
+  const left = Math.floor(remainingMs() - CALL_RESERVE_MS);
+  if (left < MIN_CALL_MS) {
+    throw new Unavailable(
+      'the submit ran out of time before it could queue the job; retry with the same inferenceId',
+      1,
+    );
+  }
+  return left;
+}
+
+/**
+ * Claims the id for this submit: answers undefined when the claim is this submit's (new, or a
+ * dead claim taken over), else the record to answer `200` with. A claim never queued is taken
+ * over only once its lease says its submit is gone (src/lib/domain/claims.ts); until then the
+ * retry is answered 503 with the seconds left, never with the claim as if it were a job.
+ */
+async function claimId(
+  claim: Job,
+  owner: string | undefined,
+  deps: SubmitDeps,
+  now: Date,
+): Promise<Job | undefined> {
+  const { inferenceId } = claim;
+  let found = await deps.store.claim(claim);
+  // Each further round follows a write that came between this submit's read and its takeover.
+  for (let round = 0; found; round++) {
+    if (owner !== undefined && found.owner !== owner) {
+      // Another caller's id: neither its job nor a new one (SageMaker's InferenceId is global).
+      throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
+    }
+    if (!isUnqueuedClaim(found)) return found;
+    const left = leaseLeftMs(found, now);
+    if (left > 0 || round >= 2) throw submitInProgress(inferenceId, left);
+    const took = await deps.store.takeOver(claim, found.claimToken as string);
+    if (took.taken) {
+      logger.warn('unqueued claim taken over', { inferenceId, leaseUntil: found.leaseUntil });
+      count('ClaimsTakenOver', claim.endpointName ?? deps.config.endpointName);
+      return undefined;
+    }
+    // Another submit took it over first (its lease now runs), or it was queued, finished or
+    // released meanwhile: decide again from what is there now.
+    found = took.current ?? (await deps.store.claim(claim));
+  }
+  return undefined;
 }

@@ -29,6 +29,8 @@ export interface Job {
   pending?: string;
   /** A random token of the submit that claimed the id, to recognise its own retried claim. */
   claimToken?: string;
+  /** When the claiming submit is surely gone (src/lib/domain/claims.ts); never returned. */
+  leaseUntil?: string;
   /** Where to POST the outcome (a signed webhook), given at submit. */
   callbackUrl?: string;
   /** Older records only: announcement is now a marker item of its own (JobStore.markAnnounced). */
@@ -67,6 +69,7 @@ export type PublicJob = Omit<
   | 'expiresAt'
   | 'pending'
   | 'claimToken'
+  | 'leaseUntil'
   | 'announcedAt'
   | 'owner'
   | 'shardKey'
@@ -117,6 +120,7 @@ export function publicView(job: Job): PublicJob {
     expiresAt: _expiresAt,
     pending: _pending,
     claimToken: _claimToken,
+    leaseUntil: _leaseUntil,
     announcedAt: _announcedAt,
     owner: _owner,
     shardKey: _shardKey,

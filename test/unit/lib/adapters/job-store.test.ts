@@ -184,7 +184,7 @@ describe('JobStore', () => {
 
   it('releases only an untouched claim of its own submit', async () => {
     ddb.on(DeleteItemCommand).rejects(conditionFailed());
-    await expect(store.release('a', 'token-1')).resolves.toBeUndefined();
+    await expect(store.release('a', 'token-1')).resolves.toBe(false);
     const input = ddb.commandCalls(DeleteItemCommand)[0]!.args[0].input;
     expect(input.ConditionExpression).toContain('#status = :inProgress');
     expect(input.ConditionExpression).toContain('claimToken = :token');

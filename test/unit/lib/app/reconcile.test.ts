@@ -134,4 +134,46 @@ describe('reconcile', () => {
     );
     expect(cut.saved[0]?.[step]).toBe(ago(20));
   });
+
+  it('releases a claim never queued whose lease is over; leaves every other unfinished job', async () => {
+    const key = shardKeys('IN_PROGRESS')[5]!;
+    const claim = (inferenceId: string, extra: Partial<Job>): Job => ({
+      inferenceId,
+      status: 'IN_PROGRESS',
+      endpointName: 'demo-endpoint',
+      submittedAt: ago(16),
+      claimToken: `${inferenceId}-token`,
+      ...extra,
+    });
+    const jobs = [
+      claim('abandoned', { leaseUntil: ago(15) }),
+      claim('leased', { leaseUntil: new Date(now.getTime() + 60_000).toISOString() }),
+      claim('queued', { leaseUntil: ago(15), outputLocation: 's3://async-jobs-local-output/q' }),
+      // Written before leases: held for the longest invocation after its submit (16 min ago).
+      claim('legacy', {}),
+      claim('taken', { leaseUntil: ago(15) }),
+    ];
+    const { store } = fakeStore(
+      jobs.map((j) => ({ inferenceId: j.inferenceId, submittedAt: j.submittedAt, shardKey: key })),
+    );
+    const released: string[][] = [];
+    Object.assign(store, {
+      getMany: async (ids: string[]) => jobs.filter((j) => ids.includes(j.inferenceId)),
+      // `taken`: a retry took it over between the read and the release.
+      release: async (id: string, token: string) => {
+        released.push([id, token]);
+        return id !== 'taken';
+      },
+    });
+    const report = await reconcile(
+      { config, store, s3, now: () => now },
+      { olderThanSeconds: 900 },
+    );
+    expect(released).toEqual([
+      ['abandoned', 'abandoned-token'],
+      ['legacy', 'legacy-token'],
+      ['taken', 'taken-token'],
+    ]);
+    expect(report).toMatchObject({ checked: 5, released: 2, pending: 3 });
+  });
 });
