@@ -20,6 +20,7 @@ import { endToEnd } from './figures/end-to-end.ts';
 import { firstInvocation } from './figures/first-invocation.ts';
 import { memory } from './figures/memory.ts';
 import { overhead } from './figures/overhead.ts';
+import { sandboxRate } from './figures/sandbox-rate.ts';
 import { scalingCost } from './figures/scaling-cost.ts';
 import { store } from './figures/store.ts';
 import { throughput } from './figures/throughput.ts';
@@ -37,6 +38,7 @@ const FAMILIES: Family[] = [
   memory,
   throughput,
   endToEnd,
+  sandboxRate,
   store,
   scalingCost,
 ];

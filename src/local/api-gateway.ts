@@ -4,15 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { functionName, type FunctionName } from './names.ts';
+import type { FunctionName } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
 import { matchRoute, ROUTES, type Route } from './routes.ts';
 
 /*
  * The sandbox's HTTP API, answering as API Gateway HTTP API does in front of the same handlers:
- * it matches the route, builds the payload format 2.0 event, invokes the function through
- * serverless-offline's Lambda port, and writes the function's answer. serverless-offline's own
- * HTTP server (on an internal port) would answer some requests itself, in its own format: a
+ * it matches the route, builds the payload format 2.0 event, invokes the function in the local
+ * Lambda runtime (lambda-runtime.ts), and writes the function's answer. serverless-offline's HTTP
+ * server, which the sandbox used before, answered some requests itself, in its own format: a
  * Content-Type its parser refuses (`text/ csv`, `banana`) got its 400 instead of the handler's 415,
  * a body without Content-Type reached the handler as `application/json`, and an unknown route got
  * its own 404 body. Here the handler sees the request as sent, and an unknown route answers
@@ -51,8 +51,13 @@ export type Invoke = (fn: FunctionName, event: APIGatewayProxyEventV2) => Promis
 
 export interface LocalApiGateway {
   url: string;
+  /** With `starting`: from now on requests reach the functions. */
+  open(): void;
   close(): Promise<void>;
 }
+
+/** What the port answers before the sandbox is ready (`starting`), with Retry-After. */
+export const STARTING_MESSAGE = 'the sandbox is starting; retry shortly';
 
 export interface LocalApiGatewayOptions {
   port: number;
@@ -60,6 +65,12 @@ export interface LocalApiGatewayOptions {
   routes?: readonly Route[];
   /** The OpenAPI document served at GET /openapi.yaml. */
   openapiFile?: string;
+  /**
+   * Bound early (a port another program holds fails the start at once) but not yet serving: every
+   * request answers 503 with Retry-After until `open()`, so nothing waiting for the port takes it
+   * for ready, and no request reaches a function that is not up.
+   */
+  starting?: boolean;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -70,23 +81,6 @@ export interface LocalApiGatewayOptions {
  */
 export class RequestEntityTooLarge extends Error {
   override readonly name = 'RequestEntityTooLargeException';
-}
-
-/** Invokes a function of the local stage through serverless-offline's Lambda port. */
-export function lambdaPortInvoker(lambdaUrl: string): Invoke {
-  return async (fn, event) => {
-    const res = await fetch(`${lambdaUrl}/2015-03-31/functions/${functionName(fn)}/invocations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-      body: JSON.stringify(event),
-    });
-    const text = await res.text();
-    if (res.status === 413) throw new RequestEntityTooLarge(`${fn}: the event is too large`);
-    if (!res.ok || res.headers.get('x-amz-function-error')) {
-      throw new Error(`${fn} failed (HTTP ${res.status})`);
-    }
-    return text === '' ? null : JSON.parse(text);
-  };
 }
 
 /** `12/Mar/2020:19:03:58 +0000`, API Gateway's requestContext.time. */
@@ -234,7 +228,18 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too large' | 'a
 export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promise<LocalApiGateway> {
   const routes = opts.routes ?? ROUTES;
   const openapiFile = opts.openapiFile ?? join(PROJECT_DIR, 'openapi.yaml');
+  let starting = opts.starting ?? false;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (starting) {
+      req.resume();
+      send(
+        res,
+        503,
+        { 'content-type': 'application/json', 'retry-after': '1', 'apigw-requestid': randomUUID() },
+        JSON.stringify({ message: STARTING_MESSAGE }),
+      );
+      return;
+    }
     const method = req.method ?? 'GET';
     if (requestHeadBytes(req) > MAX_REQUEST_HEAD_BYTES) {
       req.resume();
@@ -321,6 +326,9 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    open: () => {
+      starting = false;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -12,12 +12,22 @@ export function readyBanner(
     seconds: number;
     modelUrl?: string;
     capacity?: { minInstances: number; maxInstances: number };
+    /** False while the model has not answered GET /ping with 200 (a --model-url not up yet). */
+    modelReady?: boolean;
   },
 ): string {
   const { apiUrl } = sandbox;
+  const model = opts.modelUrl ?? 'demo model';
+  const waiting =
+    opts.modelReady === false
+      ? `
+  NOT READY: the model (${model}) has not answered GET /ping with 200 yet. Until it does,
+  POST /jobs answers 429 (the model is not ready); the log says "model passed /ping" once it does.
+`
+      : '';
   return `
-sandbox ready in ${opts.seconds.toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
-
+sandbox ${opts.modelReady === false ? 'up' : 'ready'} in ${opts.seconds.toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
+${waiting}
   HTTP API         ${apiUrl}          (its contract: ${apiUrl}/openapi.yaml)
 ${routeLines()
   .map((l) => `    ${l}`)
@@ -38,13 +48,10 @@ Ctrl-C stops everything.
 }
 
 /**
- * Whether `npm start` prints a sandbox log line. serverless-offline is chatty: its request lines
- * and the handlers' JSON logs are kept; its boxed route table (cut at the terminal's width, and
- * naming its internal port) and its list of invocable functions are not: the banner lists every
- * route. SANDBOX_VERBOSE=1 prints everything.
+ * Whether `npm start` prints a sandbox log line: all of them but the functions' EMF metric lines
+ * (CloudWatch's to read, one per invocation, noise at a terminal). SANDBOX_VERBOSE=1 prints
+ * everything.
  */
 export function shownInStartLog(line: string, verbose = false): boolean {
-  if (verbose || !line.startsWith('[offline]')) return true;
-  if (/[\u2500-\u257f]/.test(line) || /^\[offline\]\s+\* \w+: /.test(line)) return false;
-  return /"level"|POST|GET|error/i.test(line);
+  return verbose || !/^\[lambda:\w+\] \{"_aws":/.test(line);
 }

@@ -26,8 +26,6 @@ export const LOCAL = {
 export const DEFAULT_PORTS = {
   http: 3000,
   lambda: 3002,
-  /** serverless-offline's own HTTP server, behind the sandbox's API Gateway front on `http`. */
-  offline: 3003,
   dynamodb: 4567,
   sageMaker: 4568,
   s3: 4569,

@@ -306,8 +306,20 @@ export async function startS3Front(opts: {
 }): Promise<S3Front> {
   const agent = new Agent({ keepAlive: true });
   const creating = new Set<string>();
+  const relaying = new Set<Promise<void>>();
 
   const relay = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: IncomingHttpHeaders,
+    body?: Buffer,
+  ) => {
+    const p = relayOnce(req, res, headers, body).finally(() => relaying.delete(p));
+    relaying.add(p);
+    return p;
+  };
+
+  const relayOnce = (
     req: IncomingMessage,
     res: ServerResponse,
     headers: IncomingHttpHeaders,
@@ -459,11 +471,19 @@ export async function startS3Front(opts: {
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        agent.destroy();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests s3rver is still storing finish first (a second at most): cut off, s3rver would
+      // complete them after its logger closed and print winston's warning for each.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...relaying]),
+        new Promise((r) => (timer = setTimeout(r, 1_000))),
+      ]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      agent.destroy();
+      await closed;
+    },
   };
 }

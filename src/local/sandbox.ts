@@ -1,10 +1,11 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
-import type { CapacitySettings } from './capacity.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
+import type { CapacitySettings } from './capacity.ts';
 import {
   EMULATOR_CREDENTIALS,
   localClientOptions,
@@ -12,28 +13,32 @@ import {
   startS3,
   type Emulator,
 } from './emulators.ts';
-import { createTriggerDelivery } from './trigger.ts';
-import { DEFAULT_PORTS, LOCAL, functionName } from './names.ts';
-import { PROJECT_DIR, serverlessBin } from './paths.ts';
+import { createTriggerDelivery, type TriggerDelivery } from './trigger.ts';
+import { DEFAULT_PORTS, LOCAL, type FunctionName } from './names.ts';
+import { PROJECT_DIR } from './paths.ts';
+import { buildFolderName, buildFunctions, removeStaleBuilds } from './lambda-build.ts';
+import { RuntimeStopped, startLocalLambda, type LocalLambda } from './lambda-runtime.ts';
+import { localStack } from './stack.ts';
+import { lockState } from './state-lock.ts';
 import { stackRules, startLocalEventBridge, type LocalEventBridge } from './eventbridge.ts';
 import { startLocalSageMaker, type LocalSageMaker } from './sagemaker.ts';
-import { createSnsDelivery, offlineCaller, offlineInvoker, type SnsDelivery } from './sns.ts';
+import { createSnsDelivery, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
-import { lambdaPortInvoker, startLocalApiGateway } from './api-gateway.ts';
+import { startLocalApiGateway, type LocalApiGateway } from './api-gateway.ts';
 import { describeRestore, restoreJobs, stateFolders, type RestoreReport } from './state.ts';
 
 /*
  * The whole async loop on one machine: s3rver and dynalite, the local SageMaker async runtime,
- * SNS delivery to onSuccess/onError, and serverless-offline running the real handlers for the
- * HTTP API. Everything listens on loopback only.
+ * SNS delivery to onSuccess/onError, the local API Gateway, and the project's own Lambda runtime
+ * (lambda-runtime.ts) running the real handlers, built from serverless.yml. Everything listens on
+ * loopback only, in this process: closing it (or its death) frees every port.
  */
 
 export interface SandboxPorts {
   /** The HTTP API (the local API Gateway, src/local/api-gateway.ts). */
   http: number;
-  /** serverless-offline's own HTTP server, internal: the API answers on `http`. */
-  offline: number;
+  /** The Lambda Invoke API of the local runtime (src/local/lambda-runtime.ts). */
   lambda: number;
   s3: number;
   dynamodb: number;
@@ -52,9 +57,9 @@ export interface SandboxOptions {
   concurrency?: number;
   /** A SageMaker inference container (`http://host:port`) instead of the demo model. */
   modelUrl?: string;
-  /** Lines from serverless-offline and the sandbox itself. */
+  /** Lines of the sandbox and of the functions (`[lambda:<function>] ...`). */
   log?: (line: string) => void;
-  /** How long serverless-offline may take to build and answer. */
+  /** How long the start may take (the build, the first answer of getJob). */
   startTimeoutMs?: number;
   /** The local endpoint's instances and scaling (src/local/capacity.ts); one instance when omitted. */
   capacity?: Partial<CapacitySettings>;
@@ -86,6 +91,8 @@ export interface Sandbox {
   stepFunctions: LocalStepFunctions;
   /** With `stateDir`: the jobs found there, and those the last run left IN_PROGRESS (state.ts). */
   restored?: RestoreReport;
+  /** The functions' runtime: `invoke` runs one in-process; `workers()` counts its instances. */
+  lambda: LocalLambda;
   close(): Promise<void>;
 }
 
@@ -115,7 +122,6 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxPorts
   };
   return {
     http: port('PORT', DEFAULT_PORTS.http),
-    offline: port('SANDBOX_OFFLINE_PORT', DEFAULT_PORTS.offline),
     lambda: port('SANDBOX_LAMBDA_PORT', DEFAULT_PORTS.lambda),
     s3: port('SANDBOX_S3_PORT', DEFAULT_PORTS.s3),
     dynamodb: port('SANDBOX_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
@@ -159,88 +165,165 @@ export function autoRetryEnv(autoRetry: SandboxOptions['autoRetry']): Record<str
 /** What this API's getJob answers for the readiness probe's id, and nothing else does. */
 const PROBE_ID = 'sandbox-readiness-probe';
 
-/**
- * Waits until the HTTP API answers the probe through the real getJob (proof that the API and
- * DynamoDB are up). Any other answer on the port is another program's: then the sandbox stops
- * with a port-in-use message instead of calling itself ready.
- */
-export async function waitForApi(
-  url: string,
-  child: ChildProcess,
-  timeoutMs: number,
-  foreignGraceMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = child.exitCode !== null || child.signalCode !== null;
-  child.once('exit', () => (exited = true));
-  // An answer that is not this API's, and since when: serverless-offline cannot bind a port
-  // another program holds, so one that lasts is never ours.
-  let foreign: { answer: string; since: number } | undefined;
-  const port = new URL(url).port;
-  for (;;) {
-    if (exited || (foreign && Date.now() - foreign.since > foreignGraceMs)) {
-      throw new Error(
-        foreign
-          ? `port ${port} is in use by another program (it answered ${foreign.answer}, not this API)`
-          : 'serverless-offline exited before it was ready',
-      );
-    }
-    try {
-      const res = await fetch(`${url}/jobs/${PROBE_ID}`);
-      const body = await res.text();
-      if (res.status === 404 && body === JSON.stringify({ message: `no job ${PROBE_ID}` })) return;
-      foreign ??= { answer: `HTTP ${res.status}`, since: Date.now() };
-    } catch {
-      foreign = undefined; // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`serverless-offline not ready after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** `GET /jobs/sandbox-readiness-probe` as API Gateway hands it to getJob. */
+function probeEvent(): APIGatewayProxyEventV2 {
+  const path = `/jobs/${PROBE_ID}`;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: 'GET /jobs/{inferenceId}',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: '127.0.0.1' },
+    pathParameters: { inferenceId: PROBE_ID },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: '127.0.0.1',
+      domainPrefix: '127',
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: '' },
+      requestId: 'sandbox-readiness-probe',
+      routeKey: 'GET /jobs/{inferenceId}',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolveStop) => {
-    const kill = (signal: NodeJS.Signals) => {
-      try {
-        // The whole group: serverless-offline and the workers it started.
-        process.kill(-(child.pid as number), signal);
-      } catch {
-        child.kill(signal);
-      }
-    };
-    const force = setTimeout(() => kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolveStop();
-    });
-    kill('SIGTERM');
-  });
+const isProbeAnswer = (status: number, body: string | undefined) =>
+  status === 404 && body === JSON.stringify({ message: `no job ${PROBE_ID}` });
+
+/**
+ * How long closing lets the deliveries already under way finish (their functions still up)
+ * before it stops the functions and drops the rest without a word: the sandbox's queues live in
+ * memory, so what is dropped is what a stop loses anyway (state.ts settles the jobs at the next
+ * start), and a closed terminal must not wait on a webhook receiver that hangs.
+ */
+const DRAIN_MS = 2_000;
+
+function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.finally(() => clearTimeout(timer)),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+      timer.unref();
+    }),
+  ]);
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const ports = { ...portsFromEnv(), ...opts.ports };
   const log = opts.log ?? ((line: string) => console.log(line));
-  const closers: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    closers.length = 0;
+  const env = sandboxEnv(ports);
+  const sandboxDir = join(PROJECT_DIR, '.sandbox');
+  const buildDir = join(sandboxDir, buildFolderName(process.pid, randomBytes(4).toString('hex')));
+
+  // Each set once started; close() stops them in the order below, whatever got started.
+  let releaseState: (() => Promise<void>) | undefined;
+  let gateway: LocalApiGateway | undefined;
+  let trigger: TriggerDelivery | undefined;
+  let s3e: Emulator | undefined;
+  let ddb: Emulator | undefined;
+  let s3: S3Client | undefined;
+  let stepFunctions: LocalStepFunctions | undefined;
+  let eventBridge: LocalEventBridge | undefined;
+  let sqs: LocalSqs | undefined;
+  let sns: SnsDelivery | undefined;
+  let ddbClient: DynamoDBClient | undefined;
+  let noteWrites = Promise.resolve();
+  let sageMaker: LocalSageMaker | undefined;
+  let lambda: LocalLambda | undefined;
+  let stopping = false;
+  let closing: Promise<void> | undefined;
+  const quietly = async (work: (() => Promise<unknown>) | undefined) => {
+    await work?.().catch(() => undefined);
+  };
+  const close = () =>
+    (closing ??= (async () => {
+      // First no new work: the HTTP API, the model's notifications, the queues' receives.
+      await quietly(gateway && (() => gateway!.close()));
+      await quietly(sageMaker && (() => sageMaker!.close()));
+      await quietly(sqs && (() => sqs!.close()));
+      // What is under way may finish while its functions are still up; then it is dropped
+      // without a word (no retries, no dead-letter lines) and the functions stop.
+      await within(
+        Promise.allSettled([sns?.idle(), eventBridge?.idle(), sqs?.idle(), trigger?.idle()]),
+        DRAIN_MS,
+      );
+      stopping = true;
+      await quietly(lambda && (() => lambda!.close()));
+      await quietly(eventBridge && (() => eventBridge!.close()));
+      await quietly(stepFunctions && (() => stepFunctions!.close()));
+      await noteWrites;
+      ddbClient?.destroy();
+      s3?.destroy();
+      await quietly(s3e && (() => s3e!.close()));
+      await quietly(ddb && (() => ddb!.close()));
+      await quietly(releaseState);
+      await rm(buildDir, { recursive: true, force: true });
+    })());
+
+  // The functions, once the runtime is up: every caller inside the sandbox goes through here.
+  let functionsUp!: (l: LocalLambda) => void;
+  let functionsFailed!: (err: unknown) => void;
+  const functions = new Promise<LocalLambda>((resolve, reject) => {
+    functionsUp = resolve;
+    functionsFailed = reject;
+  });
+  functions.catch(() => undefined);
+  /** Runs a function for an event source; once closing, a call that cannot end ends quietly. */
+  const caller =
+    (fn: FunctionName) =>
+    async (event: unknown): Promise<unknown> => {
+      if (stopping) return undefined;
+      try {
+        return await (await functions).invoke(fn, event);
+      } catch (err) {
+        if (stopping || err instanceof RuntimeStopped) return undefined;
+        throw err;
+      }
+    };
+  const invoker = (fn: FunctionName) => async (event: unknown) => {
+    await caller(fn)(event);
   };
 
   try {
+    if (opts.stateDir)
+      releaseState = await lockState(opts.stateDir, `http://127.0.0.1:${ports.http}`);
+    // The build runs in esbuild's own process while the emulators start in this one.
+    await mkdir(sandboxDir, { recursive: true });
+    await removeStaleBuilds(sandboxDir);
+    const stack = localStack({ ...process.env, ...env, ...autoRetryEnv(opts.autoRetry) });
+    const specs = Object.values(stack.functions);
+    const building = buildFunctions({
+      rootDir: PROJECT_DIR,
+      entries: specs.map((f) => f.entry),
+      outdir: buildDir,
+      custom: stack.esbuild,
+    });
+    building.catch(() => undefined);
+
+    // Bound first: a port another program holds fails the start now; 503 until ready.
+    gateway = await startLocalApiGateway({
+      port: ports.http,
+      starting: true,
+      invoke: (fn, event) => caller(fn)(event),
+      log: (msg, fields) => log(`[apigateway] ${msg} ${JSON.stringify(fields)}`),
+    });
     // Objects dropped under the trigger prefix start jobs, as S3 -> EventBridge -> SQS would.
-    const trigger = createTriggerDelivery({
-      lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
-      functionName: functionName('onInputObject'),
+    trigger = createTriggerDelivery({
+      invoke: caller('onInputObject'),
       log: (msg, fields) => log(`[trigger] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(() => trigger.idle());
-    const [s3e, ddb]: Emulator[] = await Promise.all([
+    const onS3Event = trigger.onS3Event.bind(trigger);
+    [s3e, ddb] = await Promise.all([
       startS3({
         port: ports.s3,
         buckets: [LOCAL.inputBucket, LOCAL.outputBucket],
-        onEvent: (e) => trigger.onS3Event(e),
+        onEvent: onS3Event,
         directory: opts.stateDir && stateFolders(opts.stateDir).s3,
       }),
       startDynamo({
@@ -249,12 +332,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         path: opts.stateDir && stateFolders(opts.stateDir).dynamodb,
       }),
     ]);
-    closers.push(
-      () => s3e!.close(),
-      () => ddb!.close(),
-    );
-    const s3 = new S3Client({ ...localClientOptions(s3e!.url), forcePathStyle: true });
-    closers.push(async () => s3.destroy());
+    s3 = new S3Client({ ...localClientOptions(s3e.url), forcePathStyle: true });
     for (const o of SEED) {
       await s3.send(
         new PutObjectCommand({
@@ -266,31 +344,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       );
     }
 
-    const lambdaUrl = `http://127.0.0.1:${ports.lambda}`;
-    const stepFunctions = await startLocalStepFunctions({
+    stepFunctions = await startLocalStepFunctions({
       port: ports.sfn,
       onCall: (c) => log(`[sfn] ${c.operation} ${JSON.stringify({ answer: c.answer })}`),
     });
-    closers.push(() => stepFunctions.close());
-    // Bound before serverless-offline builds: a port another program holds fails the start now.
-    const gateway = await startLocalApiGateway({
-      port: ports.http,
-      invoke: lambdaPortInvoker(lambdaUrl),
-      log: (msg, fields) => log(`[apigateway] ${msg} ${JSON.stringify(fields)}`),
-    });
-    closers.push(() => gateway.close());
-    const eventBridge = await startLocalEventBridge({
+    eventBridge = await startLocalEventBridge({
       port: ports.eventBridge,
       region: LOCAL.region,
       // Each retried after a function error as serverless.yml's maximumRetryAttempts says.
-      rules: stackRules((fn) => offlineInvoker(lambdaUrl, functionName(fn))),
+      rules: stackRules((fn) => invoker(fn)),
       log: (msg, fields) => log(`[eventbridge] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(
-      () => eventBridge.close(),
-      () => eventBridge.idle(),
-    );
-    const sqs = await startLocalSqs({
+    sqs = await startLocalSqs({
       port: ports.sqs,
       queues: [LOCAL.refusedQueue, LOCAL.retryQueue, LOCAL.batchQueue],
       onMessage: (m) =>
@@ -301,39 +366,27 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
             : `[sqs] refused notification dead-lettered ${JSON.stringify({ queue: m.queueName, reason: m.attributes.refusedReason })}`,
         ),
       // As the RetryQueue event source mapping delivers to autoRetry once each delay passed.
-      consumers: { [LOCAL.retryQueue]: offlineInvoker(lambdaUrl, functionName('autoRetry')) },
+      consumers: { [LOCAL.retryQueue]: invoker('autoRetry') },
       // As BatchQueue's event source mapping (deploy/batches.yml, serverless.yml's batchWorker).
       functions: {
-        [LOCAL.batchQueue]: {
-          invoke: offlineCaller(lambdaUrl, functionName('batchWorker')),
-          maxReceiveCount: 100,
-        },
+        [LOCAL.batchQueue]: { invoke: caller('batchWorker'), maxReceiveCount: 100 },
       },
       log: (msg, fields) => log(`[sqs] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(
-      () => sqs.close(),
-      () => sqs.idle(),
-    );
-    const sns = createSnsDelivery({
+    sns = createSnsDelivery({
       subscriptions: {
-        [LOCAL.successTopicArn]: offlineInvoker(lambdaUrl, functionName('onSuccess')),
-        [LOCAL.errorTopicArn]: offlineInvoker(lambdaUrl, functionName('onError')),
+        [LOCAL.successTopicArn]: invoker('onSuccess'),
+        [LOCAL.errorTopicArn]: invoker('onError'),
       },
       log: (msg, fields) => log(`[sns] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(() => sns.idle());
+    const topics = sns;
 
     // The endpoint's capacity note, which getJob reads to say a job waits for an instance; written
     // in order, one write at a time.
-    const ddbClient = new DynamoDBClient(localClientOptions(ddb!.url));
+    ddbClient = new DynamoDBClient(localClientOptions(ddb.url));
     const notes = new CapacityNotes(ddbClient, LOCAL.jobsTable);
-    let noteWrites = Promise.resolve();
-    closers.push(async () => {
-      await noteWrites;
-      ddbClient.destroy();
-    });
-    const sageMaker = await startLocalSageMaker({
+    sageMaker = await startLocalSageMaker({
       capacity: opts.capacity,
       onCapacity: (state) => {
         const note = {
@@ -361,63 +414,44 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       concurrency: opts.concurrency ?? 2,
       modelUrl: opts.modelUrl,
       publish: async (topicArn, message) => {
-        await sns.publish(topicArn, message);
+        await topics.publish(topicArn, message);
       },
       log: (msg, fields) => log(`[sagemaker] ${msg} ${JSON.stringify(fields)}`),
     });
-    closers.push(() => sageMaker.close());
 
-    const env = sandboxEnv(ports);
-    const workFolder = join('.sandbox', `esbuild-${ports.http}`);
-    await mkdir(join(PROJECT_DIR, '.sandbox'), { recursive: true });
-    const child = spawn(
-      process.execPath,
-      [serverlessBin(), 'offline', 'start', '--stage', LOCAL.stage],
-      {
-        cwd: PROJECT_DIR,
-        env: {
-          ...process.env,
-          ...env,
-          // serverless.yml's httpPort: serverless-offline's HTTP server is internal.
-          PORT: String(ports.offline),
-          SLS_ESBUILD_WORK_FOLDER: workFolder,
-          SLS_TELEMETRY_DISABLED: '1',
-          ...autoRetryEnv(opts.autoRetry),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    const exitHook = () => {
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    process.once('exit', exitHook);
-    closers.push(async () => {
-      process.off('exit', exitHook);
-      await stopChild(child);
-      await rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true });
+    const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
+    const built = await within(building, startTimeoutMs);
+    if (!built) throw new Error(`the functions were not built within ${startTimeoutMs} ms`);
+    for (const w of built.warnings) log(`[lambda] build warning: ${w}`);
+    lambda = await startLocalLambda({
+      functions: specs.map((f) => ({
+        key: f.key,
+        name: f.name,
+        file: built.bundles[f.entry] as string,
+        exportName: f.exportName,
+        timeoutSeconds: f.timeoutSeconds,
+        memoryMb: f.memoryMb,
+        environment: f.environment,
+        schedules: f.schedules,
+      })),
+      bootstrap: built.bootstrap,
+      port: ports.lambda,
+      region: LOCAL.region,
+      credentials: EMULATOR_CREDENTIALS,
+      log,
     });
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffered = '';
-      stream?.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) if (line.trim()) log(`[offline] ${line}`);
-      });
+    functionsUp(lambda);
+
+    // Ready when the real getJob answers the probe from DynamoDB (its INIT done, the table up).
+    const probe = (await within(lambda.invoke('getJob', probeEvent()), startTimeoutMs)) as
+      { statusCode: number; body?: string } | undefined;
+    if (!probe || !isProbeAnswer(probe.statusCode, probe.body)) {
+      throw new Error(`getJob did not answer the readiness probe (${JSON.stringify(probe)})`);
     }
-    const apiUrl = gateway.url;
-    await waitForApi(`http://127.0.0.1:${ports.offline}`, child, opts.startTimeoutMs ?? 120_000);
-    // And through the API Gateway front, as users reach it.
-    await waitForApi(apiUrl, child, 10_000);
     // Once webhooks can be delivered: the jobs the last run left IN_PROGRESS are settled.
     const restored = opts.stateDir
       ? await restoreJobs({
-          dynamodbUrl: ddb!.url,
+          dynamodbUrl: ddb.url,
           s3,
           eventBridgeUrl: eventBridge.url,
           batchQueueUrl: sqs.queueUrl(LOCAL.batchQueue),
@@ -428,12 +462,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // TestNotification path (acknowledged, never dead-lettered).
     await sageMaker.publishTestNotification();
 
+    gateway.open();
+    // And once through the port, as users reach it.
+    const res = await fetch(`${gateway.url}/jobs/${PROBE_ID}`);
+    if (!isProbeAnswer(res.status, await res.text())) {
+      throw new Error(`the HTTP API did not answer the readiness probe (HTTP ${res.status})`);
+    }
+
     return {
       ports,
-      apiUrl,
-      lambdaUrl,
-      s3Url: s3e!.url,
-      dynamodbUrl: ddb!.url,
+      apiUrl: gateway.url,
+      lambdaUrl: lambda.url,
+      s3Url: s3e.url,
+      dynamodbUrl: ddb.url,
       sageMakerUrl: sageMaker.url,
       env,
       sageMaker,
@@ -443,9 +484,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       sqs,
       stepFunctions,
       restored,
+      lambda,
       close,
     };
   } catch (err) {
+    functionsFailed(err);
     await close();
     throw err;
   }

@@ -102,38 +102,3 @@ export function createSnsDelivery(opts: SnsDeliveryOptions): SnsDelivery {
     deadLetters,
   };
 }
-
-/** Runs a function of the sandbox's serverless-offline through its Lambda Invoke API. */
-export function offlineInvoker(lambdaUrl: string, functionName: string) {
-  const call = offlineCaller(lambdaUrl, functionName);
-  return async (event: unknown): Promise<void> => {
-    await call(event);
-  };
-}
-
-/** As offlineInvoker, resolving with the function's answer (e.g. SQS's batchItemFailures). */
-export function offlineCaller(lambdaUrl: string, functionName: string) {
-  return async (event: unknown): Promise<unknown> => {
-    const res = await fetch(`${lambdaUrl}/2015-03-31/functions/${functionName}/invocations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-      body: JSON.stringify(event),
-    });
-    const text = await res.text();
-    if (!res.ok || res.headers.get('x-amz-function-error')) {
-      let reason = `HTTP ${res.status}`;
-      try {
-        const body = JSON.parse(text) as { errorMessage?: string; errorType?: string };
-        reason = body.errorMessage ?? body.errorType ?? reason;
-      } catch {
-        // not JSON: keep the status
-      }
-      throw new Error(`${functionName} failed: ${reason}`);
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return undefined; // no answer, as a function that returns nothing
-    }
-  };
-}

@@ -1,14 +1,17 @@
 import { modelUrlFrom } from './container.ts';
 import { readyBanner, shownInStartLog } from './banner.ts';
 import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
+import { resolve } from 'node:path';
 import { startSandbox } from './sandbox.ts';
 import { SANDBOX_STATE_DIR, forgetState, freshFlag } from './state.ts';
+import { StateInUse, stateHolder } from './state-lock.ts';
 
 /*
  * `npm start`: the sandbox in the foreground until Ctrl-C.
  * `npm start -- --model-url http://127.0.0.1:8080` (or SANDBOX_MODEL_URL) puts a real SageMaker
  * inference container behind the local endpoint instead of the demo model.
- * Jobs are kept in .sandbox/state/ across restarts; `npm start -- --fresh` starts empty.
+ * Jobs are kept in .sandbox/state/ (or SANDBOX_STATE_DIR) across restarts; `npm start -- --fresh`
+ * starts empty.
  */
 // Before any SDK client is built: its Node 20 notice would print once per process (Lambda runs 22).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,13 +28,27 @@ try {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
 }
+// A closed terminal: writing to it fails; the sandbox still stops on the SIGHUP that follows.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const started = Date.now();
 const verbose = process.env.SANDBOX_VERBOSE === '1';
-console.log('starting the sandbox: emulators, local SageMaker endpoint, serverless-offline ...');
+const stateDir = process.env.SANDBOX_STATE_DIR
+  ? resolve(process.env.SANDBOX_STATE_DIR)
+  : SANDBOX_STATE_DIR;
+console.log('starting the sandbox: emulators, local SageMaker endpoint, the functions ...');
 
-if (fresh) await forgetState(SANDBOX_STATE_DIR);
+if (fresh) {
+  // Never from under another sandbox's feet.
+  const holder = await stateHolder(stateDir);
+  if (holder) {
+    console.error(`the sandbox could not start: ${new StateInUse(stateDir, holder).message}`);
+    process.exit(1);
+  }
+  await forgetState(stateDir);
+}
 const sandbox = await startSandbox({
-  stateDir: SANDBOX_STATE_DIR,
+  stateDir,
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   capacity,
@@ -40,11 +57,20 @@ const sandbox = await startSandbox({
   },
 }).catch((err: unknown) => {
   console.error(`the sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
-  console.error('is another sandbox running? set PORT (and SANDBOX_*_PORT) to use other ports.');
+  if (!(err instanceof StateInUse)) {
+    console.error('is another sandbox running? set PORT (and SANDBOX_*_PORT) to use other ports.');
+  }
   process.exit(1);
 });
 
-console.log(readyBanner(sandbox, { seconds: (Date.now() - started) / 1000, modelUrl, capacity }));
+console.log(
+  readyBanner(sandbox, {
+    seconds: (Date.now() - started) / 1000,
+    modelUrl,
+    capacity,
+    modelReady: sandbox.sageMaker.stats().healthy,
+  }),
+);
 
 let stopping = false;
 const stop = async (signal: string) => {
@@ -57,3 +83,5 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+// The terminal closed: everything runs in this process, so stopping it frees every port.
+process.on('SIGHUP', () => void stop('SIGHUP'));

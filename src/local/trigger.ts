@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { LOCAL } from './names.ts';
-import { offlineCaller } from './sns.ts';
 
 /*
  * The sandbox's stand-in for S3 -> EventBridge -> SQS -> onInputObject (deploy/trigger.yml): each
@@ -45,8 +44,8 @@ export function objectCreatedEvent(bucket: string, key: string, size?: number, e
 }
 
 export function createTriggerDelivery(opts: {
-  lambdaUrl: string;
-  functionName: string;
+  /** Runs onInputObject with the SQS event; resolves with its answer (batchItemFailures). */
+  invoke: (event: unknown) => Promise<unknown>;
   bucket?: string;
   prefix?: string;
   /** The delay before the nth redelivery (1-based); the default grows from 200 ms. */
@@ -57,7 +56,7 @@ export function createTriggerDelivery(opts: {
   const prefix = opts.prefix ?? LOCAL.triggerPrefix;
   const backoff = opts.backoffMs ?? ((n: number) => 200 * 2 ** (n - 1));
   const inFlight = new Set<Promise<void>>();
-  const call = offlineCaller(opts.lambdaUrl, opts.functionName);
+  const call = opts.invoke;
 
   async function invokeOnce(messageId: string, body: string): Promise<boolean> {
     const record = {

@@ -42,6 +42,7 @@ describe('npm run bench -- --smoke', () => {
       'model finished -> result visible',
       'model finished -> wait answered',
       'batch submission rate, local runtime',
+      'POST /jobs rate through the sandbox vs its emulators',
       'write units per lifecycle, 64 KiB output',
       'hottest partition key at 10,000 jobs/s, 64 KiB (scale simulation)',
       'reconcile: index entries read per run, 100,000 pending',

@@ -202,14 +202,16 @@ describe('the routes agree', () => {
     }
   });
 
-  it("the start log leaves out serverless-offline's cut route table and function list", () => {
-    expect(shownInStartLog('[offline] ┌──────────────────────────────┐')).toBe(false);
-    expect(shownInStartLog('[offline] │   GET  | http://127.0.0.1:3003/jobs/{infer │')).toBe(false);
-    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob')).toBe(false);
-    expect(shownInStartLog('[offline] GET /jobs/x (λ: getJob)')).toBe(true);
-    expect(shownInStartLog('[offline] {"level":"INFO","message":"job submitted"}')).toBe(true);
+  it("the start log shows the sandbox's and the functions' lines, not their EMF metric lines", () => {
+    expect(shownInStartLog('[lambda:getJob] {"level":"INFO","message":"job submitted"}')).toBe(
+      true,
+    );
+    expect(shownInStartLog('[lambda] getJob timed out after 29 s {}')).toBe(true);
     expect(shownInStartLog('[sns] delivered {}')).toBe(true);
-    expect(shownInStartLog('[offline]    * getJob: async-jobs-local-getJob', true)).toBe(true);
+    const emf =
+      '[lambda:onSuccess] {"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"JobsCompleted":1}';
+    expect(shownInStartLog(emf)).toBe(false);
+    expect(shownInStartLog(emf, true)).toBe(true);
   });
 
   it("POST /jobs documents exactly the query parameters submit's schema takes", () => {

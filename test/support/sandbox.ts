@@ -8,11 +8,9 @@ import { freePorts } from './ports.ts';
 
 /** A free loopback port for every service of the sandbox, none handed out twice. */
 export async function freeSandboxPorts(): Promise<SandboxPorts> {
-  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs, sfn, offline] =
-    await freePorts(9);
+  const [http, lambda, s3, dynamodb, sageMaker, eventBridge, sqs, sfn] = await freePorts(8);
   return {
     http: http!,
-    offline: offline!,
     lambda: lambda!,
     s3: s3!,
     dynamodb: dynamodb!,

@@ -28,6 +28,14 @@ export interface AsyncInvocation {
 export function invokeError(err: unknown): AppError {
   const name = awsErrorName(err) ?? '';
   const status = awsStatus(err);
+  if (name === 'ModelNotReadyException') {
+    // SageMaker's 429 while the model is still loading (InvokeEndpoint's Errors): its container
+    // has not passed the /ping health check yet. Not a throttle: the client should know to wait.
+    return new Throttled(
+      "the endpoint's model is not ready (its container has not answered /ping yet); retry with the same inferenceId",
+      10,
+    );
+  }
   if (status === 429 || /Throttl|TooManyRequests/i.test(name)) {
     return new Throttled('the endpoint is throttling requests; retry with the same inferenceId');
   }

@@ -5,6 +5,7 @@ import {
   MAX_INVOKE_REQUEST_BYTES,
   MAX_REQUEST_HEAD_BYTES,
   RequestEntityTooLarge,
+  STARTING_MESSAGE,
   startLocalApiGateway,
   type LocalApiGateway,
 } from '../../../src/local/api-gateway.ts';
@@ -186,6 +187,41 @@ describe('the local API Gateway', () => {
       ).rejects.toThrow(`port ${port} is in use by another program`);
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+
+  it('while starting, answers every request 503 with Retry-After and says so; never a function', async () => {
+    let invoked = 0;
+    const starting = await startLocalApiGateway({
+      port: 0,
+      starting: true,
+      invoke: async () => {
+        invoked++;
+        return { statusCode: 204 };
+      },
+    });
+    try {
+      for (const [method, path] of [
+        ['GET', '/jobs/x'],
+        ['POST', '/jobs'],
+        ['GET', '/openapi.yaml'],
+        ['GET', '/nowhere'],
+      ] as const) {
+        const res = await fetch(`${starting.url}${path}`, {
+          method,
+          body: method === 'POST' ? 'a' : undefined,
+        });
+        expect({ path, status: res.status }).toEqual({ path, status: 503 });
+        expect(res.headers.get('retry-after')).toBe('1');
+        expect(await res.json()).toEqual({ message: STARTING_MESSAGE });
+      }
+      expect(STARTING_MESSAGE).toBe('the sandbox is starting; retry shortly');
+      expect(invoked).toBe(0);
+      starting.open();
+      expect((await fetch(`${starting.url}/jobs/x`)).status).toBe(204);
+      expect(invoked).toBe(1);
+    } finally {
+      await starting.close();
     }
   });
 });

@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSnsDelivery, offlineInvoker, snsEventFor } from '../../../src/local/sns.ts';
+import { describe, expect, it } from 'vitest';
+import { createSnsDelivery, snsEventFor } from '../../../src/local/sns.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success';
 
@@ -56,44 +54,5 @@ describe('local SNS delivery', () => {
     await sns.idle();
     expect(calls).toBe(2);
     expect(sns.deadLetters).toHaveLength(0);
-  });
-});
-
-describe('offlineInvoker', () => {
-  let server: Server | undefined;
-  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
-
-  async function lambdaApi(status: number, headers: Record<string, string>, body: string) {
-    const requests: { url?: string; body: string }[] = [];
-    server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => (text += c));
-      req.on('end', () => {
-        requests.push({ url: req.url, body: text });
-        res.writeHead(status, headers).end(body);
-      });
-    });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-    return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, requests };
-  }
-
-  it('posts the event to the Lambda Invoke API of the named function', async () => {
-    const api = await lambdaApi(200, {}, 'null');
-    await offlineInvoker(api.url, 'async-jobs-local-onSuccess')({ Records: [] });
-    expect(api.requests[0]).toEqual({
-      url: '/2015-03-31/functions/async-jobs-local-onSuccess/invocations',
-      body: '{"Records":[]}',
-    });
-  });
-
-  it('turns a function error into a rejection carrying its message', async () => {
-    const api = await lambdaApi(
-      200,
-      { 'x-amz-function-error': 'Unhandled' },
-      '{"errorType":"Error","errorMessage":"1 of 1 notifications not processed"}',
-    );
-    await expect(offlineInvoker(api.url, 'fn')({})).rejects.toThrow(
-      'fn failed: 1 of 1 notifications not processed',
-    );
   });
 });
