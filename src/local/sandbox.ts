@@ -298,12 +298,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await removeStaleBuilds(sandboxDir);
     const stack = localStack({ ...process.env, ...env, ...autoRetryEnv(opts.autoRetry) });
     const specs = Object.values(stack.functions);
+    const buildStarted = Date.now();
     const building = buildFunctions({
       rootDir: PROJECT_DIR,
       entries: specs.map((f) => f.entry),
       outdir: buildDir,
       custom: stack.esbuild,
-    });
+    }).then((b) => ({ ...b, ms: Date.now() - buildStarted }));
     building.catch(() => undefined);
 
     // Bound first: a port another program holds fails the start now; 503 until ready.
@@ -423,6 +424,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const built = await within(building, startTimeoutMs);
     if (!built) throw new Error(`the functions were not built within ${startTimeoutMs} ms`);
     for (const w of built.warnings) log(`[lambda] build warning: ${w}`);
+    log(
+      `[lambda] ${specs.length} functions built ${JSON.stringify({ ms: Date.now() - buildStarted })}`,
+    );
     lambda = await startLocalLambda({
       functions: specs.map((f) => ({
         key: f.key,
