@@ -7,8 +7,8 @@ import {
 import { randomUUID } from 'node:crypto';
 
 /*
- * The load of bench/figures/sandbox-rate.ts, in a process of its own (forked, one message in, one
- * out) so that neither side's client work runs on the thread that runs the emulators: `jobs` submits, `concurrency` at a time,
+ * The load of bench/figures/sandbox-rate.ts, in a process of its own (forked; each message a round,
+ * answered when done) so that neither side's client work runs on the thread that runs the emulators: `jobs` submits, `concurrency` at a time,
  * either as POST /jobs through the sandbox's HTTP API, or as the four calls a submit makes sent
  * straight to the sandbox's emulators (src/lib/app/submit.ts: the conditional PutItem of the
  * claim, PutObject of the input, InvokeEndpointAsync, the UpdateItem that records where the
@@ -136,6 +136,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
   return { seconds, answers };
 }
 
-process.once('message', (job: LoadJob) => {
-  void run(job).then((r) => process.send?.(r, () => process.disconnect()));
+// One round at a time, in order; the parent disconnects when it has no more.
+let queue = Promise.resolve();
+process.on('message', (job: LoadJob) => {
+  queue = queue.then(async () => {
+    process.send?.(await run(job));
+  });
 });

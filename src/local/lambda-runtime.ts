@@ -280,9 +280,16 @@ class FunctionPool {
     worker.on('error', (err) => (crash = err));
     worker.on('exit', (code) => {
       endInit();
-      const body: FunctionErrorBody = crash
-        ? { errorType: crash.name || 'Runtime.ExitError', errorMessage: crash.message }
-        : { errorType: 'Runtime.ExitError', errorMessage: `the worker exited with code ${code}` };
+      const outOfMemory =
+        (crash as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const body: FunctionErrorBody = outOfMemory
+        ? {
+            errorType: 'Runtime.OutOfMemory',
+            errorMessage: `the function used more than its ${spec.memoryMb} MB`,
+          }
+        : crash
+          ? { errorType: crash.name || 'Runtime.ExitError', errorMessage: crash.message }
+          : { errorType: 'Runtime.ExitError', errorMessage: `the worker exited with code ${code}` };
       failInit(this.isClosed() ? new RuntimeStopped() : new FunctionFailed(spec.name, body));
       const p = slot.pending;
       slot.pending = undefined;

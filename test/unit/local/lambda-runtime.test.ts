@@ -56,6 +56,10 @@ export const hold = async () => (await fetch(process.env.GATE + '/hold')).status
 export const spin = async () => {
   for (;;);
 };
+export const hog = async () => {
+  const kept = [];
+  for (;;) kept.push(new Array(1e6).fill(kept.length));
+};
 export const tick = async (event) => {
   await fetch(process.env.GATE + '/tick', { method: 'POST', body: JSON.stringify(event) });
 };
@@ -195,7 +199,8 @@ describe('the local Lambda runtime', () => {
       errorType: 'TypeError',
       errorMessage: 'no good',
     });
-    expect(lines).toContain('[lambda:fail] about to fail');
+    // The worker's output travels apart from its answer, and may arrive after it.
+    await waitFor(() => lines.includes('[lambda:fail] about to fail') || undefined);
   });
 
   it('ends a call at its timeout while what it waits for still hangs, and stops the worker', async () => {
@@ -219,6 +224,16 @@ describe('the local Lambda runtime', () => {
       () => lambda.workers().spin!.idle + lambda.workers().spin!.busy === 0 || undefined,
     );
     expect(lines.some((l) => l.startsWith('[lambda] spin timed out after 1 s'))).toBe(true);
+  });
+
+  it('ends a function that outgrows its memory as Lambda does, and the next call starts anew', async () => {
+    const lambda = await runtime([spec('hog', { memoryMb: 128 }), spec('info')]);
+    const err = await lambda.invoke('hog', {}).catch((e: unknown) => e);
+    expect((err as FunctionFailed).body).toEqual({
+      errorType: 'Runtime.OutOfMemory',
+      errorMessage: 'the function used more than its 128 MB',
+    });
+    expect(await lambda.invoke('info', {})).toMatchObject({ calls: 1 });
   });
 
   it('runs one invocation per worker at a time, up to the cap, reusing the worker', async () => {
