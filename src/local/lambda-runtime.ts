@@ -83,7 +83,7 @@ export class FunctionFailed extends Error {
   }
 }
 
-/** The Invoke API refused the call before the function ran (its status and error type). */
+/** The Invoke API refused the call before the function ran (its status and error type, as `name`). */
 export class InvokeRefused extends Error {
   constructor(
     readonly status: number,
@@ -91,7 +91,9 @@ export class InvokeRefused extends Error {
     message: string,
   ) {
     super(message);
-    this.name = 'InvokeRefused';
+    // The Lambda API's error type, as the AWS SDK names its exceptions: the gateway answers a
+    // RequestEntityTooLargeException with 413 whoever raised it (api-gateway.ts).
+    this.name = type;
   }
 }
 

@@ -18,7 +18,8 @@ import { startTestSandbox } from '../support/sandbox.ts';
 
 /*
  * The sandbox as a user runs it (`npm start`), on free ports, driven over real HTTP: the real
- * handlers in serverless-offline, the local SageMaker runtime, local SNS delivery, the emulators.
+ * handlers in the sandbox's Lambda runtime, the local SageMaker runtime, local SNS delivery, the
+ * emulators.
  */
 
 let sandbox: Sandbox | undefined;
@@ -205,8 +206,9 @@ describe('the sandbox over HTTP', () => {
   });
 
   it('answers as the deployed API: 415 for a malformed Content-Type, the default type, {"message"} 404s, /openapi.yaml', async () => {
-    // serverless-offline alone answered these itself: its 400 "Invalid content-type header", a
-    // missing type stored as application/json, its own not-found body (src/local/api-gateway.ts).
+    // serverless-offline, the sandbox's earlier runtime, answered these itself: its 400 "Invalid
+    // content-type header", a missing type stored as application/json, its own not-found body
+    // (src/local/api-gateway.ts).
     for (const contentType of ['text/ csv', 'banana']) {
       const refused = await submit('1', contentType);
       expect(refused.status, contentType).toBe(415);

@@ -278,7 +278,11 @@ describe('the local Lambda runtime', () => {
       .invoke('info', 'x'.repeat(MAX_SYNC_PAYLOAD_BYTES + 1))
       .catch((e: unknown) => e);
     expect(big).toBeInstanceOf(InvokeRefused);
-    expect(big).toMatchObject({ status: 413, type: 'RequestEntityTooLargeException' });
+    expect(big).toMatchObject({
+      status: 413,
+      type: 'RequestEntityTooLargeException',
+      name: 'RequestEntityTooLargeException',
+    });
   });
 
   it('serves the Invoke API as the AWS SDK calls it: RequestResponse, Event, errors', async () => {
