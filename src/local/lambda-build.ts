@@ -136,8 +136,9 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes the build folders of sandboxes whose process is gone (killed before they could clean
- * up), and the `esbuild-*` folders serverless-offline's builds left before this runtime.
+ * Removes the build folders of sandboxes (and bench runs, `bench-<pid>`) whose process is gone,
+ * killed before they could clean up, and the `esbuild-*` folders serverless-offline's builds left
+ * before this runtime.
  */
 export async function removeStaleBuilds(sandboxDir: string): Promise<string[]> {
   let names: string[];
@@ -147,8 +148,8 @@ export async function removeStaleBuilds(sandboxDir: string): Promise<string[]> {
     return [];
   }
   const stale = names.filter((n) => {
-    const m = /^lambda-(\d+)-[0-9a-z]+$/.exec(n);
-    return m ? !alive(Number(m[1])) : /^esbuild-\d+$/.test(n);
+    const m = /^(?:lambda-(\d+)-[0-9a-z]+|bench-(\d+))$/.exec(n);
+    return m ? !alive(Number(m[1] ?? m[2])) : /^esbuild-\d+$/.test(n);
   });
   await Promise.all(stale.map((n) => rm(join(sandboxDir, n), { recursive: true, force: true })));
   return stale;

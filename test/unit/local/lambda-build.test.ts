@@ -47,7 +47,7 @@ describe('esbuildOptionsOf', () => {
 });
 
 describe('removeStaleBuilds', () => {
-  it("removes the folders of sandboxes whose process is gone and serverless-offline's, nothing else", async () => {
+  it("removes the folders of sandboxes and bench runs whose process is gone and serverless-offline's, nothing else", async () => {
     const dead = Number(
       spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
     );
@@ -56,13 +56,16 @@ describe('removeStaleBuilds', () => {
       buildFolderName(process.pid, 'e5f6a7b8'),
       'esbuild-3000',
       'state',
-      'bench-123',
+      `bench-${dead}`,
+      `bench-${process.pid}`,
     ];
     for (const n of names) await mkdir(join(dir, n));
     const removed = await removeStaleBuilds(dir);
-    expect(removed.sort()).toEqual([buildFolderName(dead, 'a1b2c3d4'), 'esbuild-3000'].sort());
+    expect(removed.sort()).toEqual(
+      [buildFolderName(dead, 'a1b2c3d4'), 'esbuild-3000', `bench-${dead}`].sort(),
+    );
     expect((await readdir(dir)).sort()).toEqual(
-      [buildFolderName(process.pid, 'e5f6a7b8'), 'bench-123', 'state'].sort(),
+      [buildFolderName(process.pid, 'e5f6a7b8'), `bench-${process.pid}`, 'state'].sort(),
     );
   });
 });
