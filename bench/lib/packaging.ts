@@ -65,19 +65,32 @@ export interface Baselines {
 export interface Bundles {
   /** Per function: the entry `serverless package` built. */
   ours: Record<Fn, string>;
+  /** What `serverless package --package` wrote: one zip per function. */
+  packageDir: string;
   base: Baselines;
 }
 
-/** Builds ours and the baselines under `work`. */
 /**
  * Ours for every function (as `serverless package` builds them, all at once); the baselines only
- * for `fns`, the functions whose cold start the run measures.
+ * for `fns`, the functions whose cold start the run measures. With `packaged`, ours are not built
+ * but read from there: a `serverless package` of this same tree laid out as `work` is (`package/`,
+ * `sls/.build/`), such as the one the test suite builds once per run. The stage and params of a
+ * package change its template only, never the bundles.
  */
-export async function buildBundles(work: string, fns: readonly Fn[] = FUNCTIONS): Promise<Bundles> {
-  return { ours: await packageBundles(work), base: await baselineBundles(work, fns) };
+export async function buildBundles(
+  work: string,
+  fns: readonly Fn[] = FUNCTIONS,
+  packaged?: string,
+): Promise<Bundles> {
+  if (!packaged) await packageBundles(work);
+  const from = packaged ?? work;
+  const ours = {} as Record<Fn, string>;
+  for (const fn of FUNCTIONS)
+    ours[fn] = join(from, 'sls', '.build', 'src', 'handlers', `${fn}.mjs`);
+  return { ours, packageDir: join(from, 'package'), base: await baselineBundles(work, fns) };
 }
 
-async function packageBundles(work: string): Promise<Record<Fn, string>> {
+async function packageBundles(work: string): Promise<void> {
   const workFolder = relative(PROJECT_DIR, join(work, 'sls'));
   // serverless-esbuild's packing leaves a folder per function in the system temp directory: keep
   // them under WORK, which the bench removes.
@@ -99,10 +112,6 @@ async function packageBundles(work: string): Promise<Record<Fn, string>> {
       },
     },
   );
-  const out = {} as Record<Fn, string>;
-  for (const fn of FUNCTIONS)
-    out[fn] = join(PROJECT_DIR, workFolder, '.build', 'src', 'handlers', `${fn}.mjs`);
-  return out;
 }
 
 /** The options serverless.yml gives serverless-esbuild, for the baselines. */

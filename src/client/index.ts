@@ -40,6 +40,8 @@ export interface ClientOptions {
   now?: () => number;
   /** How long a request waits for an answer or for more of its body (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
+  /** The pause between polls of `wait`; tests pass a fake that moves their `now`. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -50,11 +52,13 @@ export interface ClientOptions {
 export class AsyncJobsClient {
   private readonly http: Transport;
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   /** `apiUrl`: the API's base URL, e.g. http://127.0.0.1:3000 or https://<id>.execute-api... */
   constructor(apiUrl: string, opts: ClientOptions = {}) {
     this.http = new Transport(apiUrl, opts.requestTimeoutMs);
     this.now = opts.now ?? (() => performance.now());
+    this.sleep = opts.sleep ?? sleep;
   }
 
   get baseUrl(): URL {
@@ -158,7 +162,7 @@ export class AsyncJobsClient {
         waitSeconds !== undefined &&
         (waitSeconds === 0 || this.now() - asked < waitSeconds * 1000 - 500)
       ) {
-        await sleep(Math.min(fallback, timeoutMs - elapsed));
+        await this.sleep(Math.min(fallback, timeoutMs - elapsed));
         fallback = Math.min(fallback * FALLBACK_MS.factor, FALLBACK_MS.max);
       }
       const left = timeoutMs - (this.now() - started);

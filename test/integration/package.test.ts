@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleGraph } from '../../bench/graph.ts';
+import { SCALING_PARAMS, packaged, type Packaged } from '../support/packaged.ts';
 import { zipEntries } from '../support/zip.ts';
 import { schemaProblems } from '../support/cfn-spec.ts';
 import { type Template, condition, deployed, grants, resolve, roleOf } from '../support/cfn.ts';
@@ -37,65 +34,23 @@ let artifacts: string[];
 const byType = (type: string) =>
   Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
 
-/** Where serverless-esbuild builds for a package into `dir`; kept, to read the bundles. */
-const workFolder = (dir: string) => join('.sandbox', `esbuild-package-${basename(dir)}`);
-
-async function packageTemplate(dir: string, params: string[]) {
-  // serverless-esbuild's packing leaves a folder per function in the system temp directory (its
-  // scoped temp paths are never removed): point it at the work folder, removed with it.
-  const tmp = join(PROJECT_DIR, workFolder(dir), 'tmp');
-  await mkdir(tmp, { recursive: true });
-  await promisify(execFile)(
-    process.execPath,
-    [
-      serverlessBin(),
-      'package',
-      '--stage',
-      'dev',
-      '--package',
-      dir,
-      ...params.flatMap((p) => ['--param', p]),
-    ],
-    {
-      cwd: PROJECT_DIR,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'dummy',
-        AWS_SECRET_ACCESS_KEY: 'dummy',
-        SLS_ESBUILD_WORK_FOLDER: workFolder(dir),
-        SLS_ESBUILD_KEEP_OUTPUT: 'true',
-        SLS_TELEMETRY_DISABLED: '1',
-        TMPDIR: tmp,
-      },
-      timeout: 300_000,
-    },
-  );
+/** Built once per run for every file that needs it (test/support/packaged.ts). */
+async function packageTemplate(params: string[]): Promise<Packaged> {
+  const built = await packaged(params);
   // deploy/tmp-cleanup-plugin.cjs removed them: a user's `npm run package` leaves nothing either.
-  expect(await readdir(tmp)).toEqual([]);
-  return JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  expect(built.tmpLeftovers).toEqual([]);
+  return built;
 }
 
+let buildDir: string;
 beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'async-jobs-package-'));
   // Scaling attached to an endpoint deployed elsewhere, kept above zero (deploy/scaling.yml).
-  template = await packageTemplate(out, [
-    'endpointName=my-endpoint',
-    'scalingEndpointName=existing-endpoint',
-    'scalingVariantName=blue',
-    'minInstances=1',
-    'maxInstances=3',
-    'backlogPerInstance=2.5',
-  ]);
+  const built = await packageTemplate(SCALING_PARAMS);
+  ({ template, packageDir: out, buildDir } = built);
   resources = template.Resources as Record<string, Resource>;
   outputs = template.Outputs ?? {};
   artifacts = await readdir(out);
 }, 360_000);
-
-afterAll(async () => {
-  if (!out) return;
-  await rm(out, { recursive: true, force: true });
-  await rm(join(PROJECT_DIR, workFolder(out)), { recursive: true, force: true });
-});
 
 describe('serverless package', () => {
   it('packages each function on its own, on nodejs22.x and arm64', () => {
@@ -835,8 +790,7 @@ describe('what a cold start loads', () => {
   const EVENTBRIDGE = '"AWSEvents"';
   const DYNAMODB = 'DynamoDB_20120810';
   const SAGEMAKER = '"AmazonSageMakerRuntime"';
-  const graph = (fn: string) =>
-    bundleGraph(join(PROJECT_DIR, workFolder(out), '.build', 'src', 'handlers', `${fn}.mjs`));
+  const graph = (fn: string) => bundleGraph(join(buildDir, 'src', 'handlers', `${fn}.mjs`));
 
   it('getJob, listJobs and the notification handlers read DynamoDB only in INIT', () => {
     for (const fn of ['getJob', 'listJobs', 'onSuccess', 'onError']) {
@@ -873,13 +827,11 @@ describe('what a cold start loads', () => {
 });
 
 describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
-  let sqsOut: string;
   let full: Template;
   let r: Record<string, Resource>;
   let conditions: Record<string, unknown>;
   beforeAll(async () => {
-    sqsOut = await mkdtemp(join(tmpdir(), 'async-jobs-package-sqs-'));
-    const t = await packageTemplate(sqsOut, [
+    const { template: t } = await packageTemplate([
       'modelName=my-model',
       'endpointNames=my-async-endpoint,Second-Endpoint',
       `kmsKeyArn=${KMS_KEY}`,
@@ -894,10 +846,6 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     r = t.Resources;
     conditions = t.Conditions;
   }, 360_000);
-  afterAll(async () => {
-    await rm(sqsOut, { recursive: true, force: true });
-    await rm(join(PROJECT_DIR, workFolder(sqsOut)), { recursive: true, force: true });
-  });
   const of = (type: string) => Object.entries(r).filter(([, x]) => x.Type === type);
 
   it('buffers SNS -> SQS -> Lambda with partial batch failures and a redrive to a DLQ', () => {

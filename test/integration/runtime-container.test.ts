@@ -1,6 +1,16 @@
 import { ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  onTestFinished,
+  vi,
+} from 'vitest';
 import { FAILURE_REASONS } from '../../src/local/sagemaker.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startRuntimeHarness, type RuntimeHarness } from '../support/local-runtime.ts';
@@ -22,6 +32,29 @@ import { ERROR_TOPIC, SUCCESS_TOPIC } from '../support/notifications.ts';
  * free port): the container contract of "Use Your Own Inference Code with Hosting Services" and
  * what an async endpoint makes of the container's answers.
  */
+
+/**
+ * The timers the runtime (src/local/sagemaker.ts) sets from now on, by delay, and those that
+ * fired: what a timeout did, without timing it.
+ */
+function runtimeTimers() {
+  const seen = { armed: [] as number[], fired: [] as number[] };
+  const real = globalThis.setTimeout;
+  const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+    fn: (...a: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
+    if (!new Error().stack?.includes('/src/local/sagemaker.ts')) return real(fn, ms, ...args);
+    seen.armed.push(ms ?? 0);
+    return real(() => {
+      seen.fired.push(ms ?? 0);
+      fn(...args);
+    }, ms);
+  }) as typeof setTimeout);
+  onTestFinished(() => void spy.mockRestore());
+  return seen;
+}
 
 let model: ModelServer;
 let h: RuntimeHarness;
@@ -127,14 +160,16 @@ describe('the container contract', () => {
     const id = nextId();
     model.behave(hang);
     const input = await h.putInput(`in/${id}`, 'x');
-    const started = Date.now();
+    const timers = runtimeTimers();
     const res = await h.invoke({
       InputLocation: input,
       InferenceId: id,
       InvocationTimeoutSeconds: 1,
     });
     const note = await h.notification(id);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // Failed by a timer of the 1 s asked for, once it fired: not before, not by another error.
+    expect(timers.armed).toContain(1000);
+    expect(timers.fired).toContain(1000);
     expect(note.message.failureReason).toBe(FAILURE_REASONS.timeout(1));
     expect((await h.getObject(res.FailureLocation!)).body.toString()).toMatch(
       /InvocationTimeoutSeconds \(1\)/,

@@ -16,7 +16,6 @@ interface Seen {
   url: string;
   headers: IncomingMessage['headers'];
   body: Buffer;
-  at: number;
 }
 type Route = (req: Seen, res: ServerResponse) => void | Promise<void>;
 
@@ -35,7 +34,6 @@ beforeAll(async () => {
         url: req.url!,
         headers: req.headers,
         body: Buffer.concat(chunks),
-        at: performance.now(),
       };
       seen.push(s);
       void route(s, res);
@@ -53,6 +51,19 @@ const send = (res: ServerResponse, status: number, body: unknown, headers = {}) 
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 };
+/** A clock for the client that moves only when the test or the client's pauses move it. */
+function fakeClock() {
+  const clock = {
+    t: 0,
+    sleeps: [] as number[],
+    now: () => clock.t,
+    sleep: async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.t += ms;
+    },
+  };
+  return clock;
+}
 const job = (status: JobRecord['status'], extra: Partial<JobRecord> = {}): JobRecord => ({
   inferenceId: 'j1',
   status,
@@ -91,8 +102,8 @@ describe('AsyncJobsClient', () => {
   });
 
   it('wait long-polls with ?wait= until the job is terminal, asking no more than needed', async () => {
+    const clock = fakeClock();
     let n = 0;
-    let answered = 0;
     route = (req, res) => {
       const wait = new URL(req.url, base).searchParams.get('wait');
       // A plain read first (the state at once), then long-polls: the server holds the first (as
@@ -102,49 +113,46 @@ describe('AsyncJobsClient', () => {
         return send(res, 200, job('IN_PROGRESS'));
       }
       expect(wait).toBe('20');
-      if (n === 2)
-        setTimeout(() => {
-          answered = performance.now();
-          send(res, 200, job('IN_PROGRESS'));
-        }, 300);
-      else send(res, 200, job('COMPLETED', { result: 'ok' }));
+      if (n === 2) {
+        clock.t += 20_000;
+        send(res, 200, job('IN_PROGRESS'));
+      } else send(res, 200, job('COMPLETED', { result: 'ok' }));
     };
-    // A clock where each real ms is 100 ms: the 300 ms hold counts as a full 20 s wait.
-    const real = performance.now();
-    const client = new AsyncJobsClient(base, { now: () => (performance.now() - real) * 100 });
+    const client = new AsyncJobsClient(base, clock);
     const polls: number[] = [];
     const done = await client.wait('j1', { onPoll: (_j, ms) => polls.push(ms) });
     expect(done).toMatchObject({ status: 'COMPLETED', result: 'ok' });
     expect(seen).toHaveLength(3);
     // No pause after a long-poll that was held (the fallback would sleep 250 ms first).
-    expect(seen[2]!.at - answered).toBeLessThan(240);
+    expect(clock.sleeps).toEqual([]);
     expect(polls).toHaveLength(2);
   });
 
   it('wait shortens the last long-poll to the timeout, then throws timeout with the record', async () => {
     route = (_req, res) => send(res, 200, job('IN_PROGRESS'));
-    let t = 0;
-    const client = new AsyncJobsClient(base, { now: () => t });
-    const p = client.wait('j1', { timeoutMs: 2500 });
-    // Each answer is immediate, so the clock moves only when the test moves it.
-    await new Promise((r) => setTimeout(r, 50));
-    t = 2600;
-    const err = (await p.catch((e: unknown) => e)) as AsyncJobsError;
+    // Each answer is immediate, so the clock moves only by the client's own pauses.
+    const clock = fakeClock();
+    const client = new AsyncJobsClient(base, clock);
+    const err = (await client
+      .wait('j1', { timeoutMs: 2500 })
+      .catch((e: unknown) => e)) as AsyncJobsError;
     expect(err).toMatchObject({ code: 'timeout', job: job('IN_PROGRESS') });
     const waits = seen.map((s) => new URL(s.url, base).searchParams.get('wait'));
     expect(waits.slice(0, 2)).toEqual([null, '2']);
     expect(waits.at(-1)).toBe('0');
+    // The last pause is cut to what is left: the pauses end exactly at the timeout.
+    expect(clock.t).toBe(2500);
   });
 
   it('wait falls back to backed-off polling when the API answers ?wait= at once', async () => {
     let n = 0;
     route = (_req, res) => send(res, 200, job(++n < 4 ? 'IN_PROGRESS' : 'FAILED'));
-    const done = await new AsyncJobsClient(base).wait('j1');
+    const clock = fakeClock();
+    const done = await new AsyncJobsClient(base, clock).wait('j1');
     expect(done.status).toBe('FAILED');
     expect(seen).toHaveLength(4);
     // After each long-poll answered at once: 250 ms, then 375 ms (the CLI's former schedule).
-    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(240);
-    expect(seen[3]!.at - seen[2]!.at).toBeGreaterThanOrEqual(360);
+    expect(clock.sleeps).toEqual([250, 375]);
   });
 
   it('result follows the redirect to the presigned URL, unsigned, and returns the bytes', async () => {

@@ -3,7 +3,7 @@ import { NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
@@ -50,10 +50,16 @@ describe('getJob with ?wait=', () => {
       .on(GetItemCommand)
       .resolvesOnce(item({ status: 'IN_PROGRESS', submittedAt: new Date().toISOString() }))
       .resolves(item({ status: 'COMPLETED', result: '0.5' }));
-    const t0 = performance.now();
-    const res = await get({ wait: '20' });
-    expect(performance.now() - t0).toBeLessThan(2000);
-    expect(JSON.parse(res.body)).toMatchObject({ status: 'COMPLETED', result: '0.5' });
+    // A clock that moves only when the test moves it: one second of it is enough for the answer
+    // (the first re-read is due at 250 ms), where a wait to the end would take 20.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    onTestFinished(() => void vi.useRealTimers());
+    let res: Answer | undefined;
+    const answer = get({ wait: '20' }).then((a) => (res = a));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(res).toBeDefined();
+    await answer;
+    expect(JSON.parse(res!.body)).toMatchObject({ status: 'COMPLETED', result: '0.5' });
     const reads = ddb.commandCalls(GetItemCommand).map((c) => c.args[0].input.ConsistentRead);
     expect(reads).toEqual([true, false]);
   });
@@ -87,7 +93,12 @@ describe('getJob with ?wait=', () => {
     expect(plain).toBeGreaterThan(0);
     s3mock.resetHistory();
     ddb.resetHistory();
-    const res = await get({ wait: '1' });
+    // The whole second of the wait, on a clock the test moves.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const answer = get({ wait: '1' });
+    await vi.advanceTimersByTimeAsync(1000);
+    const res = await answer;
     expect(res.statusCode).toBe(200);
     expect(s3mock.calls().length).toBe(plain);
     // The first (strong) read, then at most the schedule's re-reads within 1 s: 250, 750, 1000.

@@ -4,7 +4,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startLocalSqs, type LocalSqs, type QueueFunction } from '../../../src/local/sqs.ts';
 import { waitFor } from '../../support/lambda.ts';
 
@@ -21,7 +21,6 @@ interface Record {
   attributes: { ApproximateReceiveCount: string };
 }
 interface Delivery {
-  at: number;
   records: Record[];
 }
 
@@ -42,7 +41,7 @@ async function start(fn?: Omit<QueueFunction, 'invoke'>, answer?: (r: Record[]) 
         ...fn,
         invoke: async (event) => {
           const records = (event as { Records: Record[] }).Records;
-          deliveries.push({ at: Date.now(), records });
+          deliveries.push({ records });
           return answer?.(records);
         },
       },
@@ -119,20 +118,27 @@ describe('local SQS delivery to a function', () => {
         return { batchItemFailures: [{ itemIdentifier: two.messageId }] };
       },
     );
+    // The visibility timeout on a clock the test moves: not a moment early, then at once.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     await client.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
         Entries: ['m1', 'm2', 'm3', 'm4', 'm5'].map((b, i) => ({ Id: String(i), MessageBody: b })),
       }),
     );
-    const again = await waitFor(() => deliveries[2], { what: 'the redelivery' });
-    expect(deliveries.slice(0, 2).map(bodies)).toEqual([
+    await vi.advanceTimersByTimeAsync(0);
+    await sqs!.idle();
+    expect(deliveries.map(bodies)).toEqual([
       ['m1', 'm2', 'm3'],
       ['m4', 'm5'],
     ]);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(deliveries).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    const again = deliveries[2]!;
     expect(bodies(again)).toEqual(['m2']);
     expect(again.records[0]!.attributes.ApproximateReceiveCount).toBe('2');
-    expect(again.at - deliveries[0]!.at).toBeGreaterThanOrEqual(190);
     expect(again.records[0]!.receiptHandle).not.toBe(deliveries[0]!.records[1]!.receiptHandle);
     await sqs!.idle();
     expect(deliveries).toHaveLength(3);
@@ -173,9 +179,18 @@ describe('local SQS delivery to a function', () => {
         return { batchItemFailures: [{ itemIdentifier: records[0]!.messageId }] };
       },
     );
+    // The new visibility on a clock the test moves: not a moment early, then at once.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'later' }));
-    const again = await waitFor(() => deliveries[1], { what: 'the redelivery' });
-    expect(again.at - deliveries[0]!.at).toBeGreaterThanOrEqual(990);
+    await vi.advanceTimersByTimeAsync(0);
+    await sqs.idle();
+    expect(deliveries).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(deliveries).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const again = deliveries[1]!;
+    expect(again).toBeDefined();
     await sqs.idle();
     // Deleted once it succeeded: its receipt handle is no longer valid.
     await expect(

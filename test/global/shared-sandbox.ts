@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import type { SandboxOptions } from '../../src/local/sandbox.ts';
+import { PROJECT_DIR, runTs } from '../../src/local/paths.ts';
+import { freePorts } from '../support/ports.ts';
+
+/*
+ * One sandbox for every e2e file that can share it (test/support/shared-sandbox.ts), instead of
+ * one per file: each start builds every handler and keeps a serverless-offline (and its
+ * workers) running, and two or three of those beside the other files were the load under which
+ * serverless-offline answered 504. The server process starts here, at once; the sandbox itself on
+ * the first file that asks for it, so a run without e2e files never starts one.
+ */
+
+/**
+ * What the shared sandbox runs with: the automatic retries test/e2e/sandbox.test.ts tries, for a
+ * failure no other test makes (a JSON input that does not parse), after 2 s.
+ */
+const SHARED_SANDBOX_OPTIONS: Omit<SandboxOptions, 'ports' | 'log'> = {
+  autoRetry: { maxAttempts: 2, on: 'not valid JSON', baseDelaySeconds: 2 },
+};
+
+/** How long the server may take to stop the sandbox before it is killed. */
+const STOP_MS = 60_000;
+
+export default async function setup(project: TestProject) {
+  const [port] = await freePorts(1);
+  const server = spawn(
+    process.execPath,
+    [
+      ...runTs(join(PROJECT_DIR, 'test', 'support', 'shared-sandbox-server.ts')),
+      String(port),
+      JSON.stringify(SHARED_SANDBOX_OPTIONS),
+    ],
+    // Its stdin is how it learns the run ended: the teardown ends it, and so does vitest's death.
+    { cwd: PROJECT_DIR, stdio: ['pipe', 'inherit', 'inherit'] },
+  );
+  project.provide('sharedSandbox', `http://127.0.0.1:${port}`);
+  return async () => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.stdin?.end();
+    const force = setTimeout(() => server.kill('SIGKILL'), STOP_MS);
+    await exited;
+    clearTimeout(force);
+  };
+}
