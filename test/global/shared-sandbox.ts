@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { SandboxOptions } from '../../src/local/sandbox.ts';
@@ -26,18 +26,18 @@ const STOP_MS = 60_000;
 
 export default async function setup(project: TestProject) {
   const [port] = await freePorts(1);
-  const server = spawn(
-    process.execPath,
-    [
-      ...runTs(join(PROJECT_DIR, 'test', 'support', 'shared-sandbox-server.ts')),
-      String(port),
-      JSON.stringify(SHARED_SANDBOX_OPTIONS),
-    ],
-    // Its stdin is how it learns the run ended: the teardown ends it, and so does vitest's death.
-    { cwd: PROJECT_DIR, stdio: ['pipe', 'inherit', 'inherit'] },
-  );
-  project.provide('sharedSandbox', `http://127.0.0.1:${port}`);
-  return async () => {
+  const start = () =>
+    spawn(
+      process.execPath,
+      [
+        ...runTs(join(PROJECT_DIR, 'test', 'global', 'shared-sandbox-process.ts')),
+        String(port),
+        JSON.stringify(SHARED_SANDBOX_OPTIONS),
+      ],
+      // Its stdin is how it learns the run ended: the teardown ends it, and so does vitest's death.
+      { cwd: PROJECT_DIR, stdio: ['pipe', 'inherit', 'inherit'] },
+    );
+  const stop = async (server: ChildProcess) => {
     if (server.exitCode !== null || server.signalCode !== null) return;
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.stdin?.end();
@@ -45,4 +45,13 @@ export default async function setup(project: TestProject) {
     await exited;
     clearTimeout(force);
   };
+  let server = start();
+  project.provide('sharedSandbox', `http://127.0.0.1:${port}`);
+  // Watch mode: the files assume a sandbox of their run (ids unused, captures from the start), so
+  // each rerun gets a new one, on the same control port.
+  project.onTestsRerun(async () => {
+    await stop(server);
+    server = start();
+  });
+  return () => stop(server);
 }

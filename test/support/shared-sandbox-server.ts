@@ -1,14 +1,12 @@
-import '../setup.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Sandbox, SandboxOptions, SandboxPorts } from '../../src/local/sandbox.ts';
 import type { RestoreReport } from '../../src/local/state.ts';
-import { startTestSandbox } from './sandbox.ts';
 
 /*
- * The suite's one shared sandbox, in a process of its own: `node --import bin/run-ts.mjs
- * shared-sandbox-server.ts <control port> <options JSON>`, started by test/global/shared-sandbox.ts.
- * Test files run in other processes, so they cannot hold the Sandbox object; this serves it on a
- * loopback control port instead (test/support/shared-sandbox.ts builds the same shape from it):
+ * The suite's one shared sandbox, served from the process that holds it
+ * (test/global/shared-sandbox-process.ts). Test files run in other processes, so they cannot hold
+ * the Sandbox object; this serves it on a loopback control port instead
+ * (test/support/shared-sandbox.ts builds the same shape from it):
  *
  * - GET /sandbox starts the sandbox on the first request (a run of unit files alone never pays
  *   for it) and answers its addresses and options once it is ready;
@@ -18,8 +16,6 @@ import { startTestSandbox } from './sandbox.ts';
  * - POST /call runs one of the sandbox's methods (publish, idle, expire) and answers with the
  *   journal's number after it, so a caller that waits for its copy to reach that number reads
  *   every capture the call caused.
- *
- * It stops when its stdin ends: the global teardown ends it, and so does vitest's death.
  */
 
 /** The captures of a Sandbox that test files read, by path. */
@@ -88,9 +84,11 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-async function serveSharedSandbox(
+export async function serveSharedSandbox(
   port: number,
   options: Omit<SandboxOptions, 'ports' | 'log'>,
+  /** Starts the sandbox with these options, its log lines into `lines`. */
+  start: (lines: string[]) => Promise<Sandbox>,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const lines: string[] = [];
   const journal: JournalEntry[] = [];
@@ -167,7 +165,7 @@ async function serveSharedSandbox(
     const url = new URL(req.url ?? '/', 'http://control');
     void (async () => {
       if (req.method === 'GET' && url.pathname === '/sandbox') {
-        starting ??= startTestSandbox(lines, options).then((sb) => (sandbox = sb));
+        starting ??= start(lines).then((sb) => (sandbox = sb));
         try {
           answer(res, 200, info(await starting));
         } catch (err) {
@@ -222,26 +220,3 @@ async function serveSharedSandbox(
     },
   };
 }
-
-async function main() {
-  const [port, options] = process.argv.slice(2);
-  const served = await serveSharedSandbox(Number(port), JSON.parse(options ?? '{}'));
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= served.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('shared sandbox: close failed', err);
-        process.exit(1);
-      },
-    );
-  };
-  // The global teardown ends stdin; so does the end of vitest, however it ends.
-  process.stdin.on('end', stop).on('error', stop).resume();
-  process.on('SIGTERM', stop).on('SIGINT', stop).on('SIGHUP', stop);
-}
-
-main().catch((err: unknown) => {
-  console.error('shared sandbox: could not serve', err);
-  process.exit(1);
-});

@@ -192,6 +192,15 @@ export async function sharedSandbox(lines: string[], opts: Options = {}): Promis
   if (!control) {
     throw new Error('no shared sandbox: vitest.config.ts must list test/global/shared-sandbox.ts');
   }
+  return connectSandbox(control, lines, opts);
+}
+
+/** The sandbox served at `control` (test/support/shared-sandbox-server.ts), as sharedSandbox. */
+export async function connectSandbox(
+  control: string,
+  lines: string[],
+  opts: Options = {},
+): Promise<Sandbox> {
   const info = await sandboxInfo(control);
   for (const [key, want] of Object.entries(opts)) {
     const has = (info.options as Record<string, unknown>)[key];
