@@ -21,8 +21,12 @@ const SHARED_SANDBOX_OPTIONS: Omit<SandboxOptions, 'ports' | 'log'> = {
   autoRetry: { maxAttempts: 2, on: 'not valid JSON', baseDelaySeconds: 2 },
 };
 
-/** How long the server may take to stop the sandbox before it is killed. */
-const STOP_MS = 60_000;
+/**
+ * How long the server may take to stop the sandbox before it is killed: a sandbox still starting
+ * (its file gave up on it) is stopped once it started or failed, within startSandbox's own 120 s.
+ * Killed, it would leave serverless-offline running and its build folder behind.
+ */
+const STOP_MS = 180_000;
 
 export default async function setup(project: TestProject) {
   const [port] = await freePorts(1);
