@@ -43,7 +43,9 @@ describe('npm run bench -- --smoke', () => {
         '--packaged',
         built.dir,
       ],
-      { cwd: PROJECT_DIR, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+      // Only a guard against a hang: about a minute alone on two cores, three beside another
+      // file on a busy machine (where 180 s ran out).
+      { cwd: PROJECT_DIR, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
     );
     const results = JSON.parse(await readFile(out, 'utf8')) as Results;
     expect(results.smoke).toBe(true);
@@ -84,5 +86,5 @@ describe('npm run bench -- --smoke', () => {
     expect(rss.ratio).toBeLessThan(1.2);
     expect(results.notes.cpuPerNotificationMs).toBeLessThan(2);
     expect(results.sizes.onSuccess).toBeGreaterThan(0);
-  }, 200_000);
+  }, 320_000);
 });
