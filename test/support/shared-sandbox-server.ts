@@ -25,6 +25,7 @@ const COLLECTIONS = [
   'sqs.deadLetters',
   'sns.deadLetters',
   'eventBridge.events',
+  'eventBridge.deadLetters',
   'stepFunctions.calls',
 ] as const;
 export type Collection = (typeof COLLECTIONS)[number];

@@ -34,6 +34,7 @@ interface Captures {
   'sqs.deadLetters': Sandbox['sqs']['deadLetters'][number];
   'sns.deadLetters': Sandbox['sns']['deadLetters'][number];
   'eventBridge.events': Sandbox['eventBridge']['events'][number];
+  'eventBridge.deadLetters': Sandbox['eventBridge']['deadLetters'][number];
   'stepFunctions.calls': Sandbox['stepFunctions']['calls'][number];
 }
 
@@ -265,6 +266,9 @@ export async function connectSandbox(
       ...info.eventBridge,
       get events() {
         return journal.array('eventBridge.events');
+      },
+      get deadLetters() {
+        return journal.array('eventBridge.deadLetters');
       },
       idle: () => done('eventBridge.idle'),
       close: notHere('the local EventBridge'),

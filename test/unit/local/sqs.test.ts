@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { md5OfMessageAttributes, startLocalSqs, type LocalSqs } from '../../../src/local/sqs.ts';
-import { waitFor } from '../../support/lambda.ts';
 
 /*
  * The local SQS's delivery to a consumer (the sandbox's stand-in for autoRetry's event source

@@ -79,7 +79,7 @@ function fake(lines: string[]): Sandbox {
       idle,
       deadLetters: [],
     },
-    eventBridge: { url, events, idle, close: idle },
+    eventBridge: { url, events, deadLetters: [], idle, close: idle },
     sqs: {
       url,
       port: 8,
