@@ -7,9 +7,9 @@ import { freePorts } from '../support/ports.ts';
 
 /*
  * One sandbox for every e2e file that can share it (test/support/shared-sandbox.ts), instead of
- * one per file: each start builds every handler and keeps a serverless-offline (and its
- * workers) running, and two or three of those beside the other files were the load under which
- * serverless-offline answered 504. The server process starts here, at once; the sandbox itself on
+ * one per file: each start builds every handler and keeps warm workers of every function running,
+ * and two or three of those beside the other files are load the files' own sandboxes then answer
+ * under. The server process starts here, at once; the sandbox itself on
  * the first file that asks for it, so a run without e2e files never starts one.
  */
 
@@ -24,7 +24,7 @@ const SHARED_SANDBOX_OPTIONS: Omit<SandboxOptions, 'ports' | 'log'> = {
 /**
  * How long the server may take to stop the sandbox before it is killed: a sandbox still starting
  * (its file gave up on it) is stopped once it started or failed, within startSandbox's own 120 s.
- * Killed, it would leave serverless-offline running and its build folder behind.
+ * Killed, it would leave its build folder behind.
  */
 const STOP_MS = 180_000;
 

@@ -40,6 +40,8 @@ const METHODS = [
   'sageMaker.idle',
   'sageMaker.publishTestNotification',
   'stepFunctions.expire',
+  'lambda.invoke',
+  'lambda.workers',
 ] as const;
 export type Method = (typeof METHODS)[number];
 

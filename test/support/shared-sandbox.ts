@@ -294,6 +294,14 @@ export async function connectSandbox(
       expire: (taskToken) => void callSync(control, 'stepFunctions.expire', [taskToken]),
       close: notHere('the local Step Functions'),
     },
+    lambda: {
+      url: info.lambdaUrl,
+      port: info.ports.lambda,
+      invoke: (fn, event, type) => call('lambda.invoke', fn, event, type),
+      workers: () =>
+        callSync(control, 'lambda.workers', []) as ReturnType<Sandbox['lambda']['workers']>,
+      close: notHere('the local Lambda runtime'),
+    },
     close: async () => stop.abort(),
   };
 }

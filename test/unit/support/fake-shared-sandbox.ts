@@ -26,7 +26,6 @@ function fake(lines: string[]): Sandbox {
   return {
     ports: {
       http: 1,
-      offline: 2,
       lambda: 3,
       s3: 4,
       dynamodb: 5,
@@ -94,6 +93,13 @@ function fake(lines: string[]): Sandbox {
       port: 9,
       calls: [],
       expire: (token) => void lines.push(`expired ${token}`),
+      close: idle,
+    },
+    lambda: {
+      url,
+      port: 3,
+      invoke: async (fn) => ({ statusCode: 200, body: JSON.stringify({ invoked: fn }) }),
+      workers: () => ({ getJob: { idle: 1, busy: 0 } }),
       close: idle,
     },
     close: idle,

@@ -98,6 +98,15 @@ describe('the shared sandbox, from a test file', () => {
     expect(seen).toBe('found');
   });
 
+  it("runs the sandbox's functions and counts their workers", async () => {
+    expect(await view.lambda.invoke('getJob', {})).toEqual({
+      statusCode: 200,
+      body: JSON.stringify({ invoked: 'getJob' }),
+    });
+    expect(view.lambda.workers()).toEqual({ getJob: { idle: 1, busy: 0 } });
+    await expect(view.lambda.close()).rejects.toThrow(/shared: the global teardown stops it/);
+  });
+
   it('leaves stopping it to the global teardown', async () => {
     await expect(view.sqs.close()).rejects.toThrow(/shared: the global teardown stops it/);
   });
