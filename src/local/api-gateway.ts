@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FunctionName } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
 import { matchRoute, ROUTES, type Route } from './routes.ts';
+import { listenLocal } from './listen.ts';
 
 /*
  * The sandbox's HTTP API, answering as API Gateway HTTP API does in front of the same handlers:
@@ -313,17 +314,7 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
         : refusedRequest(400, 'Bad Request'),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(`port ${opts.port} is in use by another program`)
-          : err,
-      ),
-    );
-    server.listen(opts.port, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const port = await listenLocal(server, opts.port);
   return {
     url: `http://127.0.0.1:${port}`,
     open: () => {

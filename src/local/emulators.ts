@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { requestHandler, timeBounds } from '../lib/adapters/time-bounds.ts';
 import { startS3Front } from './s3Front.ts';
+import { listenLocal } from './listen.ts';
 
 /*
  * s3rver and dynalite, in this process, on loopback ports: the real SDK clients talk to them over
@@ -102,11 +103,7 @@ export async function startDynamo(opts: {
     updateTableMs: 0,
     ...(opts.path ? { path: opts.path } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient(localClientOptions(url));
   const existing = await client.send(new ListTablesCommand({}));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen.ts';
 
 /*
  * A local EventBridge bus: it speaks PutEvents (JSON 1.1, the real SDK client reaches it through
@@ -164,9 +164,9 @@ export async function startLocalEventBridge(
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()));
+  const port = await listenLocal(server, opts.port);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     events,
     deadLetters,
     idle: async () => {

@@ -2,6 +2,7 @@ import { build, type BuildOptions, type Message } from 'esbuild';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from './state-lock.ts';
 
 /*
  * The bundles the local Lambda runtime runs, built with esbuild's API from serverless.yml's
@@ -125,16 +126,6 @@ export async function buildFunctions(opts: {
 /** `lambda-<pid>-<tag>` under `.sandbox/`: a sandbox's build folder, named by its process. */
 export const buildFolderName = (pid: number, tag: string) => `lambda-${pid}-${tag}`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the build folders of sandboxes (and bench runs, `bench-<pid>`) whose process is gone,
  * killed before they could clean up, and the `esbuild-*` folders serverless-offline's builds left
@@ -149,7 +140,7 @@ export async function removeStaleBuilds(sandboxDir: string): Promise<string[]> {
   }
   const stale = names.filter((n) => {
     const m = /^(?:lambda-(\d+)-[0-9a-z]+|bench-(\d+))$/.exec(n);
-    return m ? !alive(Number(m[1] ?? m[2])) : /^esbuild-\d+$/.test(n);
+    return m ? !processAlive(Number(m[1] ?? m[2])) : /^esbuild-\d+$/.test(n);
   });
   await Promise.all(stale.map((n) => rm(join(sandboxDir, n), { recursive: true, force: true })));
   return stale;

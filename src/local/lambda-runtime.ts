@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import type {
   InvokeMessage,
 } from './lambda-bootstrap.ts';
 import type { Schedule } from './stack.ts';
+import { listenLocal } from './listen.ts';
 
 /*
  * The sandbox's Lambda runtime: each function of serverless.yml runs in warm worker threads
@@ -685,17 +685,7 @@ export async function startLocalLambda(opts: LocalLambdaOptions): Promise<LocalL
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(`port ${opts.port} is in use by another program`)
-          : err,
-      ),
-    );
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
 
   // As each `schedule` rule of the deployed stack: the first run one period after the start.
   const timers: NodeJS.Timeout[] = [];

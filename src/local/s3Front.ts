@@ -8,8 +8,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { listenLocal } from './listen.ts';
 
 /*
  * A small HTTP front before s3rver that refuses the uploads real S3 refuses and s3rver stores:
@@ -464,13 +464,10 @@ export async function startS3Front(opts: {
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const port = await listenLocal(server, opts.port);
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Requests s3rver is still storing finish first (a second at most): cut off, s3rver would

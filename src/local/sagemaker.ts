@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   ModelUnreachable,
@@ -25,6 +24,7 @@ import {
   type CapacitySettings,
   type CapacityState,
 } from './capacity.ts';
+import { listenLocal } from './listen.ts';
 
 /*
  * A local SageMaker asynchronous inference runtime. It speaks the real InvokeEndpointAsync wire
@@ -645,11 +645,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
 
   async function publishTestNotification() {
     for (const topicArn of [opts.successTopicArn, opts.errorTopicArn]) {

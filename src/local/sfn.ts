@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen.ts';
 
 /*
  * A local stand-in for Step Functions' callback API: it answers SendTaskSuccess and SendTaskFailure
@@ -137,11 +137,7 @@ export async function startLocalStepFunctions(
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen.ts';
 
 /*
  * A local stand-in for the sandbox's queues: it answers GetQueueUrl, SendMessage, SendMessageBatch,
@@ -624,11 +624,7 @@ export async function startLocalSqs(opts: LocalSqsOptions): Promise<LocalSqs> {
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
   url = `http://127.0.0.1:${port}`;
   return {
     url,

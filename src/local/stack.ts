@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { FUNCTIONS, LOCAL, functionName, type FunctionName } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
+import { readCfnYaml } from './cfn-yaml.ts';
 
 /*
  * serverless.yml as the sandbox's Lambda runtime reads it: for the `local` stage, each function's
@@ -15,46 +14,6 @@ import { PROJECT_DIR } from './paths.ts';
  * `self:`, `opt:`); any other one in a value the runtime reads is an error at start, not a
  * silently wrong value.
  */
-
-type Json = unknown;
-
-interface YamlType {
-  new (
-    tag: string,
-    opts: { kind: 'scalar' | 'sequence' | 'mapping'; construct(d: Json): Json },
-  ): object;
-}
-interface Yaml {
-  load(text: string, opts?: { schema?: object }): Json;
-  Type: YamlType;
-  DEFAULT_SCHEMA: { extend(types: object[]): object };
-}
-const yaml = createRequire(import.meta.url)('js-yaml') as Yaml;
-
-/** CloudFormation's short forms (`!GetAtt X.Arn`), kept as their long form: none is resolved. */
-const CFN_TAGS = ['Ref', 'GetAtt', 'Sub', 'Join', 'If', 'Equals', 'Not', 'And', 'Or', 'Select'];
-const SCHEMA = yaml.DEFAULT_SCHEMA.extend(
-  [
-    ...CFN_TAGS,
-    'Split',
-    'ImportValue',
-    'FindInMap',
-    'GetAZs',
-    'Base64',
-    'Condition',
-    'Cidr',
-  ].flatMap((name) =>
-    (['scalar', 'sequence', 'mapping'] as const).map(
-      (kind) =>
-        new yaml.Type(`!${name}`, {
-          kind,
-          construct: (d: Json) => ({
-            [name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`]: d,
-          }),
-        }),
-    ),
-  ),
-);
 
 /** A `${...}` this resolver does not know; the message names where it stands. */
 export class UnresolvedVariable extends Error {
@@ -71,7 +30,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /** serverless.yml, parsed (variables left as written). */
 export function readServerlessYml(file = join(PROJECT_DIR, 'serverless.yml')): Doc {
-  const doc = yaml.load(readFileSync(file, 'utf8'), { schema: SCHEMA });
+  const doc = readCfnYaml(file);
   if (!isRecord(doc)) throw new Error(`${file} is not a YAML mapping`);
   return doc;
 }

@@ -28,7 +28,8 @@ export class StateInUse extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this pid runs (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -43,7 +44,7 @@ const LOCK = '.sandbox.lock';
 export async function stateHolder(dir: string): Promise<Holder | undefined> {
   try {
     const holder = JSON.parse(await readFile(join(dir, LOCK), 'utf8')) as Holder;
-    return Number.isInteger(holder.pid) && alive(holder.pid) ? holder : undefined;
+    return Number.isInteger(holder.pid) && processAlive(holder.pid) ? holder : undefined;
   } catch {
     return undefined;
   }

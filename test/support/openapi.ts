@@ -1,66 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { PROJECT_DIR } from '../../src/local/paths.ts';
+import { readCfnYaml } from '../../src/local/cfn-yaml.ts';
 
 /*
  * openapi.yaml read and used as a test oracle: its routes, and a validator for the subset of JSON
  * Schema (2020-12, as OpenAPI 3.1 uses it) the document uses: type, properties, required,
  * additionalProperties, items, enum, pattern, minLength/maxLength, minimum/maximum, $ref.
- * YAML comes from js-yaml, the parser serverless itself depends on (no dependency of our own).
+ * YAML is read as the sandbox reads serverless.yml (src/local/cfn-yaml.ts).
  */
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-interface YamlType {
-  new (
-    tag: string,
-    opts: { kind: 'scalar' | 'sequence' | 'mapping'; construct(d: Json): Json },
-  ): object;
-}
-interface Yaml {
-  load(text: string, opts?: { schema?: object }): Json;
-  Type: YamlType;
-  DEFAULT_SCHEMA: { extend(types: object[]): object };
-}
-const yaml = createRequire(import.meta.url)('js-yaml') as Yaml;
-
-/** serverless.yml's CloudFormation short forms (`!GetAtt X.Arn`), kept as their long form. */
-const CFN_SCHEMA = yaml.DEFAULT_SCHEMA.extend(
-  [
-    'Ref',
-    'GetAtt',
-    'Sub',
-    'Join',
-    'If',
-    'Equals',
-    'Not',
-    'And',
-    'Or',
-    'Select',
-    'Split',
-    'ImportValue',
-    'FindInMap',
-    'GetAZs',
-    'Base64',
-    'Condition',
-    'Cidr',
-  ].flatMap((name) =>
-    (['scalar', 'sequence', 'mapping'] as const).map(
-      (kind) =>
-        new yaml.Type(`!${name}`, {
-          kind,
-          construct: (d: Json) => ({
-            [name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`]: d,
-          }),
-        }),
-    ),
-  ),
-);
-
 export function readYaml(file: string): Json {
-  return yaml.load(readFileSync(join(PROJECT_DIR, file), 'utf8'), { schema: CFN_SCHEMA });
+  return readCfnYaml(join(PROJECT_DIR, file));
 }
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
