@@ -296,6 +296,87 @@ export interface S3Front {
 }
 
 /**
+ * Per object: reads share it, a write holds it alone, first come first served. s3rver writes an
+ * object in place (its file truncated, then written) and a GET takes the length from the metadata
+ * before it opens the file, so a GET during a PUT of the same key answered the old Content-Length
+ * with fewer bytes and left its client waiting for the rest: a retried submit re-uploading the
+ * input the local SageMaker runtime was reading hung that job (the chaos test, seed 13). S3's PUT
+ * is atomic: a GET sees the old object or the new one, whole.
+ */
+export class ObjectLocks {
+  private readonly keys = new Map<string, KeyState>();
+
+  /** Resolves with the release once the key is free for this read or write. */
+  acquire(key: string, write: boolean): Promise<() => void> {
+    let state = this.keys.get(key);
+    if (!state) {
+      state = { readers: 0, writing: false, queue: [] };
+      this.keys.set(key, state);
+    }
+    const entry = state;
+    return new Promise((resolve) => {
+      const grant = () => {
+        if (write) entry.writing = true;
+        else entry.readers++;
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          if (write) entry.writing = false;
+          else entry.readers--;
+          this.drain(key, entry);
+        });
+      };
+      entry.queue.push({ write, grant });
+      this.drain(key, entry);
+    });
+  }
+
+  /** Objects read or written now, or waited for. */
+  get busy(): number {
+    return this.keys.size;
+  }
+
+  private drain(key: string, state: KeyState) {
+    while (state.queue.length > 0 && !state.writing) {
+      const next = state.queue[0]!;
+      if (next.write && state.readers > 0) break;
+      state.queue.shift();
+      next.grant();
+      if (next.write) break;
+    }
+    if (state.queue.length === 0 && state.readers === 0 && !state.writing) this.keys.delete(key);
+  }
+}
+
+interface KeyState {
+  readers: number;
+  writing: boolean;
+  queue: { write: boolean; grant: () => void }[];
+}
+
+/** The object a request reads or writes (path-style `/<bucket>/<key>`), if it is one. */
+function objectOf(req: IncomingMessage): { key: string; write: boolean } | undefined {
+  const [path = '/', query = ''] = (req.url ?? '/').split('?');
+  if (!/^\/[^/]+\/.+/.test(path)) return undefined;
+  const upload = /(^|&)(uploadId|partNumber)=/.test(query);
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+    case 'DELETE':
+      // A part is not the object until CompleteMultipartUpload; an abort leaves the object be.
+      return upload ? undefined : { key: path, write: req.method === 'DELETE' };
+    case 'PUT':
+      return upload ? undefined : { key: path, write: true };
+    case 'POST':
+      // CompleteMultipartUpload (?uploadId=) writes the object; CreateMultipartUpload does not.
+      return /(^|&)uploadId=/.test(query) ? { key: path, write: true } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Listens on `port` (0: any free one) on loopback and passes what it accepts to s3rver at
  * `upstreamPort`. Only PUTs are inspected; everything else is relayed as it comes.
  */
@@ -308,13 +389,22 @@ export async function startS3Front(opts: {
   const creating = new Set<string>();
   const relaying = new Set<Promise<void>>();
 
+  const locks = new ObjectLocks();
   const relay = (
     req: IncomingMessage,
     res: ServerResponse,
     headers: IncomingHttpHeaders,
     body?: Buffer,
   ) => {
-    const p = relayOnce(req, res, headers, body).finally(() => relaying.delete(p));
+    const object = objectOf(req);
+    const p = (async () => {
+      const release = object ? await locks.acquire(object.key, object.write) : undefined;
+      try {
+        await relayOnce(req, res, headers, body);
+      } finally {
+        release?.();
+      }
+    })().finally(() => relaying.delete(p));
     relaying.add(p);
     return p;
   };
@@ -340,6 +430,8 @@ export async function startS3Front(opts: {
           upRes.pipe(res);
           upRes.on('end', resolve);
           upRes.on('error', resolve);
+          // A client gone before the end: its read no longer holds the object.
+          res.on('close', resolve);
         },
       );
       up.on('error', (err) => {

@@ -455,6 +455,10 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
       await fail(job, FAILURE_REASONS.inputUnreadable, 'input not readable');
       return;
     }
+    // A read cut halfway (S3 reset or went silent): the job fails as unreadable input, as
+    // SageMaker reports a failed download, instead of crashing without a notification.
+    let inputBroken = false;
+    input.once('error', () => (inputBroken = true));
     if (length > maxInputBytes) {
       input.destroy();
       await fail(job, FAILURE_REASONS.inputTooLarge, `input is ${length} bytes`);
@@ -499,6 +503,10 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
       }
       if (err instanceof ModelUnreachable) {
         await fail(job, FAILURE_REASONS.unreachable(err.code), err.message);
+        return;
+      }
+      if (inputBroken) {
+        await fail(job, FAILURE_REASONS.inputUnreadable, 'input not readable');
         return;
       }
       throw err;

@@ -3,6 +3,8 @@ import {
   ServiceUnavailable,
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAILURE_REASONS, MAX_INPUT_BYTES } from '../../src/local/sagemaker.ts';
 import { waitFor } from '../support/lambda.ts';
@@ -299,6 +301,36 @@ describe('the queue of an async endpoint', () => {
     );
     expect((await local.notification('fits')).message.invocationStatus).toBe('Completed');
     expect(model.invocations.map((i) => i.body.length)).toEqual([10]);
+  });
+
+  it('fails a request whose input read breaks halfway, with a notification', async () => {
+    const real: { s3?: S3Client } = {};
+    // The runtime's S3: the input of `cut` arrives as a body that errors after its first bytes
+    // (a reset, or a socket timeout of a read gone silent).
+    const cutting = {
+      send: async (command: GetObjectCommand) => {
+        const out = (await real.s3!.send(command)) as { Body?: unknown };
+        if (command instanceof GetObjectCommand && command.input.Key === 'cut') {
+          const body = new Readable({ read() {} });
+          body.push('1,');
+          setImmediate(() => body.destroy(new Error('socket hang up')));
+          (out.Body as Readable).destroy();
+          out.Body = body;
+        }
+        return out;
+      },
+    } as unknown as S3Client;
+    local = await startRuntimeHarness({ s3: cutting });
+    real.s3 = local.s3;
+    await local.invoke({ InputLocation: await local.putInput('cut', '1,2\n'), InferenceId: 'cut' });
+    await local.invoke({
+      InputLocation: await local.putInput('whole', '1,2\n'),
+      InferenceId: 'whole',
+    });
+    expect((await local.notification('cut')).message.failureReason).toBe(
+      FAILURE_REASONS.inputUnreadable,
+    );
+    expect((await local.notification('whole')).message.invocationStatus).toBe('Completed');
   });
 
   it('fails a request whose input cannot be read', async () => {
