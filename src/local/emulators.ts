@@ -155,15 +155,23 @@ export async function startDynamo(opts: {
   return dynamoEmulator(server, url, port);
 }
 
+/** How long dynalite's calls in flight may take to end when it closes. */
+const CLOSE_GRACE_MS = 1_000;
+
 function dynamoEmulator(server: Server, url: string, port: number): Emulator {
   return {
     url,
     port,
-    // dynalite's close also closes its LevelDB, so the next start can open the same folder.
+    // dynalite's close also closes its LevelDB, so the next start can open the same folder, once
+    // its HTTP server has closed. Cutting every connection at once let a call it had already
+    // taken in run on the closed database and throw from a timer, which killed the process
+    // (LEVEL_DATABASE_NOT_OPEN, seen on Ctrl-C): the calls in flight end first, idle keep-alive
+    // connections go now, and one still open after a second is cut.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
 }
