@@ -3,7 +3,9 @@
  * baseline in the same run on the same machine, printed as a table and written to
  * bench/results.json. `--smoke` runs a few iterations of everything (a check that the bench works,
  * not a measurement); `--update-readme` (alias `--update-docs`) writes the table between the
- * `<!-- bench:start -->` / `<!-- bench:end -->` markers of docs/performance.md.
+ * `<!-- bench:start -->` / `<!-- bench:end -->` markers of docs/performance.md. `--only cold-start`
+ * runs some families (by name, spaces as dashes) and `--functions getBatch,autoRetry` measures the
+ * cold start of some functions: a partial run, which `--update-readme` refuses.
  *
  * This file is the runner: it builds the bundles once, runs each figure family of FAMILIES in
  * order with a shared context, then writes and prints the results. A new figure is a new file in
@@ -12,7 +14,6 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FUNCTIONS } from '../src/local/names.ts';
 import { PROJECT_DIR } from '../src/local/paths.ts';
 import { coldStart } from './figures/cold-start.ts';
@@ -25,6 +26,7 @@ import { scalingCost } from './figures/scaling-cost.ts';
 import { store } from './figures/store.ts';
 import { throughput } from './figures/throughput.ts';
 import { bundleGraph } from './graph.ts';
+import { parseBenchArgs, slug, type BenchArgs } from './lib/args.ts';
 import type { BenchContext, Family } from './lib/context.ts';
 import { PERFORMANCE_DOC, readBenchBlock, writeBenchBlock } from './lib/docs.ts';
 import { buildBundles, type Fn } from './lib/packaging.ts';
@@ -43,21 +45,25 @@ const FAMILIES: Family[] = [
   scalingCost,
 ];
 
-const { values: args } = parseArgs({
-  options: {
-    smoke: { type: 'boolean', default: false },
-    'update-readme': { type: 'boolean', default: false },
-    'update-docs': { type: 'boolean', default: false },
-    out: { type: 'string', default: join(PROJECT_DIR, 'bench', 'results.json') },
-    // A `serverless package` of this tree already built (the test suite's, test/support/packaged.ts).
-    packaged: { type: 'string' },
-  },
-});
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(
+    process.argv.slice(2),
+    FAMILIES.map((f) => f.name),
+    join(PROJECT_DIR, 'bench', 'results.json'),
+  );
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(2);
+}
 const SMOKE = args.smoke;
+const UPDATE_DOCS = args.updateDocs;
+const { only } = args;
+const families = only ? FAMILIES.filter((f) => only.includes(slug(f.name))) : FAMILIES;
+const partial = only !== undefined || args.functions !== undefined;
 // The in-process measurements load src/ and the bundles: keep their logs out of the report.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 const WORK = join(PROJECT_DIR, '.sandbox', `bench-${process.pid}`);
-const UPDATE_DOCS = args['update-readme'] || args['update-docs'];
 
 async function main() {
   const started = Date.now();
@@ -67,12 +73,20 @@ async function main() {
   await mkdir(WORK, { recursive: true });
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`bench${SMOKE ? ' (smoke: few iterations, not a measurement)' : ''} on ${machine}`);
+  if (partial) {
+    console.log(
+      `partial run: ${families.map((f) => slug(f.name)).join(', ')}${args.functions ? `; cold start of ${args.functions.join(', ')}` : ''}`,
+    );
+  }
   try {
     console.log('building the bundles the way `serverless package` does ...');
     // A smoke run checks that every figure is written: the cold start of the two functions with a
     // stretch target stands for all (every function's baselines cost a few esbuild builds).
-    const functions: readonly Fn[] = SMOKE ? ['getJob', 'onSuccess'] : FUNCTIONS;
-    const bundles = await buildBundles(WORK, functions, args.packaged);
+    const functions: readonly Fn[] =
+      args.functions ?? (SMOKE ? ['getJob', 'onSuccess'] : FUNCTIONS);
+    // Each function's baselines are a few esbuild builds: only when its cold start is measured.
+    const measured = families.includes(coldStart) ? functions : [];
+    const bundles = await buildBundles(WORK, measured, args.packaged);
     // What INIT reads (the entry and its static imports), all a handler may load, and its zip.
     const sizes: Record<string, number> = {};
     for (const fn of FUNCTIONS) {
@@ -95,7 +109,7 @@ async function main() {
       notes,
       updateDocs: UPDATE_DOCS,
     };
-    for (const family of FAMILIES) {
+    for (const family of families) {
       const t0 = Date.now();
       await family.run(ctx);
       console.log(`[${family.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s]`);
@@ -103,19 +117,25 @@ async function main() {
     const results = {
       machine,
       smoke: SMOKE,
+      // A partial run's rows are some of the table's: never to be read as the whole.
+      ...(partial ? { partial: { families: families.map((f) => slug(f.name)), functions } } : {}),
       date: new Date().toISOString(),
       durationS: (Date.now() - started) / 1000,
       sizes,
       rows,
       notes,
     };
-    await writeFile(args.out as string, `${JSON.stringify(results, null, 2)}\n`);
-    const cpu = (notes.cpuPerNotificationMs as number).toFixed(3);
-    console.log(
-      `\n${table(rows)}\n\nCPU per notification: ${cpu} ms (target <= 0.5 ms: ${notes.cpuPass ? 'pass' : 'FAIL'})`,
-    );
+    await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\n${table(rows)}`);
+    const cpu = (notes.cpuPerNotificationMs as number | undefined)?.toFixed(3);
+    if (cpu !== undefined) {
+      console.log(
+        `\nCPU per notification: ${cpu} ms (target <= 0.5 ms: ${notes.cpuPass ? 'pass' : 'FAIL'})`,
+      );
+    }
     console.log(`bundle sizes: ${sizeLine(sizes)}`);
     console.log(`written to ${args.out}`);
+    // parseBenchArgs refused --update-readme with --only or --functions: this is the whole table.
     if (UPDATE_DOCS) {
       await writeBenchBlock(
         `Written by \`npm run bench -- --update-readme\` on ${machine}, ${results.date.slice(0, 10)}:

@@ -9,7 +9,7 @@ export interface BenchContext {
   work: string;
   /** Built once by the runner: ours as `serverless package` builds them, and the baselines. */
   bundles: Bundles;
-  /** The functions whose cold start is measured (every one; in a smoke run, two). */
+  /** The functions whose cold start is measured (every one; in a smoke run, two; `--functions`). */
   functions: readonly Fn[];
   /** Records a figure against its baseline (and prints it). */
   row(r: RowInput): void;
