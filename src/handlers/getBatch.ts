@@ -6,7 +6,7 @@ import { config } from '../lib/config.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { getBatch } from '../lib/app/batches.ts';
+import { getBatch } from '../lib/app/batch-status.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -4,6 +4,9 @@ import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
+// Most submits store their body in S3: the adapter and its SDK load in INIT, not on the first
+// call (submit loads them on demand, so that a retry, whose input is stored, never does).
+import '../lib/adapters/storage.ts';
 import { config } from '../lib/config.ts';
 import { directSubmission } from '../lib/domain/direct-submission.ts';
 import { publicView, type PublicJob } from '../lib/domain/jobs.ts';

@@ -8,6 +8,9 @@ import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
+// Most submits store their body in S3: the adapter and its SDK load in INIT, not on the first
+// call (submit loads them on demand, so that a retry, whose input is stored, never does).
+import '../lib/adapters/storage.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -817,6 +817,25 @@ describe('what a cold start loads', () => {
     expect(graph('createUpload').initSource).not.toContain(DYNAMODB);
   });
 
+  it('keeps out of INIT what only some calls of the batch and retry handlers need', () => {
+    // A retry's input is the original's: never stored again, so no S3. A running batch's status
+    // needs no presigned manifest link, nor the manifest's schema.
+    for (const fn of ['retryJob', 'autoRetry', 'getBatch']) {
+      expect(graph(fn).initSource, fn).toContain(DYNAMODB);
+      expect(graph(fn).initSource, fn).not.toContain(S3);
+    }
+    expect(graph('getBatch').initSource).not.toContain('ZodMini');
+    expect(graph('retryJob').initSource).toContain(SAGEMAKER);
+    // BatchCompleted is sent once per batch, by the worker's finish.
+    for (const fn of ['getBatch', 'createBatch', 'batchWorker']) {
+      expect(graph(fn).initSource, fn).not.toContain(EVENTBRIDGE);
+    }
+    // POST /batches stores every manifest it is sent and checks its lines.
+    expect(graph('createBatch').initSource).toContain(S3);
+    expect(graph('createBatch').initSource).toContain('ZodMini');
+    expect(graph('batchWorker').initSource).toContain(S3);
+  });
+
   it("zips exactly the files a handler may load: its chunks, no other handler's", async () => {
     for (const fn of ['submitJob', 'getJob', 'onSuccess', 'createUpload', 'deliverWebhook']) {
       const entries = await zipEntries(join(out, `${fn}.zip`));

@@ -9,8 +9,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchStore } from '../../src/lib/adapters/batch-store.ts';
 import { sqsBatchQueue } from '../../src/lib/adapters/batch-queue.ts';
 import { JobStore } from '../../src/lib/adapters/job-store.ts';
-import { processBatchEvent } from '../../src/lib/app/batch-worker.ts';
-import { getBatch, type WorkerDeps } from '../../src/lib/app/batches.ts';
+import { processBatchEvent, type WorkerDeps } from '../../src/lib/app/batch-worker.ts';
+import { getBatch } from '../../src/lib/app/batch-status.ts';
 import { loadConfig } from '../../src/lib/config.ts';
 import { startLocalSqs } from '../../src/local/sqs.ts';
 import {

@@ -80,14 +80,35 @@ function rules(ranges: readonly Range[], type: 'ipv4' | 'ipv6'): Rule[] {
     });
 }
 
-const V4 = rules(IPV4_DENIED, 'ipv4');
-const V6 = rules(IPV6_DENIED, 'ipv6');
-// IANA allocates global unicast from 2000::/3 only (RFC 4291 §2.4, IPv6 address space registry).
-const GLOBAL_UNICAST = new BlockList();
-GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
+interface Lists {
+  v4: Rule[];
+  v6: Rule[];
+  globalUnicast: BlockList;
+  loopback: BlockList;
+}
+
+let built: Lists | undefined;
+
+/**
+ * Built on the first check, not at import: a submit checks an address only when its callbackUrl
+ * names an IP literal, and every submitting handler imports this module (a BlockList a range).
+ */
+function lists(): Lists {
+  if (built) return built;
+  // IANA allocates global unicast from 2000::/3 only (RFC 4291 §2.4, IPv6 address space registry).
+  const globalUnicast = new BlockList();
+  globalUnicast.addSubnet('2000::', 3, 'ipv6');
+  const loopback = new BlockList();
+  loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+  loopback.addAddress('::1', 'ipv6');
+  built = {
+    v4: rules(IPV4_DENIED, 'ipv4'),
+    v6: rules(IPV6_DENIED, 'ipv6'),
+    globalUnicast,
+    loopback,
+  };
+  return built;
+}
 
 /** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted tail folded in). */
 function groups(address: string): number[] {
@@ -140,7 +161,7 @@ function firstMatch(list: readonly Rule[], address: string, type: 'ipv4' | 'ipv6
 export function nonGlobalReason(address: string): string | undefined {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   const family = isIP(bare);
-  if (family === 4) return firstMatch(V4, bare, 'ipv4');
+  if (family === 4) return firstMatch(lists().v4, bare, 'ipv4');
   if (family !== 6) return 'not an IP address';
   const g = groups(bare);
   const full = g.map((x) => x.toString(16)).join(':');
@@ -149,16 +170,17 @@ export function nonGlobalReason(address: string): string | undefined {
     // An IPv4-mapped address is the IPv4 host itself; NAT64, 6to4 and Teredo lead to public
     // hosts once the addresses they embed are public.
     for (const v4 of embedded.addresses) {
-      const reason = firstMatch(V4, v4, 'ipv4');
+      const reason = firstMatch(lists().v4, v4, 'ipv4');
       if (reason) return `${embedded.form} of ${v4}: ${reason}`;
     }
     return undefined;
   }
-  const reason = firstMatch(V6, full, 'ipv6');
+  const reason = firstMatch(lists().v6, full, 'ipv6');
   if (reason && embedded && reason.startsWith('::/96'))
     return `${reason} of ${embedded.addresses[0]}`;
   if (reason) return reason;
-  if (!GLOBAL_UNICAST.check(full, 'ipv6')) return 'outside 2000::/3 global unicast (RFC 4291)';
+  if (!lists().globalUnicast.check(full, 'ipv6'))
+    return 'outside 2000::/3 global unicast (RFC 4291)';
   return undefined;
 }
 
@@ -166,12 +188,14 @@ export function nonGlobalReason(address: string): string | undefined {
 export function isLoopbackAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '');
   const family = isIP(bare);
-  if (family === 4) return LOOPBACK.check(bare, 'ipv4');
+  if (family === 4) return lists().loopback.check(bare, 'ipv4');
   if (family !== 6) return false;
   const g = groups(bare);
   const embedded = embeddedIPv4(g);
-  if (embedded?.form === 'IPv4-mapped') return LOOPBACK.check(embedded.addresses[0]!, 'ipv4');
-  return LOOPBACK.check(g.map((x) => x.toString(16)).join(':'), 'ipv6');
+  if (embedded?.form === 'IPv4-mapped') {
+    return lists().loopback.check(embedded.addresses[0]!, 'ipv4');
+  }
+  return lists().loopback.check(g.map((x) => x.toString(16)).join(':'), 'ipv6');
 }
 
 /** Why a webhook may not connect to this address, or undefined when it may. */

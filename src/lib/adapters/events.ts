@@ -1,4 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { BatchView } from '../domain/batches.ts';
 import { publicView, type Job } from '../domain/jobs.ts';
 import { attemptFields, type AutoRetryPolicy } from '../domain/retry.ts';
 import type { JobStore } from '../adapters/job-store.ts';
@@ -71,4 +72,29 @@ export async function announce(
     job.expiresAt,
   );
   logger.info('outcome announced', { inferenceId: job.inferenceId, status: job.status });
+}
+
+/**
+ * Sends BatchCompleted with the batch's view. Here rather than in the batch code, so that the
+ * EventBridge SDK stays in this module's chunk: getBatch and createBatch never send it.
+ */
+export async function announceBatch(
+  client: EventBridgeClient,
+  busName: string,
+  view: BatchView,
+): Promise<void> {
+  const res = await client.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: busName,
+          Source: EVENT_SOURCE,
+          DetailType: 'BatchCompleted',
+          Detail: JSON.stringify(view),
+          Resources: [],
+        },
+      ],
+    }),
+  );
+  if (res.FailedEntryCount) throw new Error('EventBridge refused BatchCompleted');
 }

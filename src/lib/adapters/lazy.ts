@@ -1,8 +1,10 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ClientSource } from './client-source.ts';
 import type { RefusedLetter } from './deadletter.ts';
 import type { EventDeps } from './events.ts';
+import type { BatchView } from '../domain/batches.ts';
 import type { Job } from '../domain/jobs.ts';
 import type { S3Location } from '../domain/locations.ts';
 import type { ReadResult } from './storage.ts';
@@ -45,6 +47,37 @@ export async function readOnDemand(
 ): Promise<ReadResult> {
   const { readBounded } = await storage();
   return readBounded(await s3(), loc, maxBytes);
+}
+
+/** `putObject` of the S3 adapter, loaded on first use. */
+export async function putOnDemand(
+  s3: ClientSource<S3Client>,
+  loc: S3Location,
+  body: Uint8Array,
+  contentType: string,
+): Promise<void> {
+  const { putObject } = await storage();
+  await putObject(await s3(), loc, body, contentType);
+}
+
+/** `presignGet` of the S3 adapter, loaded on first use. */
+export async function presignOnDemand(
+  s3: ClientSource<S3Client>,
+  loc: S3Location,
+  expiresInSeconds: number,
+): Promise<string> {
+  const { presignGet } = await storage();
+  return presignGet(await s3(), loc, expiresInSeconds);
+}
+
+/** `announceBatch` of the outcome events (BatchCompleted), loaded on first use. */
+export async function announceBatchOnDemand(
+  eventBridge: ClientSource<EventBridgeClient>,
+  busName: string,
+  view: BatchView,
+): Promise<void> {
+  const { announceBatch } = await events();
+  await announceBatch(await eventBridge(), busName, view);
 }
 
 /** `announce` of the outcome events, loaded on first use. */

@@ -25,8 +25,8 @@ import { logger } from '../adapters/logger.ts';
 import { webhookUrl } from '../adapters/webhooks.ts';
 import { count } from '../adapters/metrics.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
+import { putOnDemand } from '../adapters/lazy.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
-import { putObject } from '../adapters/storage.ts';
 import { invokeAsync } from '../adapters/sagemaker.ts';
 import { timeBounds, withinDeadline } from '../adapters/time-bounds.ts';
 import {
@@ -159,15 +159,14 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   try {
     if (!given) {
       timeLeft(remainingMs);
-      await putObject(
-        await deps.s3(),
-        input,
-        req.body,
-        contentType ?? 'application/octet-stream',
-      ).catch((err: unknown) => {
-        logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
-        throw storageError();
-      });
+      // On demand: a retry (its input is the original's) never loads S3. A handler whose every
+      // call stores a body imports the S3 adapter itself, so this finds it loaded at INIT.
+      await putOnDemand(deps.s3, input, req.body, contentType ?? 'application/octet-stream').catch(
+        (err: unknown) => {
+          logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
+          throw storageError();
+        },
+      );
     }
     queued = await invokeAsync(
       deps.sageMaker(),

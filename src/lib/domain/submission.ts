@@ -73,8 +73,8 @@ export const SubmitQuery = z.object({
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
 
-/** Lambda's synchronous payload limit leaves about this much for a (base64) request body. */
-export const MAX_INLINE_INPUT_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+// POST /jobs's body limit, with its query's: defined where POST /batches can read it too.
+export { MAX_INLINE_INPUT_BYTES } from './limits.ts';
 
 export function parseSubmitQuery(raw: Record<string, string | undefined>): SubmitQuery {
   const parsed = SubmitQuery.safeParse(raw);

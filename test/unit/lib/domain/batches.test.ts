@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   backoffSeconds,
   batchView,
-  checkManifest,
   countsOf,
   lineInferenceId,
-  parseLine,
-  splitLines,
   type BatchHeader,
 } from '../../../../src/lib/domain/batches.ts';
+import { checkManifest, parseLine, splitLines } from '../../../../src/lib/domain/manifest.ts';
 import { BLOCK_LINES, blockOf, type BatchBlock } from '../../../../src/lib/domain/batch-blocks.ts';
 
 const BUCKET = 'async-jobs-local-input';
