@@ -60,6 +60,8 @@ export interface Baselines {
   naiveCjs: Record<Fn, string>;
   /** bench/naive-handler.ts: the throughput baseline. */
   naiveHandler: string;
+  /** bench/naive-transition-handler.ts: the same, writing the record as ours does. */
+  naiveTransitionHandler: string;
 }
 
 export interface Bundles {
@@ -234,5 +236,11 @@ async function baselineBundles(work: string, fns: readonly Fn[]): Promise<Baseli
     await readFile(join(PROJECT_DIR, 'bench', 'naive-handler.ts'), 'utf8'),
     FLOOR_OPTIONS,
   );
-  return { empty, floor, initFloor, naiveCjs, naiveHandler };
+  const naiveTransitionHandler = join(work, 'baselines', 'naive-transition-handler.mjs');
+  await build({
+    ...FLOOR_OPTIONS,
+    entryPoints: [join(PROJECT_DIR, 'bench', 'naive-transition-handler.ts')],
+    outfile: naiveTransitionHandler,
+  });
+  return { empty, floor, initFloor, naiveCjs, naiveHandler, naiveTransitionHandler };
 }

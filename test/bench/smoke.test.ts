@@ -55,6 +55,8 @@ describe('npm run bench -- --smoke', () => {
       'cold start getJob vs empty',
       'peak RSS, 16 MiB output',
       'throughput with the emulators',
+      'throughput with the emulators, naive handler writing our transition',
+      'throughput with the emulators vs the same write',
       'model finished -> result visible',
       'model finished -> wait answered',
       'batch submission rate, local runtime',
