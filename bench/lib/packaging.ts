@@ -35,9 +35,13 @@ export const CLIENTS: Record<Fn, Client[]> = {
   onInputObject: ['s3', 'dynamodb', 'sagemaker'],
   sendTaskResult: ['dynamodb', 'sfn'],
   startJob: ['s3', 'dynamodb', 'sagemaker'],
-  createBatch: ['s3', 'dynamodb'],
+  // Every POST /batches queues its first expansion step on the batch queue (SQS): the SDK loads
+  // on that first send (batch-queue.ts), outside INIT, but every call's path needs it.
+  createBatch: ['s3', 'dynamodb', 'sqs'],
   getBatch: ['dynamodb', 's3'],
-  batchWorker: ['s3', 'dynamodb', 'sagemaker', 'eventbridge'],
+  // Each expansion step queues its lines and the next step; a throttled line is put back with
+  // ChangeMessageVisibility: SQS, as for createBatch.
+  batchWorker: ['s3', 'dynamodb', 'sagemaker', 'eventbridge', 'sqs'],
 };
 
 /**
