@@ -44,6 +44,9 @@ export interface LambdaFunctionSpec {
   schedules?: Schedule[];
 }
 
+/** Warm workers per function and CPU; see LocalLambdaOptions.warmWorkers. */
+export const WARM_PER_CPU = 4;
+
 export interface LocalLambdaOptions {
   functions: LambdaFunctionSpec[];
   /** The built lambda-bootstrap.ts (lambda-build.ts). */
@@ -55,12 +58,13 @@ export interface LocalLambdaOptions {
   /** The credentials Lambda would give the function's role, as environment variables. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   /**
-   * Workers per function started at once without waiting (default: twice the CPUs). Beyond it a
-   * new one starts only when an invocation has waited `scaleOutAfterMs` for a free one while
-   * this thread, which runs the emulators the functions call, has time to spare (the workers are
-   * held by long waits, such as getJob's long poll), and one at a time. When the emulators are
-   * the bottleneck, more workers cannot drain the queue faster: on two cores a burst of cold
-   * starts (each a second of CPU) only slows it down.
+   * Workers per function started at once without waiting (default: four per CPU, WARM_PER_CPU).
+   * Beyond it a new one starts only when an invocation has waited `scaleOutAfterMs` for a free
+   * one while this thread, which runs the emulators the functions call, has time to spare (the
+   * workers are held by long waits, such as getJob's long poll), and one at a time. A submit
+   * spends most of its time waiting on four round trips to the emulators, so a worker per CPU
+   * leaves them idle between calls; many more make each burst pay cold starts (half a second of
+   * CPU each) on the same cores. The bench's "POST /jobs rate" row measures the choice.
    */
   warmWorkers?: number;
   scaleOutAfterMs?: number;
@@ -477,7 +481,7 @@ export async function startLocalLambda(opts: LocalLambdaOptions): Promise<LocalL
   let closed = false;
   const region = opts.region;
   const account = opts.account ?? '000000000000';
-  const warm = opts.warmWorkers ?? 2 * availableParallelism();
+  const warm = opts.warmWorkers ?? WARM_PER_CPU * availableParallelism();
   const settings = {
     ...opts,
     warmWorkers: warm,

@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildFunctions, type BuiltFunctions } from '../../../src/local/lambda-build.ts';
@@ -11,6 +11,7 @@ import {
   InvokeRefused,
   MAX_SYNC_PAYLOAD_BYTES,
   RuntimeStopped,
+  WARM_PER_CPU,
   startLocalLambda,
   type LambdaFunctionSpec,
   type LocalLambda,
@@ -248,6 +249,19 @@ describe('the local Lambda runtime', () => {
     expect(await Promise.all(calls)).toEqual([200, 200, 200]);
     expect(gate.maxHeld()).toBe(Math.max(before, 1));
     expect(lambda.workers().hold).toEqual({ idle: 1, busy: 0 });
+  });
+
+  it('starts four workers per CPU at once for a burst, none waiting for a scale-out', async () => {
+    const warm = WARM_PER_CPU * availableParallelism();
+    const lambda = await runtime([spec('hold')], { scaleOutAfterMs: 3_600_000 });
+    gate.held.splice(0).forEach((r) => r.destroy());
+    const calls = Array.from({ length: warm }, () => lambda.invoke('hold', {}));
+    await waitFor(() => gate.held.length === warm || undefined, {
+      what: `${warm} calls held at once`,
+    });
+    for (let i = 0; i < warm; i++) gate.release();
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: warm }, () => 200));
+    expect(lambda.workers().hold).toEqual({ idle: warm, busy: 0 });
   });
 
   it('starts another worker when every one is held by a long wait (a long poll)', async () => {
