@@ -10,7 +10,13 @@ import { runModel } from '../../src/local/model.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
-import { prng, startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/faults.ts';
+import {
+  prng,
+  SAGEMAKER_UNAVAILABLE,
+  startFaultProxy,
+  type FaultProxy,
+  type ProxiedRequest,
+} from '../support/faults.ts';
 import { lambdaContext } from '../support/lambda.ts';
 import { ERROR_TOPIC, SUCCESS_TOPIC, failed, snsEvent } from '../support/notifications.ts';
 
@@ -151,12 +157,7 @@ beforeAll(async () => {
     target: runtime.url,
     rate: SAGEMAKER_FAULT_RATE,
     random,
-    errorBody: {
-      status: 503,
-      contentType: 'application/json',
-      headers: { 'x-amzn-ErrorType': 'ServiceUnavailable' },
-      body: '{"message":"injected"}',
-    },
+    errorBody: SAGEMAKER_UNAVAILABLE,
     rule: (req) => {
       const fault = aimed.get(header(req, 'x-amzn-sagemaker-inference-id') ?? '')?.invoke;
       return fault === 'refuse' ? 'error' : fault === 'lose' ? 'lost-answer' : undefined;

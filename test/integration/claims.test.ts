@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +8,14 @@ import { LEASE_MARGIN_MS } from '../../src/lib/domain/claims.ts';
 import type { Job } from '../../src/lib/domain/jobs.ts';
 import type { LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
-import { prng, startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/faults.ts';
-import { lambdaContext } from '../support/lambda.ts';
+import {
+  prng,
+  SAGEMAKER_UNAVAILABLE,
+  startFaultProxy,
+  type FaultProxy,
+  type ProxiedRequest,
+} from '../support/faults.ts';
+import { lambdaContext, submitEvent } from '../support/lambda.ts';
 import { SUCCESS_TOPIC, snsEvent } from '../support/notifications.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 
@@ -71,12 +77,7 @@ beforeAll(async () => {
       target: runtime.url,
       rate: 0,
       random: prng(1),
-      errorBody: {
-        status: 503,
-        contentType: 'application/json',
-        headers: { 'x-amzn-ErrorType': 'ServiceUnavailable' },
-        body: '{"message":"injected"}',
-      },
+      errorBody: SAGEMAKER_UNAVAILABLE,
       rule: (req) => {
         const id = header(req, 'x-amzn-sagemaker-inference-id') ?? '';
         return refuse.has(id) ? 'error' : lose.has(id) ? 'lost-answer' : undefined;
@@ -97,21 +98,8 @@ afterAll(async () => {
   await b?.close();
 });
 
-function post(inferenceId: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /jobs',
-    rawPath: '/jobs',
-    rawQueryString: `inferenceId=${inferenceId}`,
-    headers: { 'content-type': 'text/csv' },
-    queryStringParameters: { inferenceId },
-    requestContext: {
-      http: { method: 'POST', path: '/jobs' },
-    } as APIGatewayProxyEventV2['requestContext'],
-    body: '1,2\n',
-    isBase64Encoded: false,
-  };
-}
+const post = (inferenceId: string) =>
+  submitEvent('1,2\n', { query: { inferenceId }, contentType: 'text/csv' });
 
 const submit = (id: string, context = lambdaContext('submitJob')) => submitJob(post(id), context);
 const message = (r: APIGatewayProxyStructuredResultV2) =>

@@ -1,11 +1,11 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resetClients } from '../../src/lib/adapters/clients.ts';
 import { TIME_BOUNDS, useTimeBounds, type TimeBounds } from '../../src/lib/adapters/time-bounds.ts';
 import { resetConfig } from '../../src/lib/config.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { startHangingServer, type HangingServer } from '../support/hanging-server.ts';
-import { lambdaContext } from '../support/lambda.ts';
+import { lambdaContext, submitEvent } from '../support/lambda.ts';
 
 /*
  * POST /jobs through the submitJob handler, with DynamoDB on dynalite and S3 or SageMaker on a
@@ -53,21 +53,8 @@ function under(bounds: TimeBounds, endpoints: { s3?: string; sageMaker?: string 
   resetClients();
 }
 
-function post(inferenceId: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /jobs',
-    rawPath: '/jobs',
-    rawQueryString: `inferenceId=${inferenceId}`,
-    headers: { 'content-type': 'text/csv' },
-    queryStringParameters: { inferenceId },
-    requestContext: {
-      http: { method: 'POST', path: '/jobs' },
-    } as APIGatewayProxyEventV2['requestContext'],
-    body: '1,2,3',
-    isBase64Encoded: false,
-  };
-}
+const post = (inferenceId: string) =>
+  submitEvent('1,2,3', { query: { inferenceId }, contentType: 'text/csv' });
 
 /** The answer is a retryable 503, the claim is gone, and the server still hangs. */
 async function answersRetryable(id: string, server: HangingServer): Promise<void> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalSageMaker, type LocalSageMaker } from '../../src/local/sagemaker.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
-import { lambdaContext, waitFor } from '../support/lambda.ts';
+import { lambdaContext, submitEvent as post, waitFor } from '../support/lambda.ts';
 import {
   ERROR_TOPIC,
   INPUT_BUCKET,
@@ -52,29 +52,6 @@ afterAll(async () => {
 beforeEach(() => {
   throttle = false;
 });
-
-function post(
-  body: string | Buffer | undefined,
-  opts: { query?: Record<string, string>; contentType?: string; base64?: boolean } = {},
-): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  if (opts.contentType) headers['content-type'] = opts.contentType;
-  const base64 = opts.base64 ?? Buffer.isBuffer(body);
-  return {
-    version: '2.0',
-    routeKey: 'POST /jobs',
-    rawPath: '/jobs',
-    rawQueryString: new URLSearchParams(opts.query).toString(),
-    headers,
-    queryStringParameters: opts.query,
-    requestContext: {
-      http: { method: 'POST', path: '/jobs' },
-    } as APIGatewayProxyEventV2['requestContext'],
-    body:
-      body === undefined ? undefined : base64 ? Buffer.from(body).toString('base64') : String(body),
-    isBase64Encoded: base64,
-  };
-}
 
 function get(inferenceId: string): APIGatewayProxyEventV2 {
   return {

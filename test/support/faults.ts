@@ -41,6 +41,14 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** An injected SageMaker runtime error, as the service answers one: 503 ServiceUnavailable. */
+export const SAGEMAKER_UNAVAILABLE = {
+  status: 503,
+  contentType: 'application/json',
+  headers: { 'x-amzn-ErrorType': 'ServiceUnavailable' },
+  body: '{"message":"injected"}',
+};
+
 export async function startFaultProxy(opts: {
   target: string;
   rate: number;
