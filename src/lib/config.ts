@@ -1,5 +1,6 @@
 import { ConfigError } from './domain/errors.ts';
 import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from './domain/retry.ts';
+import { triggerPrefixProblem } from './domain/trigger-prefix.ts';
 
 export interface Config {
   /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
@@ -128,23 +129,11 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-/**
- * The trigger prefix may not overlap INPUT_PREFIX either way: POST /jobs writes its inputs there,
- * and each would start a second job.
- */
+/** The rule is domain/trigger-prefix.ts's, the one deploy/roles.cjs holds at package time. */
 function triggerPrefix(env: Env, inputPrefix: string): string {
-  const value = env.TRIGGER_PREFIX?.trim() ?? '';
-  if (!value) return '';
-  if (value.startsWith('/') || value.includes('..') || !value.endsWith('/')) {
-    throw new ConfigError(
-      `TRIGGER_PREFIX: "${value}" must be a relative key prefix ending with "/", such as drop/`,
-    );
-  }
-  if (value.startsWith(inputPrefix) || inputPrefix.startsWith(value)) {
-    throw new ConfigError(
-      `TRIGGER_PREFIX: "${value}" overlaps INPUT_PREFIX "${inputPrefix}", where POST /jobs writes its inputs`,
-    );
-  }
+  const value = env.TRIGGER_PREFIX ?? '';
+  const problem = triggerPrefixProblem(value, inputPrefix);
+  if (problem) throw new ConfigError(`TRIGGER_PREFIX: "${value}" ${problem}`);
   return value;
 }
 

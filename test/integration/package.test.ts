@@ -7,12 +7,14 @@ import { SCALING_PARAMS, packaged, type Packaged } from '../support/packaged.ts'
 import { zipEntries } from '../support/zip.ts';
 import { schemaProblems } from '../support/cfn-spec.ts';
 import { type Template, condition, deployed, grants, resolve, roleOf } from '../support/cfn.ts';
+import { INPUT_PREFIX } from '../../src/handlers/permissions.ts';
 import {
   FUNCTIONS,
-  expectedGrants,
   grantsByFunction,
+  listedGrants,
   simulate,
   simulateAll,
+  unusedGrants,
   type Variant,
 } from '../support/permissions.ts';
 
@@ -520,13 +522,45 @@ describe('one role per function (default: direct delivery, no KMS key)', () => {
     ).toEqual([...roles].sort());
   });
 
-  it("grants each role exactly the (action, resource) pairs its function's code uses", () => {
-    expect(grantsByFunction(template)).toEqual(expectedGrants(variant));
+  it("grants each role exactly its function's list (src/handlers/permissions.ts)", () => {
+    expect(grantsByFunction(template)).toEqual(listedGrants(variant));
   });
 
   it('lets each handler make every call it makes, and denies it every other', async () => {
     expect(await simulateAll(template, variant)).toEqual([]);
   }, 60_000);
+
+  it('needs every grant of every role for a call its handler makes', async () => {
+    expect(await unusedGrants(template, variant)).toEqual([]);
+  }, 120_000);
+
+  it('fails the simulation when a grant goes missing, and finds a grant no call needs', async () => {
+    // The template with getResult's GetObject taken out and a PutItem it never makes added.
+    const changed = structuredClone(template);
+    const policy = changed.Resources.GetResultRole!.Properties.Policies[0].PolicyDocument;
+    policy.Statement = policy.Statement.filter(
+      (s: { Action: string }) => s.Action !== 's3:GetObject',
+    );
+    policy.Statement.push({
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: { 'Fn::GetAtt': ['JobsTable', 'Arn'] },
+    });
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/JobsTable';
+    expect(await simulateAll(changed, variant, ['getResult'])).toEqual([
+      `getResult: dynamodb:PutItem ${table} {} -> Allowed (expected ImplicitlyDenied)`,
+      'getResult: s3:GetObject arn:aws:s3:::outputbucket/outputs/my-endpoint/job-1.out {} -> ImplicitlyDenied (expected Allowed)',
+    ]);
+    expect(await unusedGrants(changed, variant, ['getResult'])).toEqual([
+      `getResult: Allow dynamodb:PutItem ${table}`,
+    ]);
+  }, 60_000);
+
+  it("writes the list's INPUT_PREFIX into every function's environment", () => {
+    for (const [name, f] of byType('AWS::Lambda::Function')) {
+      expect(f.Properties.Environment.Variables.INPUT_PREFIX, name).toBe(INPUT_PREFIX);
+    }
+  });
 
   it('keeps deliverWebhook (it talks to hosts callers choose) away from jobs, inputs and the endpoint', async () => {
     const role = roleOf(template, 'DeliverWebhookLambdaFunction');
@@ -1020,13 +1054,17 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       triggerPrefix: 'drop/',
     };
 
-    it("grants each role exactly the (action, resource) pairs its function's code uses", () => {
-      expect(grantsByFunction(full)).toEqual(expectedGrants(variant));
+    it("grants each role exactly its function's list (src/handlers/permissions.ts)", () => {
+      expect(grantsByFunction(full)).toEqual(listedGrants(variant));
     });
 
     it('lets each handler make every call it makes, and denies it every other', async () => {
       expect(await simulateAll(full, variant)).toEqual([]);
     }, 60_000);
+
+    it('needs every grant of every role for a call its handler makes', async () => {
+      expect(await unusedGrants(full, variant)).toEqual([]);
+    }, 120_000);
 
     it('lets exactly the roles that read outputs decrypt with the key, and only through S3', () => {
       const decrypting = Object.entries(grantsByFunction(full))
