@@ -1,15 +1,22 @@
 // Each function's zip carries only the chunks its handler can load.
 //
 // serverless-esbuild builds every handler into one folder, so with `splitting` the chunks of all
-// handlers lie side by side and each zip would carry all of them. Before it zips, this plugin reads
-// each build's metafile (esbuild's own record of what imports what), follows the handler's static
-// and dynamic imports, and excludes every other chunk from that function's package patterns.
+// handlers lie side by side and each zip would carry all of them. This is an esbuild plugin, given
+// to serverless-esbuild through its documented `plugins` option (a file exporting a function of
+// the serverless instance): when a handler's build ends, it follows the handler's static and
+// dynamic imports in esbuild's metafile and writes that function's `package.patterns` (Serverless'
+// own per-function include/exclude list, which serverless-esbuild honours when it zips right after
+// the build) so that the zip leaves out every chunk but those. Exclude-all-then-include, because
+// the builds run concurrently: no build knows the chunks the others write.
 'use strict';
 
-const { readFileSync, readdirSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const { dirname, extname, join, relative, resolve, sep } = require('node:path');
+const process = require('node:process');
 
-const CHUNKS = join('src', 'handlers', 'chunks');
+/** Where `chunkNames: chunks/[name]-[hash]` puts chunks, relative to the handler's folder. */
+const CHUNKS = 'chunks';
+
+const posix = (p) => p.split(sep).join('/');
 
 /** The build outputs a handler can load: its entry and every chunk reachable from it. */
 function reachable(metafile, entry) {
@@ -26,61 +33,59 @@ function reachable(metafile, entry) {
   return seen;
 }
 
-class ChunksPlugin {
-  constructor(serverless) {
-    this.serverless = serverless;
-    const wrap = () => this.wrapPack();
-    // Listed before serverless-esbuild, so this runs first on the hooks that bundle and zip.
-    this.hooks = {
-      'before:package:createDeploymentArtifacts': wrap,
-      'before:deploy:function:packageFunction': wrap,
-    };
-  }
-
-  esbuildPlugin() {
-    return this.serverless.pluginManager
-      .getPlugins()
-      .find((p) => p.constructor.name === 'EsbuildServerlessPlugin');
-  }
-
-  wrapPack() {
-    const esbuild = this.esbuildPlugin();
-    if (!esbuild) throw new Error('chunks-plugin needs serverless-esbuild');
-    if (esbuild.pack.chunksPlugin) return;
-    const pack = esbuild.pack;
-    esbuild.pack = async () => {
-      this.excludeForeignChunks(esbuild);
-      return pack();
-    };
-    esbuild.pack.chunksPlugin = true;
-  }
-
-  excludeForeignChunks(esbuild) {
-    const buildDir = esbuild.buildDirPath;
-    let chunks;
-    try {
-      chunks = readdirSync(join(buildDir, CHUNKS)).map((f) => join(CHUNKS, f));
-    } catch {
-      return; // no splitting, no chunks
-    }
-    for (const { entry, func } of esbuild.functionEntries) {
-      if (!func) continue;
-      const meta = join(buildDir, `${entry.slice(0, entry.lastIndexOf('.'))}-meta.json`);
-      const metafile = JSON.parse(readFileSync(meta, 'utf8'));
-      // Metafile paths are relative to the service folder; package patterns to the build folder.
-      const keep = new Set(
-        [...reachable(metafile, entry)].map((out) =>
-          relative(buildDir, join(esbuild.serviceDirPath, out)),
-        ),
-      );
-      func.package = func.package ?? {};
-      func.package.patterns = [
-        ...(func.package.patterns ?? []),
-        '!**/*-meta.json',
-        ...chunks.filter((c) => !keep.has(c)).map((c) => `!${c}`),
-      ];
-    }
-  }
+/**
+ * The package patterns of one handler's zip, relative to the build folder: no metafile, no chunk
+ * but those the handler can load. `outputs` are metafile paths (relative to `cwd`).
+ */
+function chunkPatterns({ entry, outdir, outputs, cwd = process.cwd() }) {
+  const chunksDir = posix(join(dirname(entry), CHUNKS));
+  // The build folder: the handler's output folder less the entry's own folder.
+  const buildDir = resolve(outdir, relative(resolve(cwd, dirname(entry)), cwd));
+  const keep = [...outputs]
+    .map((out) => posix(relative(buildDir, resolve(cwd, out))))
+    .filter((out) => out.startsWith(`${chunksDir}/`))
+    .sort();
+  return ['!**/*-meta.json', `!${chunksDir}/**`, ...keep];
 }
 
-module.exports = ChunksPlugin;
+/** The functions whose handler is this entry (`src/handlers/getJob.ts` for `...getJob.handler`). */
+function functionsOf(service, entry) {
+  const module = posix(entry).slice(0, -extname(entry).length);
+  return service
+    .getAllFunctions()
+    .map((name) => service.getFunction(name))
+    .filter((fn) => typeof fn.handler === 'string')
+    .filter((fn) => fn.handler.slice(0, fn.handler.lastIndexOf('.')) === module);
+}
+
+module.exports = (serverless) => {
+  // Each function's own patterns from serverless.yml, before this plugin added any: a rebuild
+  // (deploy function, watch) writes the list anew instead of appending to it.
+  const own = new Map();
+  return [
+    {
+      name: 'chunks-per-function',
+      setup(build) {
+        const { entryPoints, outdir, metafile, absWorkingDir } = build.initialOptions;
+        if (!metafile) throw new Error('chunks-plugin needs custom.esbuild.metafile: true');
+        build.onEnd((result) => {
+          if (result.errors.length > 0 || !result.metafile) return;
+          for (const entry of [entryPoints].flat()) {
+            const patterns = chunkPatterns({
+              entry,
+              outdir,
+              outputs: reachable(result.metafile, entry),
+              cwd: absWorkingDir ?? process.cwd(),
+            });
+            for (const fn of functionsOf(serverless.service, entry)) {
+              if (!own.has(fn)) own.set(fn, fn.package?.patterns ?? []);
+              fn.package = { ...fn.package, patterns: [...own.get(fn), ...patterns] };
+            }
+          }
+        });
+      },
+    },
+  ];
+};
+module.exports.chunkPatterns = chunkPatterns;
+module.exports.reachable = reachable;

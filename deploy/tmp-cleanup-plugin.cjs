@@ -1,11 +1,14 @@
 // Removes the folders serverless-esbuild's packing leaves in the system temp directory.
 //
-// For each function's zip, serverless-esbuild (1.x, `zip` in dist/utils.js) copies the files into
+// For each function's zip, serverless-esbuild (`zip` in dist/utils.js) copies the files into
 // `<tmpdir>/<function>-<pid>-<ms>-<8 hex>` and means to remove that folder when the zip is written,
 // but its remove is not recursive and fails quietly on a folder with files in it: every
 // `npm run package` / `serverless deploy` would leave one folder per function behind. After
 // packaging, this removes the folders of this process (its pid is in the name) for the service's
-// functions, and nothing else.
+// functions, and nothing else. No option of serverless-esbuild moves or removes that folder, so
+// the plugin matches its name: package.json pins serverless-esbuild to one exact version, and
+// test/unit/deploy/tmp-cleanup-plugin.test.ts runs that version's `zip` and fails if the folder it
+// leaves is named otherwise or is no longer left (then this plugin can go).
 'use strict';
 
 const { readdirSync, rmSync } = require('node:fs');

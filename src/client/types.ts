@@ -30,7 +30,10 @@ export interface JobRecord {
   /** On an original once retried: how many attempts exist, and the id of the latest. */
   attempts?: number;
   retriedBy?: string;
-  /** Only while the job is queued and its endpoint has no instance in service (scale from zero). */
+  /**
+   * Only while the job is queued and its endpoint has no instance in service (scale from zero);
+   * only the sandbox answers it (docs/api.md).
+   */
   waitingForCapacity?: true;
   /** Submitted with a Step Functions task token: where its callback stands (the token is never returned). */
   taskCallback?: {

@@ -18,7 +18,8 @@ import type { Context } from 'aws-lambda';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
-// Why an unfinished job waits (no instance in service), read at most every few seconds.
+// Why an unfinished job waits (no instance in service), read at most every few seconds; only
+// where something writes the note (the sandbox, CAPACITY_NOTES).
 const capacityNote = cachedCapacityNotes((name) =>
   new CapacityNotes(dynamo(), cfg.jobsTable).get(name),
 );
@@ -59,7 +60,7 @@ export const handler = middy(async (event: HttpEvent, context: Context) => {
     }));
   }
   const note =
-    job.status === 'IN_PROGRESS' && job.endpointName
+    cfg.capacityNotes && job.status === 'IN_PROGRESS' && job.endpointName
       ? await capacityNote(job.endpointName)
       : undefined;
   return json(200, jobAnswer(job, note));

@@ -26,6 +26,11 @@ export interface Config {
   ownerMode: boolean;
   /** Webhooks may call loopback addresses (the sandbox only). */
   allowLoopbackWebhooks: boolean;
+  /**
+   * getJob reads the endpoint's capacity note for `waitingForCapacity` (the sandbox only: its
+   * local runtime writes the note; in AWS nothing does, so a deployed getJob never reads one).
+   */
+  capacityNotes: boolean;
   /** Set when S3 is an emulator: the SDK then has to use path-style addressing. */
   s3EndpointOverride: boolean;
   /**
@@ -192,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     batchQueueUrl: queueUrl(env, 'BATCH_QUEUE_URL'),
     ownerMode: env.OWNER_MODE === 'true',
     allowLoopbackWebhooks: env.ALLOW_LOOPBACK_WEBHOOKS === 'true',
+    capacityNotes: env.CAPACITY_NOTES === 'true',
     s3EndpointOverride: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
     emulatorCredentials: emulatorCredentials(env),
     triggerPrefix: triggerPrefix(env, inputPrefix),

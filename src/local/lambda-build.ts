@@ -37,6 +37,13 @@ const PLUGIN_KEYS = [
   'config',
 ] as const;
 
+/**
+ * The project's esbuild plugins file (serverless.yml `custom.esbuild.plugins`). It only writes
+ * each function's package patterns, which chunks its zip carries, and never what esbuild writes:
+ * the sandbox, which zips nothing, leaves it out. Any other plugins file would change the bundles.
+ */
+export const PACKAGING_PLUGINS = './deploy/chunks-plugin.cjs';
+
 /** serverless-esbuild's defaults that reach esbuild (its index.ts), below the project's own. */
 const PLUGIN_DEFAULTS = { bundle: true, platform: 'node', exclude: ['aws-sdk'] } as const;
 
@@ -46,7 +53,7 @@ export function esbuildOptionsOf(custom: Record<string, unknown>): {
   extension: string;
 } {
   const merged: Record<string, unknown> = { ...PLUGIN_DEFAULTS, ...custom };
-  if (merged.plugins !== undefined) {
+  if (merged.plugins !== undefined && merged.plugins !== PACKAGING_PLUGINS) {
     throw new Error('custom.esbuild.plugins: the sandbox does not load esbuild plugins yet');
   }
   const exclude = ([merged.exclude].flat() as unknown[]).filter(
@@ -59,6 +66,7 @@ export function esbuildOptionsOf(custom: Record<string, unknown>): {
     typeof merged.outputFileExtension === 'string' ? merged.outputFileExtension : '.js';
   const options: Record<string, unknown> = { ...merged };
   for (const key of PLUGIN_KEYS) delete options[key];
+  delete options.plugins;
   options.external = [...external, ...(exclude.includes('*') ? [] : exclude)];
   if (extension !== '.js') options.outExtension = { '.js': extension };
   return { options: options as BuildOptions, extension };

@@ -207,6 +207,8 @@ describe('serverless package', () => {
       expect(vars.EMULATOR_CREDENTIALS).toBe('');
       expect(vars.AWS_ENDPOINT_URL_SQS).toBe('');
       expect(vars.OWNER_MODE).toBe('false');
+      // Nothing in AWS writes a capacity note: no deployed getJob reads one.
+      expect(vars.CAPACITY_NOTES).toBe('false');
     }
   });
 

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Sandbox, SandboxOptions, SandboxPorts } from '../../src/local/sandbox.ts';
-import type { RestoreReport } from '../../src/local/state.ts';
+import type { Sandbox, SandboxOptions } from '../../src/local/sandbox.ts';
 
 /*
  * The suite's one shared sandbox, served from the process that holds it
@@ -51,23 +50,25 @@ export type JournalEntry =
   | { s: number; c: Collection | 'sageMaker.stats'; op: 'set'; v: unknown };
 
 /** What GET /sandbox answers: the plain data of a Sandbox, and the journal's number then. */
-export interface SandboxInfo {
+export type SandboxInfo = Pick<
+  Sandbox,
+  | 'ports'
+  | 'apiUrl'
+  | 'lambdaUrl'
+  | 's3Url'
+  | 'dynamodbUrl'
+  | 'sageMakerUrl'
+  | 'eventBridgeUrl'
+  | 'env'
+  | 'restored'
+> & {
   options: Omit<SandboxOptions, 'ports' | 'log'>;
-  ports: SandboxPorts;
-  apiUrl: string;
-  lambdaUrl: string;
-  s3Url: string;
-  dynamodbUrl: string;
-  sageMakerUrl: string;
-  eventBridgeUrl: string;
-  env: Record<string, string>;
-  restored?: RestoreReport;
   sageMaker: { url: string; port: number };
   eventBridge: { url: string };
   sqs: { url: string; port: number; queueUrlPrefix: string };
   stepFunctions: { url: string; port: number };
   seq: number;
-}
+};
 
 // How often the captures are compared with what the journal holds: a file's copy lags the
 // sandbox by about this much, except after a call (which flushes first).

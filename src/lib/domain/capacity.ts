@@ -6,8 +6,8 @@ import { publicView, type Job, type PublicJob } from './jobs.ts';
  * stuck. The API cannot ask SageMaker per request (DescribeEndpoint is a control-plane call with
  * low rate limits, and CloudWatch's HasBacklogWithoutCapacity is minutes old), so the answer uses
  * a capacity note: the endpoint's state, written by whatever watches it whenever it changes
- * (the local runtime on each scaling step; docs/api.md says what writes it in AWS), and read by getJob
- * through a short cache, never once per request.
+ * (the sandbox's local runtime on each scaling step; nothing in AWS yet, docs/api.md), and read by
+ * getJob through a short cache, never once per request, where CAPACITY_NOTES says a writer exists.
  */
 
 /** An endpoint's capacity as last observed; the note is rewritten on every change. */

@@ -3,11 +3,21 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as getJob } from '../../../src/handlers/getJob.ts';
+import { queuedAtZero } from '../../support/capacity.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
-/* getJob says why an unfinished job waits, from the endpoint's capacity note (issue 15). */
+/*
+ * getJob says why an unfinished job waits, from the endpoint's capacity note (issue 15), where
+ * something writes the note (CAPACITY_NOTES, the sandbox); getJob-no-capacity-notes.test.ts has
+ * the deployed stack's getJob, which reads none.
+ */
+
+// Before getJob's module reads the configuration at load.
+vi.hoisted(() => {
+  process.env.CAPACITY_NOTES = 'true';
+});
 
 const ddb = mockClient(DynamoDBClient);
 const s3mock = mockClient(S3Client);
@@ -26,29 +36,7 @@ beforeEach(() => {
 
 describe('getJob and capacity', () => {
   it('answers waitingForCapacity for a young queued job while its endpoint is at zero', async () => {
-    const now = Date.now();
-    // GetItem answers Item when the key exists, no Item otherwise
-    // (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html).
-    ddb.on(GetItemCommand, { Key: { inferenceId: { S: 'sample-success-1' } } }).resolves({
-      Item: marshall({
-        inferenceId: 'sample-success-1',
-        status: 'IN_PROGRESS',
-        endpointName: 'demo-endpoint',
-        outputLocation: 's3://async-jobs-local-output/outputs/o.out',
-        submittedAt: new Date(now - 1_000).toISOString(),
-        expectedBy: new Date(now + 3_600_000).toISOString(),
-      }),
-    });
-    ddb
-      .on(GetItemCommand, { Key: { inferenceId: { S: '\u0000capacity#demo-endpoint' } } })
-      .resolves({
-        Item: marshall({
-          inferenceId: '\u0000capacity#demo-endpoint',
-          instances: 0,
-          backlog: 1,
-          observedAt: new Date(now - 2_000).toISOString(),
-        }),
-      });
+    queuedAtZero(ddb);
     const res = await call();
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       deadLetterQueueUrl: undefined,
       ownerMode: false,
       allowLoopbackWebhooks: false,
+      capacityNotes: false,
       s3EndpointOverride: false,
       emulatorCredentials: undefined,
       triggerPrefix: '',
@@ -93,6 +94,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, DEAD_LETTER_QUEUE_URL: 'arn:aws:sqs:x' })).toThrow(
       'DEAD_LETTER_QUEUE_URL: "arn:aws:sqs:x" is not an SQS queue URL',
     );
+  });
+
+  it('reads capacity notes only when CAPACITY_NOTES is true (the sandbox)', () => {
+    expect(loadConfig({ ...base, CAPACITY_NOTES: 'true' }).capacityNotes).toBe(true);
+    expect(loadConfig({ ...base, CAPACITY_NOTES: 'false' }).capacityNotes).toBe(false);
   });
 
   it.each(['ENDPOINT_NAME', 'INPUT_BUCKET', 'OUTPUT_BUCKETS', 'JOBS_TABLE'])(

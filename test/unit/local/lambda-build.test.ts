@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildFolderName,
   esbuildOptionsOf,
+  PACKAGING_PLUGINS,
   removeStaleBuilds,
 } from '../../../src/local/lambda-build.ts';
 
@@ -43,6 +44,13 @@ describe('esbuildOptionsOf', () => {
     // serverless-esbuild's default exclude, and `*` meaning nothing is left out by name.
     expect(esbuildOptionsOf({}).options.external).toEqual(['aws-sdk']);
     expect(esbuildOptionsOf({ exclude: ['*'] }).options.external).toEqual([]);
+  });
+
+  it("leaves out the project's packaging-only plugins file, and refuses any other", () => {
+    expect(esbuildOptionsOf({ plugins: PACKAGING_PLUGINS }).options).not.toHaveProperty('plugins');
+    expect(() => esbuildOptionsOf({ plugins: './esbuild-plugins.cjs' })).toThrow(
+      /does not load esbuild plugins/,
+    );
   });
 });
 
