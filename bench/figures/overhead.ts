@@ -8,7 +8,7 @@ import { muted } from '../lib/rows.ts';
 export const overhead: Family = {
   name: 'handler overhead',
   async run({ smoke, row, notes }) {
-    const { processEvent } = await import('../../src/lib/app/results.ts');
+    const { processEvent } = await import('../../src/lib/wiring/results.ts');
     const { loadConfig } = await import('../../src/lib/config.ts');
     const config = loadConfig(handlerEnv());
     // The transition as DynamoDB answers it with ReturnValues ALL_NEW (no bus here: no record read).

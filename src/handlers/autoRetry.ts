@@ -7,6 +7,7 @@ import type { Job } from '../lib/domain/jobs.ts';
 import { parseRetryMessage } from '../lib/domain/retry.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
+import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { runScheduledRetry, scheduleRetry } from '../lib/app/auto-retry.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -28,32 +29,35 @@ export const handler = middy(
       await scheduleRetry(event.detail, { config: cfg, sqs });
       return undefined;
     }
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      const message = parseRetryMessage(record.body);
-      if (!message) {
-        logger.error('retry message refused: not {inferenceId, attempt}', {
-          messageId: record.messageId,
-        });
-        continue;
-      }
-      try {
-        await runScheduledRetry(message, {
-          config: cfg,
-          store: jobStore(),
-          s3,
-          sageMaker,
-          remainingMs: remainingTimeOf(context),
-        });
-      } catch (err) {
-        // Back to the queue: received again after its visibility timeout, then the DLQ.
-        logger.warn('retry failed; left in the queue', {
-          inferenceId: message.inferenceId,
-          error: err instanceof Error ? err.name : 'unknown',
-        });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures };
+    return settleSqsBatch(
+      event,
+      async (queued) => {
+        const message = parseRetryMessage(queued.body);
+        if (!message) {
+          logger.error('retry message refused: not {inferenceId, attempt}', {
+            messageId: queued.id,
+          });
+          return;
+        }
+        try {
+          await runScheduledRetry(message, {
+            config: cfg,
+            store: jobStore(),
+            s3,
+            sageMaker,
+            remainingMs: remainingTimeOf(context),
+          });
+        } catch (err) {
+          // Back to the queue: received again after its visibility timeout, then the DLQ.
+          logger.warn('retry failed; left in the queue', {
+            inferenceId: message.inferenceId,
+            error: err instanceof Error ? err.name : 'unknown',
+          });
+          throw err;
+        }
+      },
+      // One attempt after another: each invokes the endpoint, within this invocation's time.
+      'in-order',
+    );
   },
 ).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -6,7 +6,7 @@ import { batchQueue, batchStore } from '../lib/adapters/batch-clients.ts';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
-import { processBatchEvent } from '../lib/app/batch-worker.ts';
+import { processBatchEvent } from '../lib/wiring/batch-worker.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();

@@ -1,22 +1,4 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventBridge, jobStore, s3, sqs } from '../lib/adapters/clients.ts';
-import { config } from '../lib/config.ts';
-import { logger } from '../lib/adapters/logger.ts';
-import { processEvent } from '../lib/app/results.ts';
-import { batchCountDeps } from '../lib/adapters/batch-clients.ts';
+import { resultHandler } from '../lib/wiring/result-handler.ts';
 
 /** ErrorTopic (SNS, or SQS carrying SNS messages): store each failed job's reason. */
-// Read at cold start: a missing variable fails INIT with one message naming it.
-const cfg = config();
-
-export const handler = middy(async (event: unknown) =>
-  processEvent(event, cfg.errorTopicArn, {
-    config: cfg,
-    store: jobStore(),
-    s3,
-    eventBridge,
-    sqs,
-    batches: batchCountDeps(),
-  }),
-).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = resultHandler('error');

@@ -6,6 +6,7 @@ import { config } from '../lib/config.ts';
 import { awsErrorName } from '../lib/domain/errors.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
+import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { jobsFromMessage } from '../lib/app/trigger.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -24,31 +25,35 @@ export const handler = middy(async (event: SQSEvent, ctx: unknown): Promise<SQSB
     maxBytes: cfg.triggerMaxBytes,
     contentTypes: cfg.triggerContentTypes,
   };
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records ?? []) {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.body);
-    } catch {
-      body = undefined;
-    }
-    try {
-      const remainingMs = remainingTimeOf(ctx);
-      await jobsFromMessage(body, {
-        config: cfg,
-        store: jobStore(),
-        s3,
-        sageMaker,
-        rules,
-        remainingMs,
-      });
-    } catch (err) {
-      logger.warn('trigger message failed; SQS will redeliver it', {
-        messageId: record.messageId,
-        error: awsErrorName(err) ?? (err instanceof Error ? err.name : 'Error'),
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+  return settleSqsBatch(
+    event,
+    async (queued) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(queued.body);
+      } catch {
+        body = undefined;
+      }
+      try {
+        const remainingMs = remainingTimeOf(ctx);
+        await jobsFromMessage(body, {
+          config: cfg,
+          store: jobStore(),
+          s3,
+          sageMaker,
+          rules,
+          remainingMs,
+        });
+      } catch (err) {
+        logger.warn('trigger message failed; SQS will redeliver it', {
+          messageId: queued.id,
+          error: awsErrorName(err) ?? (err instanceof Error ? err.name : 'Error'),
+        });
+        throw err;
+      }
+    },
+    // One message after another: the event source's maximumConcurrency is then the pace
+    // SageMaker sees from a bulk drop (serverless.yml triggerConcurrency).
+    'in-order',
+  );
 }).use(injectLambdaContext(logger, { resetKeys: true }));

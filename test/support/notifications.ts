@@ -1,5 +1,10 @@
 import type { SNSEvent, SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import {
+  notificationEventOf,
+  notificationRecordOf,
+} from '../../src/lib/adapters/notification-envelope.ts';
+import type { NotificationRecord } from '../../src/lib/domain/notification.ts';
 
 export const SUCCESS_TOPIC = 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success';
 export const ERROR_TOPIC = 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-error';
@@ -109,4 +114,11 @@ export function sqsEvent(
       };
     }),
   };
+}
+
+/** The notification records of an SNS or SQS event, as onSuccess/onError read them. */
+export function notificationRecords(event: unknown): NotificationRecord[] {
+  const delivery = notificationEventOf(event);
+  if (delivery.kind === 'sns') return delivery.records;
+  return delivery.event.Records.map((r) => notificationRecordOf({ id: r.messageId, body: r.body }));
 }

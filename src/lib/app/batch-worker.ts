@@ -1,12 +1,12 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   backoffSeconds,
   batchView,
   lineInferenceId,
-  parseMessage,
+  parseBatchMessage,
   type BatchMessage,
 } from '../domain/batches.ts';
+import type { QueuedMessage } from '../domain/queue.ts';
 import { parseLine, splitLines, type BatchLine } from '../domain/manifest.ts';
 import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
 import { AppError, awsErrorName } from '../domain/errors.ts';
@@ -19,45 +19,42 @@ import { batchPrefix, nowOf, type BatchDeps } from './batches.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 import { countLine, maybeFinish, recordOutcome } from './batch-counts.ts';
 
+/** Thrown for a message that asked to be delivered again later (its visibility already set). */
+export class RedeliveryRequested extends Error {
+  override name = 'RedeliveryRequested';
+}
+
 /**
- * Each record on its own (ReportBatchItemFailures): a throttled line is answered as a failure
- * after its visibility timeout was set to its back-off (ChangeMessageVisibility), so SQS delivers
- * it again only then; an error leaves it to the queue's own visibility timeout and, after
- * maxReceiveCount, its dead-letter queue. A malformed message is dropped with a log line.
+ * One message of the batch queue, under ReportBatchItemFailures (returning: done; throwing: the
+ * message comes back). A throttled line throws after its visibility timeout was set to its
+ * back-off (ChangeMessageVisibility), so the queue delivers it again only then; an error leaves
+ * it to the queue's own visibility timeout and, after maxReceiveCount, its dead-letter queue. A
+ * malformed message is dropped with a log line.
  */
-export async function processBatchEvent(
-  event: SQSEvent,
-  deps: WorkerDeps,
-): Promise<SQSBatchResponse> {
-  const failures: string[] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      let message;
-      try {
-        message = parseMessage(record.body);
-      } catch {
-        logger.error('batch message malformed; dropped', { messageId: record.messageId });
-        return;
-      }
-      try {
-        const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
-        const { retryAfterSeconds } = await handleMessage(message, receives, deps);
-        if (retryAfterSeconds === undefined) return;
-        await deps.queue
-          .retryLater(record.receiptHandle, retryAfterSeconds)
-          .catch((err: unknown) => logger.warn('visibility not changed', { error: String(err) }));
-        failures.push(record.messageId);
-      } catch (err) {
-        logger.error('batch message failed', {
-          batchId: message.batchId,
-          messageId: record.messageId,
-          error: err instanceof Error ? err.name : 'unknown',
-        });
-        failures.push(record.messageId);
-      }
-    }),
-  );
-  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+export async function processBatchMessage(queued: QueuedMessage, deps: WorkerDeps): Promise<void> {
+  let message;
+  try {
+    message = parseBatchMessage(queued.body);
+  } catch {
+    logger.error('batch message malformed; dropped', { messageId: queued.id });
+    return;
+  }
+  let retryAfterSeconds;
+  try {
+    ({ retryAfterSeconds } = await handleMessage(message, queued.receiveCount, deps));
+  } catch (err) {
+    logger.error('batch message failed', {
+      batchId: message.batchId,
+      messageId: queued.id,
+      error: err instanceof Error ? err.name : 'unknown',
+    });
+    throw err;
+  }
+  if (retryAfterSeconds === undefined) return;
+  await deps.queue
+    .retryLater(queued.receiptHandle, retryAfterSeconds)
+    .catch((err: unknown) => logger.warn('visibility not changed', { error: String(err) }));
+  throw new RedeliveryRequested(`delivered again in ${retryAfterSeconds} s`);
 }
 
 /** What one message asks of the worker: done, or to be delivered again after a while. */

@@ -1,6 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import type { Config } from '../config.ts';
 import { AppError, OutputMissing, RefusedNotification } from '../domain/errors.ts';
 import { encodeResult } from '../domain/encoding.ts';
@@ -10,8 +9,7 @@ import { NO_ENDPOINT, count, span } from '../adapters/metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
-  parseMessage,
-  recordsOf,
+  parseNotificationMessage,
   type NotificationRecord,
   type SageMakerNotification,
 } from '../domain/notification.ts';
@@ -124,7 +122,7 @@ export async function processRecord(
   allowedTopicArn: string | undefined,
   deps: ResultDeps,
 ): Promise<void> {
-  const message = parseMessage(record, allowedTopicArn);
+  const message = parseNotificationMessage(record, allowedTopicArn);
   if (message.kind === 'test') {
     logger.info('test notification ignored', { topicArn: record.topicArn, messageId: record.id });
     count('NotificationsIgnored', NO_ENDPOINT);
@@ -188,6 +186,27 @@ async function settle(
   }
 }
 
+/**
+ * One notification on its own: stored, acknowledged (a test notification) or dead-lettered once
+ * (refused). Throws, after logging why, when it must be delivered again.
+ */
+export async function settleNotification(
+  record: NotificationRecord,
+  allowedTopicArn: string | undefined,
+  deps: ResultDeps,
+): Promise<void> {
+  try {
+    await settle(record, allowedTopicArn, deps);
+  } catch (err) {
+    logger.error('notification not processed', {
+      inferenceId: idOf(record),
+      messageId: record.id,
+      ...describe(err),
+    });
+    throw err;
+  }
+}
+
 function describe(err: unknown): Record<string, unknown> {
   if (err instanceof AppError) return { reason: err.message, retryable: err.retryable };
   if (err instanceof Error) return { reason: err.name, retryable: true };
@@ -197,34 +216,4 @@ function describe(err: unknown): Record<string, unknown> {
 function idOf(record: NotificationRecord): string | undefined {
   const m = /"inferenceId"\s*:\s*"([\x21-\x7e][\x20-\x7e]{0,63}?)"/.exec(record.body);
   return m?.[1];
-}
-
-/**
- * Processes every record of an SNS or SQS event independently. A test notification is
- * acknowledged; a refused record is dead-lettered once. SQS: answers the records that failed
- * transiently as `batchItemFailures`, so only those are retried. SNS: throws after all records
- * were tried, so Lambda retries the invocation and finally sends it to the on-failure destination.
- */
-export async function processEvent(
-  event: unknown,
-  allowedTopicArn: string | undefined,
-  deps: ResultDeps,
-): Promise<SQSBatchResponse | void> {
-  const { kind, records } = recordsOf(event);
-  const settled = await Promise.allSettled(records.map((r) => settle(r, allowedTopicArn, deps)));
-  const failed: string[] = [];
-  settled.forEach((s, i) => {
-    const record = records[i] as NotificationRecord;
-    if (s.status === 'fulfilled') return;
-    failed.push(record.id);
-    logger.error('notification not processed', {
-      inferenceId: idOf(record),
-      messageId: record.id,
-      ...describe(s.reason),
-    });
-  });
-  if (kind === 'sqs') return { batchItemFailures: failed.map((id) => ({ itemIdentifier: id })) };
-  if (failed.length > 0) {
-    throw new Error(`${failed.length} of ${records.length} notifications not processed`);
-  }
 }

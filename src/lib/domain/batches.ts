@@ -105,7 +105,7 @@ export type BatchMessage =
   | { t: 'submit'; batchId: string; line: number; spec: BatchLine; endpoint?: string }
   | { t: 'finish'; batchId: string };
 
-export function parseMessage(body: string): BatchMessage {
+export function parseBatchMessage(body: string): BatchMessage {
   const m = JSON.parse(body) as BatchMessage;
   if (!m || typeof m !== 'object' || !BATCH_ID.test(m.batchId)) {
     throw new BadRequest('not a batch message');

@@ -63,59 +63,6 @@ export interface NotificationRecord {
   body: string;
 }
 
-const SnsEvent = z.object({
-  Records: z
-    .array(
-      z.looseObject({
-        Sns: z.looseObject({ MessageId: z.string(), TopicArn: z.string(), Message: z.string() }),
-      }),
-    )
-    .check(z.minLength(1)),
-});
-
-const SqsEvent = z.object({
-  Records: z
-    .array(z.looseObject({ messageId: z.string(), body: z.string(), eventSource: z.string() }))
-    .check(z.minLength(1)),
-});
-
-/** SNS-to-SQS without raw delivery wraps the message in the SNS JSON envelope. */
-const SnsEnvelope = z.looseObject({
-  Type: z.literal('Notification'),
-  TopicArn: z.string(),
-  Message: z.string(),
-});
-
-export type EventKind = 'sns' | 'sqs';
-
-/** Splits a Lambda event into records. Throws when the event is neither SNS nor SQS. */
-export function recordsOf(event: unknown): { kind: EventKind; records: NotificationRecord[] } {
-  const sns = SnsEvent.safeParse(event);
-  if (sns.success) {
-    return {
-      kind: 'sns',
-      records: sns.data.Records.map((r) => ({
-        id: r.Sns.MessageId,
-        topicArn: r.Sns.TopicArn,
-        body: r.Sns.Message,
-      })),
-    };
-  }
-  const sqs = SqsEvent.safeParse(event);
-  if (sqs.success) {
-    return {
-      kind: 'sqs',
-      records: sqs.data.Records.map((r) => {
-        const envelope = SnsEnvelope.safeParse(safeJson(r.body));
-        return envelope.success
-          ? { id: r.messageId, topicArn: envelope.data.TopicArn, body: envelope.data.Message }
-          : { id: r.messageId, body: r.body };
-      }),
-    };
-  }
-  throw new RefusedNotification('the event is neither an SNS nor an SQS event');
-}
-
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -142,7 +89,7 @@ export type Message = { kind: 'test' } | { kind: 'result'; notification: SageMak
  * RefusedNotification for anything that can never be processed; the error names the failing
  * fields, never their values.
  */
-export function parseMessage(
+export function parseNotificationMessage(
   record: NotificationRecord,
   allowedTopicArn: string | undefined,
 ): Message {
@@ -165,7 +112,7 @@ export function parseNotification(
   record: NotificationRecord,
   allowedTopicArn: string | undefined,
 ): SageMakerNotification {
-  const message = parseMessage(record, allowedTopicArn);
+  const message = parseNotificationMessage(record, allowedTopicArn);
   if (message.kind === 'test') throw new RefusedNotification('a test notification names no job');
   return message.notification;
 }

@@ -6,7 +6,7 @@ import type { BatchStore } from '../../../../src/lib/adapters/batch-store.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { afterEffects, endJob, type EndingDeps } from '../../../../src/lib/app/ending.ts';
 import { checkJob, type ReconcileDeps } from '../../../../src/lib/app/reconcile.ts';
-import { processEvent } from '../../../../src/lib/app/results.ts';
+import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import {
   blockOf,

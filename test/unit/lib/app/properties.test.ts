@@ -19,7 +19,7 @@ import { loadConfig } from '../../../../src/lib/config.ts';
 import { RefusedNotification } from '../../../../src/lib/domain/errors.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
-import { processEvent } from '../../../../src/lib/app/results.ts';
+import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { parseS3Uri } from '../../../../src/lib/domain/locations.ts';
 import { lambdaContext } from '../../../support/lambda.ts';
 import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../../support/notifications.ts';

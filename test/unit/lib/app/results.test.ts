@@ -7,7 +7,8 @@ import { loadConfig } from '../../../../src/lib/config.ts';
 import type { Outcome } from '../../../../src/lib/domain/jobs.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { encodeResult } from '../../../../src/lib/domain/encoding.ts';
-import { outcomeOf, processEvent } from '../../../../src/lib/app/results.ts';
+import { outcomeOf } from '../../../../src/lib/app/results.ts';
+import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
 import {
   ERROR_TOPIC,

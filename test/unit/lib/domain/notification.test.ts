@@ -3,38 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { RefusedNotification } from '../../../../src/lib/domain/errors.ts';
 import {
   failureLocationOf,
-  parseMessage,
   parseNotification,
-  recordsOf,
+  parseNotificationMessage,
 } from '../../../../src/lib/domain/notification.ts';
-import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../../support/notifications.ts';
+import {
+  SUCCESS_TOPIC,
+  completed,
+  failed,
+  notificationRecords as recordsOf,
+  sqsEvent,
+} from '../../../support/notifications.ts';
 
 const event = (name: string) => JSON.parse(readFileSync(`events/${name}`, 'utf8'));
 const record = (message: unknown, topicArn: string | undefined = SUCCESS_TOPIC) => ({
   id: 'r1',
   topicArn,
   body: typeof message === 'string' ? message : JSON.stringify(message),
-});
-
-describe('recordsOf', () => {
-  it('splits an SNS event, keeping each record topic', () => {
-    const { kind, records } = recordsOf(event('success.json'));
-    expect(kind).toBe('sns');
-    expect(records).toHaveLength(1);
-    expect(records[0]?.topicArn).toBe(SUCCESS_TOPIC);
-  });
-
-  it('unwraps SNS envelopes in SQS bodies and passes raw messages through without a topic', () => {
-    const { kind, records } = recordsOf(event('success-sqs.json'));
-    expect(kind).toBe('sqs');
-    expect(records.map((r) => r.topicArn)).toEqual([SUCCESS_TOPIC, undefined]);
-    expect(JSON.parse(records[1]!.body).inferenceId).toBe('sample-sqs-raw-1');
-  });
-
-  it('refuses an event that is neither SNS nor SQS', () => {
-    expect(() => recordsOf({ detail: {} })).toThrow(RefusedNotification);
-    expect(() => recordsOf({ Records: [] })).toThrow(RefusedNotification);
-  });
 });
 
 describe('parseNotification', () => {
@@ -99,7 +83,7 @@ describe('parseNotification', () => {
   });
 
   it('parses every SQS record of a mixed batch independently', () => {
-    const { records } = recordsOf(
+    const records = recordsOf(
       sqsEvent(
         { id: '1', message: completed('x'), topic: SUCCESS_TOPIC },
         { id: '2', message: 'junk' },
@@ -119,12 +103,15 @@ describe('a scaling step', () => {
   const ERROR_TOPIC = SUCCESS_TOPIC.replace(/success$/, 'error');
 
   it('publishes a test notification on both topics that is recognised as a test, not a job', () => {
-    expect(parseMessage(record(step), SUCCESS_TOPIC)).toEqual({ kind: 'test' });
-    expect(parseMessage(record(step, ERROR_TOPIC), ERROR_TOPIC)).toEqual({ kind: 'test' });
+    expect(parseNotificationMessage(record(step), SUCCESS_TOPIC)).toEqual({ kind: 'test' });
+    expect(parseNotificationMessage(record(step, ERROR_TOPIC), ERROR_TOPIC)).toEqual({
+      kind: 'test',
+    });
     // The same body wrapped by SNS and delivered through SQS (resultDelivery=sqs).
-    const { records } = recordsOf(event('test-notification-sqs.json'));
+    const records = recordsOf(event('test-notification-sqs.json'));
     expect(records.length).toBeGreaterThan(0);
-    for (const r of records) expect(parseMessage(r, undefined)).toEqual({ kind: 'test' });
+    for (const r of records)
+      expect(parseNotificationMessage(r, undefined)).toEqual({ kind: 'test' });
   });
 
   it('is refused as a result: it names no job to store', () => {
