@@ -146,6 +146,19 @@ describe('the layout of src/', () => {
     expect(show(edges)).toEqual([]);
   });
 
+  it('keeps Powertools batch in one adapter, and src/lib/wiring above the layers it joins', () => {
+    const batch = [...graph].flatMap(([file, edges]) =>
+      edges.some((e) => e.specifier.startsWith('@aws-lambda-powertools/batch')) ? [file] : [],
+    );
+    expect(batch).toEqual([normalize('src/lib/adapters/sqs-batch.ts')]);
+    const wiring = normalize('src/lib/wiring');
+    const below = ['src/lib/app', 'src/lib/domain', 'src/lib/adapters', 'src/lib/http'];
+    const up = below.flatMap((dir) =>
+      edgesFrom(normalize(dir)).filter((e) => e.target && inside(e.target, wiring)),
+    );
+    expect(show(up)).toEqual([]);
+  });
+
   it('never has a handler import another handler', () => {
     const handlers = normalize('src/handlers');
     const edges = edgesFrom(handlers).filter((e) => e.target && inside(e.target, handlers));

@@ -36,7 +36,14 @@ export async function settleSqsBatch(
   const processor = new BatchProcessor(EventType.SQS);
   const { batchItemFailures } = await processPartialResponse(
     event,
-    (record: SQSRecord) => work(queuedMessage(record)),
+    async (record: SQSRecord) => {
+      try {
+        await work(queuedMessage(record));
+      } catch (err) {
+        // The processor reads `.message` of what was thrown: anything else would fail the batch.
+        throw err instanceof Error ? err : new Error('the record failed with a non-Error value');
+      }
+    },
     processor,
     {
       processInParallel: order === 'parallel',
