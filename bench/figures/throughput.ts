@@ -141,7 +141,7 @@ export const throughput: Family = {
         ),
       );
       const finish = await latency((i) =>
-        store.finish(`write-0-${i}`, {
+        store.transition(`write-0-${i}`, {
           status: 'COMPLETED',
           endpointName: LOCAL.endpointName,
           inputLocation: `s3://${LOCAL.inputBucket}/inputs/write-0-${i}`,

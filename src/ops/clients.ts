@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { requestHandler, timeBounds } from '../lib/adapters/time-bounds.ts';
@@ -11,10 +10,6 @@ import { requestHandler, timeBounds } from '../lib/adapters/time-bounds.ts';
 
 export function opsSqs(): SQSClient {
   return new SQSClient({ requestHandler: requestHandler(timeBounds().ops) });
-}
-
-export function opsDynamo(): DynamoDBClient {
-  return new DynamoDBClient({ requestHandler: requestHandler(timeBounds().ops) });
 }
 
 export function opsLambda(): LambdaClient {

@@ -78,7 +78,7 @@ describe('JobStore claims against dynalite', () => {
     expect(queued).toMatchObject({ taken: false, current: { claimToken: 'first' } });
 
     await store.claim(claimOf('t-done', 'first'));
-    await store.finish('t-done', {
+    await store.transition('t-done', {
       status: 'FAILED',
       endpointName: 'demo-endpoint',
       completedAt: '2026-11-24T12:00:05.000Z',

@@ -74,7 +74,7 @@ async function seed(
     ...extra,
   } as Job);
   if (status === 'IN_PROGRESS') return;
-  await b.store.finish(id, {
+  await b.store.transition(id, {
     status,
     endpointName: 'demo-endpoint',
     completedAt: '2026-11-26T08:00:05.000Z',
@@ -116,7 +116,7 @@ describe('retryJob against dynalite', () => {
       customAttributes: 'k=v',
       invocationTimeoutSeconds: 60,
     });
-    await b.store.finish('r-submitted', {
+    await b.store.transition('r-submitted', {
       status: 'FAILED',
       endpointName: 'demo-endpoint',
       completedAt: '2026-11-26T08:00:05.000Z',
@@ -197,7 +197,7 @@ describe('retryJob against dynalite', () => {
     // Attempt 2 is running: neither it nor the original may be retried.
     expect(await statusOf(retryJob({ inferenceId: 'r-chain.2' }, deps))).toBe(409);
     expect(await statusOf(retryJob({ inferenceId: 'r-chain' }, deps))).toBe(409);
-    await b.store.finish('r-chain.2', {
+    await b.store.transition('r-chain.2', {
       status: 'FAILED',
       endpointName: 'demo-endpoint',
       completedAt: '2026-11-26T08:01:00.000Z',

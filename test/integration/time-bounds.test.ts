@@ -28,7 +28,7 @@ import {
 import { resetSecretsManager, secretsManager } from '../../src/lib/adapters/webhook-keys.ts';
 import { resetConfig } from '../../src/lib/config.ts';
 import { localClientOptions } from '../../src/local/emulators.ts';
-import { opsDynamo, opsLambda, opsSqs } from '../../src/ops/clients.ts';
+import { opsLambda, opsSqs } from '../../src/ops/clients.ts';
 import { startHangingServer, type HangingServer } from '../support/hanging-server.ts';
 
 /*
@@ -290,17 +290,16 @@ describe('the sandbox’s own clients of its emulators (localClientOptions)', ()
 });
 
 describe('the operator scripts’ clients (src/ops/clients.ts)', () => {
-  it('SQS, DynamoDB and Lambda: never answered', async () => {
+  it('SQS and Lambda: never answered', async () => {
     pointAt(silent, SILENT);
-    const [q, d, l] = [opsSqs(), opsDynamo(), opsLambda()];
+    const [q, l] = [opsSqs(), opsLambda()];
     await endsWhileHanging(silent, () =>
       q.send(new ReceiveMessageCommand({ QueueUrl: message(silent).QueueUrl, WaitTimeSeconds: 1 })),
     );
-    await endsWhileHanging(silent, () => d.send(new ScanCommand({ TableName: 'jobs' })));
     await endsWhileHanging(silent, () =>
       l.send(new InvokeCommand({ FunctionName: 'onSuccess', Payload: Buffer.from('{}') })),
     );
-    for (const c of [q, d, l]) c.destroy();
+    for (const c of [q, l]) c.destroy();
   });
 
   it('Lambda (a synchronous invoke of a handler): an answer that stalls mid-body', async () => {

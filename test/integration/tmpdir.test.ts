@@ -33,7 +33,7 @@ describe('running TypeScript leaves nothing in the system temp dir', () => {
   it('the CLI (bin/async-jobs.mjs) and a script through runTs', async () => {
     const [cli, script] = await Promise.all([
       node([join(PROJECT_DIR, 'bin', 'async-jobs.mjs'), '--help']),
-      node(runTs(join(PROJECT_DIR, 'src', 'ops', 'backfill-cli.ts'))),
+      node(runTs(join(PROJECT_DIR, 'src', 'ops', 'redrive-cli.ts'))),
     ]);
     expect(cli).toContain('async-jobs submit');
     expect(script).toContain('usage:');

@@ -48,7 +48,7 @@ export async function announce(
   fresh = false,
 ): Promise<void> {
   if (!deps.busName || !job || job.status === 'IN_PROGRESS') return;
-  if (!fresh && (await deps.store.announced(job.inferenceId, job))) return;
+  if (!fresh && (await deps.store.announced(job.inferenceId))) return;
   const client = await deps.eventBridge();
   const res = await client.send(
     new PutEventsCommand({

@@ -72,7 +72,7 @@ export const TIME_BOUNDS: TimeBounds = {
   secretsManager: { connectMs: 1_000, headersMs: 3_000, idleMs: 3_000 },
   // In-process emulators on loopback: slow only under a load test, never silent for seconds.
   local: { connectMs: 1_000, headersMs: 10_000, idleMs: 5_000 },
-  // redrive receives with WaitTimeSeconds 1; backfill scans 1 MB pages.
+  // redrive receives with WaitTimeSeconds 1.
   ops: { connectMs: 2_000, headersMs: 10_000, idleMs: 5_000 },
   // A synchronous invoke of a function with a 29 s timeout (onSuccess, onError); its answer comes
   // when the function ends, and the socket is silent until then.

@@ -25,16 +25,12 @@ export interface Job {
   expiresAt?: number;
   /** The index key: `<status>#<shard>` (see JOBS_INDEX); moves once, when the job finishes. */
   shardKey?: string;
-  /** Older records only (before the sharded index): the key of the dropped pending-index. */
-  pending?: string;
   /** A random token of the submit that claimed the id, to recognise its own retried claim. */
   claimToken?: string;
   /** When the claiming submit is surely gone (src/lib/domain/claims.ts); never returned. */
   leaseUntil?: string;
   /** Where to POST the outcome (a signed webhook), given at submit. */
   callbackUrl?: string;
-  /** Older records only: announcement is now a marker item of its own (JobStore.markAnnounced). */
-  announcedAt?: string;
   /** When getJob last looked in S3 for this unfinished job (its re-check follows the schedule). */
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
@@ -67,10 +63,8 @@ export interface Invocation {
 export type PublicJob = Omit<
   Job,
   | 'expiresAt'
-  | 'pending'
   | 'claimToken'
   | 'leaseUntil'
-  | 'announcedAt'
   | 'owner'
   | 'shardKey'
   | 'checkedAt'
@@ -118,10 +112,8 @@ export const ANY_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 export function publicView(job: Job): PublicJob {
   const {
     expiresAt: _expiresAt,
-    pending: _pending,
     claimToken: _claimToken,
     leaseUntil: _leaseUntil,
-    announcedAt: _announcedAt,
     owner: _owner,
     shardKey: _shardKey,
     checkedAt: _checkedAt,

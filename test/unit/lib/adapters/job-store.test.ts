@@ -76,7 +76,7 @@ describe('JobStore', () => {
 
   it('finishes only from IN_PROGRESS or no record, in one conditional update', async () => {
     ddb.on(UpdateItemCommand).resolves({});
-    expect(await store.finish('a', outcome)).toBe('applied');
+    expect((await store.transition('a', outcome)).applied).toBe(true);
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(condition(input)).toBe('attribute_not_exists(inferenceId) OR status = "IN_PROGRESS"');
     const set = assignments(input);
@@ -90,13 +90,13 @@ describe('JobStore', () => {
     // The record moves from its IN_PROGRESS shard of the index to the same shard of COMPLETED.
     expect(set.shardKey).toEqual({ value: { S: shardKey('COMPLETED', 'a') }, onlyIfAbsent: false });
     expect(shardKey('COMPLETED', 'a')).toMatch(/^COMPLETED#\d\d$/);
-    // Records from before the sharded index lose the old sparse key too.
-    expect(removed(input)).toEqual(['pending']);
+    // Nothing is removed: the terminal record keeps every field the claim wrote.
+    expect(removed(input)).toEqual([]);
   });
 
   it('keeps its expressions short: positional placeholders, not attribute names', async () => {
     ddb.on(UpdateItemCommand).resolves({});
-    await store.finish('a', { ...outcome, outputContentType: 'application/json' });
+    await store.transition('a', { ...outcome, outputContentType: 'application/json' });
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(input.UpdateExpression).not.toMatch(/outputContentType|endpointName/);
     expect(Object.keys(input.ExpressionAttributeNames ?? {}).every((k) => k.length <= 3)).toBe(
@@ -174,12 +174,12 @@ describe('JobStore', () => {
 
   it('reports a finished record as a duplicate: terminal states never regress', async () => {
     ddb.on(UpdateItemCommand).rejects(conditionFailed());
-    expect(await store.finish('a', { ...outcome, status: 'FAILED' })).toBe('duplicate');
+    expect((await store.transition('a', { ...outcome, status: 'FAILED' })).applied).toBe(false);
   });
 
   it('lets other DynamoDB errors through, to be retried', async () => {
     ddb.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceeded'));
-    await expect(store.finish('a', outcome)).rejects.toThrow('ProvisionedThroughputExceeded');
+    await expect(store.transition('a', outcome)).rejects.toThrow('ProvisionedThroughputExceeded');
   });
 
   it('releases only an untouched claim of its own submit', async () => {

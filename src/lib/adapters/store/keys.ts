@@ -1,0 +1,44 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+/*
+ * The jobs table's key space (docs/store.md lists every item type). The partition key is
+ * `inferenceId`; a job's record is under its id, and every other item is under a key that starts
+ * with NUL: ids are printable ASCII (ANY_INFERENCE_ID), so no id can ever take one of these keys.
+ * None of these other items carries a `shardKey`, so none enters the jobs index.
+ */
+
+export type Key = Record<string, AttributeValue>;
+
+const ANNOUNCED = '\u0000announced\u0000';
+const RECONCILE_CURSOR = '\u0000reconcile';
+const BATCH = '\u0000batch\u0000';
+
+/** A job's record: the item GET /jobs/{id} answers. */
+export function recordKey(inferenceId: string): Key {
+  return { inferenceId: { S: inferenceId } };
+}
+
+/** The marker that a job's outcome event was sent: an item of its own, never the record. */
+export function announcedKey(inferenceId: string): Key {
+  return { inferenceId: { S: `${ANNOUNCED}${inferenceId}` } };
+}
+
+/** Reconcile's cursor: one item for the whole table. */
+export function reconcileCursorKey(): Key {
+  return { inferenceId: { S: RECONCILE_CURSOR } };
+}
+
+/** A batch's header. */
+export function batchKey(batchId: string): Key {
+  return { inferenceId: { S: `${BATCH}${batchId}` } };
+}
+
+/** One block's counters of a batch. */
+export function blockKey(batchId: string, block: number): Key {
+  return { inferenceId: { S: `${BATCH}${batchId}#${block}` } };
+}
+
+/** The inferenceIds a block's lines gave themselves. */
+export function blockIdsKey(batchId: string, block: number): Key {
+  return { inferenceId: { S: `${BATCH}${batchId}#${block}#ids` } };
+}
