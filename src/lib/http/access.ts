@@ -2,8 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import {
-  AppError,
   BadRequest,
+  Conflict,
   NotFound,
   PayloadTooLarge,
   UnsupportedMediaType,
@@ -118,7 +118,7 @@ export async function resultOf(
   if (job.status !== 'COMPLETED') {
     const detail =
       job.status === 'FAILED' ? `FAILED: ${job.failureReason ?? 'no reason'}` : 'IN_PROGRESS';
-    throw new AppError(`job ${inferenceId} has no result: it is ${detail}`, { status: 409 });
+    throw new Conflict(`job ${inferenceId} has no result: it is ${detail}`, inferenceId);
   }
   if (job.result !== undefined) {
     const body =
