@@ -1,50 +1,24 @@
+import type { JobRecord } from '../lib/domain/wire.ts';
+
 /*
- * The wire types of the job API (docs/api.md), declared here rather than imported from src/lib so
- * that a consumer of the client loads none of the server's code.
+ * The client's own types; the API's bodies are the server's (src/lib/domain/wire.ts, types only
+ * and importing nothing), re-exported under the names the client has always given them, so a
+ * consumer of the client loads none of the server's code.
  */
-
-export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-
-/** The body of GET /jobs/{inferenceId}: the public job record. Newer APIs may add fields. */
-export interface JobRecord {
-  inferenceId: string;
-  status: JobStatus;
-  endpointName?: string;
-  inputLocation?: string;
-  outputLocation?: string;
-  failureLocation?: string;
-  failureReason?: string;
-  inputContentType?: string;
-  outputContentType?: string;
-  /** The output itself when small enough (see resultEncoding); else use `result(id)`. */
-  result?: string;
-  resultEncoding?: 'utf8' | 'base64';
-  resultBytes?: number;
-  submittedAt?: string;
-  completedAt?: string;
-  expectedBy?: string;
-  callbackUrl?: string;
-  /** A retry (POST /jobs/{id}/retry): the original's id and this attempt's number (2, 3, ...). */
-  retryOf?: string;
-  attempt?: number;
-  /** On an original once retried: how many attempts exist, and the id of the latest. */
-  attempts?: number;
-  retriedBy?: string;
-  /**
-   * Only while the job is queued and its endpoint has no instance in service (scale from zero);
-   * only the sandbox answers it (docs/api.md).
-   */
-  waitingForCapacity?: true;
-  /** Submitted with a Step Functions task token: where its callback stands (the token is never returned). */
-  taskCallback?: {
-    status: 'PENDING' | 'SENT' | 'EXPIRED' | 'INVALID';
-    at: string;
-    detail?: string;
-  };
-  /** A line of a batch (POST /batches): the batch and the line's number in its manifest. */
-  batchId?: string;
-  batchLine?: number;
-}
+export type {
+  BatchCounts,
+  BatchLine,
+  BatchRecord,
+  BatchState,
+  JobPage,
+  JobRecord,
+  JobStatus,
+  ListedJob,
+  ResultEncoding,
+  TaskCallback,
+  TaskCallbackStatus,
+  Upload,
+} from '../lib/domain/wire.ts';
 
 export interface SubmitOptions {
   /** The input's media type, passed to the model as ContentType (default application/octet-stream). */
@@ -79,49 +53,4 @@ export interface JobResult {
   bytes: Buffer;
   contentType?: string;
   text(): string;
-}
-
-export interface JobPage {
-  jobs: JobRecord[];
-  /** The token of the next page, for `list({ next })`. */
-  next?: string;
-}
-
-export interface Upload {
-  uploadUrl: string;
-  inputLocation: string;
-  /** The headers the PUT to uploadUrl must carry (it was signed with them). */
-  headers: Record<string, string>;
-}
-
-/** One line of a batch manifest (POST /batches): an input in S3, or a small inline body. */
-export type BatchLine = (
-  { input: string; body?: never } | { body: string; encoding?: 'base64'; input?: never }
-) & {
-  inferenceId?: string;
-  contentType?: string;
-  customAttributes?: string;
-  taskToken?: string;
-};
-
-/** GET /batches/{batchId}: counts, progress and, once COMPLETED, the output manifest. */
-export interface BatchRecord {
-  batchId: string;
-  state: 'EXPANDING' | 'IN_PROGRESS' | 'COMPLETED';
-  counts: {
-    expected?: number;
-    submitted: number;
-    inProgress: number;
-    completed: number;
-    failed: number;
-    refused: number;
-    pending?: number;
-  };
-  progress?: number;
-  createdAt: string;
-  expandedAt?: string;
-  finishedAt?: string;
-  callbackUrl?: string;
-  manifestLocation?: string;
-  manifestUrl?: string;
 }

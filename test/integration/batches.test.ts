@@ -26,6 +26,7 @@ import {
   failed,
   snsEvent,
 } from '../support/notifications.ts';
+import { answering } from '../support/answers.ts';
 
 /*
  * Batches end to end in-process: the real handlers' use cases with real SDK clients against
@@ -186,23 +187,27 @@ describe('POST /batches', () => {
     expect(view).toMatchObject({ state: 'EXPANDING', counts: { submitted: 0 } });
     expect(r.queue.messages.size).toBe(1);
     const bad = Buffer.from('{"body":"a"}\n\n{"input":"s3://other-bucket/x"}\n');
-    await expect(createBatch({ query: {}, body: bad }, r.deps)).rejects.toMatchObject({
+    await expect(answering(createBatch({ query: {}, body: bad }, r.deps))).rejects.toMatchObject({
       status: 400,
       message: expect.stringContaining('line 3: input must be in the input bucket'),
     });
     await expect(
-      createBatch({ query: {}, body: Buffer.from('{"body":"a"}\nnot json\n') }, r.deps),
+      answering(createBatch({ query: {}, body: Buffer.from('{"body":"a"}\nnot json\n') }, r.deps)),
     ).rejects.toMatchObject({ status: 400, message: 'line 2: not JSON' });
     await expect(
-      createBatch({ query: {}, body: Buffer.from('{"body":"a","input":"s3://x/y"}') }, r.deps),
+      answering(
+        createBatch({ query: {}, body: Buffer.from('{"body":"a","input":"s3://x/y"}') }, r.deps),
+      ),
     ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('line 1') });
     await expect(
-      createBatch(
-        {
-          query: {},
-          body: Buffer.from('{"body":"a","inferenceId":"a1"}\n{"body":"b","inferenceId":"a1"}'),
-        },
-        r.deps,
+      answering(
+        createBatch(
+          {
+            query: {},
+            body: Buffer.from('{"body":"a","inferenceId":"a1"}\n{"body":"b","inferenceId":"a1"}'),
+          },
+          r.deps,
+        ),
       ),
     ).rejects.toMatchObject({ status: 400, message: 'line 2: inferenceId repeats line 1' });
   });
@@ -306,7 +311,7 @@ describe('a 1,000-line batch with throttling', () => {
     );
     expect(second.jobs[0]?.batchLine).toBe(4);
     await expect(
-      listJobs({ batchId, next: 'bm90IGEgdG9rZW4' }, b.store, undefined, batches),
+      answering(listJobs({ batchId, next: 'bm90IGEgdG9rZW4' }, b.store, undefined, batches)),
     ).rejects.toMatchObject({ status: 400 });
   });
 });
@@ -381,9 +386,11 @@ describe('POST /batches?prefix=', () => {
     await drain(r);
     expect(r.bus.events.filter((e) => e.DetailType === 'BatchCompleted')).toHaveLength(1);
     await expect(
-      createBatch(
-        { query: { prefix: 's3://someone-elses-bucket/x/' }, body: Buffer.alloc(0) },
-        r.deps,
+      answering(
+        createBatch(
+          { query: { prefix: 's3://someone-elses-bucket/x/' }, body: Buffer.alloc(0) },
+          r.deps,
+        ),
       ),
     ).rejects.toMatchObject({ status: 400 });
   });

@@ -254,6 +254,22 @@ describe('the routes agree', () => {
       'POST /jobs answered 418, which openapi.yaml does not document',
     ]);
   });
+
+  it('the validator checks what JSON Schema 2020-12 (OpenAPI 3.1) says, formats included', () => {
+    const job = { $ref: '#/components/schemas/Job' };
+    // RFC 3339 date-time, which Date.parse alone would let through.
+    expect(
+      validate(doc, job, { inferenceId: 'a', status: 'FAILED', completedAt: 'May 1' }),
+    ).toEqual(['$.completedAt: must match format "date-time"']);
+    expect(
+      validate(doc, { $ref: '#/components/schemas/JobPage' }, { jobs: [{ status: 'FAILED' }] }),
+    ).toEqual(['$.jobs[0]: missing inferenceId']);
+    // 3.1 makes a field nullable with a type array; 3.0's `nullable` is no keyword of it.
+    const nullable = { type: ['string', 'null'], maxLength: 2 };
+    expect(validate(doc, nullable, null)).toEqual([]);
+    expect(validate(doc, nullable, 'abc')).toHaveLength(1);
+    expect(() => validate(doc, { type: 'string', nullable: true }, null)).toThrow(/nullable/);
+  });
 });
 
 function escape(s: string): string {
@@ -406,6 +422,24 @@ describe('every documented answer, from the real handlers', () => {
       conforms(LIST, await call('GET', `/jobs?status=completed&limit=100&next=${page.next}`), 200),
     );
     expect(rest.jobs.length).toBeGreaterThan(0);
+    // A job of a batch is listed with its batchId and batchLine (docs/batches.md).
+    const batchId = 'b-00000000000000000000abcd';
+    await b.store.claim({
+      inferenceId: 'oa-line',
+      status: 'IN_PROGRESS',
+      endpointName: 'demo-endpoint',
+      submittedAt: new Date().toISOString(),
+      batchId,
+      batchLine: 1,
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    });
+    const running = json(
+      conforms(LIST, await call('GET', '/jobs?status=IN_PROGRESS&limit=100'), 200),
+    );
+    expect(running.jobs.find((j: Json) => j.inferenceId === 'oa-line')).toMatchObject({
+      batchId,
+      batchLine: 1,
+    });
     conforms(LIST, await call('GET', '/jobs?status=banana'), 400);
     conforms(LIST, await call('GET', '/jobs?status=FAILED&limit=0'), 400);
   });

@@ -7,12 +7,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/lib/config.ts';
 import { AppError } from '../../src/lib/domain/errors.ts';
+import { errorAnswer } from '../../src/lib/http/errors.ts';
 import type { Job } from '../../src/lib/domain/jobs.ts';
 import { RetryConflict, retryJob } from '../../src/lib/app/retry.ts';
 import { runScheduledRetry } from '../../src/lib/app/auto-retry.ts';
 import { submitJob, type SubmitDeps } from '../../src/lib/app/submit.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET } from '../support/notifications.ts';
+import { answering } from '../support/answers.ts';
 
 /*
  * Retries against dynalite: the attempt counter and the new record are real conditional writes,
@@ -90,7 +92,7 @@ async function statusOf(p: Promise<unknown>): Promise<number> {
     () => undefined,
     (e: unknown) => e,
   );
-  return err instanceof AppError ? err.status : 0;
+  return err instanceof AppError ? errorAnswer(err).status : 0;
 }
 
 const invoked = () =>
@@ -245,7 +247,7 @@ describe('retryJob against dynalite', () => {
     expect(await statusOf(retryJob({ inferenceId: 'r-dead' }, { ...deps, store: lost }))).toBe(503);
     expect(await b.store.get('r-dead.2')).toMatchObject({ status: 'IN_PROGRESS' });
     // That retry may still be running: a retry now is told to wait, and invokes nothing.
-    const err = await retryJob({ inferenceId: 'r-dead' }, deps).catch((e: unknown) => e);
+    const err = await answering(retryJob({ inferenceId: 'r-dead' }, deps)).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, message: expect.stringMatching(/still running/) });
     // Past any invocation's end (no context here: 15 minutes), the next retry takes the claim.
     const later = { ...deps, now: () => new Date(Date.now() + 1_000_000) };

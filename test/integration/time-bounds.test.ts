@@ -30,6 +30,7 @@ import { resetConfig } from '../../src/lib/config.ts';
 import { localClientOptions } from '../../src/local/emulators.ts';
 import { opsLambda, opsSqs } from '../../src/ops/clients.ts';
 import { startHangingServer, type HangingServer } from '../support/hanging-server.ts';
+import { answering } from '../support/answers.ts';
 
 /*
  * Every SDK client the project builds, against a loopback server that accepts and never answers,
@@ -186,7 +187,7 @@ describe('the functions’ clients (src/lib/adapters/clients.ts)', () => {
         }),
       ),
     );
-    await endsWhileHanging(silent, () => invokeAsync(sageMaker(), invocation), {
+    await endsWhileHanging(silent, () => answering(invokeAsync(sageMaker(), invocation)), {
       name: 'Unavailable',
       status: 503,
     });

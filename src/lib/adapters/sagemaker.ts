@@ -4,7 +4,14 @@ import {
   type InvokeEndpointAsyncCommandOutput,
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { AppError, Throttled, Unavailable, awsErrorName, awsStatus } from '../domain/errors.ts';
+import {
+  AppError,
+  BadRequest,
+  Throttled,
+  Unavailable,
+  awsErrorName,
+  awsStatus,
+} from '../domain/errors.ts';
 import { s3Uri, type S3Location } from '../domain/locations.ts';
 import { logger } from './logger.ts';
 
@@ -41,11 +48,10 @@ export function invokeError(err: unknown): AppError {
   }
   if (name === 'ValidationError' || (status !== undefined && status >= 400 && status < 500)) {
     const requestId = (err as { $metadata?: { requestId?: string } }).$metadata?.requestId;
-    return new AppError(
+    return new BadRequest(
       `SageMaker rejected the request (${/^[A-Za-z]{1,64}$/.test(name) ? name : 'ValidationError'}): ` +
         'check the endpoint, the content type and the parameters' +
         (requestId ? `; SageMaker request id ${requestId}` : ''),
-      { status: 400 },
     );
   }
   return new Unavailable('SageMaker is unavailable; retry with the same inferenceId');

@@ -1,14 +1,15 @@
-import { BATCH_ID, batchView, type BatchView } from '../domain/batches.ts';
+import { BATCH_ID, batchView } from '../domain/batches.ts';
 import { NotFound } from '../domain/errors.ts';
 import { parseS3Uri } from '../domain/locations.ts';
 import { presignOnDemand } from '../adapters/lazy.ts';
+import type { BatchRecord } from '../domain/wire.ts';
 import type { BatchDeps } from './batches.ts';
 
 /** GET /batches/{batchId}: counts from every block, and once finished a link to the manifest. */
 export async function getBatch(
   batchId: string,
   deps: Pick<BatchDeps, 'batches' | 's3'> & { owner?: string },
-): Promise<BatchView & { manifestUrl?: string }> {
+): Promise<BatchRecord> {
   if (!BATCH_ID.test(batchId)) throw new NotFound('no such batch');
   const header = await deps.batches.header(batchId);
   if (!header || (deps.owner !== undefined && header.owner !== deps.owner)) {

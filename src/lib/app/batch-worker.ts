@@ -9,7 +9,7 @@ import {
 import type { QueuedMessage } from '../domain/queue.ts';
 import { parseLine, splitLines, type BatchLine } from '../domain/manifest.ts';
 import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
-import { AppError, awsErrorName } from '../domain/errors.ts';
+import { AppError, Conflict, awsErrorName } from '../domain/errors.ts';
 import { expiresAt, publicView } from '../domain/jobs.ts';
 import { parseS3Uri, s3Uri } from '../domain/locations.ts';
 import { announceBatchOnDemand } from '../adapters/lazy.ts';
@@ -270,7 +270,7 @@ async function submitLine(
       { config: deps.config, ...deps.submit },
     );
     if (job.batchId !== m.batchId || job.batchLine !== m.line) {
-      throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
+      throw new Conflict(`inferenceId ${inferenceId} is already in use`, inferenceId);
     }
     await countLine(m.batchId, m.line, 'submitted', deps);
     // A job whose outcome outran its submit record: its outcome is counted here.
@@ -282,7 +282,7 @@ async function submitLine(
       logger.info('batch line throttled; retried later', {
         batchId: m.batchId,
         line: m.line,
-        status: err.status,
+        error: err.name,
         retryAfterSeconds: wait,
       });
       return { retryAfterSeconds: wait };

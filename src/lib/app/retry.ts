@@ -1,4 +1,4 @@
-import { AppError, BadRequest, NotFound } from '../domain/errors.ts';
+import { BadRequest, Conflict, NotFound } from '../domain/errors.ts';
 import { CLIENT_INFERENCE_ID, type Job } from '../domain/jobs.ts';
 import { isUnqueuedClaim } from '../domain/claims.ts';
 import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf } from '../domain/retry.ts';
@@ -14,12 +14,9 @@ import { submitJob, type SubmitDeps } from './submit.ts';
  * a conditional create (submit's claim) as well.
  */
 
-/** 409: the job has not failed, or it was retried already. */
-export class RetryConflict extends AppError {
-  constructor(message: string) {
-    super(message, { status: 409 });
-    this.name = 'RetryConflict';
-  }
+/** The job has not failed, or it was retried already. */
+export class RetryConflict extends Conflict {
+  override readonly name = 'RetryConflict';
 }
 
 export interface RetryRequest {
@@ -70,7 +67,10 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   const base = baseIdOf(job);
   const original = base === job.inferenceId ? job : await store.get(base);
   if (!original)
-    throw new RetryConflict(`job ${base}, the original of ${job.inferenceId}, is gone`);
+    throw new RetryConflict(
+      `job ${base}, the original of ${job.inferenceId}, is gone`,
+      job.inferenceId,
+    );
   const latest = original.attempts ?? 1;
   const latestId = attemptId(base, latest);
   const current =
@@ -83,13 +83,14 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   const free = !current || (latest > 1 && isUnqueuedClaim(current));
   const n = free ? latest : latest + 1;
   if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== n - 1) {
-    throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`);
+    throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`, base);
   }
   if (!free && current && current.status !== 'FAILED') {
     throw new RetryConflict(
       current.inferenceId === job.inferenceId
         ? `job ${job.inferenceId} has not failed: it is ${job.status}`
         : `job ${job.inferenceId} was retried: its latest attempt ${current.inferenceId} is ${current.status}`,
+      current.inferenceId,
     );
   }
   const newId = attemptId(base, n);
@@ -99,10 +100,13 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
     );
   }
   if (!original.inputLocation) {
-    throw new RetryConflict(`job ${base} cannot be retried: its input location is not known`);
+    throw new RetryConflict(`job ${base} cannot be retried: its input location is not known`, base);
   }
   if (!free && !(await store.takeAttempt(base, latest, n, newId))) {
-    throw new RetryConflict(`job ${job.inferenceId} is being retried by another request`);
+    throw new RetryConflict(
+      `job ${job.inferenceId} is being retried by another request`,
+      job.inferenceId,
+    );
   }
   const { created, job: attempt } = await submitJob(
     {
@@ -116,7 +120,7 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
     },
     deps,
   );
-  if (!created) throw new RetryConflict(`attempt ${newId} exists already`);
+  if (!created) throw new RetryConflict(`attempt ${newId} exists already`, newId);
   logger.info('job retried', { inferenceId: newId, retryOf: base, attempt: n });
   count('JobsRetried', attempt.endpointName ?? deps.config.endpointName);
   return attempt;

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import {
   AppError,
   BadRequest,
+  Conflict,
   PayloadTooLarge,
   Unavailable,
   awsErrorName,
@@ -240,7 +241,7 @@ async function claimId(
   for (let round = 0; found; round++) {
     if (owner !== undefined && found.owner !== owner) {
       // Another caller's id: neither its job nor a new one (SageMaker's InferenceId is global).
-      throw new AppError(`inferenceId ${inferenceId} is already in use`, { status: 409 });
+      throw new Conflict(`inferenceId ${inferenceId} is already in use`, inferenceId);
     }
     if (!isUnqueuedClaim(found)) return found;
     const left = leaseLeftMs(found, now);

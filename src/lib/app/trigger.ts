@@ -143,8 +143,9 @@ export async function startJobFromObject(
     });
     return { result: created ? 'submitted' : 'duplicate', inferenceId };
   } catch (err) {
-    // A request SageMaker or submit refuses as malformed fails the same way every time.
-    if (err instanceof AppError && !err.retryable && err.status < 500) {
+    // A request SageMaker or submit refuses (malformed, too large, a conflicting id) fails the
+    // same way every time; a throttle or an outage is retried.
+    if (err instanceof AppError && !err.retryable) {
       return refused(o, new TriggerRefusal('rejected', err.message), deps);
     }
     throw err;

@@ -1,6 +1,7 @@
 import { BadRequest } from './errors.ts';
 import type { BatchBlock } from './batch-blocks.ts';
 import type { BatchLine } from './manifest.ts';
+import type { BatchCounts, BatchRecord } from './wire.ts';
 
 /*
  * A batch: a manifest of inputs (JSON Lines, or every object under an S3 prefix), each line one
@@ -39,15 +40,7 @@ export interface BatchHeader {
   expiresAt?: number;
 }
 
-export interface BatchCounts {
-  expected?: number;
-  submitted: number;
-  inProgress: number;
-  completed: number;
-  failed: number;
-  refused: number;
-  pending?: number;
-}
+export type { BatchCounts, BatchState } from './wire.ts';
 
 export function countsOf(header: BatchHeader, blocks: BatchBlock[]): BatchCounts {
   const sum = (f: (b: BatchBlock) => number) => blocks.reduce((n, b) => n + f(b), 0);
@@ -68,20 +61,8 @@ export function countsOf(header: BatchHeader, blocks: BatchBlock[]): BatchCounts
   };
 }
 
-export type BatchState = 'EXPANDING' | 'IN_PROGRESS' | 'COMPLETED';
-
-export interface BatchView {
-  batchId: string;
-  state: BatchState;
-  counts: BatchCounts;
-  /** Ended lines over expected lines, 0..1; absent while the expansion has not reached the end. */
-  progress?: number;
-  createdAt: string;
-  expandedAt?: string;
-  finishedAt?: string;
-  callbackUrl?: string;
-  manifestLocation?: string;
-}
+/** The batch as GET /batches/{batchId} answers it, but for the presigned link (wire.ts). */
+export type BatchView = Omit<BatchRecord, 'manifestUrl'>;
 
 export function batchView(header: BatchHeader, blocks: BatchBlock[]): BatchView {
   const counts = countsOf(header, blocks);

@@ -1,4 +1,5 @@
-import { publicView, type Job, type PublicJob } from './jobs.ts';
+import { publicView, type Job } from './jobs.ts';
+import type { JobRecord } from './wire.ts';
 
 /*
  * Why a job waits. An async endpoint that scales to zero holds requests in its backlog until an
@@ -21,14 +22,11 @@ export interface CapacityNote {
   observedAt: string;
 }
 
-/** The body of GET /jobs/{inferenceId}: the public record, and why it waits when known. */
-export type JobAnswer = PublicJob & {
-  /**
-   * Present (true) only while the job is queued with SageMaker and its endpoint has no instance
-   * in service: it waits for one to start, not for a lost notification.
-   */
-  waitingForCapacity?: true;
-};
+/**
+ * The body of GET /jobs/{inferenceId}: the public record, and why it waits when known
+ * (`waitingForCapacity`, wire.ts).
+ */
+export type JobAnswer = JobRecord;
 
 /** Whether a job is queued with an endpoint that, as last noted, has no instance in service. */
 export function waitsForCapacity(job: Job, note: CapacityNote | undefined): boolean {

@@ -1,27 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { TaskCallback } from './task-callback.ts';
+import type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
-export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-export type ResultEncoding = 'utf8' | 'base64';
+export type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
-/** The job record: the DynamoDB item and, minus `expiresAt`, the body of GET /jobs/{id}. */
-export interface Job {
-  inferenceId: string;
-  status: JobStatus;
-  endpointName?: string;
-  inputLocation?: string;
-  outputLocation?: string;
-  failureLocation?: string;
-  failureReason?: string;
-  inputContentType?: string;
-  outputContentType?: string;
-  result?: string;
-  resultEncoding?: ResultEncoding;
-  resultBytes?: number;
-  submittedAt?: string;
-  completedAt?: string;
-  /** When SageMaker must have answered: submit + RequestTTLSeconds + InvocationTimeoutSeconds. */
-  expectedBy?: string;
+/**
+ * The job record: the DynamoDB item. Its public fields (wire.ts) are the body of GET /jobs/{id};
+ * these are never answered (publicView drops them).
+ */
+export interface Job extends PublicJob {
   expiresAt?: number;
   /** The index key: `<status>#<shard>` (see JOBS_INDEX); moves once, when the job finishes. */
   shardKey?: string;
@@ -29,25 +15,12 @@ export interface Job {
   claimToken?: string;
   /** When the claiming submit is surely gone (src/lib/domain/claims.ts); never returned. */
   leaseUntil?: string;
-  /** Where to POST the outcome (a signed webhook), given at submit. */
-  callbackUrl?: string;
   /** When getJob last looked in S3 for this unfinished job (its re-check follows the schedule). */
   checkedAt?: string;
   /** Owner mode: the caller that submitted the job (src/lib/http/owner.ts); never returned. */
   owner?: string;
-  /** The batch this job is a line of (POST /batches), and the line's number in its manifest. */
-  batchId?: string;
-  batchLine?: number;
   /** A Step Functions task token given at submit; a bearer capability, never returned. */
   taskToken?: string;
-  /** Where the Step Functions callback of a job submitted with a task token stands. */
-  taskCallback?: TaskCallback;
-  /** A retry (src/lib/domain/retry.ts): the original's id, and this attempt's number (2, 3, ...). */
-  retryOf?: string;
-  attempt?: number;
-  /** On the original once retried: how many attempts exist, and the id of the latest. */
-  attempts?: number;
-  retriedBy?: string;
   /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
   invocation?: Invocation;
 }
@@ -59,18 +32,6 @@ export interface Invocation {
   requestTtlSeconds?: number;
   invocationTimeoutSeconds?: number;
 }
-
-export type PublicJob = Omit<
-  Job,
-  | 'expiresAt'
-  | 'claimToken'
-  | 'leaseUntil'
-  | 'owner'
-  | 'shardKey'
-  | 'checkedAt'
-  | 'invocation'
-  | 'taskToken'
->;
 
 /*
  * One index for the listing and for reconcile: partition key `shardKey` = `<status>#<shard>`,

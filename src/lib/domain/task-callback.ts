@@ -19,20 +19,8 @@ export const TASK_CAUSE_MAX_LENGTH = 32_768;
 /** The error name a failed job reports to its task (a Catch can match it). */
 export const JOB_FAILED_ERROR = 'AsyncJobs.JobFailed';
 
-/**
- * Where a job's callback stands, on the public record as `taskCallback`:
- * PENDING (the job runs), SENT (Step Functions accepted the outcome), EXPIRED (it answered
- * TaskTimedOut: the task gave up waiting), INVALID (InvalidToken or TaskDoesNotExist).
- */
-export type TaskCallbackStatus = 'PENDING' | 'SENT' | 'EXPIRED' | 'INVALID';
-
-export interface TaskCallback {
-  status: TaskCallbackStatus;
-  /** When the status was reached (ISO-8601). */
-  at: string;
-  /** SENT: which call was made; EXPIRED/INVALID: the exception Step Functions answered. */
-  detail?: string;
-}
+/** Where a job's callback stands, on its public record (wire.ts). */
+export type { TaskCallback, TaskCallbackStatus } from './wire.ts';
 
 /**
  * A task token as a query parameter or a batch line gives it: 1-2048 characters, printable

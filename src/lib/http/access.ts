@@ -2,13 +2,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import {
-  AppError,
   BadRequest,
+  Conflict,
   NotFound,
   PayloadTooLarge,
   UnsupportedMediaType,
 } from '../domain/errors.ts';
 import type { Job } from '../domain/jobs.ts';
+import type { Upload } from '../domain/wire.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { allowedLocation, s3Uri } from '../domain/locations.ts';
 import { presignGet, presignPut } from '../adapters/storage.ts';
@@ -35,13 +36,7 @@ export const MAX_UPLOAD_BYTES = 1_000_000_000;
 /** Base64 of a 32-byte digest: 43 characters and one `=`. */
 const SHA256_BASE64 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
-export interface Upload {
-  method: 'PUT';
-  uploadUrl: string;
-  headers: Record<string, string>;
-  inputLocation: string;
-  expiresAt: string;
-}
+export type { Upload } from '../domain/wire.ts';
 
 /** The query of POST /uploads, as sent (strings, possibly missing). */
 export interface UploadRequest {
@@ -118,7 +113,7 @@ export async function resultOf(
   if (job.status !== 'COMPLETED') {
     const detail =
       job.status === 'FAILED' ? `FAILED: ${job.failureReason ?? 'no reason'}` : 'IN_PROGRESS';
-    throw new AppError(`job ${inferenceId} has no result: it is ${detail}`, { status: 409 });
+    throw new Conflict(`job ${inferenceId} has no result: it is ${detail}`, inferenceId);
   }
   if (job.result !== undefined) {
     const body =

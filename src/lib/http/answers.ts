@@ -4,7 +4,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { AppError, awsStatus } from '../domain/errors.ts';
+import { AppError, Unavailable, awsStatus } from '../domain/errors.ts';
+import { errorAnswer } from './errors.ts';
 import { logger } from '../adapters/logger.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -46,29 +47,25 @@ export function header(event: HttpEvent, name: string): string | undefined {
 }
 
 /**
- * Turns a thrown AppError into its JSON answer, and anything else into a 500 whose body says
- * nothing of the cause (the cause goes to the log, without payloads).
+ * Turns a thrown domain error into its JSON answer (errors.ts), and anything else into a 500 whose
+ * body says nothing of the cause (the cause goes to the log, without payloads).
  */
 export function httpErrors(): MiddlewareObj<HttpEvent, HttpResult, Error, Context> {
   return {
     onError: async (request) => {
       const err = request.error;
       if (err instanceof AppError) {
-        if (err.status >= 500)
-          logger.warn('request failed', { status: err.status, reason: err.message });
-        request.response = json(err.status, { message: err.message }, err.headers);
+        const answer = errorAnswer(err);
+        if (answer.status >= 500)
+          logger.warn('request failed', { status: answer.status, reason: err.message });
+        request.response = json(answer.status, answer.body, answer.headers);
         return;
       }
       if (isDependencyFailure(err)) {
         // DynamoDB or S3 down, throttled or timing out: the client should retry, not give up.
         logger.error('dependency failed', { error: err?.name, status: awsStatus(err) });
-        request.response = json(
-          503,
-          { message: 'a backing service is unavailable; retry' },
-          {
-            'Retry-After': '5',
-          },
-        );
+        const answer = errorAnswer(new Unavailable('a backing service is unavailable; retry', 5));
+        request.response = json(answer.status, answer.body, answer.headers);
         return;
       }
       // The name only: some messages (JSON.parse's, for one) quote the input they choked on.

@@ -1,5 +1,6 @@
 import { BadRequest } from '../domain/errors.ts';
-import { ANY_INFERENCE_ID, publicView, type JobStatus, type PublicJob } from '../domain/jobs.ts';
+import { ANY_INFERENCE_ID, publicView, type JobStatus } from '../domain/jobs.ts';
+import type { JobPage } from '../domain/wire.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import type { BatchStore } from '../adapters/batch-store.ts';
 import { listBatchJobs } from './batch-listing.ts';
@@ -11,10 +12,7 @@ import { listBatchJobs } from './batch-listing.ts';
 
 const STATUSES: readonly JobStatus[] = ['IN_PROGRESS', 'COMPLETED', 'FAILED'];
 
-export interface JobPage {
-  jobs: Omit<PublicJob, 'result'>[];
-  next?: string;
-}
+export type { JobPage } from '../domain/wire.ts';
 
 function token(key: Record<string, unknown> | undefined): string | undefined {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;

@@ -1,5 +1,5 @@
 import type { HttpEvent } from './answers.ts';
-import { AppError, NotFound } from '../domain/errors.ts';
+import { NotFound, Unauthenticated } from '../domain/errors.ts';
 import type { Job } from '../domain/jobs.ts';
 
 /*
@@ -41,7 +41,7 @@ export function requestOwner(event: HttpEvent, ownerMode: boolean): string | und
   const caller = callerOf(event);
   if (!caller) {
     // The routes are deployed with IAM or JWT auth; no identity means a misconfigured stage.
-    throw new AppError('owner mode needs an authenticated caller', { status: 403 });
+    throw new Unauthenticated('owner mode needs an authenticated caller');
   }
   return caller;
 }

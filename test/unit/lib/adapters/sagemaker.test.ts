@@ -1,6 +1,7 @@
 import { ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import { describe, expect, it } from 'vitest';
 import { invokeError } from '../../../../src/lib/adapters/sagemaker.ts';
+import { errorAnswer } from '../../../../src/lib/http/errors.ts';
 
 describe('invokeError', () => {
   it('says the model is not ready, not that the endpoint throttles, for ModelNotReadyException', () => {
@@ -11,12 +12,12 @@ describe('invokeError', () => {
       $metadata: { httpStatusCode: 429 },
     });
     const answer = invokeError(err);
-    expect(answer.status).toBe(429);
+    expect(errorAnswer(answer).status).toBe(429);
     expect(answer.retryable).toBe(true);
     expect(answer.message).toBe(
       "the endpoint's model is not ready (its container has not answered /ping yet); retry with the same inferenceId",
     );
-    expect(answer.headers['Retry-After']).toBe('10');
+    expect(errorAnswer(answer).headers['Retry-After']).toBe('10');
     expect(
       invokeError(Object.assign(new Error('x'), { name: 'ThrottlingException' })).message,
     ).toBe('the endpoint is throttling requests; retry with the same inferenceId');

@@ -19,6 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { AppError } from '../../../../src/lib/domain/errors.ts';
+import { errorAnswer } from '../../../../src/lib/http/errors.ts';
 import { LEASE_MARGIN_MS } from '../../../../src/lib/domain/claims.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
@@ -62,13 +63,15 @@ const request = (inferenceId = 'job-1', owner?: string) => ({
   owner,
 });
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
+/** The refusal, with the status and headers the API answers it with (src/lib/http/errors.ts). */
+async function failure(p: Promise<unknown>) {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
   if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
-  return err;
+  const { name, message, retryable } = err;
+  return { name, message, retryable, ...errorAnswer(err) };
 }
 
 const invokes = () => sm.commandCalls(InvokeEndpointAsyncCommand).map((c) => c.args[0].input);
@@ -241,7 +244,7 @@ describe('submitJob: claims, leases and takeovers', () => {
     const lost = answers.flatMap((a) => (a.status === 'rejected' ? [a.reason as AppError] : []));
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect(lost[0]!.status).toBe(503);
+    expect(errorAnswer(lost[0]!).status).toBe(503);
     expect(lost[0]!.message).toMatch(/still running/);
     expect(takeovers()).toHaveLength(2);
     expect(invokes()).toHaveLength(2);

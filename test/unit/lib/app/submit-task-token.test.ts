@@ -13,6 +13,7 @@ import { submitJob } from '../../../../src/lib/app/submit.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { wantsTaskResult } from '../../../../src/local/eventbridge.ts';
+import { answering } from '../../../support/answers.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const s3mock = mockClient(S3Client);
@@ -82,9 +83,15 @@ describe('POST /jobs?taskToken=', () => {
 
   it('refuses an over-long token before anything is claimed', async () => {
     await expect(
-      submitJob(
-        { query: { taskToken: 'x'.repeat(2049) }, body: Buffer.from('1'), contentType: 'text/csv' },
-        deps,
+      answering(
+        submitJob(
+          {
+            query: { taskToken: 'x'.repeat(2049) },
+            body: Buffer.from('1'),
+            contentType: 'text/csv',
+          },
+          deps,
+        ),
       ),
     ).rejects.toMatchObject({ status: 400 });
     expect(ddb.calls()).toHaveLength(0);

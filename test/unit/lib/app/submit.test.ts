@@ -18,11 +18,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { AppError } from '../../../../src/lib/domain/errors.ts';
+import { errorAnswer } from '../../../../src/lib/http/errors.ts';
 import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { invokeError } from '../../../../src/lib/adapters/sagemaker.ts';
 import { submitJob } from '../../../../src/lib/app/submit.ts';
 import { parseSubmitQuery } from '../../../../src/lib/domain/submission.ts';
 import { assignments } from '../../../support/expressions.ts';
+import { answeringSync } from '../../../support/answers.ts';
 
 const s3mock = mockClient(S3Client);
 const ddb = mockClient(DynamoDBClient);
@@ -44,7 +46,7 @@ async function status(p: Promise<unknown>): Promise<number> {
     () => undefined,
     (e: unknown) => e,
   );
-  return err instanceof AppError ? err.status : 0;
+  return err instanceof AppError ? errorAnswer(err).status : 0;
 }
 
 beforeEach(() => {
@@ -242,16 +244,15 @@ describe('submitJob', () => {
 
 describe('invokeError', () => {
   it('maps SageMaker errors to answers a client can act on', () => {
+    const answer = (err: unknown) => errorAnswer(invokeError(err));
     expect(
-      invokeError(new ValidationError({ message: 'Endpoint x not found.', $metadata: {} })).status,
+      answer(new ValidationError({ message: 'Endpoint x not found.', $metadata: {} })).status,
     ).toBe(400);
-    const unavailable = invokeError(new ServiceUnavailable({ message: 'down', $metadata: {} }));
+    const unavailable = answer(new ServiceUnavailable({ message: 'down', $metadata: {} }));
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers['Retry-After']).toBeDefined();
-    expect(invokeError(Object.assign(new Error('x'), { name: 'ThrottlingException' })).status).toBe(
-      429,
-    );
-    expect(invokeError(new Error('ECONNRESET')).status).toBe(503);
+    expect(answer(Object.assign(new Error('x'), { name: 'ThrottlingException' })).status).toBe(429);
+    expect(answer(new Error('ECONNRESET')).status).toBe(503);
   });
 
   it("never answers SageMaker's own text, which can name the account", () => {
@@ -262,7 +263,7 @@ describe('invokeError', () => {
       $metadata: { httpStatusCode: 400, requestId: 'b0e3c3a5-1111-2222-3333-444455556666' },
     });
     const answer = invokeError(err);
-    expect(answer.status).toBe(400);
+    expect(errorAnswer(answer).status).toBe(400);
     expect(answer.message).not.toContain('123456789012');
     expect(answer.message).not.toContain('my-endpoint of account');
     expect(answer.message).toBe(
@@ -280,7 +281,7 @@ describe('parseSubmitQuery', () => {
   ])(
     'bounds %s before its pattern runs: one message, no regex over a long value',
     (name, value, message) => {
-      expect(() => parseSubmitQuery({ [name]: value })).toThrow(
+      expect(answeringSync(() => parseSubmitQuery({ [name]: value }))).toThrow(
         expect.objectContaining({ message, status: 400 }),
       );
     },

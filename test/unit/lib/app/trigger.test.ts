@@ -18,6 +18,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { jobsFromMessage } from '../../../../src/lib/app/trigger.ts';
+import { answering } from '../../../support/answers.ts';
 
 const s3mock = mockClient(S3Client);
 const ddb = mockClient(DynamoDBClient);
@@ -156,7 +157,7 @@ describe('jobsFromMessage', () => {
         $metadata: { httpStatusCode: 429 },
       }),
     );
-    await expect(jobsFromMessage(created('drop/a.csv'), deps)).rejects.toMatchObject({
+    await expect(answering(jobsFromMessage(created('drop/a.csv'), deps))).rejects.toMatchObject({
       status: 429,
     });
     s3mock.on(HeadObjectCommand).rejects(

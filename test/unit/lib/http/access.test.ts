@@ -7,6 +7,7 @@ import {
 } from '../../../../src/lib/http/access.ts';
 import type { Config } from '../../../../src/lib/config.ts';
 import { AppError } from '../../../../src/lib/domain/errors.ts';
+import { errorAnswer } from '../../../../src/lib/http/errors.ts';
 
 /*
  * POST /uploads, without S3: presigning is local. The limit is SageMaker's: asynchronous inference
@@ -25,7 +26,7 @@ const upload = (q: Record<string, string | undefined>) =>
 const statusOf = (p: Promise<unknown>) =>
   p.then(
     () => 201,
-    (e: unknown) => (e instanceof AppError ? e.status : 500),
+    (e: unknown) => (e instanceof AppError ? errorAnswer(e).status : 500),
   );
 const SHA = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
 
