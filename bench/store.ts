@@ -50,6 +50,8 @@ const { loadConfig } = await import('../src/lib/config.ts');
 const { SHARDS, shardKey } = await import('../src/lib/domain/jobs.ts');
 const { JobStore } = await import('../src/lib/adapters/job-store.ts');
 const { submitJob } = await import('../src/lib/app/submit.ts');
+const { submitPorts } = await import('../src/lib/wiring/submit.ts');
+const { endingPorts } = await import('../src/lib/wiring/endings.ts');
 const { processEvent } = await import('../src/lib/wiring/results.ts');
 const { reconcile } = await import('../src/lib/app/reconcile.ts');
 const { EMULATOR_CREDENTIALS, startDynamo } = await import('../src/local/emulators.ts');
@@ -397,7 +399,7 @@ export async function storeBench(): Promise<StoreRow[]> {
     meter.reset();
     await submitJob(
       { query: { inferenceId: id }, contentType: 'application/json', body: Buffer.from('{}') },
-      { config, store, s3: nothing, sageMaker },
+      submitPorts({ config, store, s3: nothing, sageMaker }),
     );
     meter.calls.length = 0;
     const message = {
@@ -423,7 +425,7 @@ export async function storeBench(): Promise<StoreRow[]> {
     await processEvent(
       snsEvent({ topic: 'arn:aws:sns:us-east-1:000000000000:async-jobs-local-success', message }),
       undefined,
-      { config, store, s3: nothing, eventBridge },
+      endingPorts({ config, store, s3: nothing, eventBridge }),
     );
     const notificationCalls = [...meter.calls];
     const notificationRcu = total(meter.rcu);
@@ -710,7 +712,7 @@ export async function storeBench(): Promise<StoreRow[]> {
       },
     }) as never;
   const report = await reconcile(
-    { config, store: new JobStore(raw, TABLE), s3: missing, now: () => now },
+    endingPorts({ config, store: new JobStore(raw, TABLE), s3: missing, now: () => now }),
     { olderThanSeconds: 900 },
   );
   const oldRead = seeded.filter((t) => t < new Date(now.getTime() - 900_000).toISOString()).length;

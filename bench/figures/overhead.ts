@@ -10,16 +10,17 @@ export const overhead: Family = {
   async run({ smoke, row, notes }) {
     const { processEvent } = await import('../../src/lib/wiring/results.ts');
     const { loadConfig } = await import('../../src/lib/config.ts');
+    const { endingPorts } = await import('../../src/lib/wiring/endings.ts');
     const config = loadConfig(handlerEnv());
     // The transition as DynamoDB answers it with ReturnValues ALL_NEW (no bus here: no record read).
     const store = { transition: async () => ({ applied: true }) };
-    const deps = {
+    const deps = endingPorts({
       config,
       store: store as never,
       s3: () => {
         throw new Error('no S3 on this path');
       },
-    };
+    });
     const count = smoke ? 500 : 20_000;
     const events = Array.from({ length: count }, (_, i) =>
       snsEvent(

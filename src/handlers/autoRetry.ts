@@ -9,6 +9,8 @@ import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { runScheduledRetry, scheduleRetry } from '../lib/app/auto-retry.ts';
+import { schedulePorts } from '../lib/wiring/retries.ts';
+import { submitPorts } from '../lib/wiring/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -26,7 +28,7 @@ export const handler = middy(
   ): Promise<SQSBatchResponse | undefined> => {
     if (!('Records' in event)) {
       logger.appendKeys({ inferenceId: event.detail.inferenceId });
-      await scheduleRetry(event.detail, { config: cfg, sqs });
+      await scheduleRetry(event.detail, schedulePorts(cfg, sqs));
       return undefined;
     }
     return settleSqsBatch(
@@ -40,13 +42,16 @@ export const handler = middy(
           return;
         }
         try {
-          await runScheduledRetry(message, {
-            config: cfg,
-            store: jobStore(),
-            s3,
-            sageMaker,
-            remainingMs: remainingTimeOf(context),
-          });
+          await runScheduledRetry(
+            message,
+            submitPorts({
+              config: cfg,
+              store: jobStore(),
+              s3,
+              sageMaker,
+              remainingMs: remainingTimeOf(context),
+            }),
+          );
         } catch (err) {
           // Back to the queue: received again after its visibility timeout, then the DLQ.
           logger.warn('retry failed; left in the queue', {

@@ -7,18 +7,24 @@ import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { processBatchEvent } from '../lib/wiring/batch-worker.ts';
+import { workerPorts } from '../lib/wiring/batches.ts';
+// Every step reads or writes S3: its adapter and SDK load in INIT.
+import '../lib/adapters/storage.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
 
 /** The batch queue: expansion steps, one submit per manifest line, the finish. */
 export const handler = middy(async (event: SQSEvent, context: unknown) =>
-  processBatchEvent(event, {
-    config: cfg,
-    batches: batchStore(),
-    queue: batchQueue()!,
-    s3,
-    eventBridge,
-    submit: { store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
-  }),
+  processBatchEvent(
+    event,
+    workerPorts({
+      config: cfg,
+      batches: batchStore(),
+      queue: batchQueue()!,
+      s3,
+      eventBridge,
+      submit: { store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
+    }),
+  ),
 ).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -8,6 +8,9 @@ import { bodyBytes, httpErrors, json, type HttpEvent } from '../lib/http/answers
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { createBatch } from '../lib/app/batches.ts';
+import { batchPorts } from '../lib/wiring/batches.ts';
+// Most batches POST a manifest, stored in S3: its adapter and SDK load in INIT.
+import '../lib/adapters/storage.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -22,7 +25,7 @@ export const handler = middy(async (event: HttpEvent) => {
       body: bodyBytes(event),
       owner: requestOwner(event, cfg.ownerMode),
     },
-    { config: cfg, batches: batchStore(), queue, s3 },
+    batchPorts({ config: cfg, batches: batchStore(), queue, s3 }),
   );
   logger.appendKeys({ batchId: batch.batchId });
   return json(202, batch, { location: `/batches/${batch.batchId}` });

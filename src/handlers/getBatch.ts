@@ -7,6 +7,7 @@ import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { getBatch } from '../lib/app/batch-status.ts';
+import { objectStoreOnDemand } from '../lib/adapters/lazy.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -19,7 +20,7 @@ export const handler = middy(async (event: HttpEvent) => {
     200,
     await getBatch(batchId, {
       batches: batchStore(),
-      s3: s3Presigner,
+      objects: objectStoreOnDemand(s3Presigner),
       owner: requestOwner(event, cfg.ownerMode),
     }),
   );

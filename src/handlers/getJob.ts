@@ -8,6 +8,7 @@ import { ANY_INFERENCE_ID, checkDue } from '../lib/domain/jobs.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { ownedOrNotFound, requestOwner } from '../lib/http/owner.ts';
 import { checkJob } from '../lib/app/reconcile.ts';
+import { endingPorts } from '../lib/wiring/endings.ts';
 import { batchCountDeps } from '../lib/adapters/batch-clients.ts';
 import { CapacityNotes } from '../lib/adapters/capacity-notes.ts';
 import { cachedCapacityNotes } from '../lib/app/capacity.ts';
@@ -38,13 +39,10 @@ export const handler = middy(async (event: HttpEvent, context: Context) => {
   if (checkDue(job, cfg.reconcileAfterSeconds)) {
     // Its notification may be lost: look in S3 as reconcile would, on reconcile's schedule (not
     // on every poll), and answer the record the transition returned.
-    const found = await checkJob(job, {
-      config: cfg,
-      store: jobStore(),
-      s3,
-      eventBridge,
-      batches: batchCountDeps(),
-    });
+    const found = await checkJob(
+      job,
+      endingPorts({ config: cfg, store: jobStore(), s3, eventBridge, batches: batchCountDeps() }),
+    );
     if (found.job) job = found.job;
     else if (found.verdict === 'pending') {
       await jobStore().markChecked(inferenceId, new Date().toISOString());

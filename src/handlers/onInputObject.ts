@@ -8,6 +8,9 @@ import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { jobsFromMessage } from '../lib/app/trigger.ts';
+import { submitPorts } from '../lib/wiring/submit.ts';
+// Every trigger reads the object's head from S3: its adapter and SDK load in INIT.
+import '../lib/adapters/storage.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -37,12 +40,8 @@ export const handler = middy(async (event: SQSEvent, ctx: unknown): Promise<SQSB
       try {
         const remainingMs = remainingTimeOf(ctx);
         await jobsFromMessage(body, {
-          config: cfg,
-          store: jobStore(),
-          s3,
-          sageMaker,
+          ...submitPorts({ config: cfg, store: jobStore(), s3, sageMaker, remainingMs }),
           rules,
-          remainingMs,
         });
       } catch (err) {
         logger.warn('trigger message failed; SQS will redeliver it', {

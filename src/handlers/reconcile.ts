@@ -5,6 +5,7 @@ import { eventBridge, jobStore, s3 } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { reconcile } from '../lib/app/reconcile.ts';
+import { endingPorts } from '../lib/wiring/endings.ts';
 import { batchCountDeps } from '../lib/adapters/batch-clients.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
@@ -13,7 +14,7 @@ const cfg = config();
 /** Scheduled: finishes jobs whose notification was lost, by checking their S3 locations. */
 export const handler = middy(async (_event: unknown, context: Context) => {
   const report = await reconcile(
-    { config: cfg, store: jobStore(), s3, eventBridge, batches: batchCountDeps() },
+    endingPorts({ config: cfg, store: jobStore(), s3, eventBridge, batches: batchCountDeps() }),
     {
       olderThanSeconds: cfg.reconcileAfterSeconds,
       remainingMs: () => context.getRemainingTimeInMillis(),

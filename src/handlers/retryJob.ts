@@ -9,6 +9,7 @@ import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { retryJob } from '../lib/app/retry.ts';
+import { submitPorts } from '../lib/wiring/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -22,7 +23,13 @@ export const handler = middy(async (event: HttpEvent, context: unknown) => {
   logger.appendKeys({ inferenceId });
   const job = await retryJob(
     { inferenceId, owner: requestOwner(event, cfg.ownerMode) },
-    { config: cfg, store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
+    submitPorts({
+      config: cfg,
+      store: jobStore(),
+      s3,
+      sageMaker,
+      remainingMs: remainingTimeOf(context),
+    }),
   );
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;
   return json(202, publicView(job), { location });

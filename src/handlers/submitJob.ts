@@ -8,6 +8,7 @@ import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
+import { submitPorts } from '../lib/wiring/submit.ts';
 // Most submits store their body in S3: the adapter and its SDK load in INIT, not on the first
 // call (submit loads them on demand, so that a retry, whose input is stored, never does).
 import '../lib/adapters/storage.ts';
@@ -24,7 +25,13 @@ export const handler = middy(async (event: HttpEvent, context: unknown) => {
       body: bodyBytes(event),
       owner: requestOwner(event, cfg.ownerMode),
     },
-    { config: cfg, store: jobStore(), s3, sageMaker, remainingMs: remainingTimeOf(context) },
+    submitPorts({
+      config: cfg,
+      store: jobStore(),
+      s3,
+      sageMaker,
+      remainingMs: remainingTimeOf(context),
+    }),
   );
   logger.appendKeys({ inferenceId: job.inferenceId });
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;

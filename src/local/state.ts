@@ -8,7 +8,8 @@ import { BatchStore } from '../lib/adapters/batch-store.ts';
 import { sqsBatchQueue } from '../lib/adapters/batch-queue.ts';
 import { JobStore } from '../lib/adapters/job-store.ts';
 import { afterEffects, endJob } from '../lib/app/ending.ts';
-import { checkJob, type ReconcileDeps } from '../lib/app/reconcile.ts';
+import { checkJob } from '../lib/app/reconcile.ts';
+import { endingPorts } from '../lib/wiring/endings.ts';
 import { loadConfig } from '../lib/config.ts';
 import { expiresAt } from '../lib/domain/jobs.ts';
 import { localClientOptions } from './emulators.ts';
@@ -136,14 +137,14 @@ export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
             now: deps.now,
           }
         : undefined;
-    const ending: ReconcileDeps = {
+    const ending = endingPorts({
       config,
       store,
       s3: () => deps.s3,
       eventBridge: eventBridge && (() => eventBridge),
       batches,
       now: deps.now,
-    };
+    });
     const items = await scanItems(dynamo);
     const jobs = items.filter((i) => i.status !== undefined);
     report.jobs = jobs.length;

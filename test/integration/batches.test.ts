@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../../src/lib/config.ts';
 import { listJobs } from '../../src/lib/http/listing.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
-import { MemoryQueue } from '../support/batch-queue.ts';
+import { MemoryQueue } from '../support/fakes/batch-queue.ts';
 import {
   INPUT_BUCKET,
   OUTPUT_BUCKET,
@@ -27,6 +27,9 @@ import {
   snsEvent,
 } from '../support/notifications.ts';
 import { answering } from '../support/answers.ts';
+import { endingPorts } from '../../src/lib/wiring/endings.ts';
+import { workerPorts } from '../../src/lib/wiring/batches.ts';
+import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*
  * Batches end to end in-process: the real handlers' use cases with real SDK clients against
@@ -112,14 +115,14 @@ function rig(throttleEvery: number, store: JobStore = b.store): Rig {
   const queue = new MemoryQueue();
   const sm = fakeSageMaker(throttleEvery);
   const bus = fakeBus();
-  const deps: WorkerDeps = {
+  const deps: WorkerDeps = workerPorts({
     config: cfg,
     batches,
     queue,
     s3: () => b.s3,
     eventBridge: bus.client,
     submit: { store, s3: () => b.s3, sageMaker: sm.client },
-  };
+  });
   return { queue, sm, bus, deps, pending: [] };
 }
 
@@ -137,12 +140,16 @@ async function deliverOutcomes(r: Rig, count = r.pending.length): Promise<void> 
       });
       const times = n++ % 10 === 0 ? 2 : 1;
       for (let i = 0; i < times; i++) {
-        await processEvent(event, fails ? ERROR_TOPIC : SUCCESS_TOPIC, {
-          config: cfg,
-          store: b.store,
-          s3: () => b.s3,
-          batches: { batches, queue: r.queue },
-        });
+        await processEvent(
+          event,
+          fails ? ERROR_TOPIC : SUCCESS_TOPIC,
+          endingPorts({
+            config: cfg,
+            store: b.store,
+            s3: () => b.s3,
+            batches: { batches, queue: r.queue },
+          }),
+        );
       }
     }),
   );
@@ -244,7 +251,7 @@ describe('a 1,000-line batch with throttling', () => {
   });
 
   it('counts exactly under duplicate notifications, and refuses the bad line with its reason', async () => {
-    const view = await getBatch(batchId, { batches, s3: () => b.s3 });
+    const view = await getBatch(batchId, { batches, objects: objectStoreOnDemand(() => b.s3) });
     expect(view.counts).toEqual({
       expected: 1000,
       submitted: 999,
@@ -347,7 +354,10 @@ describe('a crash half-way', () => {
     for (const [id, n] of restarted.sm.invocations) all.set(id, (all.get(id) ?? 0) + n);
     expect(all.size).toBe(300);
     expect([...all.values()].every((n) => n === 1)).toBe(true);
-    const after = await getBatch(view.batchId, { batches, s3: () => b.s3 });
+    const after = await getBatch(view.batchId, {
+      batches,
+      objects: objectStoreOnDemand(() => b.s3),
+    });
     expect(after.counts).toMatchObject({ expected: 300, completed: 270, failed: 30, refused: 0 });
     expect(after.state).toBe('COMPLETED');
     const events = [...r.bus.events, ...restarted.bus.events].filter(
@@ -378,7 +388,10 @@ describe('POST /batches?prefix=', () => {
     expect([...r.sm.invocations.keys()].sort()).toEqual(
       [1, 2, 3, 4, 5].map((n) => `${view.batchId}-${n}`),
     );
-    const done = await getBatch(view.batchId, { batches, s3: () => b.s3 });
+    const done = await getBatch(view.batchId, {
+      batches,
+      objects: objectStoreOnDemand(() => b.s3),
+    });
     expect(done.counts).toMatchObject({ expected: 5, completed: 4, failed: 1 });
     // A redelivered finish and a late duplicate outcome send no second BatchCompleted.
     await r.queue.send([{ t: 'finish', batchId: view.batchId }]);
@@ -426,13 +439,13 @@ describe('batches whose last job ends without a notification', () => {
     }
     await work(r);
     expect(r.sm.invoked).toHaveLength(8);
-    const ending = {
+    const ending = endingPorts({
       config: cfg,
       store: b.store,
       s3: () => b.s3,
       eventBridge: r.bus.client,
       batches: { batches, queue: r.queue },
-    };
+    });
     for (const batchId of Object.values(ids)) {
       await processEvent(
         snsEvent({
@@ -466,7 +479,10 @@ describe('batches whose last job ends without a notification', () => {
       "getJob's check": { completed: 2, failed: 0 },
     };
     for (const path of paths) {
-      const view = await getBatch(ids[path]!, { batches, s3: () => b.s3 });
+      const view = await getBatch(ids[path]!, {
+        batches,
+        objects: objectStoreOnDemand(() => b.s3),
+      });
       expect(view, path).toMatchObject({
         state: 'COMPLETED',
         counts: { expected: 2, inProgress: 0, ...expected[path] },

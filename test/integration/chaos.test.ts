@@ -19,6 +19,7 @@ import {
 } from '../support/faults.ts';
 import { lambdaContext } from '../support/lambda.ts';
 import { ERROR_TOPIC, SUCCESS_TOPIC, failed, snsEvent } from '../support/notifications.ts';
+import { endingPorts } from '../../src/lib/wiring/endings.ts';
 
 /*
  * Chaos: 500 jobs through the real handlers, with 10% of the handlers' S3 and DynamoDB requests
@@ -288,7 +289,7 @@ describe('chaos', () => {
     counts.deadLettered = dlq.length;
 
     // Reconcile until nothing is left unfinished (a round may itself meet faults), then redrive.
-    const deps = { config: config(), store: jobStore(), s3, now: wallClock };
+    const deps = endingPorts({ config: config(), store: jobStore(), s3, now: wallClock });
     for (let round = 0; round < 10; round++) {
       counts.reconcileRounds++;
       const report = await reconcile(deps, { olderThanSeconds: 0 });

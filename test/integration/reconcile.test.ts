@@ -16,6 +16,10 @@ import { startTestRuntime } from '../support/runtime.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { lambdaContext } from '../support/lambda.ts';
 import { OUTPUT_BUCKET } from '../support/notifications.ts';
+import { endingPorts } from '../../src/lib/wiring/endings.ts';
+import { submitPorts } from '../../src/lib/wiring/submit.ts';
+import { workerPorts } from '../../src/lib/wiring/batches.ts';
+import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*
  * Lost notifications: the local runtime runs every job but publishes nothing. The scheduled
@@ -128,14 +132,14 @@ describe('reconcile', () => {
     await b.putOutput(key, '0.5\n', 'text/csv');
     expect((await poll()).status).toBe('IN_PROGRESS');
     expect((await b.store.get('poll-1'))?.checkedAt).toBe(looked?.checkedAt);
-    const deps = { config: config(), store: jobStore(), s3 };
+    const deps = endingPorts({ config: config(), store: jobStore(), s3 });
     expect(await reconcile(deps, { olderThanSeconds: 0 })).toMatchObject({ completed: 1 });
     expect(await poll()).toMatchObject({ status: 'COMPLETED', result: '0.5\n' });
   });
 
   it('leaves a job that is still running alone, and fails one past its deadline', async () => {
     await submit('slow-1', '1\n', 'text/csv', { customAttributes: 'delay_ms=60000' });
-    const deps = { config: config(), store: jobStore(), s3 };
+    const deps = endingPorts({ config: config(), store: jobStore(), s3 });
     expect(await reconcile(deps, { olderThanSeconds: 0 })).toMatchObject({
       checked: 1,
       pending: 1,
@@ -188,7 +192,7 @@ describe('a batch whose notifications were all lost', () => {
           body: Buffer.from(body),
           batch: { batchId: BATCH, line: i + 1 },
         },
-        { config: config(), store: jobStore(), s3, sageMaker },
+        submitPorts({ config: config(), store: jobStore(), s3, sageMaker }),
       );
       await batches.addLine(BATCH, 0, i + 1, 'submitted');
     }
@@ -228,14 +232,14 @@ describe('a batch whose notifications were all lost', () => {
         return { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] };
       },
     };
-    const worker = {
+    const worker = workerPorts({
       config: { ...config(), eventBusName: 'test-bus' },
       batches: batchStore(),
       queue: batchQueue()!,
       s3,
       eventBridge: () => bus as unknown as EventBridgeClient,
       submit: { store: jobStore(), s3, sageMaker },
-    };
+    });
     const finish = finishes()[0]!;
     const event = {
       Records: [
@@ -243,7 +247,7 @@ describe('a batch whose notifications were all lost', () => {
       ],
     } as unknown as SQSEvent;
     expect(await processBatchEvent(event, worker)).toEqual({ batchItemFailures: [] });
-    const view = await getBatch(BATCH, { batches: batchStore(), s3 });
+    const view = await getBatch(BATCH, { batches: batchStore(), objects: objectStoreOnDemand(s3) });
     expect(view).toMatchObject({
       state: 'COMPLETED',
       counts: { expected: 3, inProgress: 0, completed: 2, failed: 1 },

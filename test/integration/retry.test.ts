@@ -15,6 +15,7 @@ import { submitJob, type SubmitDeps } from '../../src/lib/app/submit.ts';
 import { startBackends, type Backends } from '../support/backends.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET } from '../support/notifications.ts';
 import { answering } from '../support/answers.ts';
+import { submitPorts } from '../../src/lib/wiring/submit.ts';
 
 /*
  * Retries against dynalite: the attempt counter and the new record are real conditional writes,
@@ -31,12 +32,12 @@ let unavailable = 0;
 
 beforeAll(async () => {
   b = await startBackends();
-  deps = {
+  deps = submitPorts({
     config: loadConfig({ ...process.env }),
     store: b.store,
     s3: async () => b.s3,
     sageMaker: () => sageMaker,
-  };
+  });
 });
 afterAll(async () => {
   await b?.close();

@@ -30,6 +30,8 @@ import {
   restoreJobs,
   stateFolders,
 } from '../../src/local/state.ts';
+import { workerPorts } from '../../src/lib/wiring/batches.ts';
+import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*
  * The sandbox's state across restarts (src/local/state.ts): s3rver's `directory` and dynalite's
@@ -257,7 +259,7 @@ describe("batches across the sandbox's restart", () => {
       },
     });
     const sqsClient = new SQSClient({ ...common, endpoint: sqs.url });
-    const worker: WorkerDeps = {
+    const worker: WorkerDeps = workerPorts({
       config: { ...loadConfig(), eventBusName: 'test-bus' },
       batches: second.batches,
       queue: sqsBatchQueue(() => sqsClient, sqs.queueUrl(LOCAL.batchQueue)),
@@ -270,7 +272,7 @@ describe("batches across the sandbox's restart", () => {
           throw new Error('a finish submits nothing');
         },
       },
-    };
+    });
     const restore = () =>
       restoreJobs({
         dynamodbUrl: second.dynamodbUrl,
@@ -288,7 +290,10 @@ describe("batches across the sandbox's restart", () => {
       while (completions().length < 3) await new Promise((r) => setTimeout(r, 20));
       await sqs.idle();
       const view = (batchId: string) =>
-        getBatch(batchId, { batches: second.batches, s3: () => second.s3 });
+        getBatch(batchId, {
+          batches: second.batches,
+          objects: objectStoreOnDemand(() => second.s3),
+        });
       expect(await view(INTERRUPTED)).toMatchObject({
         state: 'COMPLETED',
         counts: { expected: 3, inProgress: 0, completed: 1, failed: 2 },

@@ -4,12 +4,17 @@ import { describe, expect, it } from 'vitest';
 
 /*
  * The layout of src/ as rules, read from the import graph itself (static, type-only, re-exports
- * and `import()` alike): no cycles; the domain imports no SDK and nothing outside it; src/lib
- * never reaches the sandbox; a handler never imports another. ESLint holds the domain's rule too
- * (eslint.config.js), where an editor shows it.
+ * and `import()` alike): no cycles; the domain imports no SDK and nothing outside it; the use
+ * cases (src/lib/app) import the domain, their ports, each other, one Logger and the Config type,
+ * and nothing else; a port names domain types only; adapters reach the use cases only through
+ * their ports; src/lib/wiring composes them and nothing below it imports it; Powertools batch
+ * lives in one adapter; src/lib never reaches the sandbox; a handler never imports another.
+ * ESLint holds the domain's, the use cases' and the ports' rules too (eslint.config.js), where an
+ * editor shows them.
  */
 
-type Graph = Map<string, { specifier: string; target?: string }[]>;
+type Edge = { specifier: string; target?: string; typeOnly: boolean };
+type Graph = Map<string, Edge[]>;
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -19,17 +24,20 @@ function sources(dir: string): string[] {
   });
 }
 
-/** The specifiers a file imports: `import … from`, `export … from`, `import '…'`, `import('…')`. */
-function specifiers(text: string): string[] {
+/**
+ * The specifiers a file imports: `import … from`, `export … from`, `import '…'`, `import('…')`;
+ * `typeOnly` for `import type` and `export type`, which leave nothing in the bundle.
+ */
+function specifiers(text: string): { specifier: string; typeOnly: boolean }[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const found: string[] = [];
-  const patterns = [
-    /\b(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
-    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  for (const pattern of patterns) {
-    for (const match of code.matchAll(pattern)) found.push(match[1]!);
+  const found: { specifier: string; typeOnly: boolean }[] = [];
+  for (const m of code.matchAll(
+    /\b(?:import|export)\s(type\s)?[^'";]*?\sfrom\s*['"]([^'"]+)['"]/g,
+  )) {
+    found.push({ specifier: m[2]!, typeOnly: m[1] !== undefined });
+  }
+  for (const pattern of [/\bimport\s*['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g]) {
+    for (const m of code.matchAll(pattern)) found.push({ specifier: m[1]!, typeOnly: false });
   }
   return found;
 }
@@ -37,8 +45,9 @@ function specifiers(text: string): string[] {
 function graphOf(root: string): Graph {
   const graph: Graph = new Map();
   for (const file of sources(root)) {
-    const edges = specifiers(readFileSync(file, 'utf8')).map((specifier) => ({
+    const edges = specifiers(readFileSync(file, 'utf8')).map(({ specifier, typeOnly }) => ({
       specifier,
+      typeOnly,
       target: specifier.startsWith('.') ? normalize(join(dirname(file), specifier)) : undefined,
     }));
     graph.set(normalize(file), edges);
@@ -71,7 +80,7 @@ const edgesFrom = (dir: string) =>
   [...graph].flatMap(([file, edges]) =>
     inside(file, dir) ? edges.map((edge) => ({ file, ...edge })) : [],
   );
-const show = (edges: { file: string; specifier: string }[]) =>
+const show = (edges: { file: string; specifier: string }[]): string[] =>
   edges.map(({ file, specifier }) => `${file} -> ${specifier}`);
 
 /** What the domain may not name: SDKs, middleware, the Lambda runtime's types, the network. */
@@ -83,6 +92,30 @@ const NOT_IN_DOMAIN = [
   /^aws-lambda$/,
   /^(node:)?https?$/,
 ];
+
+/** The one cross-cutting module the use cases may import: the process's one Logger. */
+const LOGGER = normalize('src/lib/adapters/logger.ts');
+/** The Config the use cases are given: its type only (the wiring reads the environment). */
+const CONFIG = normalize('src/lib/config.ts');
+const DOMAIN = normalize('src/lib/domain');
+const APP = normalize('src/lib/app');
+const PORTS = normalize('src/lib/app/ports');
+
+/** The edges of `dir` that break the use cases' rule, as `file -> specifier`. */
+function outsideTheUseCases(dir: string): string[] {
+  return show(
+    edgesFrom(dir).filter((e) =>
+      e.target
+        ? !(
+            inside(e.target, DOMAIN) ||
+            inside(e.target, APP) ||
+            e.target === LOGGER ||
+            (e.target === CONFIG && e.typeOnly)
+          )
+        : NOT_IN_DOMAIN.some((re) => re.test(e.specifier)),
+    ),
+  );
+}
 
 describe('the layout of src/', () => {
   it('reads the import graph: every relative import resolves to a file of src/', () => {
@@ -131,12 +164,85 @@ describe('the layout of src/', () => {
     expect(show(outside)).toEqual([]);
   });
 
+  it('keeps the use cases on the domain, their ports, the Logger and the Config type', () => {
+    expect(edgesFrom(APP).length).toBeGreaterThan(50);
+    expect(outsideTheUseCases(APP)).toEqual([]);
+    // What the rule refuses, read by the same code: an SDK, an adapter, the wiring, a value of
+    // the config module, the HTTP edge.
+    const probe = normalize('src/lib/app/probe.ts');
+    graph.set(probe, [
+      { specifier: '@aws-sdk/client-s3', typeOnly: true },
+      { specifier: '@smithy/types', typeOnly: true },
+      { specifier: 'aws-lambda', typeOnly: true },
+      {
+        specifier: '../adapters/storage.ts',
+        target: normalize('src/lib/adapters/storage.ts'),
+        typeOnly: false,
+      },
+      {
+        specifier: '../wiring/submit.ts',
+        target: normalize('src/lib/wiring/submit.ts'),
+        typeOnly: false,
+      },
+      { specifier: '../config.ts', target: CONFIG, typeOnly: false },
+      {
+        specifier: '../http/answers.ts',
+        target: normalize('src/lib/http/answers.ts'),
+        typeOnly: true,
+      },
+      { specifier: '../adapters/logger.ts', target: LOGGER, typeOnly: false },
+      { specifier: '../config.ts', target: CONFIG, typeOnly: true },
+      { specifier: 'node:crypto', typeOnly: false },
+    ]);
+    try {
+      expect(outsideTheUseCases(APP)).toEqual([
+        `${probe} -> @aws-sdk/client-s3`,
+        `${probe} -> @smithy/types`,
+        `${probe} -> aws-lambda`,
+        `${probe} -> ../adapters/storage.ts`,
+        `${probe} -> ../wiring/submit.ts`,
+        `${probe} -> ../config.ts`,
+        `${probe} -> ../http/answers.ts`,
+      ]);
+    } finally {
+      graph.delete(probe);
+    }
+  });
+
+  it('has one file per port, each naming domain types only', () => {
+    const ports = [...graph.keys()].filter((f) => inside(f, PORTS));
+    expect(ports.length).toBeGreaterThanOrEqual(10);
+    const outside = edgesFrom(PORTS).filter((e) =>
+      e.target ? !inside(e.target, DOMAIN) && !inside(e.target, PORTS) : true,
+    );
+    expect(show(outside)).toEqual([]);
+  });
+
   it('keeps adapters and the HTTP edge off the use cases, and adapters off the HTTP edge', () => {
     const reaches = (from: string, to: string) =>
       show(edgesFrom(normalize(from)).filter((e) => e.target && inside(e.target, normalize(to))));
-    expect(reaches('src/lib/adapters', 'src/lib/app')).toEqual([]);
+    // An adapter implements a port: it may name the port's types, never a use case.
+    expect(
+      show(
+        edgesFrom(normalize('src/lib/adapters')).filter(
+          (e) => e.target && inside(e.target, APP) && !(inside(e.target, PORTS) && e.typeOnly),
+        ),
+      ),
+    ).toEqual([]);
     expect(reaches('src/lib/adapters', 'src/lib/http')).toEqual([]);
     expect(reaches('src/lib/http', 'src/lib/app')).toEqual([]);
+  });
+
+  it('composes the ports outside the use cases: src/lib/wiring, reached from the edge only', () => {
+    const wiring = normalize('src/lib/wiring');
+    const into = (from: string) =>
+      show(edgesFrom(normalize(from)).filter((e) => e.target && inside(e.target, wiring)));
+    // Above the layers it joins: nothing it composes reaches back up to it.
+    expect(into('src/lib/app')).toEqual([]);
+    expect(into('src/lib/adapters')).toEqual([]);
+    expect(into('src/lib/domain')).toEqual([]);
+    expect(into('src/lib/http')).toEqual([]);
+    expect(into('src/handlers').length).toBeGreaterThan(5);
   });
 
   it('never reaches the sandbox (src/local) from src/lib', () => {
@@ -146,17 +252,11 @@ describe('the layout of src/', () => {
     expect(show(edges)).toEqual([]);
   });
 
-  it('keeps Powertools batch in one adapter, and src/lib/wiring above the layers it joins', () => {
+  it('keeps Powertools batch in one adapter', () => {
     const batch = [...graph].flatMap(([file, edges]) =>
       edges.some((e) => e.specifier.startsWith('@aws-lambda-powertools/batch')) ? [file] : [],
     );
     expect(batch).toEqual([normalize('src/lib/adapters/sqs-batch.ts')]);
-    const wiring = normalize('src/lib/wiring');
-    const below = ['src/lib/app', 'src/lib/domain', 'src/lib/adapters', 'src/lib/http'];
-    const up = below.flatMap((dir) =>
-      edgesFrom(normalize(dir)).filter((e) => e.target && inside(e.target, wiring)),
-    );
-    expect(show(up)).toEqual([]);
   });
 
   it('never has a handler import another handler', () => {

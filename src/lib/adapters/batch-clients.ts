@@ -1,6 +1,7 @@
 import { config } from '../config.ts';
 import { BatchStore } from './batch-store.ts';
-import { sqsBatchQueue, type BatchQueue } from './batch-queue.ts';
+import type { BatchQueue } from '../app/ports/batch-queue.ts';
+import { sqsBatchQueue } from './batch-queue.ts';
 import { dynamo, sqs } from './clients.ts';
 
 /* The batch store and queue of this process, built once on first use (as clients.ts does). */

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { BatchMessage } from '../domain/batches.ts';
+import type { BatchQueue } from '../app/ports/batch-queue.ts';
 import type { ClientSource } from './client-source.ts';
 import { sqsSdk } from './lazy.ts';
 
@@ -11,12 +11,6 @@ import { sqsSdk } from './lazy.ts';
  * The SDK is loaded on first use (lazy.ts): the result handlers hold a queue but send to it only
  * when a batch finishes.
  */
-
-export interface BatchQueue {
-  send(messages: BatchMessage[], delaySeconds?: number): Promise<void>;
-  /** Leave a received message for redelivery after `seconds` (ChangeMessageVisibility). */
-  retryLater(receiptHandle: string, seconds: number): Promise<void>;
-}
 
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 250 * 1024;
@@ -39,6 +33,7 @@ export function groups(bodies: string[]): string[][] {
   return out;
 }
 
+/** The BatchQueue port over one SQS queue. */
 export function sqsBatchQueue(sqs: ClientSource<SQSClient>, queueUrl: string): BatchQueue {
   return {
     async send(messages, delaySeconds) {

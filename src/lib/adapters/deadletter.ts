@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { NotificationRecord } from '../domain/notification.ts';
+import type { RefusedLetter } from '../app/ports/dead-letters.ts';
 
 /*
  * Where a notification that can never be processed goes: the function's own dead-letter queue,
@@ -11,14 +11,6 @@ import type { NotificationRecord } from '../domain/notification.ts';
 /** Characters an SQS message body may hold (SendMessage, MessageBody); anything else is base64. */
 // eslint-disable-next-line no-control-regex
 const SQS_TEXT = /^[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
-
-export interface RefusedLetter {
-  record: NotificationRecord;
-  /** Why it was refused: names fields, never their values. */
-  reason: string;
-  /** The function that refused it (AWS_LAMBDA_FUNCTION_NAME). */
-  refusedBy?: string;
-}
 
 /** The SendMessage input for a refused record: its body as received, the why as attributes. */
 export function letterMessage(queueUrl: string, letter: RefusedLetter) {

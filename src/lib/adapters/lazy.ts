@@ -1,13 +1,10 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DeadLetters } from '../app/ports/dead-letters.ts';
+import type { EventPublisher } from '../app/ports/event-publisher.ts';
+import type { ObjectStore } from '../app/ports/object-store.ts';
 import type { ClientSource } from './client-source.ts';
-import type { RefusedLetter } from './deadletter.ts';
-import type { EventDeps } from './events.ts';
-import type { BatchView } from '../domain/batches.ts';
-import type { Job } from '../domain/jobs.ts';
-import type { S3Location } from '../domain/locations.ts';
-import type { ReadResult } from './storage.ts';
 
 /*
  * What only some paths need, loaded on first use. Each `import()` is a chunk of its own in the
@@ -39,63 +36,59 @@ export const eventBridgeSdk = once(() => import('@aws-sdk/client-eventbridge'));
 const deadLetter = once(() => import('./deadletter.ts'));
 export const sqsSdk = once(() => import('@aws-sdk/client-sqs'));
 
-/** `readBounded` of the S3 adapter, loaded on first use. */
-export async function readOnDemand(
-  s3: ClientSource<S3Client>,
-  loc: S3Location,
-  maxBytes: number,
-): Promise<ReadResult> {
-  const { readBounded } = await storage();
-  return readBounded(await s3(), loc, maxBytes);
+/**
+ * The ObjectStore port over S3, the adapter (storage.ts) and its SDK loaded on the first call. A
+ * handler whose every call reads or writes S3 imports storage.ts itself, so this finds it loaded
+ * at INIT.
+ */
+export function objectStoreOnDemand(s3: ClientSource<S3Client>): ObjectStore {
+  return {
+    async put(loc, body, contentType) {
+      const { putObject } = await storage();
+      await putObject(await s3(), loc, body, contentType);
+    },
+    async read(loc, maxBytes) {
+      const { readBounded } = await storage();
+      return readBounded(await s3(), loc, maxBytes);
+    },
+    async readRange(loc, start, length) {
+      const { readRange } = await storage();
+      return readRange(await s3(), loc, start, length);
+    },
+    async head(loc) {
+      const { headObject } = await storage();
+      return headObject(await s3(), loc);
+    },
+    async list(prefix, max, token) {
+      const { listKeys } = await storage();
+      return listKeys(await s3(), prefix, max, token);
+    },
+    async presignGet(loc, expiresInSeconds) {
+      const { presignGet } = await storage();
+      return presignGet(await s3(), loc, expiresInSeconds);
+    },
+  };
 }
 
-/** `putObject` of the S3 adapter, loaded on first use. */
-export async function putOnDemand(
-  s3: ClientSource<S3Client>,
-  loc: S3Location,
-  body: Uint8Array,
-  contentType: string,
-): Promise<void> {
-  const { putObject } = await storage();
-  await putObject(await s3(), loc, body, contentType);
-}
-
-/** `presignGet` of the S3 adapter, loaded on first use. */
-export async function presignOnDemand(
-  s3: ClientSource<S3Client>,
-  loc: S3Location,
-  expiresInSeconds: number,
-): Promise<string> {
-  const { presignGet } = await storage();
-  return presignGet(await s3(), loc, expiresInSeconds);
-}
-
-/** `announceBatch` of the outcome events (BatchCompleted), loaded on first use. */
-export async function announceBatchOnDemand(
+/** The EventPublisher port over one bus, its adapter (events.ts) and SDK loaded on first publish. */
+export function eventsOnDemand(
   eventBridge: ClientSource<EventBridgeClient>,
   busName: string,
-  view: BatchView,
-): Promise<void> {
-  const { announceBatch } = await events();
-  await announceBatch(await eventBridge(), busName, view);
+): EventPublisher {
+  return {
+    async publish(event) {
+      const { publishEvent } = await events();
+      await publishEvent(await eventBridge(), busName, event);
+    },
+  };
 }
 
-/** `announce` of the outcome events, loaded on first use. */
-export async function announceOnDemand(
-  job: Job | undefined,
-  deps: EventDeps,
-  fresh = false,
-): Promise<void> {
-  const { announce } = await events();
-  await announce(job, deps, fresh);
-}
-
-/** `sendToDeadLetter` of the dead-letter adapter, loaded on first use. */
-export async function deadLetterOnDemand(
-  sqs: ClientSource<SQSClient>,
-  queueUrl: string,
-  letter: RefusedLetter,
-): Promise<void> {
-  const { sendToDeadLetter } = await deadLetter();
-  await sendToDeadLetter(await sqs(), queueUrl, letter);
+/** The DeadLetters port over one queue: rare, so its adapter and SDK load on the first letter. */
+export function deadLettersOnDemand(sqs: ClientSource<SQSClient>, queueUrl: string): DeadLetters {
+  return {
+    async send(letter) {
+      const { sendToDeadLetter } = await deadLetter();
+      await sendToDeadLetter(await sqs(), queueUrl, letter);
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { CountMetric, Metrics as MetricsPort, TimeMetric } from '../app/ports/metrics.ts';
 
 /*
  * Business metrics as CloudWatch Embedded Metric Format lines on stdout: no API calls, no latency.
@@ -11,36 +12,6 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'AsyncJobs',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'async-jobs',
 });
-
-export type CountMetric =
-  | 'JobsSubmitted'
-  | 'DuplicateSubmits'
-  | 'JobsCompleted'
-  | 'JobsFailed'
-  | 'DuplicatesIgnored'
-  | 'NotificationsRefused'
-  | 'NotificationsIgnored'
-  | 'JobsReconciled'
-  | 'TriggerObjectsRefused'
-  | 'TriggerTestEvents'
-  | 'JobsRetried'
-  | 'ClaimsTakenOver'
-  | 'ClaimsReleased';
-
-/**
- * The `endpoint` dimension of a count about a message that names no endpoint (SageMaker's test
- * notification, a refused notification): one value for both, so one search finds them.
- */
-export const NO_ENDPOINT = 'unknown';
-
-export type TimeMetric = 'ModelTime' | 'TimeToResult';
-
-/** A span in milliseconds between two ISO times; none when missing or negative (clock skew). */
-export function span(from?: string, to?: string): number | undefined {
-  if (!from || !to) return undefined;
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
 
 /** Writes counts (1 each) and durations for one endpoint as one EMF line. */
 export function record(
@@ -56,6 +27,5 @@ export function record(
   metrics.publishStoredMetrics();
 }
 
-export function count(name: CountMetric, endpoint: string): void {
-  record(endpoint, [name]);
-}
+/** The Metrics port (src/lib/app/ports/metrics.ts) over this process's EMF writer. */
+export const emfMetrics: MetricsPort = { record };

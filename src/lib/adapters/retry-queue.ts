@@ -1,5 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_RETRY_DELAY_SECONDS, type RetryMessage } from '../domain/retry.ts';
+import type { RetryQueue } from '../app/ports/retry-queue.ts';
+import type { ClientSource } from './client-source.ts';
 
 /*
  * The automatic retry's wait: one SQS message per scheduled retry, hidden for its backoff by the
@@ -21,4 +23,13 @@ export async function enqueueRetry(
       DelaySeconds: Math.max(0, Math.min(MAX_RETRY_DELAY_SECONDS, Math.round(delaySeconds))),
     }),
   );
+}
+
+/** The RetryQueue port over one queue. */
+export function sqsRetryQueue(sqs: ClientSource<SQSClient>, queueUrl: string): RetryQueue {
+  return {
+    async schedule(message, delaySeconds) {
+      await enqueueRetry(await sqs(), queueUrl, message, delaySeconds);
+    },
+  };
 }

@@ -12,20 +12,9 @@ import {
   awsErrorName,
   awsStatus,
 } from '../domain/errors.ts';
-import { s3Uri, type S3Location } from '../domain/locations.ts';
+import { s3Uri } from '../domain/locations.ts';
+import type { AsyncInvocation, Endpoint } from '../app/ports/endpoint.ts';
 import { logger } from './logger.ts';
-
-/** One job to queue with SageMaker Asynchronous Inference. */
-export interface AsyncInvocation {
-  endpointName: string;
-  input: S3Location;
-  inferenceId: string;
-  contentType?: string;
-  accept?: string;
-  customAttributes?: string;
-  requestTtlSeconds?: number;
-  invocationTimeoutSeconds?: number;
-}
 
 /**
  * Maps InvokeEndpointAsync errors to answers a client can act on. SageMaker's own text is logged,
@@ -100,4 +89,14 @@ export async function invokeAsync(
     });
     throw invokeError(err);
   });
+}
+
+/** The Endpoint port over SageMaker Runtime. */
+export function sageMakerEndpoint(client: () => SageMakerRuntimeClient): Endpoint {
+  return {
+    async invokeAsync(invocation, opts) {
+      const res = await invokeAsync(client(), invocation, opts);
+      return { outputLocation: res.OutputLocation, failureLocation: res.FailureLocation };
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import type { TaskCallbacks } from '../app/ports/task-callbacks.ts';
 import { config } from '../config.ts';
 import { requestHandler, timeBounds } from './time-bounds.ts';
 
@@ -26,12 +27,7 @@ export function resetStepFunctions(): void {
   client = undefined;
 }
 
-/** What the use case needs of Step Functions: the two callbacks. */
-export interface TaskCallbacks {
-  success(taskToken: string, output: string): Promise<void>;
-  failure(taskToken: string, error: string, cause: string): Promise<void>;
-}
-
+/** The TaskCallbacks port over Step Functions. */
 export function taskCallbacks(sfn: () => SFNClient): TaskCallbacks {
   return {
     async success(taskToken, output) {

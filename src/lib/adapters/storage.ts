@@ -1,6 +1,7 @@
 import {
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
@@ -8,6 +9,7 @@ import {
 import { OutputMissing, S3AccessDenied, awsErrorName, awsStatus } from '../domain/errors.ts';
 import { logger } from './logger.ts';
 import type { S3Location } from '../domain/locations.ts';
+import type { ObjectHead, ObjectPage, ObjectRange, ReadResult } from '../app/ports/object-store.ts';
 
 /*
  * S3 reads and writes. Paths that need S3 on every call (submit, upload URLs, results) import this
@@ -31,10 +33,6 @@ export async function putObject(
     }),
   );
 }
-
-export type ReadResult =
-  | { inline: true; body: Buffer; bytes: number; contentType?: string }
-  | { inline: false; bytes: number; contentType?: string };
 
 /** The message alarms count (deploy/alarms.yml, S3AccessDeniedMetricFilter): keep them in step. */
 export const ACCESS_DENIED_LOG = 'S3 access denied';
@@ -93,13 +91,6 @@ export async function readBounded(
   return { inline: true, body: Buffer.concat(chunks, held), bytes: held, contentType };
 }
 
-export interface ObjectHead {
-  contentType?: string;
-  bytes?: number;
-  etag?: string;
-  versionId?: string;
-}
-
 /**
  * What S3 says of an object without reading it; undefined when it does not exist. HeadObject has no
  * body, so a missing key answers a bare 404 (`NotFound`), or 403 when the caller may not
@@ -135,6 +126,58 @@ export async function headObject(
     }
     throw err;
   }
+}
+
+/**
+ * Up to `length` bytes of an object from `start` (one ranged GetObject), and its whole size from
+ * the answer's Content-Range. A missing key reads as OutputMissing, as `readBounded` does.
+ */
+export async function readRange(
+  client: S3Client,
+  loc: S3Location,
+  start: number,
+  length: number,
+): Promise<ObjectRange> {
+  let res;
+  try {
+    res = await client.send(
+      new GetObjectCommand({
+        Bucket: loc.bucket,
+        Key: loc.key,
+        Range: `bytes=${start}-${start + length - 1}`,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof NoSuchKey || awsErrorName(err) === 'NoSuchKey') {
+      throw new OutputMissing('no object at the location read');
+    }
+    throw err;
+  }
+  const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? res.ContentLength ?? 0);
+  const bytes = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0);
+  return { bytes, size };
+}
+
+/** One page of ListObjectsV2 under a prefix: its keys in S3's (UTF-8 binary) order. */
+export async function listKeys(
+  client: S3Client,
+  prefix: S3Location,
+  max: number,
+  token?: string,
+): Promise<ObjectPage> {
+  const res = await client.send(
+    new ListObjectsV2Command({
+      Bucket: prefix.bucket,
+      Prefix: prefix.key,
+      MaxKeys: max,
+      ContinuationToken: token,
+    }),
+  );
+  const keys = (res.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+  return {
+    keys,
+    next: res.IsTruncated && res.NextContinuationToken ? res.NextContinuationToken : undefined,
+  };
 }
 
 /** A short-lived URL to GET an object, for results too large to answer inline. */

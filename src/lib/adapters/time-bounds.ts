@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Deadlines } from '../app/ports/deadlines.ts';
 
 /*
  * How long an outbound SDK call may take, and what enforces it. Read against the installed
@@ -174,3 +175,11 @@ export function honourDeadlines<C extends object>(client: C): C {
   };
   return client;
 }
+
+/** The Deadlines port: submit's phases under TIME_BOUNDS.submit (or what a test set). */
+export const submitDeadlines: Deadlines = {
+  run: (phase, fn) =>
+    phase === 'submit'
+      ? withinDeadline(timeBounds().submit.deadlineMs, 'submit', fn)
+      : withinDeadline(timeBounds().submit.releaseMs, 'releasing the claim', fn),
+};

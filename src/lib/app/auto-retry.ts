@@ -1,11 +1,9 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
 import { BadRequest, NotFound } from '../domain/errors.ts';
 import type { Job } from '../domain/jobs.ts';
 import { attemptOf, retryDelaySeconds, willAutoRetry, type RetryMessage } from '../domain/retry.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
 import { logger } from '../adapters/logger.ts';
-import { enqueueRetry } from '../adapters/retry-queue.ts';
+import type { RetryQueue } from './ports/retry-queue.ts';
 import type { SubmitDeps } from './submit.ts';
 import { RetryConflict, retryJob } from './retry.ts';
 
@@ -18,7 +16,8 @@ import { RetryConflict, retryJob } from './retry.ts';
 
 export interface ScheduleDeps {
   config: Config;
-  sqs: ClientSource<SQSClient>;
+  /** The retry queue (RETRY_QUEUE_URL); absent when none is configured. */
+  retries?: RetryQueue;
 }
 
 /**
@@ -31,13 +30,13 @@ export async function scheduleRetry(
 ): Promise<number | undefined> {
   const policy = deps.config.autoRetry;
   if (!policy || !willAutoRetry(failed, policy)) return undefined;
-  if (!deps.config.retryQueueUrl) {
+  if (!deps.retries) {
     throw new Error('automatic retries are on but RETRY_QUEUE_URL is not set');
   }
   const attempt = attemptOf(failed);
   const delay = retryDelaySeconds(attempt, policy.baseDelaySeconds);
   const message: RetryMessage = { inferenceId: failed.inferenceId, attempt };
-  await enqueueRetry(await deps.sqs(), deps.config.retryQueueUrl, message, delay);
+  await deps.retries.schedule(message, delay);
   logger.info('retry scheduled', { inferenceId: failed.inferenceId, attempt, delay });
   return delay;
 }

@@ -1,23 +1,24 @@
-import type { BatchStore } from '../adapters/batch-store.ts';
-import type { BatchQueue } from '../adapters/batch-queue.ts';
 import { logger } from '../adapters/logger.ts';
 import { blockDone, blockOf, type LineStatus } from '../domain/batch-blocks.ts';
 import type { BatchHeader } from '../domain/batches.ts';
 import type { Job } from '../domain/jobs.ts';
+import type { BatchQueue } from './ports/batch-queue.ts';
+import type { BatchRepository } from './ports/batch-repository.ts';
+import type { Clock } from './ports/clock.ts';
 
 /*
  * Counting a batch's lines, and finishing the batch when its last line ends. Kept apart from
- * batches.ts (no S3 or EventBridge import): the result handlers call recordOutcome on every
- * delivery, and their bundles should not grow for it.
+ * batches.ts: the result handlers call recordOutcome on every delivery, and need nothing else of
+ * batches.
  */
 
 /** The batch worker's timeout (15 minutes): a finish not done by then was lost. */
 const FINISH_STALE_MS = 15 * 60 * 1000;
 
 export interface CountDeps {
-  batches: BatchStore;
+  batches: BatchRepository;
   queue: BatchQueue;
-  now?: () => Date;
+  now?: Clock;
 }
 
 /** The block that completes a known-size batch finishes it, once, and queues the finish work. */

@@ -1,4 +1,3 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   backoffSeconds,
   batchView,
@@ -12,10 +11,10 @@ import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
 import { AppError, Conflict, awsErrorName } from '../domain/errors.ts';
 import { expiresAt, publicView } from '../domain/jobs.ts';
 import { parseS3Uri, s3Uri } from '../domain/locations.ts';
-import { announceBatchOnDemand } from '../adapters/lazy.ts';
 import { logger } from '../adapters/logger.ts';
-import { putObject } from '../adapters/storage.ts';
+import { announceBatch } from './announce.ts';
 import { batchPrefix, nowOf, type BatchDeps } from './batches.ts';
+import type { ObjectStore } from './ports/object-store.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 import { countLine, maybeFinish, recordOutcome } from './batch-counts.ts';
 
@@ -83,7 +82,7 @@ export async function handleMessage(
 
 /** One block of raw lines of the stored manifest from a byte offset, read in 256 KiB ranges. */
 async function readBlock(
-  s3: S3Client,
+  objects: ObjectStore,
   uri: string,
   offset: number,
   firstLine: number,
@@ -96,15 +95,9 @@ async function readBlock(
   let lineNo = firstLine;
   let size = Number.POSITIVE_INFINITY;
   while (lineNo <= lastLine && pos < size) {
-    const res = await s3.send(
-      new GetObjectCommand({
-        Bucket: loc.bucket,
-        Key: loc.key,
-        Range: `bytes=${pos}-${pos + 256 * 1024 - 1}`,
-      }),
-    );
-    size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? res.ContentLength ?? 0);
-    const chunk = Buffer.from(await res.Body!.transformToByteArray());
+    const range = await objects.readRange(loc, pos, 256 * 1024);
+    size = range.size;
+    const chunk = range.bytes;
     pos += chunk.byteLength;
     carry = Buffer.concat([carry, chunk]);
     let nl: number;
@@ -137,13 +130,12 @@ async function expand(m: Extract<BatchMessage, { t: 'expand' }>, deps: BatchDeps
     logger.info('expansion step already done', { batchId: m.batchId, block: m.block });
     return;
   }
-  const s3 = await deps.s3();
   let specs: { line: number; spec: BatchLine }[] = [];
   const refused: { line: number; reason: string }[] = [];
   let next: BatchMessage | undefined;
   let lastLine = m.line - 1;
   if (header.source.kind === 'manifest') {
-    const read = await readBlock(s3, header.source.uri, m.offset, m.line);
+    const read = await readBlock(deps.objects, header.source.uri, m.offset, m.line);
     for (const { lineNo, text } of splitLines(read.lines.map((l) => l.text).join('\n'), m.line)) {
       try {
         specs.push({ line: lineNo, spec: parseLine(text, lineNo) });
@@ -164,24 +156,15 @@ async function expand(m: Extract<BatchMessage, { t: 'expand' }>, deps: BatchDeps
     }
   } else {
     const prefix = parseS3Uri(header.source.uri)!;
-    const res = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: prefix.bucket,
-        Prefix: prefix.key,
-        MaxKeys: BLOCK_LINES,
-        ContinuationToken: m.token,
-      }),
-    );
+    const page = await deps.objects.list(prefix, BLOCK_LINES, m.token);
     // Folder placeholders ("a/b/") are not inputs.
-    const keys = (res.Contents ?? []).flatMap((o) =>
-      o.Key && !o.Key.endsWith('/') ? [o.Key] : [],
-    );
+    const keys = page.keys.filter((key) => !key.endsWith('/'));
     specs = keys.map((key, i) => ({
       line: m.line + i,
       spec: { input: s3Uri({ bucket: prefix.bucket, key }) },
     }));
     lastLine = m.line + keys.length - 1;
-    if (res.IsTruncated && res.NextContinuationToken) {
+    if (page.next) {
       next = {
         t: 'expand',
         batchId: m.batchId,
@@ -189,7 +172,7 @@ async function expand(m: Extract<BatchMessage, { t: 'expand' }>, deps: BatchDeps
         offset: 0,
         // Blocks are fixed ranges of line numbers: a short page leaves numbers unused.
         line: (m.block + 1) * BLOCK_LINES + 1,
-        token: res.NextContinuationToken,
+        token: page.next,
       };
     }
   }
@@ -357,14 +340,12 @@ export async function finishBatch(batchId: string, deps: WorkerDeps): Promise<vo
   }
   const loc = { bucket: deps.config.inputBucket, key: `${batchPrefix(batchId)}results.jsonl` };
   const body = Buffer.from(parts.length ? `${parts.join('\n')}\n` : '', 'utf8');
-  await putObject(await deps.s3(), loc, body, 'application/x-ndjson');
+  await deps.objects.put(loc, body, 'application/x-ndjson');
   await deps.batches.setManifest(batchId, s3Uri(loc));
   if (header.announcedAt) return;
   const view = batchView({ ...header, manifestLocation: s3Uri(loc) }, blocks);
-  // One finish per batch: the EventBridge SDK is loaded then, not in the worker's INIT.
-  if (deps.config.eventBusName && deps.eventBridge) {
-    await announceBatchOnDemand(deps.eventBridge, deps.config.eventBusName, view);
-  }
+  // One finish per batch: the bus's adapter (and its SDK) is loaded then, not in the worker's INIT.
+  if (deps.events) await announceBatch(deps.events, view);
   await deps.batches.markAnnounced(batchId, nowOf(deps).toISOString());
   logger.info('batch completed', { batchId, ...view.counts });
 }

@@ -1,5 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { batchView, type BatchHeader, type BatchView } from '../domain/batches.ts';
@@ -8,12 +6,13 @@ import { BadRequest, PayloadTooLarge } from '../domain/errors.ts';
 import { expiresAt } from '../domain/jobs.ts';
 import { inputLocation, s3Uri } from '../domain/locations.ts';
 import { MAX_INLINE_INPUT_BYTES } from '../domain/limits.ts';
-import type { BatchStore } from '../adapters/batch-store.ts';
-import type { BatchQueue } from '../adapters/batch-queue.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
+import { webhookUrl } from '../domain/webhook-url.ts';
 import { logger } from '../adapters/logger.ts';
-import { putObject } from '../adapters/storage.ts';
-import { webhookUrl } from '../adapters/webhooks.ts';
+import type { BatchQueue } from './ports/batch-queue.ts';
+import type { BatchRepository } from './ports/batch-repository.ts';
+import type { Clock } from './ports/clock.ts';
+import type { EventPublisher } from './ports/event-publisher.ts';
+import type { ObjectStore } from './ports/object-store.ts';
 
 /*
  * Batches (docs/batches.md): POST stores the manifest and queues the first expansion step; each
@@ -23,16 +22,18 @@ import { webhookUrl } from '../adapters/webhooks.ts';
  * block; the block that completes the batch finishes it once, and the finish writes the output
  * manifest and sends BatchCompleted. This module is POST's; GET's is batch-status.ts and the
  * worker's steps are in batch-worker.ts, so that no handler loads what only another runs (the
- * manifest's schema and S3 for GET; submit, SageMaker and EventBridge for both API handlers).
+ * manifest's schema for GET; submit and its adapters for both API handlers).
  */
 
 export interface BatchDeps {
   config: Config;
-  batches: BatchStore;
+  batches: BatchRepository;
   queue: BatchQueue;
-  s3: ClientSource<S3Client>;
-  eventBridge?: ClientSource<EventBridgeClient>;
-  now?: () => Date;
+  /** The input bucket, where a batch's manifests live. */
+  objects: ObjectStore;
+  /** With a bus configured, a finished batch is announced on it (BatchCompleted). */
+  events?: EventPublisher;
+  now?: Clock;
 }
 
 /** Where a batch's files live in the input bucket (the workers read and write only there). */
@@ -86,7 +87,7 @@ export async function createBatch(
     }
     checkManifest(req.body.toString('utf8'), config.inputBucket);
     const loc = { bucket: config.inputBucket, key: `${batchPrefix(batchId)}manifest.jsonl` };
-    await putObject(await deps.s3(), loc, req.body, 'application/x-ndjson');
+    await deps.objects.put(loc, req.body, 'application/x-ndjson');
     source = { kind: 'manifest', uri: s3Uri(loc) };
   }
   const header: BatchHeader = {

@@ -1,12 +1,12 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../config.ts';
 import type { Job, Outcome } from '../domain/jobs.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
-import type { JobStore } from '../adapters/job-store.ts';
-import { announceOnDemand } from '../adapters/lazy.ts';
 import { logger } from '../adapters/logger.ts';
-import { record as recordMetrics, type CountMetric, type TimeMetric } from '../adapters/metrics.ts';
+import { announce } from './announce.ts';
 import { recordOutcome, type CountDeps } from './batch-counts.ts';
+import type { Clock } from './ports/clock.ts';
+import type { EventPublisher } from './ports/event-publisher.ts';
+import type { JobRepository } from './ports/job-repository.ts';
+import type { CountMetric, Metrics, TimeMetric } from './ports/metrics.ts';
 
 /*
  * The one way a job ends, whatever ended it: a notification, reconcile or getJob finding the
@@ -21,13 +21,14 @@ import { recordOutcome, type CountDeps } from './batch-counts.ts';
 export type EndedBy = 'notification' | 'reconcile' | 'expiry' | 'restart';
 
 export interface EndingDeps {
-  config: Pick<Config, 'eventBusName' | 'autoRetry'>;
-  store: JobStore;
-  /** With `config.eventBusName` set, each ending is announced on the bus. */
-  eventBridge?: ClientSource<EventBridgeClient>;
+  config: Pick<Config, 'autoRetry'>;
+  store: JobRepository;
+  /** With a bus configured (EVENT_BUS_NAME), each ending is announced on it. */
+  events?: EventPublisher;
   /** With a batch queue configured, a job of a batch counts its line. */
   batches?: CountDeps;
-  now?: () => Date;
+  metrics: Metrics;
+  now?: Clock;
 }
 
 export interface Ending {
@@ -90,16 +91,10 @@ export async function afterEffects(
   fresh = false,
 ): Promise<void> {
   const failures: unknown[] = [];
-  if (deps.eventBridge && deps.config.eventBusName) {
-    await announceOnDemand(
+  if (deps.events) {
+    await announce(
       job,
-      {
-        store: deps.store,
-        eventBridge: deps.eventBridge,
-        busName: deps.config.eventBusName,
-        autoRetry: deps.config.autoRetry,
-        now: deps.now,
-      },
+      { store: deps.store, events: deps.events, autoRetry: deps.config.autoRetry, now: deps.now },
       fresh,
     ).catch((err: unknown) => failures.push(err));
   }
@@ -122,10 +117,10 @@ export async function endJob(
   const { outcome, endedBy } = ending;
   // One write answering the record: ALL_NEW to announce, ALL_OLD as found (no GetItem).
   const transition = await deps.store.transition(inferenceId, outcome);
-  const needsRecord = Boolean((deps.eventBridge && deps.config.eventBusName) || deps.batches);
+  const needsRecord = Boolean(deps.events || deps.batches);
   const job = transition.job ?? (needsRecord ? await deps.store.get(inferenceId) : undefined);
   if (transition.applied) {
-    recordMetrics(
+    deps.metrics.record(
       outcome.endpointName,
       [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed', ...EXTRA_COUNTS[endedBy]],
       ending.durations,

@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 import { OutputMissing } from '../domain/errors.ts';
 import {
@@ -11,13 +10,10 @@ import {
 } from '../domain/jobs.ts';
 import { isUnqueuedClaim, leaseLeftMs } from '../domain/claims.ts';
 import { logger } from '../adapters/logger.ts';
-import { count } from '../adapters/metrics.ts';
 import { encodeResult } from '../domain/encoding.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
-import { readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
-import type { ReadResult } from '../adapters/storage.ts';
 import { endJob, type EndedBy, type EndingDeps } from './ending.ts';
+import type { ObjectStore, ReadResult } from './ports/object-store.ts';
 
 /*
  * Lost-notification recovery: SageMaker's polling approach (look for the output, then the failure,
@@ -30,7 +26,8 @@ import { endJob, type EndedBy, type EndingDeps } from './ending.ts';
 /** The ending's deps (event bus, batch counts), and the S3 reads that find an ending. */
 export interface ReconcileDeps extends EndingDeps {
   config: Config;
-  s3: ClientSource<S3Client>;
+  /** The output buckets SageMaker writes to. */
+  objects: ObjectStore;
 }
 
 export type Verdict = 'completed' | 'failed' | 'expired' | 'pending';
@@ -43,7 +40,7 @@ async function tryRead(
   if (!uri) return undefined;
   const loc = allowedLocation(uri, deps.config.outputBuckets, what);
   try {
-    return await readOnDemand(deps.s3, loc, deps.config.inlineResultMaxBytes);
+    return await deps.objects.read(loc, deps.config.inlineResultMaxBytes);
   } catch (err) {
     if (err instanceof OutputMissing) return undefined;
     throw err;
@@ -55,12 +52,10 @@ function bodyFields(read: ReadResult): Partial<Outcome> {
   return read.inline ? { ...fields, ...encodeResult(read.body, read.contentType) } : fields;
 }
 
-/** Checks one unfinished job in S3 and finishes it when SageMaker has (or its deadline passed). */
-export async function reconcileJob(job: Job, deps: ReconcileDeps): Promise<Verdict> {
-  return (await checkJob(job, deps)).verdict;
-}
-
-/** `reconcileJob`, answering also the record it made terminal (so getJob reads it no more). */
+/**
+ * Checks one unfinished job in S3 and finishes it when SageMaker has (or its deadline passed);
+ * answers also the record it made terminal (so getJob reads it no more).
+ */
 export async function checkJob(
   job: Job,
   deps: ReconcileDeps,
@@ -126,7 +121,7 @@ export async function checkJob(
 async function releaseAbandoned(job: Job, deps: ReconcileDeps): Promise<'released' | 'pending'> {
   if (!(await deps.store.release(job.inferenceId, job.claimToken as string))) return 'pending';
   logger.warn('abandoned claim released', { inferenceId: job.inferenceId });
-  count('ClaimsReleased', job.endpointName ?? deps.config.endpointName);
+  deps.metrics.record(job.endpointName ?? deps.config.endpointName, ['ClaimsReleased']);
   return 'released';
 }
 
@@ -216,7 +211,7 @@ export async function reconcile(
     const p = (
       isUnqueuedClaim(job) && leaseLeftMs(job, now) <= 0
         ? releaseAbandoned(job, deps)
-        : reconcileJob(job, deps)
+        : checkJob(job, deps).then((checked) => checked.verdict)
     )
       .then((verdict) => {
         report[verdict]++;

@@ -1,11 +1,8 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
 import { AppError, OutputMissing, RefusedNotification } from '../domain/errors.ts';
 import { encodeResult } from '../domain/encoding.ts';
 import { expiresAt, type Outcome } from '../domain/jobs.ts';
 import { logger } from '../adapters/logger.ts';
-import { NO_ENDPOINT, count, span } from '../adapters/metrics.ts';
 import {
   failureLocationOf,
   outputLocationOf,
@@ -13,19 +10,27 @@ import {
   type NotificationRecord,
   type SageMakerNotification,
 } from '../domain/notification.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
-import { deadLetterOnDemand, readOnDemand } from '../adapters/lazy.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import { redactAccountDetails } from '../domain/redact.ts';
-import type { ReadResult } from '../adapters/storage.ts';
 import { endJob, type EndingDeps } from './ending.ts';
+import type { DeadLetters } from './ports/dead-letters.ts';
+import { NO_ENDPOINT } from './ports/metrics.ts';
+import type { ObjectStore, ReadResult } from './ports/object-store.ts';
 
 /** The ending's deps (event bus, batch counts), and what reading a notification takes. */
 export interface ResultDeps extends EndingDeps {
   config: Config;
-  s3: ClientSource<S3Client>;
-  /** With `config.deadLetterQueueUrl` set, a refused record is sent there once, not retried. */
-  sqs?: ClientSource<SQSClient>;
+  /** The output buckets SageMaker writes to. */
+  objects: ObjectStore;
+  /** With a dead-letter queue configured, a refused record is sent there once, not retried. */
+  deadLetters?: DeadLetters;
+}
+
+/** A span in milliseconds between two ISO times; none when missing or negative (clock skew). */
+function span(from?: string, to?: string): number | undefined {
+  if (!from || !to) return undefined;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 function decodeResponseBody(rb: NonNullable<SageMakerNotification['responseBody']>): Buffer {
@@ -89,7 +94,7 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
     }
     // Malformed, not late: no retry can make a location appear in this message.
     if (!output) throw new RefusedNotification('success notification names no outputLocation');
-    const read = await readOnDemand(deps.s3, output, inlineResultMaxBytes);
+    const read = await deps.objects.read(output, inlineResultMaxBytes);
     return { ...base, ...resultFields(read, declaredType ?? read.contentType) };
   }
 
@@ -105,7 +110,7 @@ export async function outcomeOf(n: SageMakerNotification, deps: ResultDeps): Pro
   }
   if (failure) {
     try {
-      const read = await readOnDemand(deps.s3, failure, inlineResultMaxBytes);
+      const read = await deps.objects.read(failure, inlineResultMaxBytes);
       return { ...failed, ...resultFields(read, declaredType ?? read.contentType) };
     } catch (err) {
       // The reason is already known; a failure body that cannot be read must not hold it back.
@@ -125,7 +130,7 @@ export async function processRecord(
   const message = parseNotificationMessage(record, allowedTopicArn);
   if (message.kind === 'test') {
     logger.info('test notification ignored', { topicArn: record.topicArn, messageId: record.id });
-    count('NotificationsIgnored', NO_ENDPOINT);
+    deps.metrics.record(NO_ENDPOINT, ['NotificationsIgnored']);
     return;
   }
   const n = message.notification;
@@ -148,7 +153,7 @@ export async function processRecord(
   );
   if (!ended.applied) {
     logger.info('duplicate notification ignored', { inferenceId, status: outcome.status });
-    count('DuplicatesIgnored', outcome.endpointName);
+    deps.metrics.record(outcome.endpointName, ['DuplicatesIgnored']);
   }
 }
 
@@ -158,10 +163,9 @@ export async function processRecord(
  * on the retry path, so it is never dropped.
  */
 async function refuse(record: NotificationRecord, err: RefusedNotification, deps: ResultDeps) {
-  const queueUrl = deps.config.deadLetterQueueUrl;
-  count('NotificationsRefused', NO_ENDPOINT);
-  if (!queueUrl || !deps.sqs) throw err;
-  await deadLetterOnDemand(deps.sqs, queueUrl, {
+  deps.metrics.record(NO_ENDPOINT, ['NotificationsRefused']);
+  if (!deps.deadLetters) throw err;
+  await deps.deadLetters.send({
     record,
     reason: err.message,
     refusedBy: process.env.AWS_LAMBDA_FUNCTION_NAME,

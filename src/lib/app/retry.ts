@@ -3,7 +3,6 @@ import { CLIENT_INFERENCE_ID, type Job } from '../domain/jobs.ts';
 import { isUnqueuedClaim } from '../domain/claims.ts';
 import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf } from '../domain/retry.ts';
 import { logger } from '../adapters/logger.ts';
-import { count } from '../adapters/metrics.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 
 /*
@@ -122,6 +121,6 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   );
   if (!created) throw new RetryConflict(`attempt ${newId} exists already`, newId);
   logger.info('job retried', { inferenceId: newId, retryOf: base, attempt: n });
-  count('JobsRetried', attempt.endpointName ?? deps.config.endpointName);
+  deps.metrics.record(attempt.endpointName ?? deps.config.endpointName, ['JobsRetried']);
   return attempt;
 }

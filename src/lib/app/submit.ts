@@ -1,5 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import {
@@ -20,16 +18,15 @@ import {
   leaseUntil,
   submitInProgress,
 } from '../domain/claims.ts';
-import type { JobStore } from '../adapters/job-store.ts';
-import { wallClock } from '../adapters/clock.ts';
 import { logger } from '../adapters/logger.ts';
-import { webhookUrl } from '../adapters/webhooks.ts';
-import { count } from '../adapters/metrics.ts';
-import type { ClientSource } from '../adapters/client-source.ts';
-import { putOnDemand } from '../adapters/lazy.ts';
+import { webhookUrl } from '../domain/webhook-url.ts';
 import { inputLocation, s3Uri, type S3Location } from '../domain/locations.ts';
-import { invokeAsync } from '../adapters/sagemaker.ts';
-import { timeBounds, withinDeadline } from '../adapters/time-bounds.ts';
+import type { Clock } from './ports/clock.ts';
+import type { Deadlines } from './ports/deadlines.ts';
+import type { Endpoint } from './ports/endpoint.ts';
+import type { JobRepository } from './ports/job-repository.ts';
+import type { Metrics } from './ports/metrics.ts';
+import type { ObjectStore } from './ports/object-store.ts';
 import {
   MAX_INLINE_INPUT_BYTES,
   contentTypeOf,
@@ -51,11 +48,15 @@ export interface SubmitRequest {
 
 export interface SubmitDeps {
   config: Config;
-  store: JobStore;
-  s3: ClientSource<S3Client>;
-  sageMaker: () => SageMakerRuntimeClient;
-  /** The wall clock leases are written and read with; the process's (adapters/clock.ts) if unset. */
-  now?: () => Date;
+  store: JobRepository;
+  /** Where a body is stored (the input bucket). */
+  objects: ObjectStore;
+  endpoint: Endpoint;
+  metrics: Metrics;
+  /** The submit's time, and its release's, whatever a dependency does. */
+  deadlines: Deadlines;
+  /** The wall clock leases are written and read with (the wiring passes the process's). */
+  now?: Clock;
   newId?: () => string;
   /**
    * The Lambda context's getRemainingTimeInMillis: the claim's lease is at least that long.
@@ -86,10 +87,10 @@ function storageError(): AppError {
  * one whose release was lost is taken over by the next submit of the id once its lease is over.
  * Every call runs under one deadline, and the release under one of its own after it, so a
  * dependency that accepts and never answers still gets the caller a retryable answer well inside
- * API Gateway's 30 s (time-bounds.ts; docs/reliability.md "Time bounds").
+ * API Gateway's 30 s (ports/deadlines.ts; docs/reliability.md "Time bounds").
  */
 export async function submitJob(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
-  return withinDeadline(timeBounds().submit.deadlineMs, 'submit', () => submit(req, deps));
+  return deps.deadlines.run('submit', () => submit(req, deps));
 }
 
 async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswer> {
@@ -122,7 +123,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   }
   const inferenceId = q.inferenceId ?? (deps.newId ?? randomUUID)();
   const input = given ?? { bucket: config.inputBucket, key: `${config.inputPrefix}${inferenceId}` };
-  const now = (deps.now ?? wallClock)();
+  const now = deps.now?.() ?? new Date();
   const submittedAt = now.toISOString();
   const remainingMs = deps.remainingMs ?? untilLongestInvocation();
 
@@ -152,7 +153,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   const existing = await claimId(claim, req.owner, deps, now);
   if (existing) {
     logger.info('duplicate submit answered with the existing job', { inferenceId });
-    count('DuplicateSubmits', endpointName);
+    deps.metrics.record(endpointName, ['DuplicateSubmits']);
     return { created: false, job: existing };
   }
 
@@ -160,17 +161,16 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   try {
     if (!given) {
       timeLeft(remainingMs);
-      // On demand: a retry (its input is the original's) never loads S3. A handler whose every
-      // call stores a body imports the S3 adapter itself, so this finds it loaded at INIT.
-      await putOnDemand(deps.s3, input, req.body, contentType ?? 'application/octet-stream').catch(
-        (err: unknown) => {
+      // A retry (its input is the original's) never stores one: with the S3 adapter loaded on
+      // demand (src/lib/adapters/lazy.ts), it never loads S3.
+      await deps.objects
+        .put(input, req.body, contentType ?? 'application/octet-stream')
+        .catch((err: unknown) => {
           logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
           throw storageError();
-        },
-      );
+        });
     }
-    queued = await invokeAsync(
-      deps.sageMaker(),
+    queued = await deps.endpoint.invokeAsync(
       {
         endpointName,
         input,
@@ -187,21 +187,21 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
       { abortSignal: AbortSignal.timeout(timeLeft(remainingMs)) },
     );
   } catch (err) {
-    await withinDeadline(timeBounds().submit.releaseMs, 'releasing the claim', () =>
-      deps.store.release(inferenceId, claim.claimToken as string),
-    ).catch((releaseErr: unknown) => {
-      // Left IN_PROGRESS with no output location: the next submit of the id takes it over once
-      // its lease is over, and reconcile releases it if none comes.
-      logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
-    });
+    await deps.deadlines
+      .run('release', () => deps.store.release(inferenceId, claim.claimToken as string))
+      .catch((releaseErr: unknown) => {
+        // Left IN_PROGRESS with no output location: the next submit of the id takes it over once
+        // its lease is over, and reconcile releases it if none comes.
+        logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+      });
     throw err;
   }
   const job = await deps.store.markQueued(inferenceId, {
-    outputLocation: queued.OutputLocation,
-    failureLocation: queued.FailureLocation,
+    outputLocation: queued.outputLocation,
+    failureLocation: queued.failureLocation,
   });
   logger.info('job submitted', { inferenceId, endpointName });
-  count('JobsSubmitted', endpointName);
+  deps.metrics.record(endpointName, ['JobsSubmitted']);
   return { created: true, job };
 }
 
@@ -249,7 +249,7 @@ async function claimId(
     const took = await deps.store.takeOver(claim, found.claimToken as string);
     if (took.taken) {
       logger.warn('unqueued claim taken over', { inferenceId, leaseUntil: found.leaseUntil });
-      count('ClaimsTakenOver', claim.endpointName ?? deps.config.endpointName);
+      deps.metrics.record(claim.endpointName ?? deps.config.endpointName, ['ClaimsTakenOver']);
       return undefined;
     }
     // Another submit took it over first (its lease now runs), or it was queued, finished or

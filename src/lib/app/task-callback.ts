@@ -1,14 +1,15 @@
-import type { JobStore } from '../adapters/job-store.ts';
 import { logger } from '../adapters/logger.ts';
-import type { TaskCallbacks } from '../adapters/step-functions.ts';
 import { awsErrorName } from '../domain/errors.ts';
 import { publicView } from '../domain/jobs.ts';
 import { failureOf, refusal, successOutput, type TaskCallback } from '../domain/task-callback.ts';
+import type { Clock } from './ports/clock.ts';
+import type { JobRepository } from './ports/job-repository.ts';
+import type { TaskCallbacks } from './ports/task-callbacks.ts';
 
 export interface TaskCallbackDeps {
-  store: JobStore;
+  store: JobRepository;
   callbacks: TaskCallbacks;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export type TaskCallbackAnswer = 'sent' | 'expired' | 'invalid' | 'skipped';

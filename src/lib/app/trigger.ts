@@ -13,8 +13,7 @@ import {
   type TriggerRules,
 } from '../domain/trigger.ts';
 import { logger } from '../adapters/logger.ts';
-import { count } from '../adapters/metrics.ts';
-import { headObject, type ObjectHead } from '../adapters/storage.ts';
+import type { ObjectHead } from './ports/object-store.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 
 /*
@@ -42,7 +41,7 @@ export async function jobsFromMessage(body: unknown, deps: TriggerDeps): Promise
   if (message.kind === 'test') {
     // Sent once when a bucket notification is configured: nothing to do, nothing to retry.
     logger.info('s3 test event ignored');
-    count('TriggerTestEvents', deps.config.endpointName);
+    deps.metrics.record(deps.config.endpointName, ['TriggerTestEvents']);
     return [{ result: 'test' }];
   }
   if (message.kind === 'unknown') {
@@ -50,7 +49,7 @@ export async function jobsFromMessage(body: unknown, deps: TriggerDeps): Promise
       reason: 'not-an-object-created-event',
       why: message.why,
     });
-    count('TriggerObjectsRefused', deps.config.endpointName);
+    deps.metrics.record(deps.config.endpointName, ['TriggerObjectsRefused']);
     return [{ result: 'unknown', why: message.why }];
   }
   const outcomes: TriggerOutcome[] = [];
@@ -65,7 +64,7 @@ function refused(o: CreatedObject, r: TriggerRefusal, deps: TriggerDeps): Trigge
     bucket: o.bucket,
     key: o.key,
   });
-  count('TriggerObjectsRefused', deps.config.endpointName);
+  deps.metrics.record(deps.config.endpointName, ['TriggerObjectsRefused']);
   return { result: 'refused', reason: r.reason, message: r.message };
 }
 
@@ -75,9 +74,8 @@ async function find(
   deps: TriggerDeps,
 ): Promise<{ key: string; head: ObjectHead } | undefined> {
   const keys = [...new Set([o.key, o.encodedKey ?? decodeNotificationKey(o.key)])];
-  const s3 = await deps.s3();
   for (const key of keys) {
-    const head = await headObject(s3, { bucket: o.bucket, key });
+    const head = await deps.objects.head({ bucket: o.bucket, key });
     if (head) return { key, head };
   }
   return undefined;

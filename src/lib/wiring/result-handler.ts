@@ -4,6 +4,7 @@ import { eventBridge, jobStore, s3, sqs } from '../adapters/clients.ts';
 import { batchCountDeps } from '../adapters/batch-clients.ts';
 import { logger } from '../adapters/logger.ts';
 import { config } from '../config.ts';
+import { endingPorts } from './endings.ts';
 import { processEvent } from './results.ts';
 
 /**
@@ -15,13 +16,17 @@ export function resultHandler(topic: 'success' | 'error') {
   const cfg = config();
   const allowedTopicArn = topic === 'success' ? cfg.successTopicArn : cfg.errorTopicArn;
   return middy(async (event: unknown) =>
-    processEvent(event, allowedTopicArn, {
-      config: cfg,
-      store: jobStore(),
-      s3,
-      eventBridge,
-      sqs,
-      batches: batchCountDeps(),
-    }),
+    processEvent(
+      event,
+      allowedTopicArn,
+      endingPorts({
+        config: cfg,
+        store: jobStore(),
+        s3,
+        eventBridge,
+        sqs,
+        batches: batchCountDeps(),
+      }),
+    ),
   ).use(injectLambdaContext(logger, { resetKeys: true }));
 }

@@ -9,13 +9,14 @@ import { OutputMissing, S3AccessDenied } from '../../../../src/lib/domain/errors
 import type { Job, Outcome } from '../../../../src/lib/domain/jobs.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { logger } from '../../../../src/lib/adapters/logger.ts';
-import { reconcileJob } from '../../../../src/lib/app/reconcile.ts';
+import { checkJob } from '../../../../src/lib/app/reconcile.ts';
 import { outcomeOf } from '../../../../src/lib/app/results.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
 import { ACCESS_DENIED_LOG, readBounded } from '../../../../src/lib/adapters/storage.ts';
 import { handler as getJob } from '../../../../src/handlers/getJob.ts';
 import { lambdaContext } from '../../../support/lambda.ts';
 import { OUTPUT_BUCKET, failed } from '../../../support/notifications.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 
 /*
  * A missing output reads as 403 on AWS unless the caller may s3:ListBucket: "If you have the
@@ -103,18 +104,18 @@ describe('readBounded: what S3 answers for an object it will not give', () => {
 });
 
 describe('callers never take a 403 for "not yet"', () => {
-  const deps = { config, store, s3: () => client, now: () => now };
+  const deps = endingPorts({ config, store, s3: () => client, now: () => now });
 
   it('reconcile (and getJob, which calls it for a stale job) leaves the job pending on NoSuchKey', async () => {
     s3mock.on(GetObjectCommand).rejects(noSuchKey());
-    await expect(reconcileJob(pendingJob, deps)).resolves.toBe('pending');
+    await expect(checkJob(pendingJob, deps)).resolves.toEqual({ verdict: 'pending' });
     expect(finished).toEqual([]);
   });
 
   it('reconcile fails on AccessDenied instead of calling the job pending', async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     s3mock.on(GetObjectCommand).rejects(accessDenied());
-    await expect(reconcileJob(pendingJob, deps)).rejects.toBeInstanceOf(S3AccessDenied);
+    await expect(checkJob(pendingJob, deps)).rejects.toBeInstanceOf(S3AccessDenied);
     expect(finished).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import {
   deniedAddress,
   isLoopbackAddress,
   nonGlobalReason,
-} from '../../../../src/lib/adapters/addresses.ts';
+} from '../../../../src/lib/domain/addresses.ts';
 
 describe('nonGlobalReason: the IANA IPv4 Special-Purpose Address Registry', () => {
   it.each([

@@ -6,6 +6,7 @@ import { once } from '../../../../src/lib/adapters/lazy.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
 import { outcomeOf } from '../../../../src/lib/app/results.ts';
 import { completed } from '../../../support/notifications.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 
 /*
  * What only some paths need is loaded by the path that needs it. The SDK modules are counted as
@@ -22,18 +23,20 @@ vi.mock('@aws-sdk/client-eventbridge', async (original) => {
 });
 
 const config = loadConfig();
-const deps = {
+// The ports as the wiring fills them: the S3 adapter behind objectStoreOnDemand.
+const deps = endingPorts({
   config,
   store: {} as JobStore,
   // Answers GetObject like S3 would, without a network.
-  s3: () => ({
-    send: async () => ({
-      Body: Readable.from([Buffer.from('[0.5]')]),
-      ContentLength: 5,
-      ContentType: 'application/json',
-    }),
-  }),
-} as unknown as Parameters<typeof outcomeOf>[1];
+  s3: () =>
+    ({
+      send: async () => ({
+        Body: Readable.from([Buffer.from('[0.5]')]),
+        ContentLength: 5,
+        ContentType: 'application/json',
+      }),
+    }) as never,
+});
 const parse = (m: unknown) => parseNotification({ id: '1', body: JSON.stringify(m) }, undefined);
 
 describe('loading on demand', () => {

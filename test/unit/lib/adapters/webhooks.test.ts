@@ -17,9 +17,9 @@ import {
   deliver,
   deliveryId,
   retryableStatus,
-  webhookUrl,
   type Resolver,
 } from '../../../../src/lib/adapters/webhooks.ts';
+import { webhookUrl } from '../../../../src/lib/domain/webhook-url.ts';
 
 // A self-signed certificate for hook.test (and nothing else), valid until 2126: test use only.
 const TLS = {

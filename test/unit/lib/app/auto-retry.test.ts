@@ -1,13 +1,15 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { eventDetail } from '../../../../src/lib/adapters/events.ts';
+import { eventDetail } from '../../../../src/lib/app/announce.ts';
 import { scheduleRetry } from '../../../../src/lib/app/auto-retry.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { ConfigError } from '../../../../src/lib/domain/errors.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from '../../../../src/lib/domain/retry.ts';
 import { FAILURE_REASONS } from '../../../../src/local/sagemaker.ts';
+import { schedulePorts } from '../../../../src/lib/wiring/retries.ts';
+import { FakeRetryQueue } from '../../../support/fakes/retry-queue.ts';
 
 const policy: AutoRetryPolicy = {
   maxAttempts: 3,
@@ -113,7 +115,13 @@ describe('scheduleRetry', () => {
 
   it('queues a retryable failure with its backoff as the message delay', async () => {
     const reason = FAILURE_REASONS.serverError(500, 'boom');
-    expect(await scheduleRetry(failed(reason, 2), { config, sqs: async () => sqs })).toBe(60);
+    // Through the wiring: the SQS adapter's SendMessage, as the retry queue receives it.
+    expect(
+      await scheduleRetry(
+        failed(reason, 2),
+        schedulePorts(config, async () => sqs),
+      ),
+    ).toBe(60);
     const input = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input;
     expect(input).toEqual({
       QueueUrl: queueUrl,
@@ -123,10 +131,15 @@ describe('scheduleRetry', () => {
   });
 
   it('queues nothing for a failure the policy does not retry, or the last attempt', async () => {
-    const deps = { config, sqs: async () => sqs };
+    const retries = new FakeRetryQueue();
+    const deps = { config, retries };
     expect(await scheduleRetry(failed(FAILURE_REASONS.expired), deps)).toBeUndefined();
     const last = failed(FAILURE_REASONS.serverError(500, 'boom'), 3);
     expect(await scheduleRetry(last, deps)).toBeUndefined();
-    expect(sqsMock.commandCalls(SendMessageCommand)).toEqual([]);
+    expect(retries.scheduled).toEqual([]);
+    // Retrying and nowhere to queue to: a configuration error, not a silent skip.
+    await expect(
+      scheduleRetry(failed(FAILURE_REASONS.serverError(500, 'boom'), 1), { config }),
+    ).rejects.toThrow('RETRY_QUEUE_URL is not set');
   });
 });

@@ -5,8 +5,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { BatchStore } from '../../../../src/lib/adapters/batch-store.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { afterEffects, endJob, type EndingDeps } from '../../../../src/lib/app/ending.ts';
-import { checkJob, type ReconcileDeps } from '../../../../src/lib/app/reconcile.ts';
+import { checkJob } from '../../../../src/lib/app/reconcile.ts';
+import type { ResultDeps } from '../../../../src/lib/app/results.ts';
 import { processEvent } from '../../../../src/lib/wiring/results.ts';
+import { eventsOnDemand } from '../../../../src/lib/adapters/lazy.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import {
   blockOf,
@@ -15,7 +18,7 @@ import {
 } from '../../../../src/lib/domain/batch-blocks.ts';
 import type { BatchHeader } from '../../../../src/lib/domain/batches.ts';
 import { EXPIRY_GRACE_SECONDS, type Job, type Outcome } from '../../../../src/lib/domain/jobs.ts';
-import { MemoryQueue } from '../../../support/batch-queue.ts';
+import { MemoryQueue } from '../../../support/fakes/batch-queue.ts';
 import {
   ERROR_TOPIC,
   OUTPUT_BUCKET,
@@ -141,7 +144,7 @@ let batches: MemoryBatches;
 let queue: MemoryQueue;
 let bus: ReturnType<typeof fakeBus>;
 let objects: Map<string, string>;
-let deps: ReconcileDeps;
+let deps: ResultDeps;
 
 /** An IN_PROGRESS job of line `line`, queued with SageMaker (so its S3 locations are known). */
 function unfinished(line: number, extra: Partial<Job> = {}): Job {
@@ -169,14 +172,14 @@ beforeEach(() => {
   queue = new MemoryQueue();
   bus = fakeBus();
   objects = new Map();
-  deps = {
+  deps = endingPorts({
     config,
     store: jobs as unknown as JobStore,
     s3: () => fakeS3(objects),
     eventBridge: bus.client,
     batches: { batches: batches as unknown as BatchStore, queue, now: () => now },
     now: () => now,
-  };
+  });
   // Two lines: the first already ended and counted, the second ends by the path under test.
   batches.add(BATCH, 2);
   jobs.jobs.set(`${BATCH}-1`, { ...unfinished(1), status: 'COMPLETED' });
@@ -317,7 +320,7 @@ describe('endJob', () => {
     await expect(
       processEvent(snsEvent({ topic: ERROR_TOPIC, message: failed(id2) }), ERROR_TOPIC, {
         ...deps,
-        eventBridge: down.client,
+        events: eventsOnDemand(down.client, config.eventBusName),
       }),
     ).rejects.toThrow(/1 of 1 notifications not processed/);
     expect(batches.lines(BATCH, 'failed')).toEqual([2]);

@@ -23,6 +23,7 @@ import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { parseS3Uri } from '../../../../src/lib/domain/locations.ts';
 import { lambdaContext } from '../../../support/lambda.ts';
 import { SUCCESS_TOPIC, completed, failed, sqsEvent } from '../../../support/notifications.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 
 /*
  * Random and mutated inputs: the parser only ever refuses (never crashes), and the HTTP handlers
@@ -101,7 +102,11 @@ describe('notification parser (property-based)', () => {
     const store = {
       transition: async () => ({ applied: true }),
     } as unknown as JobStore;
-    const deps = { config: loadConfig(), store, s3: () => new S3Client({ region: 'us-east-1' }) };
+    const deps = endingPorts({
+      config: loadConfig(),
+      store,
+      s3: () => new S3Client({ region: 'us-east-1' }),
+    });
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.oneof(mutated, fc.jsonValue()), { minLength: 1, maxLength: 10 }),

@@ -3,6 +3,7 @@ import { loadConfig } from '../../../../src/lib/config.ts';
 import { shardKeys, type IndexEntry, type Job } from '../../../../src/lib/domain/jobs.ts';
 import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { dueWindows, reconcile } from '../../../../src/lib/app/reconcile.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 
 const now = new Date('2026-11-24T12:00:00.000Z');
 const ago = (min: number) => new Date(now.getTime() - min * 60_000).toISOString();
@@ -86,20 +87,19 @@ describe('reconcile', () => {
       { inferenceId: 'between', submittedAt: ago(52), shardKey: key },
     ];
     const { store, queried } = fakeStore(entries);
-    const report = await reconcile(
-      { config, store, s3, now: () => now },
-      { olderThanSeconds: 900 },
-    );
+    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+      olderThanSeconds: 900,
+    });
     expect(report).toMatchObject({ read: 1, checked: 1, pending: 1, cutShort: false });
     expect(new Set(queried)).toEqual(new Set(shardKeys('IN_PROGRESS')));
   });
 
   it('starts no new work within its deadline and says so', async () => {
     const { store, queried } = fakeStore([]);
-    const report = await reconcile(
-      { config, store, s3, now: () => now },
-      { olderThanSeconds: 900, remainingMs: () => 1000 },
-    );
+    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+      olderThanSeconds: 900,
+      remainingMs: () => 1000,
+    });
     expect(report).toMatchObject({ read: 0, cutShort: true });
     expect(queried).toHaveLength(0);
   });
@@ -113,22 +113,24 @@ describe('reconcile', () => {
     }));
     const { store } = fakeStore(entries);
     let checked = 0;
-    const report = await reconcile(
-      { config, store, s3, now: () => now },
-      { olderThanSeconds: 900, remainingMs: () => (checked++ < 1 ? 60_000 : 0) },
-    );
+    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+      olderThanSeconds: 900,
+      remainingMs: () => (checked++ < 1 ? 60_000 : 0),
+    });
     expect(report).toMatchObject({ read: 100, checked: 100, cutShort: true });
   });
 
   it('saves a cursor per check time read through; a window cut short keeps its old one', async () => {
     const step = String(15 * 60_000);
     const full = fakeStore([]);
-    await reconcile({ config, store: full.store, s3, now: () => now }, { olderThanSeconds: 900 });
+    await reconcile(endingPorts({ config, store: full.store, s3, now: () => now }), {
+      olderThanSeconds: 900,
+    });
     expect(full.saved[0]?.[step]).toBe(ago(15));
     let calls = 0;
     const cut = fakeStore([], { [step]: ago(20) });
     await reconcile(
-      { config, store: cut.store, s3, now: () => now },
+      endingPorts({ config, store: cut.store, s3, now: () => now }),
       // Time for a few shards of the first window only.
       { olderThanSeconds: 900, remainingMs: () => (calls++ < 3 ? 60_000 : 0) },
     );
@@ -165,10 +167,9 @@ describe('reconcile', () => {
         return id !== 'taken';
       },
     });
-    const report = await reconcile(
-      { config, store, s3, now: () => now },
-      { olderThanSeconds: 900 },
-    );
+    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+      olderThanSeconds: 900,
+    });
     expect(released).toEqual([
       ['abandoned', 'abandoned-token'],
       ['legacy', 'legacy-token'],

@@ -10,6 +10,7 @@ import { encodeResult } from '../../../../src/lib/domain/encoding.ts';
 import { outcomeOf } from '../../../../src/lib/app/results.ts';
 import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 import {
   ERROR_TOPIC,
   SUCCESS_TOPIC,
@@ -30,7 +31,8 @@ const store = {
     return { applied: true };
   },
 } as unknown as JobStore;
-const deps = { config, store, s3: () => client, now: () => new Date('2026-11-24T00:00:00Z') };
+const now = () => new Date('2026-11-24T00:00:00Z');
+const deps = endingPorts({ config, store, s3: () => client, now });
 const parse = (m: unknown) => parseNotification({ id: '1', body: JSON.stringify(m) }, undefined);
 const object = (text: string | Buffer, type?: string) => ({
   Body: Readable.from([Buffer.from(text)]) as never,
@@ -178,11 +180,13 @@ describe('processEvent', () => {
 const TEST_NOTIFICATION =
   '{"eventVersion":"1.0","eventSource":"aws:sagemaker","eventName":"TestNotification"}';
 const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/async-jobs-dev-onSuccess-dlq';
-const withDlq = {
-  ...deps,
+const withDlq = endingPorts({
   config: { ...config, deadLetterQueueUrl: DLQ },
+  store,
+  s3: () => client,
+  now,
   sqs: () => new SQSClient({ region: 'us-east-1' }),
-};
+});
 const letters = () =>
   sqsMock.commandCalls(SendMessageCommand).map((c) => {
     const input = c.args[0].input;
@@ -374,7 +378,13 @@ describe('the notification path announces from the transition, not from a read',
       }) as never;
     return {
       calls,
-      deps: { ...deps, config: { ...config, eventBusName: 'bus' }, store: fake, eventBridge },
+      deps: endingPorts({
+        config: { ...config, eventBusName: 'bus' },
+        store: fake,
+        s3: () => client,
+        now,
+        eventBridge,
+      }),
     };
   }
   const event = () =>

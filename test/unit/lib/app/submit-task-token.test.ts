@@ -1,48 +1,17 @@
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  InvokeEndpointAsyncCommand,
-  SageMakerRuntimeClient,
-} from '@aws-sdk/client-sagemaker-runtime';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
-import { eventDetail } from '../../../../src/lib/adapters/events.ts';
+import { describe, expect, it } from 'vitest';
+import { eventDetail } from '../../../../src/lib/app/announce.ts';
 import { submitJob } from '../../../../src/lib/app/submit.ts';
-import { loadConfig } from '../../../../src/lib/config.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { wantsTaskResult } from '../../../../src/local/eventbridge.ts';
 import { answering } from '../../../support/answers.ts';
+import { fakeClock } from '../../../support/fakes/clock.ts';
+import { submitFakes } from '../../../support/fakes/ports.ts';
 
-const ddb = mockClient(DynamoDBClient);
-const s3mock = mockClient(S3Client);
-const sm = mockClient(SageMakerRuntimeClient);
-const s3 = new S3Client({ region: 'us-east-1' });
-const sageMaker = new SageMakerRuntimeClient({ region: 'us-east-1' });
-const deps = {
-  config: loadConfig(),
-  store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
-  s3: () => s3,
-  sageMaker: () => sageMaker,
-  now: () => new Date('2026-11-26T08:00:00Z'),
-};
-
-beforeEach(() => {
-  ddb.reset();
-  s3mock.reset();
-  sm.reset();
-  ddb.on(PutItemCommand).resolves({});
-  s3mock.on(PutObjectCommand).resolves({});
-  sm.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://o/outputs/job-1.out' });
-});
+const setup = () => submitFakes({ now: fakeClock('2026-11-26T08:00:00Z') });
 
 describe('POST /jobs?taskToken=', () => {
   it('stores the token with the claim, PENDING, and answers a record without it', async () => {
-    ddb.on(UpdateItemCommand).callsFake(() => {
-      const claimed = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
-      return { Attributes: marshall({ ...claimed, outputLocation: 's3://o/outputs/job-1.out' }) };
-    });
+    const { deps, store } = setup();
     const { job } = await submitJob(
       {
         query: { inferenceId: 'job-1', taskToken: 'the-token' },
@@ -51,7 +20,7 @@ describe('POST /jobs?taskToken=', () => {
       },
       deps,
     );
-    const item = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+    const item = store.records.get('job-1')!;
     expect(item.taskToken).toBe('the-token');
     expect(item.taskCallback).toEqual({ status: 'PENDING', at: '2026-11-26T08:00:00.000Z' });
     expect(JSON.stringify(publicView(job))).not.toContain('the-token');
@@ -59,10 +28,7 @@ describe('POST /jobs?taskToken=', () => {
   });
 
   it('stores the token a retry carries from the attempt it follows, PENDING again', async () => {
-    ddb.on(UpdateItemCommand).callsFake(() => {
-      const claimed = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
-      return { Attributes: marshall(claimed) };
-    });
+    const { deps, store } = setup();
     await submitJob(
       {
         query: {
@@ -74,14 +40,14 @@ describe('POST /jobs?taskToken=', () => {
       },
       deps,
     );
-    const item = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
-    expect(item).toMatchObject({
+    expect(store.records.get('job-1.2')).toMatchObject({
       taskToken: 'the-token',
       taskCallback: { status: 'PENDING', at: '2026-11-26T08:00:00.000Z' },
     });
   });
 
   it('refuses an over-long token before anything is claimed', async () => {
+    const { deps, store } = setup();
     await expect(
       answering(
         submitJob(
@@ -94,7 +60,7 @@ describe('POST /jobs?taskToken=', () => {
         ),
       ),
     ).rejects.toMatchObject({ status: 400 });
-    expect(ddb.calls()).toHaveLength(0);
+    expect(store.calls).toHaveLength(0);
   });
 });
 

@@ -1,45 +1,22 @@
-import {
-  DynamoDBClient,
-  PutItemCommand,
-  DeleteItemCommand,
-  UpdateItemCommand,
-  GetItemCommand,
-  ConditionalCheckFailedException,
-} from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  InvokeEndpointAsyncCommand,
-  SageMakerRuntimeClient,
-  ServiceUnavailable,
-  ValidationError,
-} from '@aws-sdk/client-sagemaker-runtime';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../../src/lib/config.ts';
+import { ServiceUnavailable, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/lib/domain/errors.ts';
 import { errorAnswer } from '../../../../src/lib/http/errors.ts';
-import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { invokeError } from '../../../../src/lib/adapters/sagemaker.ts';
 import { submitJob } from '../../../../src/lib/app/submit.ts';
 import { parseSubmitQuery } from '../../../../src/lib/domain/submission.ts';
-import { assignments } from '../../../support/expressions.ts';
+import { submitFakes } from '../../../support/fakes/ports.ts';
 import { answeringSync } from '../../../support/answers.ts';
 
-const s3mock = mockClient(S3Client);
-const ddb = mockClient(DynamoDBClient);
-const sm = mockClient(SageMakerRuntimeClient);
-const s3 = new S3Client({ region: 'us-east-1' });
-const sageMaker = new SageMakerRuntimeClient({ region: 'us-east-1' });
-const deps = {
-  config: loadConfig(),
-  store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
-  s3: () => s3,
-  sageMaker: () => sageMaker,
-  now: () => new Date('2026-11-24T12:00:00Z'),
-  newId: () => '00000000-0000-4000-8000-000000000000',
-};
+/*
+ * submitJob against the fakes of its ports (test/support/fakes): what it stores, invokes and
+ * records, read back through them. How each port speaks to AWS is its adapter's test, and the
+ * contract suites (test/contract) hold the fakes to the emulators.
+ */
+
 const csv = Buffer.from('1,2\n3,4\n');
+const ID = '00000000-0000-4000-8000-000000000000';
+const setup = () => submitFakes({ newId: () => ID });
 
 async function status(p: Promise<unknown>): Promise<number> {
   const err = await p.then(
@@ -49,24 +26,9 @@ async function status(p: Promise<unknown>): Promise<number> {
   return err instanceof AppError ? errorAnswer(err).status : 0;
 }
 
-beforeEach(() => {
-  s3mock.reset();
-  ddb.reset();
-  sm.reset();
-  ddb.on(PutItemCommand).resolves({});
-  ddb.on(UpdateItemCommand).callsFake((input) => ({
-    Attributes: marshall({ inferenceId: input.Key.inferenceId.S, status: 'IN_PROGRESS' }),
-  }));
-  s3mock.on(PutObjectCommand).resolves({});
-  sm.on(InvokeEndpointAsyncCommand).resolves({
-    InferenceId: 'x',
-    OutputLocation: 's3://async-jobs-local-output/outputs/x.out',
-    FailureLocation: 's3://async-jobs-local-output/failures/x-error.out',
-  });
-});
-
 describe('submitJob', () => {
   it('stores the body, invokes with every parameter, records the locations', async () => {
+    const { deps, objects, endpoint, store } = setup();
     const res = await submitJob(
       {
         query: {
@@ -82,46 +44,43 @@ describe('submitJob', () => {
       deps,
     );
     expect(res.created).toBe(true);
-    const put = s3mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
-    expect(put).toMatchObject({
-      Bucket: 'async-jobs-local-input',
-      Key: 'inputs/job-1',
-      ContentType: 'text/csv',
-    });
-    expect(Buffer.from(put.Body as Uint8Array)).toEqual(csv);
-    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input).toEqual({
-      EndpointName: 'demo-endpoint',
-      InputLocation: 's3://async-jobs-local-input/inputs/job-1',
-      InferenceId: 'job-1',
-      S3OutputPathExtension: 'demo-endpoint',
-      Filename: 'job-1.out',
-      ContentType: 'text/csv',
-      Accept: 'application/json',
-      CustomAttributes: 'delay_ms=10',
-      RequestTTLSeconds: 600,
-      InvocationTimeoutSeconds: 120,
-    });
-    const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(assignments(update).outputLocation?.value).toEqual({
-      S: 's3://async-jobs-local-output/outputs/x.out',
-    });
+    const input = { bucket: 'async-jobs-local-input', key: 'inputs/job-1' };
+    expect(objects.body(input)).toEqual(csv);
+    expect(objects.objects.get('async-jobs-local-input/inputs/job-1')?.contentType).toBe(
+      'text/csv',
+    );
+    expect(endpoint.invocations).toEqual([
+      {
+        endpointName: 'demo-endpoint',
+        input,
+        inferenceId: 'job-1',
+        contentType: 'text/csv',
+        accept: 'application/json',
+        customAttributes: 'delay_ms=10',
+        requestTtlSeconds: 600,
+        invocationTimeoutSeconds: 120,
+      },
+    ]);
+    const recorded = store.records.get('job-1');
+    expect(recorded?.outputLocation).toBe(
+      's3://async-jobs-local-output/outputs/demo-endpoint/job-1.out',
+    );
+    expect(res.job.outputLocation).toBe(recorded?.outputLocation);
   });
 
   it('routes to an allow-listed endpoint and records it on the job', async () => {
+    const { deps, endpoint, store } = setup();
     const multi = {
       ...deps,
       config: { ...deps.config, endpointNames: ['demo-endpoint', 'other-ep'] },
     };
     await submitJob({ query: { endpoint: 'other-ep' }, contentType: 'text/csv', body: csv }, multi);
-    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.EndpointName).toBe(
-      'other-ep',
-    );
-    expect(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item?.endpointName).toEqual({
-      S: 'other-ep',
-    });
+    expect(endpoint.invocations[0]!.endpointName).toBe('other-ep');
+    expect(store.records.get(ID)?.endpointName).toBe('other-ep');
   });
 
   it('answers 400 for an endpoint outside the allow-list and invokes nothing', async () => {
+    const { deps, endpoint, store } = setup();
     expect(
       await status(
         submitJob({ query: { endpoint: 'not-allowed' }, contentType: 'text/csv', body: csv }, deps),
@@ -132,61 +91,77 @@ describe('submitJob', () => {
         submitJob({ query: { endpoint: 'bad name!' }, contentType: 'text/csv', body: csv }, deps),
       ),
     ).toBe(400);
-    expect(sm.calls()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(endpoint.invocations).toHaveLength(0);
+    expect(store.calls).toHaveLength(0);
   });
 
   it('claims before it uploads or invokes', async () => {
+    const { deps, objects, endpoint, store } = setup();
+    const claimed: boolean[] = [];
+    const put = objects.put.bind(objects);
+    objects.put = async (...args) => {
+      claimed.push(store.records.has(ID));
+      return put(...args);
+    };
+    const invoke = endpoint.invokeAsync.bind(endpoint);
+    endpoint.invokeAsync = async (...args) => {
+      claimed.push(store.records.has(ID));
+      return invoke(...args);
+    };
     await submitJob({ query: {}, contentType: 'text/csv', body: csv }, deps);
-    const claim = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
-    expect(claim.Item?.inferenceId).toEqual({ S: '00000000-0000-4000-8000-000000000000' });
-    expect(claim.Item?.expiresAt).toEqual({
-      N: String(Date.parse('2026-11-24T12:00:00Z') / 1000 + 30 * 86_400),
-    });
+    expect(store.calls[0]).toBe('claim');
+    expect(claimed).toEqual([true, true]);
+    expect(store.records.get(ID)?.expiresAt).toBe(
+      Date.parse('2026-11-24T12:00:00Z') / 1000 + 30 * 86_400,
+    );
   });
 
   it('answers an existing id with the record and invokes nothing', async () => {
-    ddb
-      .on(PutItemCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
-    ddb
-      .on(GetItemCommand)
-      .resolves({ Item: marshall({ inferenceId: 'dup', status: 'COMPLETED' }) });
+    const { deps, objects, endpoint, store } = setup();
+    store.put({ inferenceId: 'dup', status: 'COMPLETED' });
     const res = await submitJob(
       { query: { inferenceId: 'dup' }, contentType: 'text/csv', body: csv },
       deps,
     );
-    expect(res).toEqual({ created: false, job: { inferenceId: 'dup', status: 'COMPLETED' } });
-    expect(s3mock.calls()).toHaveLength(0);
-    expect(sm.calls()).toHaveLength(0);
+    expect(res.created).toBe(false);
+    expect(res.job).toMatchObject({ inferenceId: 'dup', status: 'COMPLETED' });
+    expect(objects.count()).toBe(0);
+    expect(endpoint.invocations).toHaveLength(0);
   });
 
   it('releases the claim when SageMaker throttles, and answers 429', async () => {
-    sm.on(InvokeEndpointAsyncCommand).rejects(
-      Object.assign(new Error('Rate exceeded'), {
-        name: 'ThrottlingException',
-        $metadata: { httpStatusCode: 429 },
-      }),
-    );
+    const { deps, endpoint, store } = setup();
+    endpoint.faults = [
+      invokeError(
+        Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 429 },
+        }),
+      ),
+    ];
     expect(
       await status(
         submitJob({ query: { inferenceId: 't' }, contentType: 'text/csv', body: csv }, deps),
       ),
     ).toBe(429);
-    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(1);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(store.count('release')).toBe(1);
+    expect(store.records.has('t')).toBe(false);
+    expect(store.count('markQueued')).toBe(0);
   });
 
   it('releases the claim when the upload fails, and answers 503', async () => {
-    s3mock.on(PutObjectCommand).rejects(new Error('socket hang up'));
+    const { deps, objects, endpoint, store } = setup();
+    objects.fail('put', () => new Error('socket hang up'));
     expect(await status(submitJob({ query: {}, contentType: 'text/csv', body: csv }, deps))).toBe(
       503,
     );
-    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(1);
-    expect(sm.calls()).toHaveLength(0);
+    expect(store.count('release')).toBe(1);
+    expect(store.records.has(ID)).toBe(false);
+    expect(endpoint.invocations).toHaveLength(0);
   });
 
   it('does not upload when the input is given by location', async () => {
+    const { deps, objects, endpoint } = setup();
     await submitJob(
       {
         query: { inputLocation: 's3://async-jobs-local-input/big/x.csv' },
@@ -195,10 +170,11 @@ describe('submitJob', () => {
       },
       deps,
     );
-    expect(s3mock.calls()).toHaveLength(0);
-    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.InputLocation).toBe(
-      's3://async-jobs-local-input/big/x.csv',
-    );
+    expect(objects.count()).toBe(0);
+    expect(endpoint.invocations[0]!.input).toEqual({
+      bucket: 'async-jobs-local-input',
+      key: 'big/x.csv',
+    });
   });
 
   it.each([
@@ -212,12 +188,15 @@ describe('submitJob', () => {
     [{ accept: 'not a type' }, 400],
     [{ inputLocation: 's3://async-jobs-local-input/x' }, 400], // and a body
   ])('rejects %j with %i before touching anything', async (query, code) => {
+    const { deps, objects, endpoint, store } = setup();
     expect(await status(submitJob({ query, contentType: 'text/csv', body: csv }, deps))).toBe(code);
-    expect(ddb.calls()).toHaveLength(0);
-    expect(sm.calls()).toHaveLength(0);
+    expect(store.calls).toHaveLength(0);
+    expect(objects.count()).toBe(0);
+    expect(endpoint.invocations).toHaveLength(0);
   });
 
   it('rejects an empty body (400), a bad content type (415) and a huge body (413)', async () => {
+    const { deps } = setup();
     expect(
       await status(submitJob({ query: {}, contentType: 'text/csv', body: Buffer.alloc(0) }, deps)),
     ).toBe(400);
@@ -235,10 +214,16 @@ describe('submitJob', () => {
   });
 
   it('defaults the content type of a body to application/octet-stream', async () => {
+    const { deps, endpoint } = setup();
     await submitJob({ query: {}, body: csv }, deps);
-    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.ContentType).toBe(
-      'application/octet-stream',
-    );
+    expect(endpoint.invocations[0]!.contentType).toBe('application/octet-stream');
+  });
+
+  it('runs under the submit deadline, and the release under its own', async () => {
+    const { deps, endpoint, deadlines } = setup();
+    endpoint.faults = [invokeError(new Error('ECONNRESET'))];
+    await status(submitJob({ query: {}, contentType: 'text/csv', body: csv }, deps));
+    expect(deadlines.phases).toEqual(['submit', 'release']);
   });
 });
 

@@ -19,6 +19,7 @@ import { loadConfig } from '../../../../src/lib/config.ts';
 import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { jobsFromMessage } from '../../../../src/lib/app/trigger.ts';
 import { answering } from '../../../support/answers.ts';
+import { submitPorts } from '../../../../src/lib/wiring/submit.ts';
 
 const s3mock = mockClient(S3Client);
 const ddb = mockClient(DynamoDBClient);
@@ -33,12 +34,15 @@ const rules = {
   maxBytes: 1_000_000,
   contentTypes: [] as string[],
 };
+// Through the wiring: the S3 adapter's HeadObject answers (404, 403) are part of what is tested.
 const deps = {
-  config,
-  store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
-  s3: () => s3,
-  sageMaker: () => sageMaker,
-  now: () => new Date('2026-11-26T12:00:00Z'),
+  ...submitPorts({
+    config,
+    store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
+    s3: () => s3,
+    sageMaker: () => sageMaker,
+    now: () => new Date('2026-11-26T12:00:00Z'),
+  }),
   rules,
 };
 

@@ -11,6 +11,7 @@ import {
   shardKey,
   type Job,
 } from '../../../../src/lib/domain/jobs.ts';
+import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 
 /*
  * Issue 15: a job submitted while the endpoint is at zero instances waits in SageMaker's backlog
@@ -85,10 +86,10 @@ describe('a job waiting for capacity within its RequestTTLSeconds', () => {
     let checked = 0;
     // Every 5 minutes, as serverless.yml schedules it, from the submit to the deadline.
     for (let t = 0; t <= deadline; t += 300) {
-      const report = await reconcile(
-        { config, store, s3, now: () => at(t) },
-        { olderThanSeconds: 900, periodSeconds: 300 },
-      );
+      const report = await reconcile(endingPorts({ config, store, s3, now: () => at(t) }), {
+        olderThanSeconds: 900,
+        periodSeconds: 300,
+      });
       expect(report.expired, `at ${t} s`).toBe(0);
       expect(report.errors).toBe(0);
       checked += report.checked;
@@ -96,7 +97,10 @@ describe('a job waiting for capacity within its RequestTTLSeconds', () => {
     // It was looked for (15, 30, 45, 60 min...), found pending each time, never failed.
     expect(checked).toBeGreaterThanOrEqual(4);
     expect(transitions).toEqual([]);
-    const late = await checkJob(job, { config, store, s3, now: () => at(deadline + 1) });
+    const late = await checkJob(
+      job,
+      endingPorts({ config, store, s3, now: () => at(deadline + 1) }),
+    );
     expect(late.verdict).toBe('expired');
     expect(transitions).toHaveLength(1);
   });
@@ -105,9 +109,9 @@ describe('a job waiting for capacity within its RequestTTLSeconds', () => {
     const job = waitingJob();
     const { store, transitions } = storeOf(job);
     for (const t of [900, 3_600, 21_600, 22_500, 22_500 + EXPIRY_GRACE_SECONDS]) {
-      expect((await checkJob(job, { config, store, s3, now: () => at(t) })).verdict).toBe(
-        'pending',
-      );
+      expect(
+        (await checkJob(job, endingPorts({ config, store, s3, now: () => at(t) }))).verdict,
+      ).toBe('pending');
     }
     expect(transitions).toEqual([]);
   });
@@ -115,9 +119,9 @@ describe('a job waiting for capacity within its RequestTTLSeconds', () => {
   it('is not failed just after expectedBy: SageMaker may still be writing its output', async () => {
     const job = waitingJob(60, 60);
     const { store, transitions } = storeOf(job);
-    expect((await checkJob(job, { config, store, s3, now: () => at(121) })).verdict).toBe(
-      'pending',
-    );
+    expect(
+      (await checkJob(job, endingPorts({ config, store, s3, now: () => at(121) }))).verdict,
+    ).toBe('pending');
     expect(transitions).toEqual([]);
   });
 

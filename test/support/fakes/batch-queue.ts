@@ -1,9 +1,9 @@
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import type { BatchQueue } from '../../src/lib/adapters/batch-queue.ts';
-import type { BatchMessage } from '../../src/lib/domain/batches.ts';
+import type { BatchQueue } from '../../../src/lib/app/ports/batch-queue.ts';
+import type { BatchMessage } from '../../../src/lib/domain/batches.ts';
 
 /**
- * An SQS queue in memory with a virtual clock, for driving the batch worker in-process: a received
+ * The BatchQueue port's fake (src/lib/app/ports/batch-queue.ts): an SQS queue in memory with a virtual clock, for driving the batch worker in-process: a received
  * message is invisible for the visibility timeout (or what ChangeMessageVisibility set), comes
  * back with ApproximateReceiveCount one higher unless the worker succeeded on it, and is deleted
  * when it is not among the batch's `batchItemFailures`. Time only moves when the test advances it

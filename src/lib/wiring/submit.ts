@@ -1,0 +1,40 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { Config } from '../config.ts';
+import type { ClientSource } from '../adapters/client-source.ts';
+import { wallClock } from '../adapters/clock.ts';
+import { objectStoreOnDemand } from '../adapters/lazy.ts';
+import { emfMetrics } from '../adapters/metrics.ts';
+import { sageMakerEndpoint } from '../adapters/sagemaker.ts';
+import { submitDeadlines } from '../adapters/time-bounds.ts';
+import type { JobRepository } from '../app/ports/job-repository.ts';
+import type { SubmitDeps } from '../app/submit.ts';
+
+/*
+ * The composition root of a submit (POST /jobs, startJob, retries, triggers, batch lines): which
+ * adapter fills which port of src/lib/app/submit.ts. S3 stays on demand (a retry never stores a
+ * body, so never loads it; a handler whose every call does imports storage.ts itself); SageMaker
+ * is every submit's, so its adapter is a static import.
+ */
+
+/** The clients a submit runs over, as the handlers hold them (src/lib/adapters/clients.ts). */
+export interface SubmitClients {
+  config: Config;
+  store: JobRepository;
+  s3: ClientSource<S3Client>;
+  sageMaker: () => SageMakerRuntimeClient;
+  now?: () => Date;
+  newId?: () => string;
+  remainingMs?: () => number;
+}
+
+export function submitPorts({ s3, sageMaker, now, ...rest }: SubmitClients): SubmitDeps {
+  return {
+    ...rest,
+    objects: objectStoreOnDemand(s3),
+    endpoint: sageMakerEndpoint(sageMaker),
+    metrics: emfMetrics,
+    deadlines: submitDeadlines,
+    now: now ?? wallClock,
+  };
+}
