@@ -1,7 +1,4 @@
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { describe, expect, it } from 'vitest';
 import { checkJob, reconcile } from '../../../../src/lib/app/reconcile.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
 import {
@@ -11,32 +8,23 @@ import {
   shardKey,
   type Job,
 } from '../../../../src/lib/domain/jobs.ts';
-import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
+import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
+import { endingFakes } from '../../../support/fakes/ports.ts';
 
 /*
  * Issue 15: a job submitted while the endpoint is at zero instances waits in SageMaker's backlog
  * until an instance is in service, up to its RequestTTLSeconds. No output for that long is not a
  * lost notification: neither reconcile nor getJob's stale check may fail it before expectedBy
  * (submit + RequestTTLSeconds + InvocationTimeoutSeconds) and its grace.
+ *
+ * On the fakes of the ending's ports: no object is written, so every look in S3 finds nothing
+ * (the object store contract, test/contract/object-store.contract.ts, holds the S3 adapter to the
+ * same answer for a key not written yet).
  */
 
-const s3mock = mockClient(S3Client);
-const s3 = () => new S3Client({ region: 'us-east-1' });
 const config = loadConfig();
 const T0 = new Date('2026-11-24T12:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
-
-beforeEach(() => {
-  s3mock.reset();
-  // GetObject of a key not written yet: 404 NoSuchKey when the caller may s3:ListBucket
-  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
-  s3mock.on(GetObjectCommand).rejects(
-    new NoSuchKey({
-      message: 'The specified key does not exist.',
-      $metadata: { httpStatusCode: 404 },
-    }),
-  );
-});
 
 function waitingJob(ttlSeconds?: number, timeoutSeconds?: number): Job {
   return {
@@ -52,41 +40,21 @@ function waitingJob(ttlSeconds?: number, timeoutSeconds?: number): Job {
   };
 }
 
-/** A store holding one job; records every terminal transition asked of it. */
-function storeOf(job: Job) {
-  const transitions: unknown[] = [];
-  let cursor: Record<string, string> = {};
-  const store = {
-    reconcileCursor: async () => cursor,
-    saveReconcileCursor: async (done: Record<string, string>) => {
-      cursor = done;
-    },
-    async *entries(key: string, from?: string, to?: string) {
-      const t = job.submittedAt as string;
-      if (key === job.shardKey && (from === undefined || t >= from) && t < (to as string)) {
-        yield { inferenceId: job.inferenceId, submittedAt: t, shardKey: key };
-      }
-    },
-    getMany: async () => [job],
-    get: async () => job,
-    transition: async (_id: string, outcome: unknown) => {
-      transitions.push(outcome);
-      return { applied: true, job: { ...job, status: 'FAILED' } };
-    },
-  } as unknown as JobStore;
-  return { store, transitions };
+/** The ending's ports on their fakes, the store holding `job`, the clock at `seconds`. */
+function portsAt(store: FakeJobRepository, seconds: number) {
+  return endingFakes({ store, now: () => at(seconds) }, config).deps;
 }
 
 describe('a job waiting for capacity within its RequestTTLSeconds', () => {
   it('is never failed by the scheduled reconcile before its deadline, and is once past it', async () => {
     // RequestTTLSeconds 3600 and InvocationTimeoutSeconds 900: expectedBy is T0 + 75 min.
     const job = waitingJob(3_600, 900);
-    const { store, transitions } = storeOf(job);
+    const store = new FakeJobRepository([job]);
     const deadline = 4_500 + EXPIRY_GRACE_SECONDS;
     let checked = 0;
     // Every 5 minutes, as serverless.yml schedules it, from the submit to the deadline.
     for (let t = 0; t <= deadline; t += 300) {
-      const report = await reconcile(endingPorts({ config, store, s3, now: () => at(t) }), {
+      const report = await reconcile(portsAt(store, t), {
         olderThanSeconds: 900,
         periodSeconds: 300,
       });
@@ -96,33 +64,27 @@ describe('a job waiting for capacity within its RequestTTLSeconds', () => {
     }
     // It was looked for (15, 30, 45, 60 min...), found pending each time, never failed.
     expect(checked).toBeGreaterThanOrEqual(4);
-    expect(transitions).toEqual([]);
-    const late = await checkJob(
-      job,
-      endingPorts({ config, store, s3, now: () => at(deadline + 1) }),
-    );
+    expect(store.count('transition')).toBe(0);
+    const late = await checkJob(job, portsAt(store, deadline + 1));
     expect(late.verdict).toBe('expired');
-    expect(transitions).toHaveLength(1);
+    expect(store.count('transition')).toBe(1);
+    expect(store.records.get(job.inferenceId)?.status).toBe('FAILED');
   });
 
   it('with SageMaker default TTL (6 h queue + 15 min run) it stays pending for 6 h 20 min', async () => {
     const job = waitingJob();
-    const { store, transitions } = storeOf(job);
+    const store = new FakeJobRepository([job]);
     for (const t of [900, 3_600, 21_600, 22_500, 22_500 + EXPIRY_GRACE_SECONDS]) {
-      expect(
-        (await checkJob(job, endingPorts({ config, store, s3, now: () => at(t) }))).verdict,
-      ).toBe('pending');
+      expect((await checkJob(job, portsAt(store, t))).verdict).toBe('pending');
     }
-    expect(transitions).toEqual([]);
+    expect(store.count('transition')).toBe(0);
   });
 
   it('is not failed just after expectedBy: SageMaker may still be writing its output', async () => {
     const job = waitingJob(60, 60);
-    const { store, transitions } = storeOf(job);
-    expect(
-      (await checkJob(job, endingPorts({ config, store, s3, now: () => at(121) }))).verdict,
-    ).toBe('pending');
-    expect(transitions).toEqual([]);
+    const store = new FakeJobRepository([job]);
+    expect((await checkJob(job, portsAt(store, 121))).verdict).toBe('pending');
+    expect(store.count('transition')).toBe(0);
   });
 
   it("getJob's stale check looks in S3 on the schedule; pending means it answers IN_PROGRESS", () => {
