@@ -1,16 +1,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { jobStore, s3, sageMaker, sqs } from '../lib/adapters/clients.ts';
+import { sqs } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import type { Job } from '../lib/domain/jobs.ts';
 import { parseRetryMessage } from '../lib/domain/retry.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { runScheduledRetry, scheduleRetry } from '../lib/app/auto-retry.ts';
 import { schedulePorts } from '../lib/wiring/retries.ts';
-import { submitPorts } from '../lib/wiring/submit.ts';
+import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -42,16 +41,7 @@ export const handler = middy(
           return;
         }
         try {
-          await runScheduledRetry(
-            message,
-            submitPorts({
-              config: cfg,
-              store: jobStore(),
-              s3,
-              sageMaker,
-              remainingMs: remainingTimeOf(context),
-            }),
-          );
+          await runScheduledRetry(message, lambdaSubmitPorts(cfg, context));
         } catch (err) {
           // Back to the queue: received again after its visibility timeout, then the DLQ.
           logger.warn('retry failed; left in the queue', {

@@ -1,14 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { awsErrorName } from '../lib/domain/errors.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { settleSqsBatch } from '../lib/adapters/sqs-batch.ts';
 import { jobsFromMessage } from '../lib/app/trigger.ts';
-import { submitPorts } from '../lib/wiring/submit.ts';
+import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 // Every trigger reads the object's head from S3: its adapter and SDK load in INIT.
 import '../lib/adapters/storage.ts';
 
@@ -38,9 +36,8 @@ export const handler = middy(async (event: SQSEvent, ctx: unknown): Promise<SQSB
         body = undefined;
       }
       try {
-        const remainingMs = remainingTimeOf(ctx);
         await jobsFromMessage(body, {
-          ...submitPorts({ config: cfg, store: jobStore(), s3, sageMaker, remainingMs }),
+          ...lambdaSubmitPorts(cfg, ctx),
           rules,
         });
       } catch (err) {

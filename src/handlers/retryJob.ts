@@ -1,15 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { BadRequest } from '../lib/domain/errors.ts';
 import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { ANY_INFERENCE_ID, publicView } from '../lib/domain/jobs.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { retryJob } from '../lib/app/retry.ts';
-import { submitPorts } from '../lib/wiring/submit.ts';
+import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -23,13 +21,7 @@ export const handler = middy(async (event: HttpEvent, context: unknown) => {
   logger.appendKeys({ inferenceId });
   const job = await retryJob(
     { inferenceId, owner: requestOwner(event, cfg.ownerMode) },
-    submitPorts({
-      config: cfg,
-      store: jobStore(),
-      s3,
-      sageMaker,
-      remainingMs: remainingTimeOf(context),
-    }),
+    lambdaSubmitPorts(cfg, context),
   );
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;
   return json(202, publicView(job), { location });

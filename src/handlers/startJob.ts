@@ -1,10 +1,8 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
-import { submitPorts } from '../lib/wiring/submit.ts';
+import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 // Most submits store their body in S3: the adapter and its SDK load in INIT, not on the first
 // call (submit loads them on demand, so that a retry, whose input is stored, never does).
 import '../lib/adapters/storage.ts';
@@ -21,16 +19,7 @@ const cfg = config();
  * (BadRequest, Throttled, ...), which the Task state sees as its error name.
  */
 export const handler = middy(async (payload: unknown, context: unknown): Promise<PublicJob> => {
-  const { job } = await submitJob(
-    directSubmission(payload),
-    submitPorts({
-      config: cfg,
-      store: jobStore(),
-      s3,
-      sageMaker,
-      remainingMs: remainingTimeOf(context),
-    }),
-  );
+  const { job } = await submitJob(directSubmission(payload), lambdaSubmitPorts(cfg, context));
   logger.appendKeys({ inferenceId: job.inferenceId });
   return publicView(job);
 }).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,14 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { jobStore, s3, sageMaker } from '../lib/adapters/clients.ts';
 import { config } from '../lib/config.ts';
 import { bodyBytes, header, httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { publicView } from '../lib/domain/jobs.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { remainingTimeOf } from '../lib/adapters/clock.ts';
 import { submitJob } from '../lib/app/submit.ts';
-import { submitPorts } from '../lib/wiring/submit.ts';
+import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 // Most submits store their body in S3: the adapter and its SDK load in INIT, not on the first
 // call (submit loads them on demand, so that a retry, whose input is stored, never does).
 import '../lib/adapters/storage.ts';
@@ -25,13 +23,7 @@ export const handler = middy(async (event: HttpEvent, context: unknown) => {
       body: bodyBytes(event),
       owner: requestOwner(event, cfg.ownerMode),
     },
-    submitPorts({
-      config: cfg,
-      store: jobStore(),
-      s3,
-      sageMaker,
-      remainingMs: remainingTimeOf(context),
-    }),
+    lambdaSubmitPorts(cfg, context),
   );
   logger.appendKeys({ inferenceId: job.inferenceId });
   const location = `/jobs/${encodeURIComponent(job.inferenceId)}`;

@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Config } from '../config.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
-import { wallClock } from '../adapters/clock.ts';
+import { jobStore, s3, sageMaker } from '../adapters/clients.ts';
+import { remainingTimeOf, wallClock } from '../adapters/clock.ts';
 import { objectStoreOnDemand } from '../adapters/lazy.ts';
 import { emfMetrics } from '../adapters/metrics.ts';
 import { sageMakerEndpoint } from '../adapters/sagemaker.ts';
@@ -37,4 +38,18 @@ export function submitPorts({ s3, sageMaker, now, ...rest }: SubmitClients): Sub
     deadlines: submitDeadlines,
     now: now ?? wallClock,
   };
+}
+
+/**
+ * A handler's submit: the process's own clients (one per service, src/lib/adapters/clients.ts)
+ * and the invocation's deadline from its Lambda context, so each claim's lease covers it.
+ */
+export function lambdaSubmitPorts(config: Config, context: unknown): SubmitDeps {
+  return submitPorts({
+    config,
+    store: jobStore(),
+    s3,
+    sageMaker,
+    remainingMs: remainingTimeOf(context),
+  });
 }
