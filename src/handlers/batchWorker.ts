@@ -6,8 +6,7 @@ import { batchQueue, batchStore } from '../lib/adapters/batch-clients.ts';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { remainingTimeOf } from '../lib/adapters/clock.ts';
-import { processBatchEvent } from '../lib/wiring/batch-worker.ts';
-import { workerPorts } from '../lib/wiring/batches.ts';
+import { processBatchEvent, workerPorts } from '../lib/wiring/batch-worker.ts';
 // Every step reads or writes S3: its adapter and SDK load in INIT.
 import '../lib/adapters/storage.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStore } from '../../src/lib/adapters/batch-store.ts';
 import type { JobStore } from '../../src/lib/adapters/job-store.ts';
 import type { WorkerDeps } from '../../src/lib/app/batch-worker.ts';
-import { processBatchEvent } from '../../src/lib/wiring/batch-worker.ts';
+import { processBatchEvent, workerPorts } from '../../src/lib/wiring/batch-worker.ts';
 import { getBatch } from '../../src/lib/app/batch-status.ts';
 import { createBatch } from '../../src/lib/app/batches.ts';
 import { processEvent } from '../../src/lib/wiring/results.ts';
@@ -28,7 +28,6 @@ import {
 } from '../support/notifications.ts';
 import { answering } from '../support/answers.ts';
 import { endingPorts } from '../../src/lib/wiring/endings.ts';
-import { workerPorts } from '../../src/lib/wiring/batches.ts';
 import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*

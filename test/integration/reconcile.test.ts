@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchStore, batchQueue } from '../../src/lib/adapters/batch-clients.ts';
 import { jobStore, s3, sageMaker } from '../../src/lib/adapters/clients.ts';
 import { config } from '../../src/lib/config.ts';
-import { processBatchEvent } from '../../src/lib/wiring/batch-worker.ts';
+import { processBatchEvent, workerPorts } from '../../src/lib/wiring/batch-worker.ts';
 import { getBatch } from '../../src/lib/app/batch-status.ts';
 import { reconcile } from '../../src/lib/app/reconcile.ts';
 import { submitJob as submitLine } from '../../src/lib/app/submit.ts';
@@ -18,7 +18,6 @@ import { lambdaContext } from '../support/lambda.ts';
 import { OUTPUT_BUCKET } from '../support/notifications.ts';
 import { endingPorts } from '../../src/lib/wiring/endings.ts';
 import { submitPorts } from '../../src/lib/wiring/submit.ts';
-import { workerPorts } from '../../src/lib/wiring/batches.ts';
 import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*

@@ -10,7 +10,7 @@ import { BatchStore } from '../../src/lib/adapters/batch-store.ts';
 import { sqsBatchQueue } from '../../src/lib/adapters/batch-queue.ts';
 import { JobStore } from '../../src/lib/adapters/job-store.ts';
 import type { WorkerDeps } from '../../src/lib/app/batch-worker.ts';
-import { processBatchEvent } from '../../src/lib/wiring/batch-worker.ts';
+import { processBatchEvent, workerPorts } from '../../src/lib/wiring/batch-worker.ts';
 import { getBatch } from '../../src/lib/app/batch-status.ts';
 import { loadConfig } from '../../src/lib/config.ts';
 import { startLocalSqs } from '../../src/local/sqs.ts';
@@ -30,7 +30,6 @@ import {
   restoreJobs,
   stateFolders,
 } from '../../src/local/state.ts';
-import { workerPorts } from '../../src/lib/wiring/batches.ts';
 import { objectStoreOnDemand } from '../../src/lib/adapters/lazy.ts';
 
 /*

@@ -4,15 +4,13 @@ import type { Config } from '../config.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { eventsOnDemand, objectStoreOnDemand } from '../adapters/lazy.ts';
 import type { BatchDeps } from '../app/batches.ts';
-import type { WorkerDeps } from '../app/batch-worker.ts';
 import type { BatchQueue } from '../app/ports/batch-queue.ts';
 import type { BatchRepository } from '../app/ports/batch-repository.ts';
-import { submitPorts, type SubmitClients } from './submit.ts';
 
 /*
- * The composition root of batches (POST and GET /batches, the batch worker). S3 and EventBridge
- * load on first use; the worker's handler imports storage.ts itself, as every step reads or
- * writes S3.
+ * The composition root of batches (POST and GET /batches; the worker's is batch-worker.ts, which
+ * adds a submit's ports, so that createBatch never loads the SageMaker SDK). S3 and EventBridge
+ * load on first use; the handlers whose every call reads or writes S3 import storage.ts themselves.
  */
 
 export interface BatchClients {
@@ -32,12 +30,4 @@ export function batchPorts({ s3, eventBridge, ...rest }: BatchClients): BatchDep
     objects: objectStoreOnDemand(s3),
     events: eventBridge && bus ? eventsOnDemand(eventBridge, bus) : undefined,
   };
-}
-
-export function workerPorts(
-  clients: BatchClients & { submit: Omit<SubmitClients, 'config'> },
-): WorkerDeps {
-  const { config } = clients;
-  const { config: _config, ...submit } = submitPorts({ config, ...clients.submit });
-  return { ...batchPorts(clients), submit };
 }
