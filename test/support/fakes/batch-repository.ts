@@ -23,7 +23,8 @@ const sorted = (set: Set<number> | undefined) => [...(set ?? [])].sort((a, b) =>
 export class FakeBatchRepository implements BatchRepository {
   readonly headers = new Map<string, Header>();
   readonly counters = new Map<string, Counter>();
-  readonly lineIds = new Map<string, Record<string, string>>();
+  /** The ids item of a block, with its own TTL attribute as openBlock's PutItem writes it. */
+  readonly lineIds = new Map<string, { ids: Record<string, string>; expiresAt: number }>();
 
   private counter(batchId: string, block: number): Counter {
     const key = `${batchId}#${block}`;
@@ -59,11 +60,14 @@ export class FakeBatchRepository implements BatchRepository {
     };
   }
 
-  /** UpdateItem on the header: creates an item of only what it sets when there is none. */
+  /**
+   * UpdateItem on the header: creates an item of only what it sets when there is none. Not even
+   * batchId: the adapter's item then holds its key and the update's attributes alone.
+   */
   private upsert(batchId: string): Header {
     let h = this.headers.get(batchId);
     if (!h) {
-      h = { batchId } as Header;
+      h = {} as Header;
       this.headers.set(batchId, h);
     }
     return h;
@@ -93,14 +97,16 @@ export class FakeBatchRepository implements BatchRepository {
     ids: Record<string, string>,
     expiresAt: number,
   ): Promise<void> {
-    if (Object.keys(ids).length > 0) this.lineIds.set(`${batchId}#${block}`, { ...ids });
+    if (Object.keys(ids).length > 0) {
+      this.lineIds.set(`${batchId}#${block}`, { ids: { ...ids }, expiresAt });
+    }
     const c = this.counter(batchId, block);
     c.expected = expected;
     c.expiresAt = expiresAt;
   }
 
   async ids(batchId: string, block: number): Promise<Record<string, string>> {
-    return { ...this.lineIds.get(`${batchId}#${block}`) };
+    return { ...this.lineIds.get(`${batchId}#${block}`)?.ids };
   }
 
   async addLine(
