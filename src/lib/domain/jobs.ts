@@ -157,7 +157,14 @@ export function expiresAt(from: Date, ttlDays: number): number {
 
 /** What a notification knows about a job; also enough to create a record it has never seen. */
 export interface Outcome {
-  status: 'COMPLETED' | 'FAILED';
+  status: Exclude<JobStatus, 'IN_PROGRESS'>; // CANCELLED and EXPIRED join JobStatus with queue control
+  /**
+   * Queue control's endings apply only to a record in this state: `waiting` (in its lane, never
+   * handed to SageMaker: CANCELLED, EXPIRED) or `cancelRequested` (handed to SageMaker, then
+   * cancelled: its ending becomes CANCELLED). Without it (a notification's or reconcile's
+   * COMPLETED/FAILED) the transition applies only to a job neither waiting nor cancel-requested.
+   */
+  from?: 'waiting' | 'cancelRequested';
   endpointName: string;
   inputLocation?: string;
   inputContentType?: string;

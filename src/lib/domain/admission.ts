@@ -1,0 +1,75 @@
+/*
+ * Queue control in front of SageMaker's own queue (docs/queue.md): jobs wait in the project's
+ * lanes and a dispatcher hands SageMaker only what its instances can run soon (the window). Only
+ * what has not reached SageMaker can be reordered, expired or cancelled for free. Types and pure
+ * rules only; the waiting index and the slots are the store's (src/lib/adapters/store/), the
+ * rounds are the use cases' (src/lib/app/).
+ */
+
+/** Strict priority lanes, most urgent first. */
+export type Lane = 'high' | 'normal' | 'low';
+export const LANES: readonly Lane[] = ['high', 'normal', 'low'];
+
+/** `maxQueueSeconds`: the default, and the bounds (SageMaker's RequestTTLSeconds ceiling). */
+export const DEFAULT_MAX_QUEUE_SECONDS = 600;
+export const MIN_MAX_QUEUE_SECONDS = 10;
+export const MAX_MAX_QUEUE_SECONDS = 21_600;
+
+/** The tenant of a job submitted without one (and not in owner mode). */
+export const DEFAULT_TENANT = 'default';
+export const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Position answers read at most this many index entries, whatever the queue's depth. */
+export const POSITION_CAP = 1_000;
+
+/** A tenant's share: its weight within a lane and, optionally, its cap on jobs in flight. */
+export interface TenantQuota {
+  weight: number;
+  maxInFlight?: number;
+}
+
+/** One waiting job as the waiting index holds it (the keys plus what it projects). */
+export interface WaitingEntry {
+  inferenceId: string;
+  endpointName: string;
+  lane: Lane;
+  tenant: string;
+  /** When it entered its lane (ISO-8601): the lane's order, and aging's clock. */
+  enqueuedAt: string;
+  /** After it, the job is never handed to SageMaker (ISO-8601). */
+  queueDeadline: string;
+}
+
+/** One place in the window: free, or held by a job handed to SageMaker. */
+export interface Slot {
+  index: number;
+  holder?: { inferenceId: string; tenant: string; since: string };
+}
+
+/** Where a waiting job stands (GET /jobs/{id} while waiting). */
+export interface QueuePosition {
+  lane: Lane;
+  /** 1 + the waiting jobs of its lane enqueued before it. */
+  position: number;
+  /** Jobs that go first: position - 1 plus the depth of the lanes ahead of it. */
+  ahead: number;
+  /** False when POSITION_CAP was reached: the figures are then lower bounds. */
+  exact: boolean;
+}
+
+/** GET /queue: what the dispatcher saw on its last round for one endpoint. */
+export interface QueueSnapshot {
+  endpointName: string;
+  computedAt: string;
+  lanes: Record<Lane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
+  inFlight: number;
+  inFlightByTenant: Record<string, number>;
+  window: number;
+  /** What the window was computed from. */
+  capacity: {
+    instances: number;
+    perInstanceConcurrency: number;
+    headroom: number;
+    observedAt: string;
+  };
+}
