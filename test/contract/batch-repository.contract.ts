@@ -82,6 +82,13 @@ export function batchRepositoryContract(
       expect((await repo.header(header.batchId))?.owner).toBe('team-a');
     });
 
+    it('answers a header in domain fields only: never the table key it is stored under', async () => {
+      const header = headerOf(id('fields'));
+      await repo.create(header);
+      expect(await repo.header(header.batchId)).toEqual({ ...header, doneBlocks: [] });
+      expect(await repo.markBlockDone(header.batchId, 0)).toEqual({ ...header, doneBlocks: [0] });
+    });
+
     it('of two creates of one id at once, exactly one succeeds', async () => {
       const batchId = id('create-race');
       const answers = await Promise.allSettled([

@@ -168,6 +168,32 @@ export function jobRepositoryContract(name: string, start: () => Promise<JobRepo
       expect((await repo.get(job.inferenceId))?.status).toBe(stored?.status);
     });
 
+    it("stores the outcome, only fills in the submit's fields, and removes none of the claim's", async () => {
+      const job = claimOf(id('outcome'), { inputLocation: 's3://i/claimed' });
+      await repo.claim(job);
+      await repo.transition(
+        job.inferenceId,
+        outcome('COMPLETED', {
+          endpointName: 'other-endpoint',
+          inputLocation: 's3://i/other',
+          outputLocation: 's3://o/x.out',
+          result: '{}',
+          resultEncoding: 'utf8',
+          resultBytes: 2,
+        }),
+      );
+      expect(await repo.get(job.inferenceId)).toEqual({
+        ...job,
+        status: 'COMPLETED',
+        shardKey: shardKey('COMPLETED', job.inferenceId),
+        completedAt: '2026-11-24T12:05:00.000Z',
+        outputLocation: 's3://o/x.out',
+        result: '{}',
+        resultEncoding: 'utf8',
+        resultBytes: 2,
+      });
+    });
+
     it('creates the terminal record when the ending outran the submit', async () => {
       const inferenceId = id('outran');
       const t = await repo.transition(

@@ -26,7 +26,7 @@ const where = (loc: S3Location) => `${loc.bucket}/${loc.key}`;
 export class FakeObjectStore implements ObjectStore {
   readonly objects = new Map<string, Stored>();
   readonly calls: { method: Method; loc: S3Location }[] = [];
-  private readonly faults = new Map<Method, () => unknown>();
+  private readonly faults = new Map<Method, { err: () => unknown; at?: S3Location }>();
 
   /** An object as if stored before the test. */
   seed(loc: S3Location, body: string | Buffer, contentType?: string): this {
@@ -39,8 +39,13 @@ export class FakeObjectStore implements ObjectStore {
     return this.objects.get(where(loc))?.body;
   }
 
-  fail(method: Method, err: () => unknown = () => new Error(`${method} failed`)): this {
-    this.faults.set(method, err);
+  /** Calls of `method` throw `err()`; with `at`, only the calls at that location. */
+  fail(
+    method: Method,
+    err: () => unknown = () => new Error(`${method} failed`),
+    at?: S3Location,
+  ): this {
+    this.faults.set(method, { err, at });
     return this;
   }
 
@@ -51,7 +56,7 @@ export class FakeObjectStore implements ObjectStore {
   private enter(method: Method, loc: S3Location): void {
     this.calls.push({ method, loc: { ...loc } });
     const fault = this.faults.get(method);
-    if (fault) throw fault();
+    if (fault && (fault.at === undefined || where(fault.at) === where(loc))) throw fault.err();
   }
 
   private found(loc: S3Location): Stored {

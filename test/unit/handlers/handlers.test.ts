@@ -14,13 +14,13 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as getJob } from '../../../src/handlers/getJob.ts';
 import { handler as onError } from '../../../src/handlers/onError.ts';
 import { handler as onSuccess } from '../../../src/handlers/onSuccess.ts';
 import { handler as submitJob } from '../../../src/handlers/submitJob.ts';
+import { jobStore } from '../../../src/lib/adapters/clients.ts';
 import { shardKey } from '../../../src/lib/domain/jobs.ts';
-import { assignments } from '../../support/expressions.ts';
 import { lambdaContext } from '../../support/lambda.ts';
 
 const s3mock = mockClient(S3Client);
@@ -106,8 +106,15 @@ describe('getJob handler', () => {
   });
 });
 
+/*
+ * The handlers end jobs through the process's JobStore, the adapter the contract suite holds on
+ * dynalite (test/contract/job-repository.contract.ts): what each asks of it is read off the
+ * store, never parsed back out of the UpdateItem it sends.
+ */
 describe('result handlers with the sample events', () => {
   beforeEach(() => ddb.on(UpdateItemCommand).resolves({}));
+  afterEach(() => vi.restoreAllMocks());
+  const transitions = () => vi.spyOn(jobStore(), 'transition');
 
   it('onSuccess reads the output and stores it', async () => {
     s3mock.on(GetObjectCommand).resolves({
@@ -115,10 +122,16 @@ describe('result handlers with the sample events', () => {
       ContentLength: 22,
       ContentType: 'application/json',
     });
+    const transition = transitions();
     await call(onSuccess, event('success.json'), 'onSuccess');
-    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(input.Key).toEqual({ inferenceId: { S: 'sample-success-1' } });
-    expect(assignments(input).result?.value).toEqual({ S: '{"scores":[0.62,0.91]}' });
+    expect(transition).toHaveBeenCalledTimes(1);
+    expect(transition).toHaveBeenCalledWith(
+      'sample-success-1',
+      expect.objectContaining({ status: 'COMPLETED', result: '{"scores":[0.62,0.91]}' }),
+    );
+    expect(ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input.Key).toEqual({
+      inferenceId: { S: 'sample-success-1' },
+    });
   });
 
   it('onSuccess with responseBody never reads S3', async () => {
@@ -136,9 +149,13 @@ describe('result handlers with the sample events', () => {
     s3mock
       .on(GetObjectCommand)
       .resolves({ Body: Readable.from([Buffer.from('OOM')]) as never, ContentLength: 3 });
+    const transition = transitions();
     await call(onError, event('failure.json'), 'onError');
-    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(assignments(input).status?.value).toEqual({ S: 'FAILED' });
+    expect(transition).toHaveBeenCalledWith(
+      'sample-failure-1',
+      expect.objectContaining({ status: 'FAILED' }),
+    );
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
     await expect(call(onError, event('success-response-body.json'), 'onError')).rejects.toThrow();
   });
 });

@@ -15,8 +15,12 @@ import { isConditionFailure, numbers, type Table } from './table.ts';
  * created -> expanding (cursor) -> expanded -> finished -> manifest written -> announced.
  */
 
+/** The header in domain fields: the table's key attribute stays in the adapter. */
 function toHeader(item: Record<string, AttributeValue>): BatchHeader {
-  const raw = unmarshall(item) as BatchHeader & { doneBlocks?: Set<number> };
+  const { inferenceId: _key, ...raw } = unmarshall(item) as BatchHeader & {
+    inferenceId?: string;
+    doneBlocks?: Set<number>;
+  };
   return { ...raw, doneBlocks: numbers(raw.doneBlocks) };
 }
 

@@ -22,7 +22,6 @@ import {
   type Outcome,
 } from '../../../../src/lib/domain/jobs.ts';
 import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
-import { assignments, condition, removed } from '../../../support/expressions.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs');
@@ -77,21 +76,49 @@ describe('JobStore', () => {
   it('finishes only from IN_PROGRESS or no record, in one conditional update', async () => {
     ddb.on(UpdateItemCommand).resolves({});
     expect((await store.transition('a', outcome)).applied).toBe(true);
-    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(condition(input)).toBe('attribute_not_exists(inferenceId) OR status = "IN_PROGRESS"');
-    const set = assignments(input);
-    expect(set.status).toEqual({ value: { S: 'COMPLETED' }, onlyIfAbsent: false });
-    expect(set.result).toEqual({ value: { S: '{}' }, onlyIfAbsent: false });
-    expect(set.resultBytes).toEqual({ value: { N: '2' }, onlyIfAbsent: false });
-    // Fields a submit writes are only filled in, never replaced.
-    expect(set.endpointName).toEqual({ value: { S: 'ep' }, onlyIfAbsent: true });
-    expect(set.inputLocation?.onlyIfAbsent).toBe(true);
-    expect(set.expiresAt).toEqual({ value: { N: '99' }, onlyIfAbsent: true });
-    // The record moves from its IN_PROGRESS shard of the index to the same shard of COMPLETED.
-    expect(set.shardKey).toEqual({ value: { S: shardKey('COMPLETED', 'a') }, onlyIfAbsent: false });
+    // What the update does to a record (the outcome stored, the submit's fields only filled in,
+    // nothing removed, terminal states never regress) is held on dynalite by the contract suite
+    // (test/contract/job-repository.contract.ts, "stores the outcome..."); here, what is sent.
+    expect(ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: 'jobs',
+        Key: { inferenceId: { S: 'a' } },
+        UpdateExpression:
+          'SET #0 = :0, #1 = :1, #2 = :2, #3 = :3, #4 = :4, #5 = :5, #6 = :6, ' +
+          '#7 = if_not_exists(#7, :7), #8 = if_not_exists(#8, :8), #9 = if_not_exists(#9, :9)',
+        ConditionExpression: 'attribute_not_exists(inferenceId) OR #0 = :p',
+        ExpressionAttributeNames: {
+          '#0': 'status',
+          '#1': 'completedAt',
+          '#2': 'outputLocation',
+          '#3': 'result',
+          '#4': 'resultEncoding',
+          '#5': 'resultBytes',
+          // The record moves from its IN_PROGRESS shard of the index to the same shard of COMPLETED.
+          '#6': 'shardKey',
+          // Fields a submit writes are only filled in, never replaced.
+          '#7': 'endpointName',
+          '#8': 'inputLocation',
+          '#9': 'expiresAt',
+        },
+        ExpressionAttributeValues: {
+          ':0': { S: 'COMPLETED' },
+          ':1': { S: '2026-11-24T00:00:05.000Z' },
+          ':2': { S: 's3://out-bucket/outputs/a.out' },
+          ':3': { S: '{}' },
+          ':4': { S: 'utf8' },
+          ':5': { N: '2' },
+          ':6': { S: shardKey('COMPLETED', 'a') },
+          ':7': { S: 'ep' },
+          ':8': { S: 's3://in-bucket/inputs/a' },
+          ':9': { N: '99' },
+          ':p': { S: 'IN_PROGRESS' },
+        },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    ]);
     expect(shardKey('COMPLETED', 'a')).toMatch(/^COMPLETED#\d\d$/);
-    // Nothing is removed: the terminal record keeps every field the claim wrote.
-    expect(removed(input)).toEqual([]);
   });
 
   it('keeps its expressions short: positional placeholders, not attribute names', async () => {
@@ -136,16 +163,18 @@ describe('JobStore', () => {
   it('announces with a marker item of its own, never by rewriting the record', async () => {
     ddb.on(UpdateItemCommand).resolves({});
     await store.markAnnounced('a', '2026-11-24T00:00:06.000Z', 99);
-    const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    const key = update.Key?.inferenceId?.S;
-    expect(key).not.toBe('a');
-    expect(key).toContain('a');
-    expect(assignments(update)).toEqual({
-      announcedAt: { value: { S: '2026-11-24T00:00:06.000Z' }, onlyIfAbsent: false },
-      expiresAt: { value: { N: '99' }, onlyIfAbsent: false },
-    });
+    const key = '\u0000announced\u0000a';
+    expect(ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: 'jobs',
+        Key: { inferenceId: { S: key } },
+        UpdateExpression: 'SET #0 = :0, #1 = :1',
+        ExpressionAttributeNames: { '#0': 'announcedAt', '#1': 'expiresAt' },
+        ExpressionAttributeValues: { ':0': { S: '2026-11-24T00:00:06.000Z' }, ':1': { N: '99' } },
+      },
+    ]);
     expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
-    ddb.on(GetItemCommand).resolves({ Item: { inferenceId: { S: key! } } });
+    ddb.on(GetItemCommand).resolves({ Item: { inferenceId: { S: key } } });
     expect(await store.announced('a')).toBe(true);
     expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.Key?.inferenceId?.S).toBe(key);
     ddb.on(GetItemCommand).resolves({});
@@ -197,13 +226,21 @@ describe('JobStore', () => {
       outputLocation: 's3://o/x',
       failureLocation: 's3://o/f',
     });
+    // The record as the update answered it (ALL_NEW), not as this call asked.
     expect(updated.outputLocation).toBe('x');
-    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
-    expect(assignments(input)).toEqual({
-      outputLocation: { value: { S: 's3://o/x' }, onlyIfAbsent: true },
-      failureLocation: { value: { S: 's3://o/f' }, onlyIfAbsent: true },
-    });
-    expect(condition(input)).toBe('attribute_exists(inferenceId)');
+    // Filled in only where absent, only on a claimed record: the contract suite holds it on
+    // dynalite ("markQueued fills in locations only where absent").
+    expect(ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: 'jobs',
+        Key: { inferenceId: { S: 'a' } },
+        UpdateExpression: 'SET #0 = if_not_exists(#0, :0), #1 = if_not_exists(#1, :1)',
+        ConditionExpression: 'attribute_exists(inferenceId)',
+        ExpressionAttributeNames: { '#0': 'outputLocation', '#1': 'failureLocation' },
+        ExpressionAttributeValues: { ':0': { S: 's3://o/x' }, ':1': { S: 's3://o/f' } },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
   });
 
   it('lists a status newest first across its shards, one page token on from the last answered', async () => {

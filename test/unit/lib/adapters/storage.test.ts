@@ -1,9 +1,16 @@
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OutputMissing } from '../../../../src/lib/domain/errors.ts';
-import { presignPut, readBounded } from '../../../../src/lib/adapters/storage.ts';
+import { OutputMissing, S3AccessDenied } from '../../../../src/lib/domain/errors.ts';
+import { headObject, presignPut, readBounded } from '../../../../src/lib/adapters/storage.ts';
 
 const s3mock = mockClient(S3Client);
 const client = new S3Client({ region: 'us-east-1' });
@@ -39,10 +46,10 @@ describe('readBounded', () => {
       bytes: 7,
       contentType: 'application/json',
     });
-    expect(s3mock.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({
-      Bucket: 'out',
-      Key: 'outputs/a.out',
-    });
+    expect(s3mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'out', Key: 'outputs/a.out' },
+    ]);
+    expect(s3mock.calls()).toHaveLength(1);
   });
 
   it('does not download an object whose length is over the limit', async () => {
@@ -68,6 +75,61 @@ describe('readBounded', () => {
     const err = await readBounded(client, loc, 100).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputMissing);
     expect((err as OutputMissing).retryable).toBe(true);
+  });
+
+  it('lets any other S3 error through as it is, for the retry path', async () => {
+    // S3 answers 503 SlowDown when a prefix is over its request rate (S3 API reference, Errors).
+    const slowDown = Object.assign(new Error('slow down'), {
+      name: 'SlowDown',
+      $metadata: { httpStatusCode: 503 },
+    });
+    s3mock.on(GetObjectCommand).rejects(slowDown);
+    const err = await readBounded(client, loc, 100).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(OutputMissing);
+    expect(err).toMatchObject({ name: 'SlowDown', message: 'slow down' });
+  });
+});
+
+describe('headObject', () => {
+  it('answers what S3 says of the object, in one HeadObject', async () => {
+    s3mock.on(HeadObjectCommand).resolves({
+      ContentType: 'image/png',
+      ContentLength: 5,
+      ETag: '"abc"',
+      VersionId: 'v1',
+    });
+    expect(await headObject(client, loc)).toEqual({
+      contentType: 'image/png',
+      bytes: 5,
+      etag: '"abc"',
+      versionId: 'v1',
+    });
+    expect(s3mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'out', Key: 'outputs/a.out' },
+    ]);
+  });
+
+  // HeadObject has no body: a missing key is a bare 404 the SDK names NotFound; without
+  // s3:ListBucket it would be a 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+  it('answers a missing key (404 NotFound) as no object', async () => {
+    s3mock
+      .on(HeadObjectCommand)
+      .rejects(new NotFound({ message: 'UnknownError', $metadata: { httpStatusCode: 404 } }));
+    expect(await headObject(client, loc)).toBeUndefined();
+  });
+
+  it('answers a 403 as S3AccessDenied, naming the permission, never as a missing object', async () => {
+    s3mock.on(HeadObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'Forbidden',
+        $fault: 'client',
+        message: 'Forbidden',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const err = await headObject(client, loc).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(S3AccessDenied);
+    expect((err as Error).message).toMatch(/AccessDenied/);
   });
 });
 

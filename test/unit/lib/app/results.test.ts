@@ -1,18 +1,19 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
-import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/lib/config.ts';
-import type { Outcome } from '../../../../src/lib/domain/jobs.ts';
-import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
 import { encodeResult } from '../../../../src/lib/domain/encoding.ts';
-import { outcomeOf } from '../../../../src/lib/app/results.ts';
+import type { Job } from '../../../../src/lib/domain/jobs.ts';
+import type { S3Location } from '../../../../src/lib/domain/locations.ts';
+import { outcomeOf, type ResultDeps } from '../../../../src/lib/app/results.ts';
 import { processEvent } from '../../../../src/lib/wiring/results.ts';
 import { parseNotification } from '../../../../src/lib/domain/notification.ts';
-import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
+import { FakeDeadLetters } from '../../../support/fakes/dead-letters.ts';
+import { FakeEventPublisher } from '../../../support/fakes/event-publisher.ts';
+import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
+import type { FakeObjectStore } from '../../../support/fakes/object-store.ts';
+import { endingFakes } from '../../../support/fakes/ports.ts';
 import {
   ERROR_TOPIC,
+  OUTPUT_BUCKET,
   SUCCESS_TOPIC,
   completed,
   failed,
@@ -20,30 +21,33 @@ import {
   sqsEvent,
 } from '../../../support/notifications.ts';
 
-const s3mock = mockClient(S3Client);
-const sqsMock = mockClient(SQSClient);
-const client = new S3Client({ region: 'us-east-1' });
+/*
+ * The notification path (outcomeOf, processEvent) on the fakes of its ports: what it reads,
+ * stores, dead-letters and announces, read back through them. How each adapter speaks to AWS is
+ * its own test: the bounded GetObject and NoSuchKey -> OutputMissing in
+ * test/unit/lib/adapters/storage.test.ts, the dead letter's SendMessage in deadletter.test.ts.
+ */
+
 const config = { ...loadConfig(), inlineResultMaxBytes: 16 };
-const finished: { id: string; outcome: Outcome }[] = [];
-const store = {
-  transition: async (id: string, outcome: Outcome) => {
-    finished.push({ id, outcome });
-    return { applied: true };
-  },
-} as unknown as JobStore;
 const now = () => new Date('2026-11-24T00:00:00Z');
-const deps = endingPorts({ config, store, s3: () => client, now });
 const parse = (m: unknown) => parseNotification({ id: '1', body: JSON.stringify(m) }, undefined);
-const object = (text: string | Buffer, type?: string) => ({
-  Body: Readable.from([Buffer.from(text)]) as never,
-  ContentLength: Buffer.byteLength(text),
-  ContentType: type,
-});
+const output = (key: string): S3Location => ({ bucket: OUTPUT_BUCKET, key });
+
+let store: FakeJobRepository;
+let objects: FakeObjectStore;
+let deadLetters: FakeDeadLetters;
+/** Without a dead-letter queue: refused records stay on the retry path. */
+let deps: ResultDeps;
+/** With one: a refused record is sent there once. */
+let withDlq: ResultDeps;
+/** The ids of the jobs the path ended (the fake store creates a terminal record for each). */
+const finished = () => [...store.records.keys()];
 
 beforeEach(() => {
-  s3mock.reset();
-  sqsMock.reset();
-  finished.length = 0;
+  const fakes = endingFakes({ now }, config);
+  ({ store, objects, deps } = fakes);
+  deadLetters = new FakeDeadLetters();
+  withDlq = { ...deps, deadLetters };
 });
 
 describe('encodeResult', () => {
@@ -76,7 +80,7 @@ describe('outcomeOf', () => {
       resultEncoding: 'utf8',
       resultBytes: 5,
     });
-    expect(s3mock.calls()).toHaveLength(0);
+    expect(objects.count()).toBe(0);
   });
 
   it('stores a large responseBody by location only, still without S3', async () => {
@@ -87,18 +91,18 @@ describe('outcomeOf', () => {
     expect(o.result).toBeUndefined();
     expect(o.resultBytes).toBe(17);
     expect(o.outputLocation).toBe('s3://async-jobs-local-output/outputs/a.out');
-    expect(s3mock.calls()).toHaveLength(0);
+    expect(objects.count()).toBe(0);
   });
 
-  it('reads a small output from S3 in one GetObject', async () => {
-    s3mock.on(GetObjectCommand).resolves(object('{"s":1}', 'application/json'));
+  it('reads a small output from S3 in one bounded read', async () => {
+    objects.seed(output('outputs/a.out'), '{"s":1}', 'application/json');
     const o = await outcomeOf(parse(completed('a')), deps);
     expect(o).toMatchObject({ result: '{"s":1}', resultEncoding: 'utf8', resultBytes: 7 });
-    expect(s3mock.commandCalls(GetObjectCommand)).toHaveLength(1);
+    expect(objects.calls).toEqual([{ method: 'read', loc: output('outputs/a.out') }]);
   });
 
   it('stores an output above the inline limit by location with its size', async () => {
-    s3mock.on(GetObjectCommand).resolves(object('x'.repeat(40), 'text/plain'));
+    objects.seed(output('outputs/a.out'), 'x'.repeat(40), 'text/plain');
     const o = await outcomeOf(parse(completed('a')), deps);
     expect(o.result).toBeUndefined();
     expect(o.resultBytes).toBe(40);
@@ -108,11 +112,11 @@ describe('outcomeOf', () => {
     await expect(
       outcomeOf(parse(completed('a', { bucket: 'attacker-bucket' })), deps),
     ).rejects.toThrow(/outside the configured OUTPUT_BUCKETS/);
-    expect(s3mock.calls()).toHaveLength(0);
+    expect(objects.count()).toBe(0);
   });
 
   it('records a failure with its reason and its failure body', async () => {
-    s3mock.on(GetObjectCommand).resolves(object('OOM', 'text/plain'));
+    objects.seed(output('failures/f.out'), 'OOM', 'text/plain');
     const o = await outcomeOf(parse(failed('f', { failureKey: 'failures/f.out' })), deps);
     expect(o).toMatchObject({
       status: 'FAILED',
@@ -158,7 +162,7 @@ describe('processEvent', () => {
     expect(res).toEqual({
       batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'forged' }],
     });
-    expect(finished.map((f) => f.id)).toEqual(['a']);
+    expect(finished()).toEqual(['a']);
   });
 
   it('SNS: processes every record, then fails the invocation when one failed', async () => {
@@ -172,46 +176,31 @@ describe('processEvent', () => {
         deps,
       ),
     ).rejects.toThrow('1 of 2 notifications not processed');
-    expect(finished.map((f) => f.id)).toEqual(['x']);
+    expect(finished()).toEqual(['x']);
   });
 });
 
 /** SageMaker's permission check, exactly as it is published to both topics. */
 const TEST_NOTIFICATION =
   '{"eventVersion":"1.0","eventSource":"aws:sagemaker","eventName":"TestNotification"}';
-const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/async-jobs-dev-onSuccess-dlq';
-const withDlq = endingPorts({
-  config: { ...config, deadLetterQueueUrl: DLQ },
-  store,
-  s3: () => client,
-  now,
-  sqs: () => new SQSClient({ region: 'us-east-1' }),
-});
-const letters = () =>
-  sqsMock.commandCalls(SendMessageCommand).map((c) => {
-    const input = c.args[0].input;
-    const attrs = Object.fromEntries(
-      Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]),
-    );
-    return { queue: input.QueueUrl, body: input.MessageBody, ...attrs } as Record<
-      string,
-      string | undefined
-    >;
-  });
 
 describe('the test notification', () => {
   it.each([
     [
       'SNS, SuccessTopic',
-      snsEvent({ topic: SUCCESS_TOPIC, message: TEST_NOTIFICATION }),
+      () => snsEvent({ topic: SUCCESS_TOPIC, message: TEST_NOTIFICATION }),
       SUCCESS_TOPIC,
     ],
-    ['SNS, ErrorTopic', snsEvent({ topic: ERROR_TOPIC, message: TEST_NOTIFICATION }), ERROR_TOPIC],
+    [
+      'SNS, ErrorTopic',
+      () => snsEvent({ topic: ERROR_TOPIC, message: TEST_NOTIFICATION }),
+      ERROR_TOPIC,
+    ],
   ])('is acknowledged over %s: nothing stored, nothing dead-lettered', async (_, event, topic) => {
-    await expect(processEvent(event, topic, withDlq)).resolves.toBeUndefined();
-    expect(finished).toHaveLength(0);
-    expect(sqsMock.calls()).toHaveLength(0);
-    expect(s3mock.calls()).toHaveLength(0);
+    await expect(processEvent(event(), topic, withDlq)).resolves.toBeUndefined();
+    expect(store.calls).toEqual([]);
+    expect(deadLetters.letters).toEqual([]);
+    expect(objects.count()).toBe(0);
   });
 
   it('is acknowledged over SQS, raw or in its SNS envelope: never a batchItemFailures entry', async () => {
@@ -224,7 +213,7 @@ describe('the test notification', () => {
       deps,
     );
     expect(res).toEqual({ batchItemFailures: [] });
-    expect(finished).toHaveLength(0);
+    expect(store.calls).toEqual([]);
   });
 
   it('from a foreign topic is still refused', async () => {
@@ -233,8 +222,8 @@ describe('the test notification', () => {
       SUCCESS_TOPIC,
       withDlq,
     );
-    expect(letters()).toMatchObject([
-      { refusedReason: 'message from an unexpected topic refused' },
+    expect(deadLetters.letters).toMatchObject([
+      { reason: 'message from an unexpected topic refused' },
     ]);
   });
 });
@@ -264,33 +253,33 @@ describe('refused records go to the dead-letter queue once', () => {
     await expect(
       processEvent(snsEvent({ topic: topic ?? SUCCESS_TOPIC, message }), SUCCESS_TOPIC, withDlq),
     ).resolves.toBeUndefined();
-    const sent = letters();
+    const sent = deadLetters.letters;
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ queue: DLQ, bodyEncoding: 'utf8' });
-    expect(sent[0]!.refusedReason).toMatch(reason);
-    expect(sent[0]!.body).toBe(typeof message === 'string' ? message : JSON.stringify(message));
-    expect(finished).toHaveLength(0);
+    expect(sent[0]!.reason).toMatch(reason);
+    // The body as received: the adapter sends it as is, or as base64 (deadletter.test.ts).
+    expect(sent[0]!.record.body).toBe(
+      typeof message === 'string' ? message : JSON.stringify(message),
+    );
+    expect(finished()).toEqual([]);
   });
 
   it.each(cases)('%s: SQS answers no batchItemFailures entry', async (_, { topic, message }) => {
     const res = await processEvent(sqsEvent({ id: 'r', message, topic }), SUCCESS_TOPIC, withDlq);
     expect(res).toEqual({ batchItemFailures: [] });
-    expect(letters()).toHaveLength(1);
+    expect(deadLetters.letters).toHaveLength(1);
   });
 
-  it('names the source message and topic, and sends a body SQS cannot carry as base64', async () => {
+  it('names the source message and topic, and hands on a body SQS cannot carry as received', async () => {
     const body = 'bad\u0000bytes';
     await processEvent(snsEvent({ topic: SUCCESS_TOPIC, message: body }), SUCCESS_TOPIC, withDlq);
-    const [letter] = letters();
-    expect(letter).toMatchObject({ bodyEncoding: 'base64', sourceTopicArn: SUCCESS_TOPIC });
-    expect(Buffer.from(letter!.body!, 'base64').toString()).toBe(body);
-    expect(letter!.sourceMessageId).toMatch(/^[0-9a-f-]{36}$/);
+    const [letter] = deadLetters.letters;
+    expect(letter!.record.topicArn).toBe(SUCCESS_TOPIC);
+    expect(letter!.record.body).toBe(body);
+    expect(letter!.record.id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('stays on the retry path when the dead-letter queue cannot be reached', async () => {
-    sqsMock
-      .on(SendMessageCommand)
-      .rejects(Object.assign(new Error('down'), { name: 'InternalError' }));
+    deadLetters.fails = () => Object.assign(new Error('down'), { name: 'InternalError' });
     const res = await processEvent(
       sqsEvent({ id: 'r', message: 'garbage' }),
       SUCCESS_TOPIC,
@@ -305,23 +294,17 @@ describe('refused records go to the dead-letter queue once', () => {
 
 describe('transient faults keep the retry path', () => {
   it('a missing output object, an S3 error, a DynamoDB error: retried, never dead-lettered', async () => {
-    s3mock
-      .on(GetObjectCommand, { Key: 'outputs/missing.out' })
-      .rejects(Object.assign(new Error('no key'), { name: 'NoSuchKey' }))
-      .on(GetObjectCommand, { Key: 'outputs/s3down.out' })
-      .rejects(Object.assign(new Error('slow down'), { name: 'SlowDown' }))
-      .on(GetObjectCommand, { Key: 'outputs/ok.out' })
-      .resolves(object('{}', 'application/json'));
-    const failing = {
-      ...withDlq,
-      store: {
-        transition: async () => {
-          throw Object.assign(new Error('throttled'), {
-            name: 'ProvisionedThroughputExceededException',
-          });
-        },
-      } as unknown as JobStore,
-    };
+    // outputs/missing.out is never written: the object store answers OutputMissing.
+    objects
+      .fail(
+        'read',
+        () => Object.assign(new Error('slow down'), { name: 'SlowDown' }),
+        output('outputs/s3down.out'),
+      )
+      .seed(output('outputs/ok.out'), '{}', 'application/json');
+    store.fail('transition', () =>
+      Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }),
+    );
     const res = await processEvent(
       sqsEvent(
         { id: 'missing', message: completed('missing') },
@@ -329,7 +312,7 @@ describe('transient faults keep the retry path', () => {
         { id: 'ok', message: completed('ok') },
       ),
       SUCCESS_TOPIC,
-      failing,
+      withDlq,
     );
     expect(res).toEqual({
       batchItemFailures: [
@@ -338,54 +321,31 @@ describe('transient faults keep the retry path', () => {
         { itemIdentifier: 'ok' },
       ],
     });
-    expect(sqsMock.calls()).toHaveLength(0);
+    expect(store.count('transition')).toBe(1);
+    expect(deadLetters.letters).toEqual([]);
   });
 });
 
 describe('the notification path announces from the transition, not from a read', () => {
-  const terminal = {
+  const terminal: Job = {
     inferenceId: 'hot',
-    status: 'COMPLETED' as const,
+    status: 'COMPLETED',
     endpointName: 'demo-endpoint',
     result: '{}',
     expiresAt: 99,
   };
-  function busDeps(transition: { applied: boolean; job?: typeof terminal }, announced: boolean) {
-    const calls: string[] = [];
-    const fake = {
-      transition: async () => {
-        calls.push('transition');
-        return transition;
-      },
-      get: async () => {
-        calls.push('get');
-        return terminal;
-      },
-      announced: async () => {
-        calls.push('announced');
-        return announced;
-      },
-      markAnnounced: async () => {
-        calls.push('markAnnounced');
-      },
-    } as unknown as JobStore;
-    const eventBridge = () =>
-      ({
-        send: async () => {
-          calls.push('PutEvents');
-          return { FailedEntryCount: 0 };
-        },
-      }) as never;
-    return {
-      calls,
-      deps: endingPorts({
-        config: { ...config, eventBusName: 'bus' },
-        store: fake,
-        s3: () => client,
-        now,
-        eventBridge,
-      }),
+  /** The store holding `job`, the bus's publishes logged among the store's calls, in order. */
+  function busDeps(job: Job | undefined, announced: boolean) {
+    const repo = new FakeJobRepository(job ? [job] : []);
+    if (announced) repo.markers.set('hot', { announcedAt: '2026-11-24T00:00:00.000Z' });
+    const events = new FakeEventPublisher();
+    const calls = repo.calls as string[];
+    const publish = events.publish.bind(events);
+    events.publish = async (e) => {
+      calls.push('PutEvents');
+      return publish(e);
     };
+    return { calls, deps: { ...endingFakes({ store: repo, events, now }, config).deps } };
   }
   const event = () =>
     snsEvent({
@@ -394,19 +354,19 @@ describe('the notification path announces from the transition, not from a read',
     });
 
   it('first delivery: the transition, the event, the marker; no GetItem, no marker read', async () => {
-    const { calls, deps: d } = busDeps({ applied: true, job: terminal }, false);
+    const { calls, deps: d } = busDeps({ ...terminal, status: 'IN_PROGRESS' }, false);
     await processEvent(event(), SUCCESS_TOPIC, d);
     expect(calls).toEqual(['transition', 'PutEvents', 'markAnnounced']);
   });
 
   it('a duplicate already announced: the transition and the marker read only', async () => {
-    const { calls, deps: d } = busDeps({ applied: false, job: terminal }, true);
+    const { calls, deps: d } = busDeps(terminal, true);
     await processEvent(event(), SUCCESS_TOPIC, d);
     expect(calls).toEqual(['transition', 'announced']);
   });
 
   it('a duplicate whose first delivery stopped before the event: sent now, from ALL_OLD', async () => {
-    const { calls, deps: d } = busDeps({ applied: false, job: terminal }, false);
+    const { calls, deps: d } = busDeps(terminal, false);
     await processEvent(event(), SUCCESS_TOPIC, d);
     expect(calls).toEqual(['transition', 'announced', 'PutEvents', 'markAnnounced']);
   });

@@ -1,143 +1,78 @@
-import {
-  InvalidToken,
-  SFNClient,
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  TaskDoesNotExist,
-  TaskTimedOut,
-} from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
-import { taskCallbacks } from '../../../../src/lib/adapters/step-functions.ts';
+import { describe, expect, it } from 'vitest';
 import { sendTaskResult } from '../../../../src/lib/app/task-callback.ts';
 import type { Job } from '../../../../src/lib/domain/jobs.ts';
-import type { TaskCallback } from '../../../../src/lib/domain/task-callback.ts';
+import { fakeClock } from '../../../support/fakes/clock.ts';
+import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
+import { FakeTaskCallbacks } from '../../../support/fakes/task-callbacks.ts';
 
 /*
- * The errors below are the exceptions the SendTaskSuccess and SendTaskFailure API reference lists,
- * each HTTP 400 with its name as the error type:
- * https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html#API_SendTaskSuccess_Errors
- * https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskFailure.html#API_SendTaskFailure_Errors
- * Throttling and 5xx are the common errors every action may answer:
- * https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html
+ * sendTaskResult on its ports' fakes: what the use case decides (once per job, a refusal
+ * recorded for good, any other error left to Lambda's retries). The adapter's reading of Step
+ * Functions' documented error names is test/unit/lib/adapters/step-functions.test.ts, over a
+ * mocked SFN client.
  */
 
-const sfnMock = mockClient(SFNClient);
-const sfn = new SFNClient({ region: 'us-east-1' });
-const meta = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'r-1', attempts: 1 });
+const T = '2026-11-26T08:00:00.000Z';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAQ-token';
 
-function fakeStore(job: Job | undefined) {
-  const settled: TaskCallback[] = [];
-  const store = {
-    get: async () => job,
-    settleCallback: async (_id: string, c: TaskCallback) => {
-      settled.push(c);
-      return true;
-    },
-  } as unknown as JobStore;
-  return { store, settled };
-}
-
-const run = (job: Job | undefined) => {
-  const fake = fakeStore(job);
-  const answer = sendTaskResult('job-1', {
-    store: fake.store,
-    callbacks: taskCallbacks(() => sfn),
-    now: () => new Date('2026-11-26T08:00:00Z'),
-  });
-  return { answer, settled: fake.settled };
-};
-
-const completed: Job = {
+const job = (overrides: Partial<Job> = {}): Job => ({
   inferenceId: 'job-1',
   status: 'COMPLETED',
   result: '{"scores":[1]}',
   resultEncoding: 'utf8',
-  outputLocation: 's3://out/outputs/job-1.out',
   taskToken: TOKEN,
   taskCallback: { status: 'PENDING', at: '2026-11-26T07:59:00.000Z' },
-  expiresAt: 1,
-  claimToken: 'c',
-};
+  ...overrides,
+});
 
-beforeEach(() => sfnMock.reset());
+function rig(record: Job) {
+  const store = new FakeJobRepository([record]);
+  const callbacks = new FakeTaskCallbacks();
+  const deps = { store, callbacks, now: fakeClock(T) };
+  return { store, callbacks, send: () => sendTaskResult(record.inferenceId, deps) };
+}
 
-describe('sendTaskResult', () => {
-  it('sends SendTaskSuccess with the public record (no token, no internal fields) and settles SENT', async () => {
-    sfnMock.on(SendTaskSuccessCommand).resolves({ $metadata: meta(200) });
-    const { answer, settled } = run(completed);
-    expect(await answer).toBe('sent');
-    const input = sfnMock.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input;
-    expect(input.taskToken).toBe(TOKEN);
-    expect(JSON.parse(input.output!)).toEqual({
-      inferenceId: 'job-1',
-      status: 'COMPLETED',
-      result: '{"scores":[1]}',
-      resultEncoding: 'utf8',
-      outputLocation: 's3://out/outputs/job-1.out',
-    });
-    expect(settled).toEqual([
-      { status: 'SENT', at: '2026-11-26T08:00:00.000Z', detail: 'SendTaskSuccess' },
-    ]);
+describe('sendTaskResult on fakes', () => {
+  it('calls back once however often the outcome event is delivered', async () => {
+    const { store, callbacks, send } = rig(job());
+    expect(await send()).toBe('sent');
+    expect(await send()).toBe('skipped');
+    expect(callbacks.sent).toHaveLength(1);
+    expect(callbacks.sent[0]).toMatchObject({ call: 'success', taskToken: TOKEN });
+    const stored = store.records.get('job-1');
+    expect(stored?.taskCallback).toEqual({ status: 'SENT', at: T, detail: 'SendTaskSuccess' });
+    expect(stored).not.toHaveProperty('taskToken');
   });
 
-  it('sends SendTaskFailure with AsyncJobs.JobFailed and the failure reason', async () => {
-    sfnMock.on(SendTaskFailureCommand).resolves({ $metadata: meta(200) });
-    const { answer } = run({ ...completed, status: 'FAILED', failureReason: 'OOM' });
-    expect(await answer).toBe('sent');
-    const input = sfnMock.commandCalls(SendTaskFailureCommand)[0]!.args[0].input;
-    expect(input).toEqual({ taskToken: TOKEN, error: 'AsyncJobs.JobFailed', cause: 'OOM' });
+  it('reports a failed job as a failure with its reason', async () => {
+    const { callbacks, send } = rig(job({ status: 'FAILED', failureReason: 'model error' }));
+    expect(await send()).toBe('sent');
+    expect(callbacks.sent).toEqual([expect.objectContaining({ call: 'failure' })]);
   });
 
-  it('records TaskTimedOut as EXPIRED and does not throw (no retry)', async () => {
-    sfnMock
-      .on(SendTaskSuccessCommand)
-      .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: meta(400) }));
-    const { answer, settled } = run(completed);
-    expect(await answer).toBe('expired');
-    expect(settled[0]).toMatchObject({ status: 'EXPIRED', detail: 'TaskTimedOut' });
+  it('records a token Step Functions refuses for good, and never calls again', async () => {
+    const { store, callbacks, send } = rig(job());
+    callbacks.refuse = () => Object.assign(new Error('timed out'), { name: 'TaskTimedOut' });
+    expect(await send()).toBe('expired');
+    expect(store.records.get('job-1')?.taskCallback?.status).toBe('EXPIRED');
+    callbacks.refuse = undefined;
+    expect(await send()).toBe('skipped');
+    expect(callbacks.sent).toHaveLength(0);
   });
 
-  it('records InvalidToken and TaskDoesNotExist as INVALID', async () => {
-    sfnMock
-      .on(SendTaskSuccessCommand)
-      .rejects(new InvalidToken({ message: 'Invalid Token', $metadata: meta(400) }));
-    expect(await run(completed).answer).toBe('invalid');
-    sfnMock
-      .on(SendTaskFailureCommand)
-      .rejects(new TaskDoesNotExist({ message: 'Task does not exist', $metadata: meta(400) }));
-    const failed = run({ ...completed, status: 'FAILED' });
-    expect(await failed.answer).toBe('invalid');
-    expect(failed.settled[0]).toMatchObject({ status: 'INVALID', detail: 'TaskDoesNotExist' });
+  it('throws a passing failure and settles nothing, so the retried event calls again', async () => {
+    const { store, callbacks, send } = rig(job());
+    callbacks.refuse = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    await expect(send()).rejects.toThrow('slow down');
+    expect(store.count('settleCallback')).toBe(0);
+    callbacks.refuse = undefined;
+    expect(await send()).toBe('sent');
+    expect(callbacks.sent).toHaveLength(1);
   });
 
-  it('throws on throttling and 5xx, so Lambda retries the event, and settles nothing', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'ThrottlingException',
-      $fault: 'client',
-      $metadata: meta(400),
-    });
-    sfnMock.on(SendTaskSuccessCommand).rejects(throttled);
-    const first = run(completed);
-    await expect(first.answer).rejects.toThrow('Rate exceeded');
-    expect(first.settled).toEqual([]);
-    const unavailable = Object.assign(new Error('Service Unavailable'), {
-      name: 'ServiceUnavailable',
-      $fault: 'server',
-      $metadata: meta(503),
-    });
-    sfnMock.on(SendTaskSuccessCommand).rejects(unavailable);
-    await expect(run(completed).answer).rejects.toThrow('Service Unavailable');
-  });
-
-  it('skips a job without a token, an unfinished job and a callback already settled', async () => {
-    expect(await run(undefined).answer).toBe('skipped');
-    expect(await run({ ...completed, taskToken: undefined }).answer).toBe('skipped');
-    expect(await run({ ...completed, status: 'IN_PROGRESS' }).answer).toBe('skipped');
-    const sent = { status: 'SENT' as const, at: '2026-11-26T08:00:00.000Z' };
-    expect(await run({ ...completed, taskCallback: sent }).answer).toBe('skipped');
-    expect(sfnMock.calls()).toHaveLength(0);
+  it('leaves a job that is still running alone', async () => {
+    const { callbacks, send } = rig(job({ status: 'IN_PROGRESS' }));
+    expect(await send()).toBe('skipped');
+    expect(callbacks.sent).toHaveLength(0);
   });
 });

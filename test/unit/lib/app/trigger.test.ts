@@ -1,31 +1,19 @@
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import {
-  InvokeEndpointAsyncCommand,
-  SageMakerRuntimeClient,
-  ValidationError,
-} from '@aws-sdk/client-sagemaker-runtime';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '@aws-sdk/client-sagemaker-runtime';
+import { describe, expect, it } from 'vitest';
+import { invokeError } from '../../../../src/lib/adapters/sagemaker.ts';
+import { jobsFromMessage, type TriggerDeps } from '../../../../src/lib/app/trigger.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
-import { JobStore } from '../../../../src/lib/adapters/job-store.ts';
-import { jobsFromMessage } from '../../../../src/lib/app/trigger.ts';
+import { S3AccessDenied } from '../../../../src/lib/domain/errors.ts';
 import { answering } from '../../../support/answers.ts';
-import { submitPorts } from '../../../../src/lib/wiring/submit.ts';
+import { submitFakes } from '../../../support/fakes/ports.ts';
 
-const s3mock = mockClient(S3Client);
-const ddb = mockClient(DynamoDBClient);
-const sm = mockClient(SageMakerRuntimeClient);
-const s3 = new S3Client({ region: 'us-east-1' });
-const sageMaker = new SageMakerRuntimeClient({ region: 'us-east-1' });
+/*
+ * S3-triggered jobs on the fakes of a submit's ports: what is looked up, claimed, invoked and
+ * refused. How S3 answers a HeadObject (404 NotFound as no object, 403 as S3AccessDenied) is the
+ * S3 adapter's test (test/unit/lib/adapters/storage.test.ts, headObject); how SageMaker's
+ * refusals become AppErrors is the SageMaker adapter's (sagemaker.test.ts, invokeError).
+ */
+
 const config = loadConfig({ ...process.env, TRIGGER_PREFIX: 'drop/' });
 const rules = {
   inputBucket: config.inputBucket,
@@ -34,17 +22,15 @@ const rules = {
   maxBytes: 1_000_000,
   contentTypes: [] as string[],
 };
-// Through the wiring: the S3 adapter's HeadObject answers (404, 403) are part of what is tested.
-const deps = {
-  ...submitPorts({
-    config,
-    store: new JobStore(new DynamoDBClient({ region: 'us-east-1' }), 'jobs'),
-    s3: () => s3,
-    sageMaker: () => sageMaker,
-    now: () => new Date('2026-11-26T12:00:00Z'),
-  }),
-  rules,
-};
+const at = (key: string) => ({ bucket: config.inputBucket, key });
+
+/** A submit's ports on their fakes, with `objects` already in the input bucket. */
+function setup(objects: [key: string, body: string | Buffer, contentType?: string][] = []) {
+  const fakes = submitFakes({ config, now: () => new Date('2026-11-26T12:00:00Z') });
+  for (const [key, body, type] of objects) fakes.objects.seed(at(key), body, type);
+  const deps: TriggerDeps = { ...fakes.deps, rules };
+  return { ...fakes, deps };
+}
 
 const created = (key: string, size = 5) => ({
   source: 'aws.s3',
@@ -52,135 +38,123 @@ const created = (key: string, size = 5) => ({
   detail: { bucket: { name: config.inputBucket }, object: { key, size, etag: 'abc' } },
 });
 
-// HeadObject has no body: a missing key is a bare 404 the SDK names NotFound; without
-// s3:ListBucket it would be a 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
-const notFound = () =>
-  new NotFound({ message: 'UnknownError', $metadata: { httpStatusCode: 404 } });
-
-beforeEach(() => {
-  s3mock.reset();
-  ddb.reset();
-  sm.reset();
-  s3mock
-    .on(HeadObjectCommand)
-    .resolves({ ContentType: 'image/png', ContentLength: 5, ETag: '"abc"' });
-  ddb.on(PutItemCommand).resolves({});
-  ddb.on(DeleteItemCommand).resolves({});
-  ddb.on(UpdateItemCommand).callsFake((input) => ({
-    Attributes: marshall({ inferenceId: input.Key.inferenceId.S, status: 'IN_PROGRESS' }),
-  }));
-  sm.on(InvokeEndpointAsyncCommand).resolves({
-    InferenceId: 'x',
-    OutputLocation: 's3://out/outputs/x.out',
-  });
-});
-
 describe('jobsFromMessage', () => {
   it('submits the dropped object where it lies, with its own Content-Type, under an id derived from it', async () => {
+    const { deps, objects, endpoint } = setup([['drop/scan 1.png', 'image', 'image/png']]);
     const [outcome] = await jobsFromMessage(created('drop/scan 1.png'), deps);
     expect(outcome).toMatchObject({
       result: 'submitted',
       inferenceId: expect.stringMatching(/^s3-scan-1\.png-/),
     });
-    const invoke = sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input;
-    expect(invoke).toMatchObject({
-      InputLocation: `s3://${config.inputBucket}/drop/scan 1.png`,
-      ContentType: 'image/png',
-      InferenceId: (outcome as { inferenceId: string }).inferenceId,
-    });
-    // The input is already in the bucket: nothing is copied.
-    expect(s3mock.commandCalls(HeadObjectCommand)).toHaveLength(1);
-    expect(s3mock.calls()).toHaveLength(1);
+    expect(endpoint.invocations).toMatchObject([
+      {
+        input: at('drop/scan 1.png'),
+        contentType: 'image/png',
+        inferenceId: (outcome as { inferenceId: string }).inferenceId,
+      },
+    ]);
+    // The input is already in the bucket: nothing is copied, it is only looked at.
+    expect(objects.calls).toEqual([{ method: 'head', loc: at('drop/scan 1.png') }]);
   });
 
   it('answers a repeated event with the existing job and never invokes twice', async () => {
-    ddb
-      .on(PutItemCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
-    ddb
-      .on(GetItemCommand)
-      .resolves({ Item: marshall({ inferenceId: 'dup', status: 'IN_PROGRESS' }) });
+    const { deps, endpoint } = setup([['drop/a.csv', '1,2\n', 'text/csv']]);
+    const [first] = await jobsFromMessage(created('drop/a.csv'), deps);
     const [outcome] = await jobsFromMessage(created('drop/a.csv'), deps);
     expect(outcome!.result).toBe('duplicate');
-    expect(sm.calls()).toHaveLength(0);
+    expect(outcome).toMatchObject({ inferenceId: (first as { inferenceId: string }).inferenceId });
+    expect(endpoint.invocations).toHaveLength(1);
   });
 
   it('refuses, once and without retry, an object deleted before it was read', async () => {
-    s3mock.on(HeadObjectCommand).rejects(notFound());
+    const { deps, endpoint } = setup();
     const [outcome] = await jobsFromMessage(created('drop/a.csv'), deps);
     expect(outcome).toMatchObject({ result: 'refused', reason: 'gone' });
-    expect(sm.calls()).toHaveLength(0);
+    expect(endpoint.invocations).toHaveLength(0);
   });
 
   it('finds a key it was sent encoded ("+" for a space) by its decoded form', async () => {
-    s3mock.on(HeadObjectCommand, { Key: 'drop/red+flower.jpg' }).rejects(notFound());
+    // Only the decoded key exists: the key as sent is not found first.
+    const { deps, objects, endpoint } = setup([['drop/red flower.jpg', 'jpg', 'image/jpeg']]);
     const [outcome] = await jobsFromMessage(created('drop/red+flower.jpg'), deps);
     expect(outcome!.result).toBe('submitted');
-    expect(sm.commandCalls(InvokeEndpointAsyncCommand)[0]!.args[0].input.InputLocation).toBe(
-      `s3://${config.inputBucket}/drop/red flower.jpg`,
-    );
+    expect(objects.calls.map((c) => c.loc.key)).toEqual([
+      'drop/red+flower.jpg',
+      'drop/red flower.jpg',
+    ]);
+    expect(endpoint.invocations[0]!.input).toEqual(at('drop/red flower.jpg'));
   });
 
   it('refuses a type outside the allow-list, a folder marker type, and an object grown too large', async () => {
+    const { deps, endpoint } = setup([
+      ['drop/a.png', 'image', 'image/png'],
+      ['drop/b', 'x', 'application/x-directory'],
+      ['drop/c.csv', Buffer.alloc(2_000_000), 'text/csv'],
+    ]);
     const only = { ...deps, rules: { ...rules, contentTypes: ['text/csv'] } };
     expect((await jobsFromMessage(created('drop/a.png'), only))[0]).toMatchObject({
       result: 'refused',
       reason: 'unsupported-type',
     });
-    s3mock
-      .on(HeadObjectCommand)
-      .resolves({ ContentType: 'application/x-directory', ContentLength: 5 });
     expect((await jobsFromMessage(created('drop/b'), deps))[0]).toMatchObject({
       reason: 'unsupported-type',
     });
-    s3mock.on(HeadObjectCommand).resolves({ ContentType: 'text/csv', ContentLength: 2_000_000 });
     expect((await jobsFromMessage(created('drop/c.csv'), deps))[0]).toMatchObject({
       reason: 'too-large',
     });
-    expect(sm.calls()).toHaveLength(0);
+    expect(endpoint.invocations).toHaveLength(0);
   });
 
   it('refuses what SageMaker rejects as invalid (it would fail the same way every time) and releases the claim', async () => {
-    sm.on(InvokeEndpointAsyncCommand).rejects(
-      new ValidationError({
-        message: 'Input location is invalid',
-        $metadata: { httpStatusCode: 400 },
-      }),
+    const { deps, endpoint, store } = setup([['drop/a.csv', '1,2\n', 'text/csv']]);
+    endpoint.faults.push(
+      invokeError(
+        new ValidationError({
+          message: 'Input location is invalid',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      ),
     );
     const [outcome] = await jobsFromMessage(created('drop/a.csv'), deps);
     expect(outcome).toMatchObject({ result: 'refused', reason: 'rejected' });
-    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(1);
+    expect(store.count('release')).toBe(1);
+    expect(store.records.size).toBe(0);
   });
 
   it('throws what a retry can fix: throttling, and a 403 that says a permission is missing', async () => {
+    const { deps, endpoint, objects } = setup([['drop/a.csv', '1,2\n', 'text/csv']]);
     // InvokeEndpointAsync answers 429 ThrottlingException when throttled
     // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/CommonErrors.html).
-    sm.on(InvokeEndpointAsyncCommand).rejects(
-      Object.assign(new Error('Rate exceeded'), {
-        name: 'ThrottlingException',
-        $metadata: { httpStatusCode: 429 },
-      }),
+    endpoint.faults.push(
+      invokeError(
+        Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 429 },
+        }),
+      ),
     );
     await expect(answering(jobsFromMessage(created('drop/a.csv'), deps))).rejects.toMatchObject({
       status: 429,
     });
-    s3mock.on(HeadObjectCommand).rejects(
-      new S3ServiceException({
-        name: 'Forbidden',
-        $fault: 'client',
-        message: 'Forbidden',
-        $metadata: { httpStatusCode: 403 },
-      }),
+    // What the S3 adapter throws for a 403 (storage.test.ts, headObject).
+    objects.fail(
+      'head',
+      () =>
+        new S3AccessDenied(
+          'S3 denied reading the object (AccessDenied): the function role lacks s3:GetObject or s3:ListBucket',
+        ),
     );
     await expect(jobsFromMessage(created('drop/b.csv'), deps)).rejects.toThrow(/AccessDenied/);
   });
 
   it("acknowledges S3's test event and anything that is not an object-created event, calling nothing", async () => {
+    const { deps, objects, endpoint, store } = setup();
     expect(
       await jobsFromMessage({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b' }, deps),
     ).toEqual([{ result: 'test' }]);
     expect((await jobsFromMessage(undefined, deps))[0]!.result).toBe('unknown');
-    expect(s3mock.calls()).toHaveLength(0);
-    expect(sm.calls()).toHaveLength(0);
+    expect(objects.count()).toBe(0);
+    expect(endpoint.invocations).toHaveLength(0);
+    expect(store.calls).toEqual([]);
   });
 });
