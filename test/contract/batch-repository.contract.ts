@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BatchRepository } from '../../src/lib/app/ports/batch-repository.ts';
 import type { BatchHeader } from '../../src/lib/domain/batches.ts';
+import { freshId, useRig } from './rig.ts';
 
 /*
  * What every BatchRepository does, the fake (test/support/fakes/batch-repository.ts) and the
@@ -39,15 +39,10 @@ export function batchRepositoryContract(
   describe(`BatchRepository contract: ${name}`, () => {
     let rig: BatchRepositoryRig;
     let repo: BatchRepository;
-    /** A fresh id per test: the rig's table is shared by the whole suite. */
-    const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-
-    beforeAll(async () => {
-      rig = await start();
-      repo = rig.repo;
-    });
-    afterAll(async () => {
-      await rig?.close();
+    const id = freshId;
+    useRig(start, (started) => {
+      rig = started;
+      repo = started.repo;
     });
 
     it('answers a missing batch as none: header, ids, blocks, markBlockDone, advance, finish', async () => {

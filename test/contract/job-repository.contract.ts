@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobRepository } from '../../src/lib/app/ports/job-repository.ts';
 import { shardKey, shardKeys, type Job, type Outcome } from '../../src/lib/domain/jobs.ts';
+import { freshId, useRig } from './rig.ts';
 
 /*
  * What every JobRepository does, the fake (test/support/fakes/job-repository.ts) and the DynamoDB
@@ -44,15 +45,10 @@ export function jobRepositoryContract(name: string, start: () => Promise<JobRepo
   describe(`JobRepository contract: ${name}`, () => {
     let rig: JobRepositoryRig;
     let repo: JobRepository;
-    /** A fresh id per test: the rig's table is shared by the whole suite. */
-    const id = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-
-    beforeAll(async () => {
-      rig = await start();
-      repo = rig.repo;
-    });
-    afterAll(async () => {
-      await rig?.close();
+    const id = freshId;
+    useRig(start, (started) => {
+      rig = started;
+      repo = started.repo;
     });
 
     it('answers a missing key as none: get, peek, getMany', async () => {

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../src/lib/app/ports/object-store.ts';
 import { OutputMissing } from '../../src/lib/domain/errors.ts';
+import { freshId, useRig } from './rig.ts';
 
 /*
  * What every ObjectStore does, the fake and the S3 adapter against s3rver alike: bounded reads,
@@ -24,13 +24,9 @@ export function objectStoreContract(
   describe(`ObjectStore contract: ${name}`, () => {
     let rig: ObjectStoreRig;
     const loc = (key: string) => ({ bucket: rig.bucket, key });
-    const fresh = () => `contract/${randomUUID().slice(0, 8)}/`;
-
-    beforeAll(async () => {
-      rig = await start();
-    });
-    afterAll(async () => {
-      await rig?.close();
+    const fresh = () => `contract/${freshId('keys')}/`;
+    useRig(start, (started) => {
+      rig = started;
     });
 
     it('reads what was put, inline up to the limit, only its size beyond it', async () => {

@@ -23,6 +23,8 @@ export class MemoryQueue implements BatchQueue {
   constructor(readonly visibilityTimeout = 30) {}
 
   async send(messages: BatchMessage[], delaySeconds = 0): Promise<void> {
+    // As the adapter: nothing to send is no call at all, so nothing that could fail.
+    if (messages.length === 0) return;
     if (this.failSend?.(messages)) throw new Error('crash while sending');
     for (const m of messages) {
       const id = `m${++this.seq}`;
@@ -37,9 +39,14 @@ export class MemoryQueue implements BatchQueue {
   }
 
   async retryLater(receiptHandle: string, seconds: number): Promise<void> {
-    for (const m of this.messages.values()) {
-      if (m.handle === receiptHandle) m.visibleAt = this.now + seconds;
+    const held = [...this.messages.values()].find((m) => m.handle && m.handle === receiptHandle);
+    if (!held) {
+      // What ChangeMessageVisibility answers for a handle the queue never gave.
+      throw Object.assign(new Error('the receipt handle is not valid'), {
+        name: 'ReceiptHandleIsInvalid',
+      });
     }
+    held.visibleAt = this.now + seconds;
   }
 
   /** Moves the clock to when the next message becomes visible; false when the queue is empty. */

@@ -1,4 +1,5 @@
 import type { AsyncInvocation, Endpoint, Queued } from '../../../src/lib/app/ports/endpoint.ts';
+import { Unavailable } from '../../../src/lib/domain/errors.ts';
 
 /**
  * The Endpoint port in memory: each invocation accepted, with the locations SageMaker answers for
@@ -23,6 +24,8 @@ export class FakeEndpoint implements Endpoint {
   ): Promise<Queued> {
     this.invocations.push(structuredClone(invocation));
     this.signals.push(opts.abortSignal);
+    // As the adapter: the SDK ends a call whose signal has fired, answered as a dependency down.
+    if (opts.abortSignal?.aborted) throw new Unavailable('SageMaker is unavailable');
     const fault = this.faults.shift();
     if (fault !== undefined) throw fault;
     const file = `${invocation.endpointName}/${invocation.inferenceId}.out`;
