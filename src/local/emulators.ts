@@ -120,9 +120,12 @@ export async function startDynamo(opts: {
         { AttributeName: 'inferenceId', AttributeType: 'S' },
         { AttributeName: 'shardKey', AttributeType: 'S' },
         { AttributeName: 'submittedAt', AttributeType: 'S' },
+        { AttributeName: 'waitKey', AttributeType: 'S' },
+        { AttributeName: 'waitSort', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
-      // The same index as serverless.yml: `<status>#<shard>`, newest first by submittedAt.
+      // The same indexes as serverless.yml: `<status>#<shard>`, newest first by submittedAt;
+      // the waiting jobs (queue control), `<endpoint>#<lane>#<shard>` oldest first.
       GlobalSecondaryIndexes: [
         {
           IndexName: 'jobs-by-status',
@@ -131,6 +134,14 @@ export async function startDynamo(opts: {
             { AttributeName: 'submittedAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+        },
+        {
+          IndexName: 'jobs-waiting',
+          KeySchema: [
+            { AttributeName: 'waitKey', KeyType: 'HASH' },
+            { AttributeName: 'waitSort', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
         },
       ],
     }),
