@@ -1,9 +1,14 @@
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  ScanCommand,
   UpdateTimeToLiveCommand,
+  type AttributeValue,
+  type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -108,51 +113,110 @@ export async function startDynamo(opts: {
   const client = new DynamoDBClient(localClientOptions(url));
   const existing = await client.send(new ListTablesCommand({}));
   if (existing.TableNames?.includes(opts.table)) {
-    // Restored from `path`: the table, its index and its items are as the last run left them.
+    // Restored from `path`: the table, its indexes and its items are as the last run left them;
+    // a table from before an index was added gets it (its items copied over).
+    await addMissingIndexes(client, opts.table);
     client.destroy();
     return dynamoEmulator(server, url, port);
   }
+  await createJobsTable(client, opts.table);
+  await untilActive(client, opts.table);
+  client.destroy();
+  return dynamoEmulator(server, url, port);
+}
+
+/** The same indexes as serverless.yml's JobsTable. */
+const JOBS_INDEXES: GlobalSecondaryIndex[] = [
+  // `<status>#<shard>`, newest first by submittedAt.
+  {
+    IndexName: 'jobs-by-status',
+    KeySchema: [
+      { AttributeName: 'shardKey', KeyType: 'HASH' },
+      { AttributeName: 'submittedAt', KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+  },
+  // Queue control's lanes: `<endpoint>#<lane>#<shard>`, oldest first.
+  {
+    IndexName: 'jobs-waiting',
+    KeySchema: [
+      { AttributeName: 'waitKey', KeyType: 'HASH' },
+      { AttributeName: 'waitSort', KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
+  },
+];
+
+async function createJobsTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
-      TableName: opts.table,
+      TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'inferenceId', AttributeType: 'S' },
-        { AttributeName: 'shardKey', AttributeType: 'S' },
-        { AttributeName: 'submittedAt', AttributeType: 'S' },
-      ],
+      AttributeDefinitions: ['inferenceId', 'shardKey', 'submittedAt', 'waitKey', 'waitSort'].map(
+        (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
+      ),
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
-      // The same index as serverless.yml: `<status>#<shard>`, newest first by submittedAt.
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'jobs-by-status',
-          KeySchema: [
-            { AttributeName: 'shardKey', KeyType: 'HASH' },
-            { AttributeName: 'submittedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
-        },
-      ],
+      GlobalSecondaryIndexes: JOBS_INDEXES,
     }),
   );
   await client
     .send(
       new UpdateTimeToLiveCommand({
-        TableName: opts.table,
+        TableName: table,
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       }),
     )
     .catch(() => undefined); // dynalite may not implement TTL; expiry is not emulated anyway.
-  // A new table is CREATING until it turns ACTIVE (dynalite does so on a timer, even at 0 ms), and
-  // until then every item call answers ResourceNotFoundException, as DynamoDB does: wait for it.
+}
+
+/**
+ * A new table is CREATING until it turns ACTIVE (dynalite does so on a timer, even at 0 ms), and
+ * until then every item call answers ResourceNotFoundException, as DynamoDB does: wait for it.
+ */
+async function untilActive(client: DynamoDBClient, table: string): Promise<void> {
   for (let i = 0; ; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: opts.table }));
-    if (Table?.TableStatus === 'ACTIVE') break;
-    if (i >= 500) throw new Error(`table ${opts.table} is still ${Table?.TableStatus}`);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (i >= 500) throw new Error(`table ${table} is still ${Table?.TableStatus}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  client.destroy();
-  return dynamoEmulator(server, url, port);
+}
+
+/**
+ * A sandbox state folder written before an index existed: dynalite cannot add a global index to a
+ * table (its UpdateTable only changes throughput), so the table is made again with every index
+ * and its items are written back (a sandbox table: thousands of items at most).
+ */
+async function addMissingIndexes(client: DynamoDBClient, table: string): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+  const has = new Set((Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
+  if (JOBS_INDEXES.every((g) => has.has(g.IndexName))) return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: table }));
+  for (let i = 0; ; i++) {
+    const { TableNames } = await client.send(new ListTablesCommand({}));
+    if (!TableNames?.includes(table)) break;
+    if (i >= 500) throw new Error(`table ${table} is still there`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await createJobsTable(client, table);
+  await untilActive(client, table);
+  for (let i = 0; i < items.length; i += 25) {
+    let writes = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 0; writes.length > 0; round++) {
+      if (round >= 20) throw new Error(`table ${table}: items left unwritten`);
+      const res = await client.send(
+        new BatchWriteItemCommand({ RequestItems: { [table]: writes } }),
+      );
+      writes = (res.UnprocessedItems?.[table] ?? []) as typeof writes;
+    }
+  }
 }
 
 /** How long dynalite's calls in flight may take to end when it closes. */

@@ -324,7 +324,7 @@ describe('serverless package', () => {
     expect(body).toContain('AsyncJobs/dev');
   });
 
-  it('keeps one sharded index of jobs by status, read by the listing and a scheduled reconcile', () => {
+  it('keeps a sharded index of jobs by status (listing, reconcile) and a sparse one of waiting jobs', () => {
     const gsi = resources.JobsTable!.Properties.GlobalSecondaryIndexes;
     expect(gsi).toEqual([
       {
@@ -335,6 +335,15 @@ describe('serverless package', () => {
         ],
         // Never the result: attributes written once, at claim.
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+      },
+      {
+        // Queue control's lanes: sparse (only waiting jobs carry waitKey), what a round reads.
+        IndexName: 'jobs-waiting',
+        KeySchema: [
+          { AttributeName: 'waitKey', KeyType: 'HASH' },
+          { AttributeName: 'waitSort', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
       },
     ]);
     const rules = byType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);

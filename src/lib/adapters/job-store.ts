@@ -3,6 +3,7 @@ import type { IndexEntry, Job, JobStatus, Outcome, Transition } from '../domain/
 import type { TaskCallback } from '../domain/task-callback.ts';
 import { announced, markAnnounced } from './store/announcements.ts';
 import { takeAttempt } from './store/attempts.ts';
+import { dispatch, enqueue, requestCancel, requeue } from './store/job-admission.ts';
 import { claim, release, takeOver } from './store/job-claims.ts';
 import { entries, listByStatus } from './store/job-listing.ts';
 import { markChecked, markQueued, readRecord, readRecords } from './store/job-records.ts';
@@ -14,7 +15,8 @@ import type { Table } from './store/table.ts';
 /**
  * The jobs table as the use cases see it: one object over the modules of src/lib/adapters/store/,
  * each owning one kind of item or one state change (docs/store.md has the whole key space). The
- * state machine IN_PROGRESS -> COMPLETED | FAILED is enforced by DynamoDB's conditions.
+ * state machine IN_PROGRESS -> COMPLETED | FAILED | CANCELLED | EXPIRED, and a job's way through
+ * its lane (AdmissionJobs), are enforced by DynamoDB's conditions.
  */
 export class JobStore {
   private readonly t: Table;
@@ -102,5 +104,24 @@ export class JobStore {
 
   settleCallback(inferenceId: string, callback: TaskCallback): Promise<boolean> {
     return settleCallback(this.t, inferenceId, callback);
+  }
+
+  enqueue(claim: Job, enqueuedAt: string): Promise<boolean> {
+    return enqueue(this.t, claim, enqueuedAt);
+  }
+
+  dispatch(
+    inferenceId: string,
+    d: { slot: number; at: string; leaseUntil: string },
+  ): Promise<{ dispatched: boolean; job?: Job }> {
+    return dispatch(this.t, inferenceId, d);
+  }
+
+  requeue(inferenceId: string, dispatchedAt: string): Promise<boolean> {
+    return requeue(this.t, inferenceId, dispatchedAt);
+  }
+
+  requestCancel(inferenceId: string, at: string): Promise<{ requested: boolean; job?: Job }> {
+    return requestCancel(this.t, inferenceId, at);
   }
 }

@@ -35,12 +35,18 @@ export function leaseUntil(now: Date, remainingMs: number): string {
 }
 
 /**
- * A claim no submit got as far as queueing: IN_PROGRESS, no output location. Only records a
- * submit claimed carry a claim token; anything else (a record of a job queued elsewhere) is
- * never taken for one.
+ * A claim no submit got as far as queueing: IN_PROGRESS, no output location, never in a lane.
+ * Only records a submit claimed carry a claim token; anything else (a record of a job queued
+ * elsewhere) is never taken for one. A job that entered its lane (`enqueuedAt`, queue control)
+ * was handed on by its submit: it waits for the dispatcher, which queues it with SageMaker.
  */
 export function isUnqueuedClaim(job: Job): boolean {
-  return job.status === 'IN_PROGRESS' && !job.outputLocation && job.claimToken !== undefined;
+  return (
+    job.status === 'IN_PROGRESS' &&
+    !job.outputLocation &&
+    job.claimToken !== undefined &&
+    job.enqueuedAt === undefined
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Lane } from './admission.ts';
 import type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
 export type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
@@ -23,6 +24,31 @@ export interface Job extends PublicJob {
   taskToken?: string;
   /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
   invocation?: Invocation;
+
+  /* Queue control (docs/queue.md, docs/store.md). */
+  /** The job's lane as submitted (aging moves it up in the dispatcher's order, not in the index). */
+  priority?: Lane;
+  tenant?: string;
+  maxQueueSeconds?: number;
+  /** After it (ISO-8601) the job is never handed to SageMaker; it ends EXPIRED. */
+  queueDeadline?: string;
+  /**
+   * When the job entered its lane (ISO-8601). On a claim it is the marker that the job waits:
+   * the store then writes the waiting index keys in the same write (with `priority` and
+   * `queueDeadline`); a claim without it never waits (admission off).
+   */
+  enqueuedAt?: string;
+  /** When the dispatcher handed the job to SageMaker (ISO-8601). */
+  dispatchedAt?: string;
+  /** Handed to SageMaker, then cancelled: its ending becomes CANCELLED. */
+  cancelRequested?: true;
+  cancelRequestedAt?: string;
+  /** The window's slot the job holds while handed to SageMaker; never returned. */
+  slot?: number;
+  /** The waiting index key (WAITING_INDEX); present exactly while the job waits; never returned. */
+  waitKey?: string;
+  /** The waiting index sort key, kept after dispatch so a requeue restores its place; never returned. */
+  waitSort?: string;
 }
 
 /** The InvokeEndpointAsync parameters of a submit that a retry repeats. */
@@ -62,6 +88,39 @@ export function shardKeys(status: JobStatus): string[] {
   return Array.from({ length: SHARDS }, (_, i) => `${status}#${String(i).padStart(2, '0')}`);
 }
 
+/*
+ * The waiting index (docs/store.md): a sparse index of the jobs table holding only the jobs
+ * waiting in a lane. Partition key `waitKey` = `<endpointName>#<lane>#<shard>` (the same SHARDS
+ * as the jobs index: 10,000 jobs/s into one lane is ~625 index writes/s per key, insert and
+ * delete), sort key `waitSort` = `<enqueuedAt>#<inferenceId>` (the lane's order; the id breaks
+ * ties), projecting `tenant` and `queueDeadline` so a dispatch round reads no record.
+ */
+export const WAITING_INDEX = 'jobs-waiting';
+
+export function waitKeyOf(endpointName: string, lane: Lane, inferenceId: string): string {
+  return waitKeys(endpointName, lane)[shardOf(inferenceId)] as string;
+}
+
+export function waitKeys(endpointName: string, lane: Lane): string[] {
+  return Array.from(
+    { length: SHARDS },
+    (_, i) => `${endpointName}#${lane}#${String(i).padStart(2, '0')}`,
+  );
+}
+
+export function waitSortOf(enqueuedAt: string, inferenceId: string): string {
+  return `${enqueuedAt}#${inferenceId}`;
+}
+
+/** The waiting index keys a claim is written with: only a claim marked to wait (`enqueuedAt`). */
+export function waitingKeys(job: Job): { waitKey: string; waitSort: string } | undefined {
+  if (!job.enqueuedAt || !job.priority || !job.queueDeadline || !job.endpointName) return undefined;
+  return {
+    waitKey: waitKeyOf(job.endpointName, job.priority, job.inferenceId),
+    waitSort: waitSortOf(job.enqueuedAt, job.inferenceId),
+  };
+}
+
 /** Owner mode: how many index queries one listing page may take to find the caller's jobs. */
 export const OWNER_PAGE_QUERIES = 5;
 
@@ -80,6 +139,9 @@ export function publicView(job: Job): PublicJob {
     checkedAt: _checkedAt,
     invocation: _invocation,
     taskToken: _taskToken,
+    slot: _slot,
+    waitKey: _waitKey,
+    waitSort: _waitSort,
     ...rest
   } = job;
   return rest;

@@ -6,7 +6,7 @@
  * fields that are never answered (jobs.ts, batches.ts).
  */
 
-export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 export type ResultEncoding = 'utf8' | 'base64';
 
 /**

@@ -1,6 +1,10 @@
+import type { AdmissionJobs } from '../../../src/lib/app/ports/admission.ts';
 import type { JobRepository } from '../../../src/lib/app/ports/job-repository.ts';
 import {
   shardKey,
+  waitKeyOf,
+  waitSortOf,
+  waitingKeys,
   type IndexEntry,
   type Job,
   type Outcome,
@@ -9,13 +13,18 @@ import {
 import type { TaskCallback } from '../../../src/lib/domain/task-callback.ts';
 
 /*
- * The JobRepository port in memory, with the conditions of the DynamoDB adapter
- * (src/lib/adapters/job-store.ts) as plain checks: held to the same contract suite
- * (test/contract/job-repository.contract.ts) against dynalite, so a use-case test on this fake
- * sees what the table would do. Records are copied in and out, as a wire would.
+ * The JobRepository port (and queue control's AdmissionJobs) in memory, with the conditions of the
+ * DynamoDB adapter (src/lib/adapters/job-store.ts) as plain checks: held to the same contract
+ * suites (test/contract/job-repository.contract.ts, admission.contract.ts) against dynalite, so a
+ * use-case test on this fake sees what the table would do. Records are copied in and out, as a
+ * wire would. The waiting index is the records' `waitKey`/`waitSort` (FakeAdmissionQueue reads
+ * them, as the index would).
  */
 
-type Method = keyof JobRepository;
+type Method = keyof JobRepository | keyof AdmissionJobs;
+
+/** What a CANCELLED job never keeps (job-transitions.ts). */
+const RESULT_FIELDS = ['result', 'resultEncoding', 'resultBytes', 'outputContentType'] as const;
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -24,7 +33,7 @@ function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-export class FakeJobRepository implements JobRepository {
+export class FakeJobRepository implements JobRepository, AdmissionJobs {
   readonly records = new Map<string, Job>();
   readonly markers = new Map<string, { announcedAt: string; expiresAt?: number }>();
   cursor: Record<string, string> = {};
@@ -41,7 +50,11 @@ export class FakeJobRepository implements JobRepository {
   put(job: Job): void {
     this.records.set(
       job.inferenceId,
-      defined({ ...copy(job), shardKey: job.shardKey ?? shardKey(job.status, job.inferenceId) }),
+      defined({
+        ...waitingKeys(job),
+        ...copy(job),
+        shardKey: job.shardKey ?? shardKey(job.status, job.inferenceId),
+      }),
     );
   }
 
@@ -93,10 +106,7 @@ export class FakeJobRepository implements JobRepository {
     this.enter('claim');
     const existing = this.read(job.inferenceId);
     if (!existing) {
-      this.records.set(
-        job.inferenceId,
-        defined({ ...copy(job), shardKey: shardKey(job.status, job.inferenceId) }),
-      );
+      this.records.set(job.inferenceId, claimed(job));
       return undefined;
     }
     if (existing.claimToken !== undefined && existing.claimToken === job.claimToken)
@@ -125,7 +135,8 @@ export class FakeJobRepository implements JobRepository {
       job !== undefined &&
       job.status === 'IN_PROGRESS' &&
       job.claimToken === token &&
-      job.outputLocation === undefined
+      job.outputLocation === undefined &&
+      job.enqueuedAt === undefined
     );
   }
 
@@ -136,10 +147,7 @@ export class FakeJobRepository implements JobRepository {
     this.enter('takeOver');
     const current = this.read(claim.inferenceId);
     if (this.unqueuedClaimOf(current, staleToken)) {
-      this.records.set(
-        claim.inferenceId,
-        defined({ ...copy(claim), shardKey: shardKey(claim.status, claim.inferenceId) }),
-      );
+      this.records.set(claim.inferenceId, claimed(claim));
       return { taken: true };
     }
     if (current?.claimToken !== undefined && current.claimToken === claim.claimToken) {
@@ -158,12 +166,29 @@ export class FakeJobRepository implements JobRepository {
   async transition(inferenceId: string, outcome: Outcome): Promise<Transition> {
     this.enter('transition');
     const existing = this.records.get(inferenceId);
-    if (existing && existing.status !== 'IN_PROGRESS')
-      return { applied: false, job: copy(existing) };
-    const { endpointName, inputLocation, inputContentType, receivedAt, expiresAt, ...terminal } =
-      outcome;
+    const holds =
+      outcome.from === 'waiting'
+        ? existing?.status === 'IN_PROGRESS' && existing.waitKey !== undefined
+        : outcome.from === 'cancelRequested'
+          ? existing?.status === 'IN_PROGRESS' && existing.cancelRequested === true
+          : existing === undefined ||
+            (existing.status === 'IN_PROGRESS' &&
+              existing.waitKey === undefined &&
+              existing.cancelRequested === undefined);
+    if (!holds) return { applied: false, job: existing ? copy(existing) : undefined };
+    const {
+      endpointName,
+      inputLocation,
+      inputContentType,
+      receivedAt,
+      expiresAt,
+      from,
+      ...terminal
+    } = outcome;
+    if (outcome.status === 'CANCELLED') for (const f of RESULT_FIELDS) delete terminal[f];
     const job: Job = existing ?? ({ inferenceId } as Job);
     Object.assign(job, defined(terminal));
+    if (from === 'waiting') delete job.waitKey;
     job.shardKey = shardKey(outcome.status, inferenceId);
     if (endpointName !== undefined) job.endpointName ??= endpointName;
     if (inputLocation !== undefined) job.inputLocation ??= inputLocation;
@@ -250,6 +275,96 @@ export class FakeJobRepository implements JobRepository {
     delete job.taskToken;
     return true;
   }
+
+  async enqueue(claim: Job, enqueuedAt: string): Promise<boolean> {
+    this.enter('enqueue');
+    const { inferenceId, endpointName, priority, claimToken } = claim;
+    if (!endpointName || !priority || !claimToken) {
+      throw new Error('enqueue needs the claim as written: endpointName, priority, claimToken');
+    }
+    const job = this.records.get(inferenceId);
+    if (
+      job?.status !== 'IN_PROGRESS' ||
+      job.claimToken !== claimToken ||
+      job.endpointName !== endpointName ||
+      job.priority !== priority ||
+      job.queueDeadline === undefined ||
+      job.enqueuedAt !== undefined ||
+      job.outputLocation !== undefined ||
+      job.cancelRequested !== undefined
+    ) {
+      return job?.claimToken === claimToken && job.enqueuedAt === enqueuedAt;
+    }
+    job.enqueuedAt = enqueuedAt;
+    job.waitKey = waitKeyOf(endpointName, priority, inferenceId);
+    job.waitSort = waitSortOf(enqueuedAt, inferenceId);
+    return true;
+  }
+
+  async dispatch(
+    inferenceId: string,
+    d: { slot: number; at: string; leaseUntil: string },
+  ): Promise<{ dispatched: boolean; job?: Job }> {
+    this.enter('dispatch');
+    const job = this.records.get(inferenceId);
+    if (
+      job?.status !== 'IN_PROGRESS' ||
+      job.waitKey === undefined ||
+      job.cancelRequested !== undefined ||
+      job.queueDeadline === undefined ||
+      !(job.queueDeadline > d.at)
+    ) {
+      return { dispatched: false, job: job ? copy(job) : undefined };
+    }
+    delete job.waitKey;
+    Object.assign(job, { dispatchedAt: d.at, slot: d.slot, leaseUntil: d.leaseUntil });
+    return { dispatched: true, job: copy(job) };
+  }
+
+  async requeue(inferenceId: string, dispatchedAt: string): Promise<boolean> {
+    this.enter('requeue');
+    const job = this.records.get(inferenceId);
+    if (
+      job?.status !== 'IN_PROGRESS' ||
+      !job.endpointName ||
+      !job.priority ||
+      !job.waitSort ||
+      job.waitKey !== undefined ||
+      job.dispatchedAt !== dispatchedAt ||
+      job.outputLocation !== undefined ||
+      job.cancelRequested !== undefined
+    ) {
+      return false;
+    }
+    job.waitKey = waitKeyOf(job.endpointName, job.priority, inferenceId);
+    delete job.dispatchedAt;
+    delete job.slot;
+    return true;
+  }
+
+  async requestCancel(inferenceId: string, at: string): Promise<{ requested: boolean; job?: Job }> {
+    this.enter('requestCancel');
+    const job = this.records.get(inferenceId);
+    if (
+      job?.status !== 'IN_PROGRESS' ||
+      job.waitKey !== undefined ||
+      job.cancelRequested !== undefined
+    ) {
+      return { requested: false, job: job ? copy(job) : undefined };
+    }
+    job.cancelRequested = true;
+    job.cancelRequestedAt = at;
+    return { requested: true, job: copy(job) };
+  }
+}
+
+/** A claim as the adapter writes it: its index key, and its lane's keys when it waits. */
+function claimed(job: Job): Job {
+  return defined({
+    ...copy(job),
+    shardKey: shardKey(job.status, job.inferenceId),
+    ...waitingKeys(job),
+  });
 }
 
 /** What the adapter lets through from DynamoDB when a condition it does not expect fails. */

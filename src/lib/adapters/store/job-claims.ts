@@ -1,6 +1,6 @@
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { shardKey, type Job } from '../../domain/jobs.ts';
+import { shardKey, waitingKeys, type Job } from '../../domain/jobs.ts';
 import { recordKey } from './keys.ts';
 import { readRecord } from './job-records.ts';
 import { isConditionFailure, itemOnConditionFailure, type Table } from './table.ts';
@@ -8,15 +8,22 @@ import { isConditionFailure, itemOnConditionFailure, type Table } from './table.
 /*
  * The claim: the IN_PROGRESS record a submit writes before anything is uploaded or invoked, taken
  * over when its submit is surely gone (src/lib/domain/claims.ts), released when it never got as
- * far as SageMaker. A claim enters its status's shard of the jobs index.
+ * far as SageMaker. A claim enters its status's shard of the jobs index; a claim marked to wait
+ * (`enqueuedAt`, under admission) enters its lane of the waiting index too, in the same write.
+ * A record that entered a lane is no longer a claim to take over or release: it waits for the
+ * dispatcher, or was handed to SageMaker by it.
  */
 
 function claimItem(job: Job) {
   return marshall(
-    { ...job, shardKey: shardKey(job.status, job.inferenceId) },
+    { ...job, shardKey: shardKey(job.status, job.inferenceId), ...waitingKeys(job) },
     { removeUndefinedValues: true },
   );
 }
+
+/** Never queued by its submit, and never in a lane (so never dispatched). */
+const UNQUEUED_CLAIM =
+  '#status = :inProgress AND attribute_not_exists(outputLocation) AND attribute_not_exists(enqueuedAt)';
 
 /**
  * (none) -> IN_PROGRESS, before anything is uploaded or invoked, so two submits of one id can
@@ -65,8 +72,7 @@ export async function takeOver(
         // this submit", once: of two takeovers of one dead claim the second finds a token it
         // did not read and fails here, so only one goes on to invoke. The caller decided from
         // that claim's lease that its submit is gone (src/lib/domain/claims.ts).
-        ConditionExpression:
-          '#status = :inProgress AND claimToken = :stale AND attribute_not_exists(outputLocation)',
+        ConditionExpression: `${UNQUEUED_CLAIM} AND claimToken = :stale`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':inProgress': { S: 'IN_PROGRESS' },
@@ -101,8 +107,7 @@ export async function release(t: Table, inferenceId: string, claimToken: string)
         TableName: t.name,
         Key: recordKey(inferenceId),
         // Transition "claimed by this submit, never queued" -> (none).
-        ConditionExpression:
-          '#status = :inProgress AND claimToken = :token AND attribute_not_exists(outputLocation)',
+        ConditionExpression: `${UNQUEUED_CLAIM} AND claimToken = :token`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':inProgress': { S: 'IN_PROGRESS' },

@@ -12,6 +12,8 @@ export type Key = Record<string, AttributeValue>;
 const ANNOUNCED = '\u0000announced\u0000';
 const RECONCILE_CURSOR = '\u0000reconcile';
 const BATCH = '\u0000batch\u0000';
+const SLOT = '\u0000slot\u0000';
+const QUEUE = '\u0000queue\u0000';
 
 /** A job's record: the item GET /jobs/{id} answers. */
 export function recordKey(inferenceId: string): Key {
@@ -41,4 +43,14 @@ export function blockKey(batchId: string, block: number): Key {
 /** The inferenceIds a block's lines gave themselves. */
 export function blockIdsKey(batchId: string, block: number): Key {
   return { inferenceId: { S: `${BATCH}${batchId}#${block}#ids` } };
+}
+
+/** One slot of an endpoint's window (store/slots.ts). */
+export function slotKey(endpointName: string, index: number): Key {
+  return { inferenceId: { S: `${SLOT}${endpointName}\u0000${index}` } };
+}
+
+/** The dispatcher's last snapshot of an endpoint's queue (store/queue-snapshot.ts). */
+export function queueSnapshotKey(endpointName: string): Key {
+  return { inferenceId: { S: `${QUEUE}${endpointName}` } };
 }

@@ -44,11 +44,19 @@ export interface DispatchWake {
 
 /**
  * The job repository's side of queue control (implemented by the same adapter as
- * JobRepository). A job enters its lane with its claim: a claim carrying `priority` and
- * `queueDeadline` under admission is written with the waiting index keys (`waitKey`,
- * `waitSort`), in the same write.
+ * JobRepository). A job enters its lane with its claim: a claim carrying `priority`,
+ * `queueDeadline` and the marker `enqueuedAt` (under admission) is written with the waiting index
+ * keys (`waitKey`, `waitSort`), in the same write; or, when its input is stored after the claim,
+ * with `enqueue` once it is. A record that entered a lane is never taken over or released.
  */
 export interface AdmissionJobs {
+  /**
+   * Claimed -> waiting in its lane, once, for a submit that stores the input after its claim (a
+   * claim marked `enqueuedAt` would be in its lane, so dispatchable, before its input exists):
+   * only this claim (its claimToken, endpointName and priority), never queued, not yet in a lane,
+   * not cancel-requested. A repeat of the same call is its own (true).
+   */
+  enqueue(claim: Job, enqueuedAt: string): Promise<boolean>;
   /**
    * Waiting -> handed to SageMaker, once: only while the job is in its lane, not
    * cancel-requested and `at` is before its queueDeadline. Leaves the lane (REMOVE waitKey), sets

@@ -86,7 +86,9 @@ describe('JobStore', () => {
         UpdateExpression:
           'SET #0 = :0, #1 = :1, #2 = :2, #3 = :3, #4 = :4, #5 = :5, #6 = :6, ' +
           '#7 = if_not_exists(#7, :7), #8 = if_not_exists(#8, :8), #9 = if_not_exists(#9, :9)',
-        ConditionExpression: 'attribute_not_exists(inferenceId) OR #0 = :p',
+        // Never a job in its lane, nor one whose cancel was asked for (queue control).
+        ConditionExpression:
+          '(attribute_not_exists(inferenceId) OR #0 = :p) AND attribute_not_exists(waitKey) AND attribute_not_exists(cancelRequested)',
         ExpressionAttributeNames: {
           '#0': 'status',
           '#1': 'completedAt',
@@ -373,5 +375,57 @@ describe('JobStore', () => {
   it('hides expiresAt from the public view', () => {
     expect(publicView(job)).not.toHaveProperty('expiresAt');
     expect(publicView(job)).toMatchObject({ inferenceId: 'a', status: 'IN_PROGRESS' });
+  });
+
+  it("hides queue control's internal fields from the public view: index keys and slot", () => {
+    const view = publicView({ ...job, waitKey: 'ep#normal#01', waitSort: 'x#a', slot: 3 });
+    expect(view).not.toHaveProperty('waitKey');
+    expect(view).not.toHaveProperty('waitSort');
+    expect(view).not.toHaveProperty('slot');
+  });
+
+  it('ends a waiting job only while in its lane, taking it out in the same write', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store.transition('a', { ...outcome, status: 'EXPIRED', from: 'waiting' });
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('#0 = :p AND attribute_exists(waitKey)');
+    expect(input.ExpressionAttributeNames?.['#0']).toBe('status');
+    expect(input.UpdateExpression).toMatch(/ REMOVE waitKey$/);
+    expect(Object.values(input.ExpressionAttributeNames ?? {})).not.toContain('from');
+  });
+
+  it('ends a cancel-requested job CANCELLED without its result', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store.transition('a', {
+      ...outcome,
+      status: 'CANCELLED',
+      from: 'cancelRequested',
+      outputContentType: 'application/json',
+    });
+    const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('#0 = :p AND cancelRequested = :true');
+    expect(input.ExpressionAttributeValues?.[':true']).toEqual({ BOOL: true });
+    const names = Object.values(input.ExpressionAttributeNames ?? {});
+    for (const f of ['result', 'resultEncoding', 'resultBytes', 'outputContentType', 'from']) {
+      expect(names).not.toContain(f);
+    }
+    expect(input.ExpressionAttributeValues?.[':0']).toEqual({ S: 'CANCELLED' });
+    expect(input.UpdateExpression).not.toContain('REMOVE');
+  });
+
+  it('claims a job marked to wait with its lane keys, in the claim itself; others without', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const lane = {
+      priority: 'low' as const,
+      tenant: 't',
+      queueDeadline: '2026-11-24T00:10:00.000Z',
+    };
+    await store.claim({ ...job, ...lane, enqueuedAt: '2026-11-24T00:00:00.000Z' });
+    await store.claim({ ...job, ...lane });
+    const [marked, direct] = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
+    expect(marked?.waitKey).toEqual({ S: `ep#low#${String(shardOf('a')).padStart(2, '0')}` });
+    expect(marked?.waitSort).toEqual({ S: '2026-11-24T00:00:00.000Z#a' });
+    expect(direct?.waitKey).toBeUndefined();
+    expect(direct?.waitSort).toBeUndefined();
   });
 });

@@ -1,0 +1,117 @@
+import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  UpdateItemCommand,
+  type AttributeValue,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
+import type { Slot } from '../../domain/admission.ts';
+import { slotKey } from './keys.ts';
+import { isConditionFailure, type Table } from './table.ts';
+
+/*
+ * The window's slots (docs/queue.md): one item per place, `\0slot\0<endpointName>\0<k>`, held
+ * by the job handed to SageMaker in it. A slot is claimed and released with conditional writes,
+ * so of two dispatchers racing one slot exactly one holds it, and only its holder frees it, once.
+ * Each slot item is written twice per job that runs in it, and a window's slots are as many keys
+ * as the window is wide: no hot key.
+ */
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Unprocessed keys (throttling) are asked for again, a few rounds at most. */
+const BATCH_GET_ROUNDS = 8;
+
+const HOLDER = { '#h': 'holder', '#t': 'tenant', '#s': 'since' };
+
+function slotOf(index: number, item: Record<string, AttributeValue> | undefined): Slot {
+  const inferenceId = item?.holder?.S;
+  if (!inferenceId) return { index };
+  return {
+    index,
+    holder: { inferenceId, tenant: item?.tenant?.S ?? '', since: item?.since?.S ?? '' },
+  };
+}
+
+/**
+ * Slots 0..size-1, consistent (a slot just released is seen free), 100 keys a request. A slot
+ * never written is free.
+ */
+export async function slots(t: Table, endpointName: string, size: number): Promise<Slot[]> {
+  const byId = new Map<string, Record<string, AttributeValue>>();
+  for (let from = 0; from < size; from += BATCH_GET_KEYS) {
+    const keys = Array.from({ length: Math.min(BATCH_GET_KEYS, size - from) }, (_, i) =>
+      slotKey(endpointName, from + i),
+    );
+    let request: KeysAndAttributes | undefined = { Keys: keys, ConsistentRead: true };
+    for (let round = 0; request?.Keys?.length; round++) {
+      if (round >= BATCH_GET_ROUNDS) throw new Error('slots: keys left unprocessed');
+      const res: BatchGetItemCommandOutput = await t.client.send(
+        new BatchGetItemCommand({ RequestItems: { [t.name]: request } }),
+      );
+      for (const item of res.Responses?.[t.name] ?? []) {
+        byId.set(item.inferenceId?.S as string, item);
+      }
+      request = res.UnprocessedKeys?.[t.name];
+    }
+  }
+  return Array.from({ length: size }, (_, index) =>
+    slotOf(index, byId.get(slotKey(endpointName, index).inferenceId!.S as string)),
+  );
+}
+
+/** Free -> held by `holder`, once: false when someone holds it (another dispatcher won). */
+export async function claimSlot(
+  t: Table,
+  endpointName: string,
+  index: number,
+  holder: NonNullable<Slot['holder']>,
+): Promise<boolean> {
+  try {
+    await t.client.send(
+      new UpdateItemCommand({
+        TableName: t.name,
+        Key: slotKey(endpointName, index),
+        UpdateExpression: 'SET #h = :h, #t = :t, #s = :s',
+        // Strict: not even the same job may claim a held slot again, or a dispatcher whose
+        // dispatch then lost would release the slot its winner runs in.
+        ConditionExpression: 'attribute_not_exists(#h)',
+        ExpressionAttributeNames: HOLDER,
+        ExpressionAttributeValues: {
+          ':h': { S: holder.inferenceId },
+          ':t': { S: holder.tenant },
+          ':s': { S: holder.since },
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return false;
+  }
+}
+
+/** Held by `inferenceId` -> free, once: false when it was free or another job's. */
+export async function releaseSlot(
+  t: Table,
+  endpointName: string,
+  index: number,
+  inferenceId: string,
+): Promise<boolean> {
+  try {
+    await t.client.send(
+      new UpdateItemCommand({
+        TableName: t.name,
+        Key: slotKey(endpointName, index),
+        UpdateExpression: 'REMOVE #h, #t, #s',
+        ConditionExpression: '#h = :h',
+        ExpressionAttributeNames: HOLDER,
+        ExpressionAttributeValues: { ':h': { S: inferenceId } },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return false;
+  }
+}
