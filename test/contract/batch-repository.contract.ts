@@ -56,6 +56,8 @@ export function batchRepositoryContract(
         submitted: [],
         completed: [],
         failed: [],
+        cancelled: [],
+        expired: [],
         refused: [],
         reasons: {},
       });

@@ -35,12 +35,20 @@ export function leaseUntil(now: Date, remainingMs: number): string {
 }
 
 /**
- * A claim no submit got as far as queueing: IN_PROGRESS, no output location. Only records a
+ * A claim no submit got as far as queueing: IN_PROGRESS, no output location, not admitted to the
+ * project's own queue. Only records a
  * submit claimed carry a claim token; anything else (a record of a job queued elsewhere) is
  * never taken for one.
  */
 export function isUnqueuedClaim(job: Job): boolean {
-  return job.status === 'IN_PROGRESS' && !job.outputLocation && job.claimToken !== undefined;
+  return (
+    job.status === 'IN_PROGRESS' &&
+    !job.outputLocation &&
+    job.claimToken !== undefined &&
+    // Admitted (queue control): it waits for the dispatcher, not for its submit; a retry of the
+    // id answers it, and reconcile leaves it to its queue deadline.
+    job.queueDeadline === undefined
+  );
 }
 
 /**

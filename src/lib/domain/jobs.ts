@@ -3,6 +3,15 @@ import type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
 export type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
+/** Every status, in the order listings and counts name them. */
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'IN_PROGRESS',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'EXPIRED',
+];
+
 /**
  * The job record: the DynamoDB item. Its public fields (wire.ts) are the body of GET /jobs/{id};
  * these are never answered (publicView drops them).
@@ -23,6 +32,19 @@ export interface Job extends PublicJob {
   taskToken?: string;
   /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
   invocation?: Invocation;
+  /**
+   * Queue control (docs/queue.md), never returned: the waiting index's keys, present only while
+   * the job waits in its lane (`<endpoint>#<lane>#<shard>`, `<enqueuedAt>#<inferenceId>`), and
+   * the window's slot it holds once handed to SageMaker.
+   */
+  waitKey?: string;
+  waitSort?: string;
+  slot?: number;
+}
+
+/** Waiting in its lane: never handed to SageMaker (or handed back by a requeue). */
+export function isWaiting(job: Pick<Job, 'status' | 'waitKey'>): boolean {
+  return job.status === 'IN_PROGRESS' && job.waitKey !== undefined;
 }
 
 /** The InvokeEndpointAsync parameters of a submit that a retry repeats. */
@@ -80,6 +102,9 @@ export function publicView(job: Job): PublicJob {
     checkedAt: _checkedAt,
     invocation: _invocation,
     taskToken: _taskToken,
+    waitKey: _waitKey,
+    waitSort: _waitSort,
+    slot: _slot,
     ...rest
   } = job;
   return rest;
@@ -157,7 +182,7 @@ export function expiresAt(from: Date, ttlDays: number): number {
 
 /** What a notification knows about a job; also enough to create a record it has never seen. */
 export interface Outcome {
-  status: Exclude<JobStatus, 'IN_PROGRESS'>; // CANCELLED and EXPIRED join JobStatus with queue control
+  status: Exclude<JobStatus, 'IN_PROGRESS'>;
   /**
    * Queue control's endings apply only to a record in this state: `waiting` (in its lane, never
    * handed to SageMaker: CANCELLED, EXPIRED) or `cancelRequested` (handed to SageMaker, then

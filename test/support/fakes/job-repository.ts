@@ -1,6 +1,8 @@
 import type { JobRepository } from '../../../src/lib/app/ports/job-repository.ts';
+import type { AdmissionJobs } from '../../../src/lib/app/ports/admission.ts';
 import {
   shardKey,
+  shardOf,
   type IndexEntry,
   type Job,
   type Outcome,
@@ -15,7 +17,7 @@ import type { TaskCallback } from '../../../src/lib/domain/task-callback.ts';
  * sees what the table would do. Records are copied in and out, as a wire would.
  */
 
-type Method = keyof JobRepository;
+type Method = keyof JobRepository | keyof AdmissionJobs;
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -24,7 +26,7 @@ function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-export class FakeJobRepository implements JobRepository {
+export class FakeJobRepository implements JobRepository, AdmissionJobs {
   readonly records = new Map<string, Job>();
   readonly markers = new Map<string, { announcedAt: string; expiresAt?: number }>();
   cursor: Record<string, string> = {};
@@ -95,7 +97,11 @@ export class FakeJobRepository implements JobRepository {
     if (!existing) {
       this.records.set(
         job.inferenceId,
-        defined({ ...copy(job), shardKey: shardKey(job.status, job.inferenceId) }),
+        defined({
+          ...copy(job),
+          shardKey: shardKey(job.status, job.inferenceId),
+          ...waitKeys(job),
+        }),
       );
       return undefined;
     }
@@ -160,11 +166,31 @@ export class FakeJobRepository implements JobRepository {
     const existing = this.records.get(inferenceId);
     if (existing && existing.status !== 'IN_PROGRESS')
       return { applied: false, job: copy(existing) };
-    const { endpointName, inputLocation, inputContentType, receivedAt, expiresAt, ...terminal } =
-      outcome;
+    // Queue control's conditions (Outcome.from): a waiting job ends only CANCELLED/EXPIRED from
+    // 'waiting'; a cancel-requested one only from 'cancelRequested'; others neither.
+    const waiting = existing?.waitKey !== undefined;
+    const requested = existing?.cancelRequested === true;
+    const holds =
+      outcome.from === 'waiting'
+        ? waiting
+        : outcome.from === 'cancelRequested'
+          ? existing !== undefined && requested
+          : !waiting && !requested;
+    if (!holds) return { applied: false, job: existing ? copy(existing) : undefined };
+    const {
+      endpointName,
+      inputLocation,
+      inputContentType,
+      receivedAt,
+      expiresAt,
+      from: _from,
+      ...terminal
+    } = outcome;
     const job: Job = existing ?? ({ inferenceId } as Job);
     Object.assign(job, defined(terminal));
     job.shardKey = shardKey(outcome.status, inferenceId);
+    delete job.waitKey;
+    delete job.waitSort;
     if (endpointName !== undefined) job.endpointName ??= endpointName;
     if (inputLocation !== undefined) job.inputLocation ??= inputLocation;
     if (inputContentType !== undefined) job.inputContentType ??= inputContentType;
@@ -250,6 +276,69 @@ export class FakeJobRepository implements JobRepository {
     delete job.taskToken;
     return true;
   }
+
+  async dispatch(
+    inferenceId: string,
+    d: { slot: number; at: string; leaseUntil: string },
+  ): Promise<{ dispatched: boolean; job?: Job }> {
+    this.enter('dispatch');
+    const job = this.records.get(inferenceId);
+    if (
+      !job ||
+      job.status !== 'IN_PROGRESS' ||
+      job.waitKey === undefined ||
+      job.cancelRequested ||
+      (job.queueDeadline !== undefined && !(d.at < job.queueDeadline))
+    ) {
+      return { dispatched: false, job: job ? copy(job) : undefined };
+    }
+    delete job.waitKey;
+    Object.assign(job, { dispatchedAt: d.at, slot: d.slot, leaseUntil: d.leaseUntil });
+    return { dispatched: true, job: copy(job) };
+  }
+
+  async requeue(inferenceId: string, dispatchedAt: string): Promise<boolean> {
+    this.enter('requeue');
+    const job = this.records.get(inferenceId);
+    if (
+      !job ||
+      job.status !== 'IN_PROGRESS' ||
+      job.dispatchedAt !== dispatchedAt ||
+      job.outputLocation !== undefined
+    ) {
+      return false;
+    }
+    delete job.dispatchedAt;
+    delete job.slot;
+    Object.assign(job, waitKeys(job));
+    return true;
+  }
+
+  async requestCancel(
+    inferenceId: string,
+    _at: string,
+  ): Promise<{ requested: boolean; job?: Job }> {
+    this.enter('requestCancel');
+    const job = this.records.get(inferenceId);
+    if (!job || job.status !== 'IN_PROGRESS' || job.waitKey !== undefined) {
+      return { requested: false, job: job ? copy(job) : undefined };
+    }
+    job.cancelRequested = true;
+    return { requested: true, job: copy(job) };
+  }
+}
+
+/**
+ * The waiting index's keys of a claim that carries a lane under admission (priority and
+ * queueDeadline): `<endpoint>#<lane>#<shard>`, and its original place `<submittedAt>#<id>`.
+ */
+function waitKeys(job: Job): Pick<Job, 'waitKey' | 'waitSort'> {
+  if (job.priority === undefined || job.queueDeadline === undefined || !job.endpointName) return {};
+  const shard = String(shardOf(job.inferenceId)).padStart(2, '0');
+  return {
+    waitKey: `${job.endpointName}#${job.priority}#${shard}`,
+    waitSort: job.waitSort ?? `${job.submittedAt}#${job.inferenceId}`,
+  };
 }
 
 /** What the adapter lets through from DynamoDB when a condition it does not expect fails. */
