@@ -26,7 +26,7 @@ import type { Deadlines } from './ports/deadlines.ts';
 import type { Endpoint } from './ports/endpoint.ts';
 import type { JobRepository } from './ports/job-repository.ts';
 import type { Metrics } from './ports/metrics.ts';
-import type { DispatchWake } from './ports/admission.ts';
+import type { AdmissionJobs, DispatchWake } from './ports/admission.ts';
 import { DEFAULT_MAX_QUEUE_SECONDS } from '../domain/admission.ts';
 import { MIN_REQUEST_TTL_SECONDS, tenantOf } from '../domain/admission-rules.ts';
 import type { ObjectStore } from './ports/object-store.ts';
@@ -68,6 +68,8 @@ export interface SubmitDeps {
   remainingMs?: () => number;
   /** Admission on (docs/queue.md): told that a job entered its lane. */
   wake?: DispatchWake;
+  /** Admission on: puts a claim in its lane once its input is stored (the store's adapter). */
+  admissionJobs?: AdmissionJobs;
 }
 
 export interface SubmitAnswer {
@@ -196,6 +198,8 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     owner: req.owner,
     invocation: invocationOf(q),
     ...queue,
+    // In its lane with the claim when there is no input to store; else once it is (admit).
+    ...(admitted && (given || !deps.admissionJobs) ? { enqueuedAt: submittedAt } : {}),
     ...req.record,
     // A retry carries the token of the attempt it follows (src/lib/app/retry.ts).
     ...(taskToken
@@ -290,6 +294,19 @@ async function admit(
     } catch (err) {
       await releaseClaim(claim, deps);
       throw err;
+    }
+    if (deps.admissionJobs && claim.enqueuedAt === undefined) {
+      // Only now dispatchable: no round can hand SageMaker a job whose input is not there yet.
+      const at = claim.submittedAt as string;
+      if (!(await deps.admissionJobs.enqueue(claim, at))) {
+        // Taken over by a retry of the id (this submit outlived its lease) or released: the
+        // retry's answer stands, this one is told to come back.
+        throw new Unavailable(
+          `the submit of ${inferenceId} was overtaken; retry with the same inferenceId`,
+          1,
+        );
+      }
+      claim.enqueuedAt = at;
     }
   }
   await deps.wake?.wake(endpointName).catch((err: unknown) => {

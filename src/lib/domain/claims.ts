@@ -45,9 +45,9 @@ export function isUnqueuedClaim(job: Job): boolean {
     job.status === 'IN_PROGRESS' &&
     !job.outputLocation &&
     job.claimToken !== undefined &&
-    // Admitted (queue control): it waits for the dispatcher, not for its submit; a retry of the
-    // id answers it, and reconcile leaves it to its queue deadline.
-    job.queueDeadline === undefined
+    // In its lane (queue control): handed on by its submit, it waits for the dispatcher; a retry
+    // of the id answers it, and reconcile leaves it to its queue deadline.
+    job.enqueuedAt === undefined
   );
 }
 

@@ -40,6 +40,11 @@ export interface Job extends PublicJob {
   waitKey?: string;
   waitSort?: string;
   slot?: number;
+  /**
+   * When the job entered its lane (ISO-8601). On a claim, the marker that the job waits: the
+   * store writes the waiting index keys in the same write; a claim without it never waits.
+   */
+  enqueuedAt?: string;
 }
 
 /** Waiting in its lane: never handed to SageMaker (or handed back by a requeue). */
@@ -105,6 +110,7 @@ export function publicView(job: Job): PublicJob {
     waitKey: _waitKey,
     waitSort: _waitSort,
     slot: _slot,
+    enqueuedAt: _enqueuedAt,
     ...rest
   } = job;
   return rest;

@@ -277,6 +277,24 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
     return true;
   }
 
+  async enqueue(claim: Job, enqueuedAt: string): Promise<boolean> {
+    this.enter('enqueue');
+    const job = this.records.get(claim.inferenceId);
+    if (
+      job?.status !== 'IN_PROGRESS' ||
+      job.claimToken !== claim.claimToken ||
+      job.queueDeadline === undefined ||
+      job.enqueuedAt !== undefined ||
+      job.outputLocation !== undefined ||
+      job.cancelRequested !== undefined
+    ) {
+      return job?.claimToken === claim.claimToken && job?.enqueuedAt === enqueuedAt;
+    }
+    job.enqueuedAt = enqueuedAt;
+    Object.assign(job, waitKeys(job));
+    return true;
+  }
+
   async dispatch(
     inferenceId: string,
     d: { slot: number; at: string; leaseUntil: string },
@@ -333,11 +351,11 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
  * queueDeadline): `<endpoint>#<lane>#<shard>`, and its original place `<submittedAt>#<id>`.
  */
 function waitKeys(job: Job): Pick<Job, 'waitKey' | 'waitSort'> {
-  if (job.priority === undefined || job.queueDeadline === undefined || !job.endpointName) return {};
+  if (!job.enqueuedAt || !job.priority || !job.queueDeadline || !job.endpointName) return {};
   const shard = String(shardOf(job.inferenceId)).padStart(2, '0');
   return {
     waitKey: `${job.endpointName}#${job.priority}#${shard}`,
-    waitSort: job.waitSort ?? `${job.submittedAt}#${job.inferenceId}`,
+    waitSort: job.waitSort ?? `${job.enqueuedAt}#${job.inferenceId}`,
   };
 }
 

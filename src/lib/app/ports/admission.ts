@@ -50,6 +50,14 @@ export interface DispatchWake {
  */
 export interface AdmissionJobs {
   /**
+   * Claimed -> waiting in its lane, once, for a submit that stores the input after its claim (a
+   * claim marked `enqueuedAt` would be in its lane, so dispatchable, before its input exists):
+   * only this claim (its claimToken, endpointName and priority), never queued, not yet in a lane,
+   * not cancel-requested. A repeat of the same call is its own (true). (The same method as the
+   * store helper's branch; the lead reconciles.)
+   */
+  enqueue(claim: Job, enqueuedAt: string): Promise<boolean>;
+  /**
    * Waiting -> handed to SageMaker, once: only while the job is in its lane, not
    * cancel-requested and `at` is before its queueDeadline. Leaves the lane (REMOVE waitKey), sets
    * `dispatchedAt` = at, `slot` and `leaseUntil` (no request of this dispatch reaches SageMaker

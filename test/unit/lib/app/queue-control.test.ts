@@ -69,6 +69,7 @@ function world(over: Partial<Config> = {}) {
     now: clock,
     remainingMs: () => 29_000,
     wake,
+    admissionJobs: store,
   };
   const deps: DispatchDeps = {
     config,
@@ -138,6 +139,19 @@ describe('submit with admission on', () => {
     expect(w.objects.objects.size).toBe(1);
     expect(w.endpoint.invocations).toEqual([]);
     expect(w.wake.wakes).toEqual([EP]);
+    // The claim entered its lane only after its input was stored.
+    expect(w.store.calls.indexOf('enqueue')).toBeGreaterThan(w.store.calls.indexOf('claim'));
+    expect(rec.enqueuedAt).toBe(T0);
+  });
+
+  it('a job whose input upload fails never enters its lane and leaves no record', async () => {
+    const w = world();
+    w.objects.fail('put');
+    await expect(w.submit('j1')).rejects.toBeInstanceOf(Unavailable);
+    expect(w.store.records.has('j1')).toBe(false);
+    expect(w.store.count('enqueue')).toBe(0);
+    await w.round();
+    expect(w.invoked()).toEqual([]);
   });
 
   it('defaults to normal, 600 s and the default tenant; the owner is the tenant in owner mode', async () => {
