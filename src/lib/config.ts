@@ -1,6 +1,8 @@
 import { ConfigError } from './domain/errors.ts';
 import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from './domain/retry.ts';
 import { triggerPrefixProblem } from './domain/trigger-prefix.ts';
+import type { TenantQuota } from './domain/admission.ts';
+import { DEFAULT_HEADROOM, parseTenantQuotas } from './domain/admission-rules.ts';
 
 export interface Config {
   /** The default endpoint, and the allow-list `POST /jobs?endpoint=` may pick from. */
@@ -49,6 +51,19 @@ export interface Config {
   autoRetry?: AutoRetryPolicy;
   /** The queue an automatic retry waits in for its backoff (autoRetry's RETRY_QUEUE_URL). */
   retryQueueUrl?: string;
+  /**
+   * Queue control (docs/queue.md): `on` holds jobs in the project's own lanes and a dispatcher
+   * hands SageMaker what its window takes; `off` (the default) is the direct path.
+   */
+  admission: boolean;
+  /** The endpoint's MaxConcurrentInvocationsPerInstance, as the window counts it. */
+  perInstanceConcurrency: number;
+  /** Jobs beyond the instances' own concurrency handed to SageMaker (at least 1). */
+  admissionHeadroom: number;
+  /** Per-tenant weight and in-flight cap (TENANT_QUOTAS); unlisted tenants weigh 1, no cap. */
+  tenantQuotas: Record<string, TenantQuota>;
+  /** The queue a wake of the dispatcher is sent to (admission on). */
+  dispatchQueueUrl?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -156,6 +171,15 @@ function autoRetry(env: Env): AutoRetryPolicy | undefined {
   return maxAttempts > 1 ? { maxAttempts, on, baseDelaySeconds } : undefined;
 }
 
+/** ADMISSION: on | off (the default: today's direct path, nothing changes on upgrade). */
+function admission(env: Env): boolean {
+  const raw = env.ADMISSION?.trim().toLowerCase() || 'off';
+  if (raw !== 'on' && raw !== 'off') {
+    throw new ConfigError(`ADMISSION: "${env.ADMISSION}" must be on or off`);
+  }
+  return raw === 'on';
+}
+
 /** Reads and validates the whole environment; throws one ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const outputBuckets = required(env, 'OUTPUT_BUCKETS')
@@ -208,6 +232,25 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     autoRetry: autoRetry(env),
     retryQueueUrl: queueUrl(env, 'RETRY_QUEUE_URL'),
+    ...admissionConfig(env),
+  };
+}
+
+type AdmissionConfig = Pick<
+  Config,
+  'admission' | 'perInstanceConcurrency' | 'admissionHeadroom' | 'tenantQuotas' | 'dispatchQueueUrl'
+>;
+
+function admissionConfig(env: Env): AdmissionConfig {
+  const on = admission(env);
+  return {
+    admission: on,
+    // MaxConcurrentInvocationsPerInstance's range (AsyncInferenceClientConfig API reference).
+    perInstanceConcurrency: integer(env, 'PER_INSTANCE_CONCURRENCY', 1, 1, 1000),
+    admissionHeadroom: integer(env, 'ADMISSION_HEADROOM', DEFAULT_HEADROOM, 1, 1000),
+    tenantQuotas: parseTenantQuotas(env.TENANT_QUOTAS),
+    // Unset with admission on: no wake is sent and the tick (1 min) dispatches alone.
+    dispatchQueueUrl: queueUrl(env, 'DISPATCH_QUEUE_URL'),
   };
 }
 

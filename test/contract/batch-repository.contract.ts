@@ -56,6 +56,8 @@ export function batchRepositoryContract(
         submitted: [],
         completed: [],
         failed: [],
+        cancelled: [],
+        expired: [],
         refused: [],
         reasons: {},
       });
@@ -132,6 +134,8 @@ export function batchRepositoryContract(
         submitted: [0, 2],
         completed: [2],
         failed: [0],
+        cancelled: [],
+        expired: [],
         refused: [1],
         // A reason is kept to its first 300 characters.
         reasons: { '1': 'x'.repeat(300) },

@@ -59,6 +59,18 @@ metricsContract('EMF lines on stdout (Powertools Metrics)', async () => {
         spy.mockRestore();
       }
     },
+    // Queue control's levels (QueuedJobs, ...): the same writer; this suite holds `record`.
+    level(...args) {
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+        written.push(String(chunk));
+        return true;
+      });
+      try {
+        emfMetrics.level(...args);
+      } finally {
+        spy.mockRestore();
+      }
+    },
   };
   const line = (emf: Emf): MetricLine => {
     const [directive] = emf._aws.CloudWatchMetrics;

@@ -11,6 +11,7 @@ import {
   markExpanded,
   readHeader,
   setManifest,
+  markBatchCancelled,
 } from './store/batch-headers.ts';
 import type { Table } from './store/table.ts';
 
@@ -85,5 +86,9 @@ export class BatchStore {
 
   markAnnounced(batchId: string, at: string): Promise<void> {
     return markBatchAnnounced(this.t, batchId, at);
+  }
+
+  markCancelled(batchId: string, at: string): Promise<BatchHeader | undefined> {
+    return markBatchCancelled(this.t, batchId, at);
   }
 }

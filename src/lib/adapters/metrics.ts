@@ -1,5 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { CountMetric, Metrics as MetricsPort, TimeMetric } from '../app/ports/metrics.ts';
+import type {
+  CountMetric,
+  LevelMetric,
+  Metrics as MetricsPort,
+  TimeMetric,
+} from '../app/ports/metrics.ts';
 
 /*
  * Business metrics as CloudWatch Embedded Metric Format lines on stdout: no API calls, no latency.
@@ -27,5 +32,14 @@ export function record(
   metrics.publishStoredMetrics();
 }
 
+/** Writes levels (the dispatcher's QueuedJobs, ...) for one endpoint as one EMF line. */
+export function level(endpoint: string, levels: Partial<Record<LevelMetric, number>>): void {
+  metrics.addDimension('endpoint', endpoint);
+  for (const [name, value] of Object.entries(levels)) {
+    if (value !== undefined) metrics.addMetric(name, MetricUnit.Count, value);
+  }
+  metrics.publishStoredMetrics();
+}
+
 /** The Metrics port (src/lib/app/ports/metrics.ts) over this process's EMF writer. */
-export const emfMetrics: MetricsPort = { record };
+export const emfMetrics: MetricsPort = { record, level };

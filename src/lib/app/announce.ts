@@ -1,14 +1,14 @@
 import type { BatchView } from '../domain/batches.ts';
-import { publicView, type Job } from '../domain/jobs.ts';
+import { publicView, type Job, type JobStatus } from '../domain/jobs.ts';
 import { attemptFields, type AutoRetryPolicy } from '../domain/retry.ts';
 import { logger } from '../adapters/logger.ts';
 import type { Clock } from './ports/clock.ts';
-import type { EventPublisher } from './ports/event-publisher.ts';
+import type { EventPublisher, EventType } from './ports/event-publisher.ts';
 import type { JobRepository } from './ports/job-repository.ts';
 
 /*
- * Downstream fan-out: each terminal job is announced on the stack's bus as JobCompleted or
- * JobFailed (the record minus the result body), so other systems react without polling. At least
+ * Downstream fan-out: each terminal job is announced on the stack's bus as JobCompleted,
+ * JobFailed, JobCancelled or JobExpired (the record minus the result body), so other systems react without polling. At least
  * once: the event is made of the record the transition answered, and a small marker item is
  * written only after the bus accepted it; a failure throws, the record is retried, and the retry
  * (a duplicate for the state machine, whose answer is the record as found) publishes again unless
@@ -34,6 +34,14 @@ export function eventDetail(job: Job, autoRetry?: AutoRetryPolicy): Record<strin
   };
 }
 
+/** The outcome event of each terminal status (the detail-type the bus's rules match on). */
+export const EVENT_TYPE: Record<Exclude<JobStatus, 'IN_PROGRESS'>, EventType> = {
+  COMPLETED: 'JobCompleted',
+  FAILED: 'JobFailed',
+  CANCELLED: 'JobCancelled',
+  EXPIRED: 'JobExpired',
+};
+
 /**
  * Publishes the outcome event of a terminal job. `fresh`: the record was just made terminal by
  * this caller, so no earlier delivery can have announced it and the marker is not read.
@@ -46,7 +54,7 @@ export async function announce(
   if (!job || job.status === 'IN_PROGRESS') return;
   if (!fresh && (await deps.store.announced(job.inferenceId))) return;
   await deps.events.publish({
-    type: job.status === 'COMPLETED' ? 'JobCompleted' : 'JobFailed',
+    type: EVENT_TYPE[job.status],
     detail: eventDetail(job, deps.autoRetry),
   });
   await deps.store.markAnnounced(

@@ -61,13 +61,15 @@ export async function countLine(
   }
 }
 
+const LINE_OF: Record<Exclude<Job['status'], 'IN_PROGRESS'>, LineStatus> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  EXPIRED: 'expired',
+};
+
 /** A job of a batch reached its terminal status (results.ts, on every delivery: idempotent). */
 export async function recordOutcome(job: Job | undefined, deps: CountDeps): Promise<void> {
   if (!job?.batchId || job.batchLine === undefined || job.status === 'IN_PROGRESS') return;
-  await countLine(
-    job.batchId,
-    job.batchLine,
-    job.status === 'COMPLETED' ? 'completed' : 'failed',
-    deps,
-  );
+  await countLine(job.batchId, job.batchLine, LINE_OF[job.status], deps);
 }

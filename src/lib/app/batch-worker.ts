@@ -10,6 +10,7 @@ import { parseLine, splitLines, type BatchLine } from '../domain/manifest.ts';
 import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
 import { AppError, Conflict, awsErrorName } from '../domain/errors.ts';
 import { expiresAt, publicView, type JobStatus } from '../domain/jobs.ts';
+import type { BatchBlock } from '../domain/batch-blocks.ts';
 import { parseS3Uri, s3Uri } from '../domain/locations.ts';
 import { logger } from '../adapters/logger.ts';
 import { announceBatch } from './announce.ts';
@@ -232,6 +233,11 @@ async function submitLine(
 ): Promise<MessageResult> {
   const { spec } = m;
   const inferenceId = lineInferenceId(m.batchId, m.line, spec.inferenceId);
+  // POST /batches/{id}/cancel: a line not yet submitted never is; it counts as cancelled.
+  if ((await deps.batches.header(m.batchId))?.cancelledAt) {
+    await countLine(m.batchId, m.line, 'cancelled', deps);
+    return {};
+  }
   try {
     const body =
       spec.body === undefined
@@ -244,6 +250,9 @@ async function submitLine(
           inputLocation: spec.input,
           customAttributes: spec.customAttributes,
           endpoint: m.endpoint,
+          priority: spec.priority,
+          maxQueueSeconds:
+            spec.maxQueueSeconds === undefined ? undefined : String(spec.maxQueueSeconds),
           ...(spec.taskToken !== undefined ? { taskToken: spec.taskToken } : {}),
         },
         contentType: spec.contentType,
@@ -295,6 +304,14 @@ export interface ManifestEntry {
   reason?: string;
 }
 
+/** The status a line was counted with, when its job's record has expired. */
+function countedStatus(block: BatchBlock, line: number): JobStatus {
+  if (block.completed.includes(line)) return 'COMPLETED';
+  if (block.cancelled.includes(line)) return 'CANCELLED';
+  if (block.expired.includes(line)) return 'EXPIRED';
+  return 'FAILED';
+}
+
 /**
  * The finish: the output manifest (every line, its job and where its output is), written to S3,
  * then BatchCompleted. Idempotent: a redelivered finish writes the same manifest and sends the
@@ -308,7 +325,9 @@ export async function finishBatch(batchId: string, deps: WorkerDeps): Promise<vo
   for (let b = 0; b < blocks.length; b++) {
     const block = blocks[b]!;
     const ids = await deps.batches.ids(batchId, b);
-    const ended = [...block.completed, ...block.failed].sort((x, y) => x - y);
+    const ended = [...block.completed, ...block.failed, ...block.cancelled, ...block.expired].sort(
+      (x, y) => x - y,
+    );
     const jobs = new Map(
       (
         await deps.submit.store.getMany(
@@ -324,7 +343,7 @@ export async function finishBatch(batchId: string, deps: WorkerDeps): Promise<vo
         return {
           line,
           inferenceId: id,
-          status: job?.status ?? (block.completed.includes(line) ? 'COMPLETED' : 'FAILED'),
+          status: job?.status ?? countedStatus(block, line),
           outputLocation: view?.outputLocation,
           failureLocation: view?.failureLocation,
           failureReason: view?.failureReason,

@@ -7,18 +7,21 @@ import type { Clock } from './ports/clock.ts';
 import type { EventPublisher } from './ports/event-publisher.ts';
 import type { JobRepository } from './ports/job-repository.ts';
 import type { CountMetric, Metrics, TimeMetric } from './ports/metrics.ts';
+import type { AdmissionQueue, DispatchWake } from './ports/admission.ts';
+import { awsErrorName } from '../domain/errors.ts';
 
 /*
  * The one way a job ends, whatever ended it: a notification, reconcile or getJob finding the
- * output or failure in S3, an expiry, the sandbox's restart (later cancel). One conditional
+ * output or failure in S3, an expiry, the sandbox's restart, a cancel. One conditional
  * transition, then the after-effects: the outcome event (JobCompleted/JobFailed, which drives the
  * webhook, the Step Functions task callback and the automatic retry through their EventBridge
- * rules) and the job's line in its batch (the last line finishes the batch, once). A path that
+ * rules), the job's line in its batch (the last line finishes the batch, once) and, under queue
+ * control, the release of its slot in the window and a wake of the dispatcher. A path that
  * ends jobs is a caller of endJob, never a copy of it, so no ending can skip an after-effect.
  */
 
 /** What ended the job: the message of its log line, and the counts its metric line carries. */
-export type EndedBy = 'notification' | 'reconcile' | 'expiry' | 'restart';
+export type EndedBy = 'notification' | 'reconcile' | 'expiry' | 'restart' | 'cancel' | 'dispatch';
 
 export interface EndingDeps {
   config: Pick<Config, 'autoRetry'>;
@@ -29,6 +32,11 @@ export interface EndingDeps {
   batches?: CountDeps;
   metrics: Metrics;
   now?: Clock;
+  /**
+   * Queue control (docs/queue.md): an ended job's slot is released and the dispatcher woken to
+   * fill it. Absent with admission off: no job holds a slot.
+   */
+  admission?: { queue: AdmissionQueue; wake?: DispatchWake };
 }
 
 export interface Ending {
@@ -48,6 +56,8 @@ export interface Ended {
 
 function logLine(ending: Ending): { level: 'info' | 'warn'; message: string } {
   const { endedBy, outcome } = ending;
+  // A cancel-requested job's notification ends it CANCELLED, whatever carried it.
+  if (outcome.status === 'CANCELLED') return { level: 'info', message: 'job cancelled' };
   switch (endedBy) {
     case 'notification':
       return {
@@ -66,7 +76,36 @@ function logLine(ending: Ending): { level: 'info' | 'warn'; message: string } {
       return { level: 'warn', message: 'job expired' };
     case 'restart':
       return { level: 'warn', message: 'job failed by the sandbox restart' };
+    case 'cancel':
+      return { level: 'info', message: 'job cancelled' };
+    case 'dispatch':
+      return { level: 'warn', message: 'job refused by SageMaker at dispatch' };
   }
+}
+
+const STATUS_COUNT: Record<Outcome['status'], CountMetric> = {
+  COMPLETED: 'JobsCompleted',
+  FAILED: 'JobsFailed',
+  CANCELLED: 'JobsCancelled',
+  EXPIRED: 'JobsExpired',
+};
+
+/**
+ * The CANCELLED ending of a cancel-requested job whose notification (or reconcile) found it
+ * finished: the model's result is not kept, only where SageMaker wrote it stays on the record.
+ */
+export function cancelledOf(outcome: Outcome): Outcome {
+  return {
+    status: 'CANCELLED',
+    from: 'cancelRequested',
+    endpointName: outcome.endpointName,
+    inputLocation: outcome.inputLocation,
+    inputContentType: outcome.inputContentType,
+    receivedAt: outcome.receivedAt,
+    completedAt: outcome.completedAt,
+    expiresAt: outcome.expiresAt,
+    failureReason: 'cancelled (POST /jobs/{inferenceId}/cancel) while SageMaker ran it',
+  };
 }
 
 const EXTRA_COUNTS: Record<EndedBy, CountMetric[]> = {
@@ -74,6 +113,8 @@ const EXTRA_COUNTS: Record<EndedBy, CountMetric[]> = {
   reconcile: ['JobsReconciled'],
   expiry: [],
   restart: [],
+  cancel: [],
+  dispatch: [],
 };
 
 /**
@@ -101,7 +142,26 @@ export async function afterEffects(
   if (deps.batches) {
     await recordOutcome(job, deps.batches).catch((err: unknown) => failures.push(err));
   }
+  if (deps.admission) {
+    await releaseSlot(job, deps.admission).catch((err: unknown) => failures.push(err));
+  }
   if (failures.length > 0) throw failures[0];
+}
+
+/**
+ * A terminal job's slot back to the window, once (conditional on this job holding it), then a
+ * wake so the freed slot is filled now rather than at the next tick. A lost wake is not an
+ * error of the ending: the tick fills the slot.
+ */
+async function releaseSlot(
+  job: Job | undefined,
+  admission: NonNullable<EndingDeps['admission']>,
+): Promise<void> {
+  if (!job || job.status === 'IN_PROGRESS' || job.slot === undefined || !job.endpointName) return;
+  if (!(await admission.queue.releaseSlot(job.endpointName, job.slot, job.inferenceId))) return;
+  await admission.wake?.wake(job.endpointName).catch((err: unknown) => {
+    logger.warn('dispatcher wake lost', { inferenceId: job.inferenceId, error: awsErrorName(err) });
+  });
 }
 
 /**
@@ -114,18 +174,31 @@ export async function endJob(
   ending: Ending,
   deps: EndingDeps,
 ): Promise<Ended> {
-  const { outcome, endedBy } = ending;
+  const { endedBy } = ending;
+  let { outcome } = ending;
   // One write answering the record: ALL_NEW to announce, ALL_OLD as found (no GetItem).
-  const transition = await deps.store.transition(inferenceId, outcome);
-  const needsRecord = Boolean(deps.events || deps.batches);
+  let transition = await deps.store.transition(inferenceId, outcome);
+  // Refused for a cancel request (the transition's condition; the record as found comes with
+  // the refusal, ALL_OLD): the ending becomes CANCELLED, its result dropped.
+  const found = transition.job;
+  if (
+    !transition.applied &&
+    outcome.from === undefined &&
+    found?.status === 'IN_PROGRESS' &&
+    found.cancelRequested
+  ) {
+    outcome = cancelledOf(outcome);
+    transition = await deps.store.transition(inferenceId, outcome);
+  }
+  const needsRecord = Boolean(deps.events || deps.batches || deps.admission);
   const job = transition.job ?? (needsRecord ? await deps.store.get(inferenceId) : undefined);
   if (transition.applied) {
     deps.metrics.record(
       outcome.endpointName,
-      [outcome.status === 'COMPLETED' ? 'JobsCompleted' : 'JobsFailed', ...EXTRA_COUNTS[endedBy]],
+      [STATUS_COUNT[outcome.status], ...EXTRA_COUNTS[endedBy]],
       ending.durations,
     );
-    const { level, message } = logLine(ending);
+    const { level, message } = logLine({ ...ending, outcome });
     logger[level](message, {
       inferenceId,
       status: outcome.status,

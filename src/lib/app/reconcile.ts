@@ -3,6 +3,7 @@ import { OutputMissing } from '../domain/errors.ts';
 import {
   checkOffsets,
   expiresAt,
+  isWaiting,
   pastDeadline,
   shardKeys,
   type Job,
@@ -13,6 +14,7 @@ import { logger } from '../adapters/logger.ts';
 import { encodeResult } from '../domain/encoding.ts';
 import { allowedLocation } from '../domain/locations.ts';
 import { endJob, type EndedBy, type EndingDeps } from './ending.ts';
+import { expireIfDue } from './queue.ts';
 import type { ObjectStore, ReadResult } from './ports/object-store.ts';
 
 /*
@@ -71,6 +73,13 @@ export async function checkJob(
     const ended = await endJob(job.inferenceId, { outcome, endedBy }, deps);
     return ended.applied ? ended.job : undefined;
   };
+  if (isWaiting(job)) {
+    // Waiting in the project's own queue: nothing in S3 to find; it ends EXPIRED once its queue
+    // deadline passed (conditional on it still waiting: a dispatch that won keeps it), never
+    // invoked from here.
+    const expired = await expireIfDue(job, deps);
+    return expired ? { verdict: 'expired', job: expired } : { verdict: 'pending' };
+  }
   const output = await tryRead(deps, job.outputLocation, 'outputLocation');
   if (output) {
     const done = await end(

@@ -53,6 +53,10 @@ function query(original: Job, inferenceId: string): Record<string, string | unde
     customAttributes: inv.customAttributes,
     requestTtlSeconds: text(inv.requestTtlSeconds),
     invocationTimeoutSeconds: text(inv.invocationTimeoutSeconds),
+    // A retry waits in the same lane, as long, counted for the same tenant (queue control).
+    priority: original.priority,
+    maxQueueSeconds: text(original.maxQueueSeconds),
+    tenant: original.owner === undefined ? original.tenant : undefined,
   };
 }
 

@@ -26,6 +26,9 @@ import type { Deadlines } from './ports/deadlines.ts';
 import type { Endpoint } from './ports/endpoint.ts';
 import type { JobRepository } from './ports/job-repository.ts';
 import type { Metrics } from './ports/metrics.ts';
+import type { AdmissionJobs, DispatchWake } from './ports/admission.ts';
+import { DEFAULT_MAX_QUEUE_SECONDS } from '../domain/admission.ts';
+import { MIN_REQUEST_TTL_SECONDS, tenantOf } from '../domain/admission-rules.ts';
 import type { ObjectStore } from './ports/object-store.ts';
 import {
   MAX_INLINE_INPUT_BYTES,
@@ -63,6 +66,10 @@ export interface SubmitDeps {
    * Without it, the longest any invocation can live.
    */
   remainingMs?: () => number;
+  /** Admission on (docs/queue.md): told that a job entered its lane. */
+  wake?: DispatchWake;
+  /** Admission on: puts a claim in its lane once its input is stored (the store's adapter). */
+  admissionJobs?: AdmissionJobs;
 }
 
 export interface SubmitAnswer {
@@ -72,9 +79,47 @@ export interface SubmitAnswer {
 
 /** What a retry must repeat; absent when the submit set none of it. */
 function invocationOf(q: SubmitQuery): Invocation | undefined {
-  const { accept, customAttributes, requestTtlSeconds, invocationTimeoutSeconds } = q;
-  const given = { accept, customAttributes, requestTtlSeconds, invocationTimeoutSeconds };
+  const { accept, customAttributes, invocationTimeoutSeconds } = q;
+  const given = { accept, customAttributes, requestTtlSeconds: ttlOf(q), invocationTimeoutSeconds };
   return Object.values(given).some((v) => v !== undefined) ? given : undefined;
+}
+
+/**
+ * RequestTTLSeconds on the direct path: the one asked, else maxQueueSeconds (the time the job may
+ * wait before it runs, which is SageMaker's queue alone there), at least SageMaker's minimum.
+ */
+function ttlOf(q: SubmitQuery): number | undefined {
+  if (q.requestTtlSeconds !== undefined) return q.requestTtlSeconds;
+  if (q.maxQueueSeconds === undefined) return undefined;
+  return Math.max(MIN_REQUEST_TTL_SECONDS, q.maxQueueSeconds);
+}
+
+/**
+ * Queue control's fields of a new record. Admission on: every job has a lane, a tenant and a
+ * queue deadline (a claim with `priority` and `queueDeadline` enters its lane). Off: only what
+ * the caller gave is recorded, and no deadline, so nothing waits and an existing deployment's
+ * records are unchanged on upgrade.
+ */
+function queueFields(
+  q: SubmitQuery,
+  owner: string | undefined,
+  admission: boolean,
+  now: Date,
+): Partial<Job> {
+  if (!admission) {
+    return {
+      priority: q.priority,
+      maxQueueSeconds: q.maxQueueSeconds,
+      tenant: q.tenant !== undefined || owner !== undefined ? tenantOf(q.tenant, owner) : undefined,
+    };
+  }
+  const maxQueueSeconds = q.maxQueueSeconds ?? DEFAULT_MAX_QUEUE_SECONDS;
+  return {
+    priority: q.priority ?? 'normal',
+    tenant: tenantOf(q.tenant, owner),
+    maxQueueSeconds,
+    queueDeadline: new Date(now.getTime() + maxQueueSeconds * 1000).toISOString(),
+  };
 }
 
 function storageError(): AppError {
@@ -128,6 +173,8 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   const remainingMs = deps.remainingMs ?? untilLongestInvocation();
 
   const taskToken = q.taskToken ?? req.record?.taskToken;
+  const admitted = config.admission;
+  const queue = queueFields(q, req.owner, admitted, now);
   const claim: Job = {
     inferenceId,
     status: 'IN_PROGRESS',
@@ -135,13 +182,24 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     inputLocation: s3Uri(input),
     inputContentType: contentType,
     submittedAt,
-    expectedBy: expectedBy(now, q.requestTtlSeconds, q.invocationTimeoutSeconds),
+    // Admitted: it may wait its maxQueueSeconds here, then SageMaker is given what is left of
+    // them as RequestTTLSeconds, at least its minimum.
+    expectedBy: admitted
+      ? expectedBy(
+          now,
+          (queue.maxQueueSeconds as number) + MIN_REQUEST_TTL_SECONDS,
+          q.invocationTimeoutSeconds,
+        )
+      : expectedBy(now, ttlOf(q), q.invocationTimeoutSeconds),
     expiresAt: expiresAt(now, config.jobTtlDays),
     claimToken: randomUUID(),
     leaseUntil: leaseUntil(now, remainingMs()),
     callbackUrl,
     owner: req.owner,
     invocation: invocationOf(q),
+    ...queue,
+    // In its lane with the claim when there is no input to store; else once it is (admit).
+    ...(admitted && (given || !deps.admissionJobs) ? { enqueuedAt: submittedAt } : {}),
     ...req.record,
     // A retry carries the token of the attempt it follows (src/lib/app/retry.ts).
     ...(taskToken
@@ -157,6 +215,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     return { created: false, job: existing };
   }
 
+  if (admitted) return admit(claim, req, deps, { given, input, contentType, remainingMs });
   let queued;
   try {
     if (!given) {
@@ -178,7 +237,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
         contentType,
         accept: q.accept,
         customAttributes: q.customAttributes,
-        requestTtlSeconds: q.requestTtlSeconds,
+        requestTtlSeconds: ttlOf(q),
         invocationTimeoutSeconds: q.invocationTimeoutSeconds,
       },
       // Cut before the invocation's end, whatever the SDK's own timeouts: no request of this
@@ -203,6 +262,69 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
   logger.info('job submitted', { inferenceId, endpointName });
   deps.metrics.record(endpointName, ['JobsSubmitted']);
   return { created: true, job };
+}
+
+/**
+ * Admission on: the claim entered its lane; the input is stored and the dispatcher woken. No
+ * InvokeEndpointAsync here: the dispatcher hands the job to SageMaker when the window has room
+ * (src/lib/app/dispatch.ts). A lost wake fails nothing: the tick's round finds the job.
+ */
+async function admit(
+  claim: Job,
+  req: SubmitRequest,
+  deps: SubmitDeps,
+  a: {
+    given: S3Location | undefined;
+    input: S3Location;
+    contentType: string | undefined;
+    remainingMs: () => number;
+  },
+): Promise<SubmitAnswer> {
+  const { inferenceId } = claim;
+  const endpointName = claim.endpointName as string;
+  if (!a.given) {
+    try {
+      timeLeft(a.remainingMs);
+      await deps.objects
+        .put(a.input, req.body, a.contentType ?? 'application/octet-stream')
+        .catch((err: unknown) => {
+          logger.warn('input upload failed', { inferenceId, error: awsErrorName(err) });
+          throw storageError();
+        });
+    } catch (err) {
+      await releaseClaim(claim, deps);
+      throw err;
+    }
+    if (deps.admissionJobs && claim.enqueuedAt === undefined) {
+      // Only now dispatchable: no round can hand SageMaker a job whose input is not there yet.
+      const at = claim.submittedAt as string;
+      if (!(await deps.admissionJobs.enqueue(claim, at))) {
+        // Taken over by a retry of the id (this submit outlived its lease) or released: the
+        // retry's answer stands, this one is told to come back.
+        throw new Unavailable(
+          `the submit of ${inferenceId} was overtaken; retry with the same inferenceId`,
+          1,
+        );
+      }
+      claim.enqueuedAt = at;
+    }
+  }
+  await deps.wake?.wake(endpointName).catch((err: unknown) => {
+    logger.warn('dispatcher wake lost', { inferenceId, endpointName, error: awsErrorName(err) });
+    deps.metrics.record(endpointName, ['DispatchWakesLost']);
+  });
+  logger.info('job admitted', { inferenceId, endpointName, priority: claim.priority });
+  deps.metrics.record(endpointName, ['JobsSubmitted']);
+  return { created: true, job: claim };
+}
+
+async function releaseClaim(claim: Job, deps: SubmitDeps): Promise<void> {
+  const { inferenceId } = claim;
+  await deps.deadlines
+    .run('release', () => deps.store.release(inferenceId, claim.claimToken as string))
+    .catch((releaseErr: unknown) => {
+      logger.error('claim not released', { inferenceId, error: awsErrorName(releaseErr) });
+    });
 }
 
 /** Without a Lambda context: the longest any invocation can live, counted from now. */

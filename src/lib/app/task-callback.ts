@@ -40,7 +40,7 @@ export async function sendTaskResult(
       const { taskCallback: _callback, ...record } = publicView(job);
       await deps.callbacks.success(job.taskToken, successOutput(record));
     } else {
-      const { error, cause } = failureOf(job.failureReason);
+      const { error, cause } = failureOf(job.failureReason, job.status);
       await deps.callbacks.failure(job.taskToken, error, cause);
     }
     settled = { status: 'SENT', at: now(deps), detail: call };

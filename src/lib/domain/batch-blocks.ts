@@ -7,7 +7,16 @@
 /** Lines per block: one expansion step, one counter item (docs/batches.md, "numbers"). */
 export const BLOCK_LINES = 250;
 
-export type LineStatus = 'submitted' | 'completed' | 'failed' | 'refused';
+export type LineStatus = 'submitted' | 'completed' | 'failed' | 'cancelled' | 'expired' | 'refused';
+
+/** The statuses a line ends in (a job's terminal status, or refused before it was one). */
+export const ENDED_LINE_STATUSES = [
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+  'refused',
+] as const;
 
 export function blockOf(lineNo: number): number {
   return Math.floor((lineNo - 1) / BLOCK_LINES);
@@ -19,11 +28,13 @@ export interface BatchBlock {
   submitted: number[];
   completed: number[];
   failed: number[];
+  cancelled: number[];
+  expired: number[];
   refused: number[];
   /** Why a line was refused, by line number. */
   reasons: Record<string, string>;
 }
 
 export function blockDone(block: BatchBlock): boolean {
-  return block.completed.length + block.failed.length + block.refused.length >= block.expected;
+  return ENDED_LINE_STATUSES.reduce((n, s) => n + block[s].length, 0) >= block.expected;
 }

@@ -38,6 +38,8 @@ export interface BatchHeader {
   manifestLocation?: string;
   announcedAt?: string;
   expiresAt?: number;
+  /** POST /batches/{id}/cancel: lines not yet submitted are not submitted (ISO-8601). */
+  cancelledAt?: string;
 }
 
 export type { BatchCounts, BatchState } from './wire.ts';
@@ -46,16 +48,23 @@ export function countsOf(header: BatchHeader, blocks: BatchBlock[]): BatchCounts
   const sum = (f: (b: BatchBlock) => number) => blocks.reduce((n, b) => n + f(b), 0);
   const completed = sum((b) => b.completed.length);
   const failed = sum((b) => b.failed.length);
+  const cancelled = sum((b) => b.cancelled.length);
+  const expired = sum((b) => b.expired.length);
   const refused = sum((b) => b.refused.length);
   // A job that ended is submitted, even when its outcome was counted before its submit.
-  const submitted = sum((b) => new Set([...b.submitted, ...b.completed, ...b.failed]).size);
+  const submitted = sum(
+    (b) =>
+      new Set([...b.submitted, ...b.completed, ...b.failed, ...b.cancelled, ...b.expired]).size,
+  );
   const expected = header.total === undefined ? undefined : sum((b) => b.expected);
   return {
     expected,
     submitted,
-    inProgress: submitted - completed - failed,
+    inProgress: submitted - completed - failed - cancelled - expired,
     completed,
     failed,
+    cancelled,
+    expired,
     refused,
     pending: expected === undefined ? undefined : expected - submitted - refused,
   };
@@ -66,7 +75,8 @@ export type BatchView = Omit<BatchRecord, 'manifestUrl'>;
 
 export function batchView(header: BatchHeader, blocks: BatchBlock[]): BatchView {
   const counts = countsOf(header, blocks);
-  const ended = counts.completed + counts.failed + counts.refused;
+  const ended =
+    counts.completed + counts.failed + counts.cancelled + counts.expired + counts.refused;
   return {
     batchId: header.batchId,
     state: header.manifestLocation ? 'COMPLETED' : header.expandedAt ? 'IN_PROGRESS' : 'EXPANDING',

@@ -4,6 +4,15 @@ import type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
 export type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
+/** Every status, in the order listings and counts name them. */
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'IN_PROGRESS',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'EXPIRED',
+];
+
 /**
  * The job record: the DynamoDB item. Its public fields (wire.ts) are the body of GET /jobs/{id};
  * these are never answered (publicView drops them).
@@ -24,24 +33,14 @@ export interface Job extends PublicJob {
   taskToken?: string;
   /** What InvokeEndpointAsync was given besides the input, so a retry can repeat it; never returned. */
   invocation?: Invocation;
-
-  /* Queue control (docs/queue.md, docs/store.md). */
-  /** The job's lane as submitted (aging moves it up in the dispatcher's order, not in the index). */
-  priority?: Lane;
-  tenant?: string;
-  maxQueueSeconds?: number;
-  /** After it (ISO-8601) the job is never handed to SageMaker; it ends EXPIRED. */
-  queueDeadline?: string;
+  /* Queue control (docs/queue.md, docs/store.md); the public fields are PublicJob's (wire.ts). */
   /**
    * When the job entered its lane (ISO-8601). On a claim it is the marker that the job waits:
    * the store then writes the waiting index keys in the same write (with `priority` and
-   * `queueDeadline`); a claim without it never waits (admission off).
+   * `queueDeadline`); a claim without it never waits (admission off). Never returned.
    */
   enqueuedAt?: string;
-  /** When the dispatcher handed the job to SageMaker (ISO-8601). */
-  dispatchedAt?: string;
-  /** Handed to SageMaker, then cancelled: its ending becomes CANCELLED. */
-  cancelRequested?: true;
+  /** When a cancel was requested of a job handed to SageMaker; never returned. */
   cancelRequestedAt?: string;
   /** The window's slot the job holds while handed to SageMaker; never returned. */
   slot?: number;
@@ -49,6 +48,11 @@ export interface Job extends PublicJob {
   waitKey?: string;
   /** The waiting index sort key, kept after dispatch so a requeue restores its place; never returned. */
   waitSort?: string;
+}
+
+/** Waiting in its lane: never handed to SageMaker (or handed back by a requeue). */
+export function isWaiting(job: Pick<Job, 'status' | 'waitKey'>): boolean {
+  return job.status === 'IN_PROGRESS' && job.waitKey !== undefined;
 }
 
 /** The InvokeEndpointAsync parameters of a submit that a retry repeats. */
@@ -142,6 +146,8 @@ export function publicView(job: Job): PublicJob {
     slot: _slot,
     waitKey: _waitKey,
     waitSort: _waitSort,
+    enqueuedAt: _enqueuedAt,
+    cancelRequestedAt: _cancelRequestedAt,
     ...rest
   } = job;
   return rest;
@@ -219,7 +225,7 @@ export function expiresAt(from: Date, ttlDays: number): number {
 
 /** What a notification knows about a job; also enough to create a record it has never seen. */
 export interface Outcome {
-  status: Exclude<JobStatus, 'IN_PROGRESS'>; // CANCELLED and EXPIRED join JobStatus with queue control
+  status: Exclude<JobStatus, 'IN_PROGRESS'>;
   /**
    * Queue control's endings apply only to a record in this state: `waiting` (in its lane, never
    * handed to SageMaker: CANCELLED, EXPIRED) or `cancelRequested` (handed to SageMaker, then

@@ -23,6 +23,9 @@ export interface BatchLine {
   customAttributes?: string;
   /** Passed on to the job submit when it accepts one (Step Functions callbacks); else ignored. */
   taskToken?: string;
+  /** Queue control (docs/queue.md): the line's lane and queue deadline, checked at submit. */
+  priority?: 'high' | 'normal' | 'low';
+  maxQueueSeconds?: number;
 }
 
 const Line = z.object({
@@ -33,6 +36,8 @@ const Line = z.object({
   contentType: z.optional(z.string().check(z.maxLength(1024))),
   customAttributes: z.optional(z.string().check(z.maxLength(1024))),
   taskToken: z.optional(z.string().check(z.maxLength(8192))),
+  priority: z.optional(z.enum(['high', 'normal', 'low'])),
+  maxQueueSeconds: z.optional(z.number().check(z.int())),
 });
 
 /** Parses line `lineNo` (1-based) of a manifest; a BadRequest names the line. */

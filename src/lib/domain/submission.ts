@@ -2,6 +2,13 @@ import * as z from 'zod/mini';
 import { BadRequest, UnsupportedMediaType } from './errors.ts';
 import { CLIENT_INFERENCE_ID } from './jobs.ts';
 import { TaskToken } from './task-callback.ts';
+import {
+  LANES,
+  MAX_MAX_QUEUE_SECONDS,
+  MIN_MAX_QUEUE_SECONDS,
+  TENANT_PATTERN,
+  type Lane,
+} from './admission.ts';
 
 /*
  * What POST /jobs accepts: its query parameters, the limits SageMaker puts on what we pass through,
@@ -70,6 +77,20 @@ export const SubmitQuery = z.object({
     z.string().check(z.maxLength(2048, 'callbackUrl must be at most 2048 characters')),
   ),
   taskToken: z.optional(TaskToken),
+  // Queue control (docs/queue.md): the lane, how long the job may wait before SageMaker is
+  // handed it, and whose share it counts in (the owner's instead, in owner mode).
+  priority: z.optional(
+    z.enum(LANES as [Lane, ...Lane[]], { error: 'priority must be one of high, normal, low' }),
+  ),
+  maxQueueSeconds: intParam('maxQueueSeconds', MIN_MAX_QUEUE_SECONDS, MAX_MAX_QUEUE_SECONDS),
+  tenant: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(64, { error: 'tenant must be at most 64 characters', abort: true }),
+        z.regex(TENANT_PATTERN, 'tenant must be 1-64 letters, digits, ".", "_" or "-"'),
+      ),
+  ),
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
 

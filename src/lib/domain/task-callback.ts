@@ -18,6 +18,9 @@ export const TASK_CAUSE_MAX_LENGTH = 32_768;
 
 /** The error name a failed job reports to its task (a Catch can match it). */
 export const JOB_FAILED_ERROR = 'AsyncJobs.JobFailed';
+/** Queue control's endings (docs/queue.md): the job never ran to its end, or never ran. */
+export const JOB_CANCELLED_ERROR = 'AsyncJobs.JobCancelled';
+export const JOB_EXPIRED_ERROR = 'AsyncJobs.JobExpired';
 
 /** Where a job's callback stands, on its public record (wire.ts). */
 export type { TaskCallback, TaskCallbackStatus } from './wire.ts';
@@ -53,9 +56,18 @@ export function successOutput(record: Record<string, unknown>): string {
 }
 
 /** The SendTaskFailure error and cause for a failed job, within their documented lengths. */
-export function failureOf(failureReason: string | undefined): { error: string; cause: string } {
-  const cause = failureReason ?? 'the job failed';
-  return { error: JOB_FAILED_ERROR, cause: cause.slice(0, TASK_CAUSE_MAX_LENGTH) };
+export function failureOf(
+  failureReason: string | undefined,
+  status: 'FAILED' | 'CANCELLED' | 'EXPIRED' = 'FAILED',
+): { error: string; cause: string } {
+  const error =
+    status === 'CANCELLED'
+      ? JOB_CANCELLED_ERROR
+      : status === 'EXPIRED'
+        ? JOB_EXPIRED_ERROR
+        : JOB_FAILED_ERROR;
+  const cause = failureReason ?? (status === 'FAILED' ? 'the job failed' : `the job was ${status}`);
+  return { error, cause: cause.slice(0, TASK_CAUSE_MAX_LENGTH) };
 }
 
 /**

@@ -6,7 +6,14 @@
  * fields that are never answered (jobs.ts, batches.ts).
  */
 
+/**
+ * IN_PROGRESS covers a job waiting in the project's own queue (queue control, docs/queue.md) and
+ * one handed to SageMaker; CANCELLED and EXPIRED (never handed to SageMaker in time) are terminal
+ * like COMPLETED and FAILED.
+ */
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+/** A priority lane of queue control (docs/queue.md). */
+export type JobPriority = 'high' | 'normal' | 'low';
 export type ResultEncoding = 'utf8' | 'base64';
 
 /**
@@ -56,6 +63,24 @@ export interface PublicJob {
   /** A line of a batch (POST /batches): the batch and the line's number in its manifest. */
   batchId?: string;
   batchLine?: number;
+  /** Queue control (docs/queue.md): the lane, the tenant and how long it may wait. */
+  priority?: JobPriority;
+  tenant?: string;
+  maxQueueSeconds?: number;
+  /** After it the job is never handed to SageMaker: it ends EXPIRED (ISO-8601). */
+  queueDeadline?: string;
+  /** When it was handed to SageMaker (ISO-8601); absent while it waits in its lane. */
+  dispatchedAt?: string;
+  /** POST /jobs/{id}/cancel reached it in flight: its ending will be CANCELLED. */
+  cancelRequested?: true;
+}
+
+/** Where a waiting job stands: `exact` false when the figures are lower bounds. */
+export interface JobQueuePosition {
+  lane: JobPriority;
+  position: number;
+  ahead: number;
+  exact: boolean;
 }
 
 /** The body of GET /jobs/{inferenceId}: the public job record. Newer APIs may add fields. */
@@ -65,6 +90,8 @@ export interface JobRecord extends PublicJob {
    * only the sandbox answers it (docs/api.md).
    */
   waitingForCapacity?: true;
+  /** Only while the job waits in the project's own queue (admission on, docs/queue.md). */
+  queue?: JobQueuePosition;
 }
 
 /** A job in a listing: the result is left out (GET /jobs/{id} or /result has it). */
@@ -106,6 +133,8 @@ export interface BatchCounts {
   inProgress: number;
   completed: number;
   failed: number;
+  cancelled: number;
+  expired: number;
   refused: number;
   pending?: number;
 }

@@ -112,7 +112,7 @@ export async function resultOf(
   if (!job) throw new NotFound(`no job ${inferenceId}`);
   if (job.status !== 'COMPLETED') {
     const detail =
-      job.status === 'FAILED' ? `FAILED: ${job.failureReason ?? 'no reason'}` : 'IN_PROGRESS';
+      job.status === 'FAILED' ? `FAILED: ${job.failureReason ?? 'no reason'}` : job.status;
     throw new Conflict(`job ${inferenceId} has no result: it is ${detail}`, inferenceId);
   }
   if (job.result !== undefined) {

@@ -1,5 +1,5 @@
 import { BadRequest } from '../domain/errors.ts';
-import { ANY_INFERENCE_ID, publicView, type JobStatus } from '../domain/jobs.ts';
+import { ANY_INFERENCE_ID, JOB_STATUSES, publicView, type JobStatus } from '../domain/jobs.ts';
 import type { JobPage } from '../domain/wire.ts';
 import type { JobStore } from '../adapters/job-store.ts';
 import type { BatchStore } from '../adapters/batch-store.ts';
@@ -10,7 +10,7 @@ import { listBatchJobs } from './batch-listing.ts';
  * token is the index key, opaque to clients (base64url JSON) and checked on the way back in.
  */
 
-const STATUSES: readonly JobStatus[] = ['IN_PROGRESS', 'COMPLETED', 'FAILED'];
+const STATUSES = JOB_STATUSES;
 
 export type { JobPage } from '../domain/wire.ts';
 

@@ -1,5 +1,6 @@
 import type { Lane, QueueSnapshot, Slot, WaitingEntry } from '../../../src/lib/domain/admission.ts';
 import type { AdmissionQueue, DispatchWake } from '../../../src/lib/app/ports/admission.ts';
+import type { EndpointCapacity } from '../../../src/lib/app/ports/endpoint.ts';
 import { waitKeys } from '../../../src/lib/domain/jobs.ts';
 import type { FakeJobRepository } from './job-repository.ts';
 
@@ -32,6 +33,16 @@ export class FakeAdmissionQueue implements AdmissionQueue {
   heal(method: Method): this {
     this.faults.delete(method);
     return this;
+  }
+
+  /** Slots held for `endpointName`: index -> holder's inferenceId. */
+  heldBy(endpointName: string): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const [key, h] of this.held) {
+      const [name, index] = key.split('\u0000');
+      if (name === endpointName) out.set(Number(index), h.inferenceId);
+    }
+    return out;
   }
 
   /** How many calls of `method` were made (the port's own `count` is the lane's). */
@@ -132,8 +143,22 @@ export class FakeAdmissionQueue implements AdmissionQueue {
 /** The wakes sent, by endpoint, in order. */
 export class FakeDispatchWake implements DispatchWake {
   readonly wakes: string[] = [];
+  /** Every wake refused (the queue is down): a lost wake the tick repairs. */
+  lose = false;
 
   async wake(endpointName: string): Promise<void> {
+    if (this.lose) throw Object.assign(new Error('wake lost'), { name: 'InternalError' });
     this.wakes.push(endpointName);
+  }
+}
+
+/** DescribeEndpoint's CurrentInstanceCount per endpoint (1 unless set); counts its calls. */
+export class FakeEndpointCapacity implements EndpointCapacity {
+  readonly instances = new Map<string, number>();
+  described = 0;
+
+  async describe(endpointName: string): Promise<{ instances: number }> {
+    this.described++;
+    return { instances: this.instances.get(endpointName) ?? 1 };
   }
 }

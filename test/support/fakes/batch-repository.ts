@@ -31,7 +31,14 @@ export class FakeBatchRepository implements BatchRepository {
     let c = this.counters.get(key);
     if (!c) {
       c = {
-        sets: { submitted: new Set(), completed: new Set(), failed: new Set(), refused: new Set() },
+        sets: {
+          submitted: new Set(),
+          completed: new Set(),
+          failed: new Set(),
+          cancelled: new Set(),
+          expired: new Set(),
+          refused: new Set(),
+        },
         reasons: {},
       };
       this.counters.set(key, c);
@@ -46,6 +53,8 @@ export class FakeBatchRepository implements BatchRepository {
       submitted: sorted(c?.sets.submitted),
       completed: sorted(c?.sets.completed),
       failed: sorted(c?.sets.failed),
+      cancelled: sorted(c?.sets.cancelled),
+      expired: sorted(c?.sets.expired),
       refused: sorted(c?.sets.refused),
       reasons: { ...c?.reasons },
     };
@@ -163,5 +172,12 @@ export class FakeBatchRepository implements BatchRepository {
 
   async markAnnounced(batchId: string, at: string): Promise<void> {
     this.upsert(batchId).announcedAt = at;
+  }
+
+  async markCancelled(batchId: string, at: string): Promise<BatchHeader | undefined> {
+    const h = this.headers.get(batchId);
+    if (!h) return undefined;
+    h.cancelledAt ??= at;
+    return this.headerOf(batchId);
   }
 }

@@ -1,4 +1,9 @@
-import type { CountMetric, Metrics, TimeMetric } from '../../../src/lib/app/ports/metrics.ts';
+import type {
+  CountMetric,
+  LevelMetric,
+  Metrics,
+  TimeMetric,
+} from '../../../src/lib/app/ports/metrics.ts';
 
 /** The Metrics port in memory: each line, as the EMF writer would write it. */
 export class FakeMetrics implements Metrics {
@@ -7,6 +12,12 @@ export class FakeMetrics implements Metrics {
     counts: CountMetric[];
     durations: Partial<Record<TimeMetric, number | undefined>>;
   }[] = [];
+
+  readonly levels: { endpoint: string; levels: Partial<Record<LevelMetric, number>> }[] = [];
+
+  level(endpoint: string, levels: Partial<Record<LevelMetric, number>>): void {
+    this.levels.push({ endpoint, levels: { ...levels } });
+  }
 
   record(
     endpoint: string,

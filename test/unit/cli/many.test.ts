@@ -36,7 +36,15 @@ describe('async-jobs submit with many files', () => {
   });
 
   it('says where a batch stands in one line', () => {
-    const counts = { submitted: 5, inProgress: 2, completed: 2, failed: 1, refused: 0 };
+    const counts = {
+      submitted: 5,
+      inProgress: 2,
+      completed: 2,
+      failed: 1,
+      cancelled: 0,
+      expired: 0,
+      refused: 0,
+    };
     expect(
       batchLine({
         batchId: 'b-1',

@@ -33,7 +33,34 @@ describe('loadConfig', () => {
       triggerPrefix: '',
       triggerMaxBytes: 1_000_000_000,
       triggerContentTypes: [],
+      admission: false,
+      perInstanceConcurrency: 1,
+      admissionHeadroom: 1,
+      tenantQuotas: {},
+      dispatchQueueUrl: undefined,
     });
+  });
+
+  it('reads queue control, and names the variable it refuses', () => {
+    const c = loadConfig({
+      ...base,
+      ADMISSION: 'on',
+      PER_INSTANCE_CONCURRENCY: '4',
+      TENANT_QUOTAS: 'teamA=3:20, teamB=1',
+      DISPATCH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dispatch',
+    });
+    expect([c.admission, c.perInstanceConcurrency, c.tenantQuotas, c.dispatchQueueUrl]).toEqual([
+      true,
+      4,
+      { teamA: { weight: 3, maxInFlight: 20 }, teamB: { weight: 1 } },
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/dispatch',
+    ]);
+    expect(() => loadConfig({ ...base, ADMISSION: 'yes' })).toThrow(/ADMISSION/);
+    expect(() => loadConfig({ ...base, PER_INSTANCE_CONCURRENCY: '0' })).toThrow(
+      /PER_INSTANCE_CONCURRENCY/,
+    );
+    expect(() => loadConfig({ ...base, TENANT_QUOTAS: 'teamA' })).toThrow(/TENANT_QUOTAS/);
+    expect(() => loadConfig({ ...base, DISPATCH_QUEUE_URL: 'nope' })).toThrow(/DISPATCH_QUEUE_URL/);
   });
 
   it('reads the trigger prefix, and refuses one that overlaps the inputs POST /jobs writes', () => {

@@ -29,6 +29,8 @@ function toBlock(item: Record<string, AttributeValue> | undefined): BatchBlock {
     submitted: numbers(raw.submitted),
     completed: numbers(raw.completed),
     failed: numbers(raw.failed),
+    cancelled: numbers(raw.cancelled),
+    expired: numbers(raw.expired),
     refused: numbers(raw.refused),
     reasons,
   };

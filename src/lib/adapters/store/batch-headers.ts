@@ -170,3 +170,30 @@ export async function markBatchAnnounced(t: Table, batchId: string, at: string):
     }),
   );
 }
+
+/**
+ * POST /batches/{id}/cancel: the header says so, once (the first time stays), and the worker
+ * submits no further line. Answers the header after it; undefined when there is none.
+ */
+export async function markBatchCancelled(
+  t: Table,
+  batchId: string,
+  at: string,
+): Promise<BatchHeader | undefined> {
+  try {
+    const res = await t.client.send(
+      new UpdateItemCommand({
+        TableName: t.name,
+        Key: batchKey(batchId),
+        UpdateExpression: 'SET cancelledAt = if_not_exists(cancelledAt, :at)',
+        ConditionExpression: 'attribute_exists(inferenceId)',
+        ExpressionAttributeValues: { ':at': { S: at } },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return res.Attributes ? toHeader(res.Attributes) : undefined;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return undefined;
+  }
+}

@@ -36,4 +36,6 @@ export interface BatchRepository {
   finish(batchId: string, blocks: number, at: string): Promise<boolean>;
   setManifest(batchId: string, uri: string): Promise<void>;
   markAnnounced(batchId: string, at: string): Promise<void>;
+  /** Cancelled: no further line is submitted (the first time stays); undefined: no batch. */
+  markCancelled(batchId: string, at: string): Promise<BatchHeader | undefined>;
 }

@@ -28,3 +28,13 @@ export interface Endpoint {
   /** `abortSignal` ends the call, retries included, when it fires (submit's claim lease). */
   invokeAsync(invocation: AsyncInvocation, opts?: { abortSignal?: AbortSignal }): Promise<Queued>;
 }
+
+/**
+ * What the endpoint can run now (DescribeEndpoint's CurrentInstanceCount, summed over its
+ * variants): the dispatcher's window is computed from it (docs/queue.md). Production: the
+ * SageMaker control-plane adapter; the sandbox: its local runtime's capacity model; fake:
+ * test/support/fakes/admission.ts.
+ */
+export interface EndpointCapacity {
+  describe(endpointName: string): Promise<{ instances: number }>;
+}

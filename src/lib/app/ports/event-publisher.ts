@@ -5,7 +5,8 @@
  * test/support/fakes/event-publisher.ts.
  */
 
-export type EventType = 'JobCompleted' | 'JobFailed' | 'BatchCompleted';
+export type EventType =
+  'JobCompleted' | 'JobFailed' | 'JobCancelled' | 'JobExpired' | 'BatchCompleted';
 
 export interface PublishedEvent {
   type: EventType;

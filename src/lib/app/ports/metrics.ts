@@ -17,7 +17,19 @@ export type CountMetric =
   | 'TriggerTestEvents'
   | 'JobsRetried'
   | 'ClaimsTakenOver'
-  | 'ClaimsReleased';
+  | 'ClaimsReleased'
+  | 'JobsCancelled'
+  | 'JobsExpired'
+  | 'JobsDispatched'
+  | 'JobsRequeued'
+  | 'DispatchWakesLost';
+
+/**
+ * Levels, not counts: the dispatcher's view of one endpoint at the end of a round. QueuedJobs
+ * (jobs held back in the project's lanes) is what a scale-from-zero alarm and target tracking
+ * must add to SageMaker's own backlog metric, which no longer sees them (docs/queue.md).
+ */
+export type LevelMetric = 'QueuedJobs' | 'InFlightJobs' | 'DispatchWindow';
 
 export type TimeMetric = 'ModelTime' | 'TimeToResult';
 
@@ -34,4 +46,6 @@ export interface Metrics {
     counts: CountMetric[],
     durations?: Partial<Record<TimeMetric, number | undefined>>,
   ): void;
+  /** Levels for one endpoint, as one line (unit Count). */
+  level(endpoint: string, levels: Partial<Record<LevelMetric, number>>): void;
 }

@@ -82,6 +82,8 @@ class MemoryBatches {
       submitted: Array.from({ length: lines }, (_, i) => i + 1),
       completed: [],
       failed: [],
+      cancelled: [],
+      expired: [],
       refused: [],
       reasons: {},
     });

@@ -87,6 +87,8 @@ describe('counts', () => {
     // Line 4's outcome was counted before its submit was.
     completed: [1, 4],
     failed: [2],
+    cancelled: [],
+    expired: [],
     refused: [5],
     reasons: { '5': 'bad' },
   };
@@ -98,6 +100,8 @@ describe('counts', () => {
       inProgress: 1,
       completed: 2,
       failed: 1,
+      cancelled: 0,
+      expired: 0,
       refused: 1,
       pending: 0,
     });

@@ -1,0 +1,382 @@
+import type { Config } from '../config.ts';
+import {
+  LANES,
+  POSITION_CAP,
+  type Lane,
+  type QueueSnapshot,
+  type Slot,
+  type WaitingEntry,
+} from '../domain/admission.ts';
+import {
+  effectiveOrder,
+  pastQueueDeadline,
+  pickFair,
+  requestTtlFor,
+  secondsBetween,
+  windowOf,
+} from '../domain/admission-rules.ts';
+import { LEASE_MARGIN_MS } from '../domain/claims.ts';
+import { AppError, BadRequest, awsErrorName } from '../domain/errors.ts';
+import { EXPIRY_GRACE_SECONDS, expiresAt, isWaiting, type Job } from '../domain/jobs.ts';
+import { parseS3Uri } from '../domain/locations.ts';
+import { logger } from '../adapters/logger.ts';
+import { endJob, type EndingDeps } from './ending.ts';
+import { cancelledOutcome } from './cancel.ts';
+import { expiredOutcome } from './queue.ts';
+import type { AdmissionJobs, AdmissionQueue, DispatchWake } from './ports/admission.ts';
+import type { Endpoint, EndpointCapacity } from './ports/endpoint.ts';
+
+/*
+ * The dispatcher (docs/queue.md): one round per endpoint hands SageMaker what its window has room
+ * for, most urgent lane first (aging applied), the window shared by weight between tenants. A
+ * round is safe beside another: every step that two rounds could both take is a conditional
+ * write (claim a slot, dispatch, requeue, release, end), and of two callers exactly one wins.
+ */
+
+/** Heads read per shard of each lane: the fairness horizon (a tenant further back waits). */
+export const LOOKAHEAD = 4;
+/** DescribeEndpoint's answer is reused this long (the control plane's request rate is low). */
+export const CAPACITY_CACHE_SECONDS = 60;
+/**
+ * How long one InvokeEndpointAsync of a round may take before it is cut; the job's lease ends
+ * after it, and a job dispatched but never queued is handed back to its lane once it has.
+ */
+export const DISPATCH_CALL_MS = 20_000;
+/** A slot claimed by a round that never recorded the dispatch is freed after this. */
+const CLAIM_STALE_MS = DISPATCH_CALL_MS + 2 * LEASE_MARGIN_MS;
+
+export interface DispatchDeps extends EndingDeps {
+  config: Pick<
+    Config,
+    | 'autoRetry'
+    | 'jobTtlDays'
+    | 'endpointNames'
+    | 'perInstanceConcurrency'
+    | 'admissionHeadroom'
+    | 'tenantQuotas'
+  >;
+  admission: { queue: AdmissionQueue; wake?: DispatchWake };
+  jobs: AdmissionJobs;
+  endpoint: Endpoint;
+  capacity: EndpointCapacity;
+}
+
+export interface RoundReport {
+  endpointName: string;
+  window: number;
+  dispatched: number;
+  expired: number;
+  requeued: number;
+  released: number;
+  failed: number;
+  refused: number;
+}
+
+function nowOf(deps: DispatchDeps): Date {
+  return deps.now?.() ?? new Date();
+}
+
+async function capacityOf(
+  endpointName: string,
+  previous: QueueSnapshot | undefined,
+  deps: DispatchDeps,
+  now: Date,
+): Promise<QueueSnapshot['capacity']> {
+  const { perInstanceConcurrency, admissionHeadroom: headroom } = deps.config;
+  const seen = previous?.capacity;
+  if (
+    seen &&
+    seen.perInstanceConcurrency === perInstanceConcurrency &&
+    seen.headroom === headroom &&
+    secondsBetween(seen.observedAt, now) < CAPACITY_CACHE_SECONDS &&
+    Date.parse(seen.observedAt) <= now.getTime()
+  ) {
+    return seen;
+  }
+  try {
+    const { instances } = await deps.capacity.describe(endpointName);
+    return { instances, perInstanceConcurrency, headroom, observedAt: now.toISOString() };
+  } catch (err) {
+    // The control plane throttled or failed: the last capacity seen (or none: the head room
+    // alone), so the queue still moves.
+    logger.warn('endpoint capacity not read', { endpointName, error: awsErrorName(err) });
+    return (
+      seen ?? { instances: 0, perInstanceConcurrency, headroom, observedAt: now.toISOString() }
+    );
+  }
+}
+
+/**
+ * The slots' holders, checked: a holder that ended (its release lost), that is no longer
+ * dispatched to this slot, or past its expectedBy (its notification lost; reconcile ends it)
+ * frees the slot; one dispatched and never queued past its lease (the round that handed it died)
+ * goes back to its lane, then frees it. Answers the free slots and the in-flight per tenant.
+ */
+async function sweep(
+  endpointName: string,
+  slots: Slot[],
+  deps: DispatchDeps,
+  now: Date,
+  report: RoundReport,
+): Promise<{ free: number[]; inFlightByTenant: Record<string, number> }> {
+  const { queue } = deps.admission;
+  const held = slots.filter((s) => s.holder);
+  const records = new Map(
+    (await deps.store.getMany(held.map((s) => s.holder!.inferenceId))).map((j) => [
+      j.inferenceId,
+      j,
+    ]),
+  );
+  const free = slots.filter((s) => !s.holder).map((s) => s.index);
+  const inFlightByTenant: Record<string, number> = {};
+  for (const slot of held) {
+    const holder = slot.holder!;
+    const job = records.get(holder.inferenceId);
+    const claimedLongAgo = Date.parse(holder.since) + CLAIM_STALE_MS < now.getTime();
+    let release = false;
+    if (job && job.status !== 'IN_PROGRESS') release = true;
+    else if (!job || job.slot !== slot.index) release = claimedLongAgo;
+    else if (
+      job.dispatchedAt &&
+      !job.outputLocation &&
+      job.leaseUntil &&
+      Date.parse(job.leaseUntil) < now.getTime()
+    ) {
+      // At least once: SageMaker may have accepted it with the answer lost; the first ending wins.
+      if (await deps.jobs.requeue(job.inferenceId, job.dispatchedAt)) {
+        report.requeued++;
+        deps.metrics.record(endpointName, ['JobsRequeued']);
+        logger.warn('dispatched job never queued; back in its lane', {
+          inferenceId: job.inferenceId,
+        });
+        release = true;
+      }
+    } else if (
+      job.expectedBy &&
+      Date.parse(job.expectedBy) + EXPIRY_GRACE_SECONDS * 1000 < now.getTime()
+    ) {
+      release = true;
+    }
+    if (release && (await queue.releaseSlot(endpointName, slot.index, holder.inferenceId))) {
+      report.released++;
+      free.push(slot.index);
+      continue;
+    }
+    if (!release) inFlightByTenant[holder.tenant] = (inFlightByTenant[holder.tenant] ?? 0) + 1;
+  }
+  free.sort((a, b) => a - b);
+  return { free, inFlightByTenant };
+}
+
+/** The lease of a job this round hands SageMaker: no request of the round reaches it after. */
+function leaseOf(now: Date): { until: string; callMs: number } {
+  return {
+    until: new Date(now.getTime() + DISPATCH_CALL_MS + LEASE_MARGIN_MS).toISOString(),
+    callMs: DISPATCH_CALL_MS,
+  };
+}
+
+/** One pick: claim the slot, dispatch (conditional), invoke, record where SageMaker writes. */
+async function handOver(
+  pick: WaitingEntry,
+  slot: number,
+  deps: DispatchDeps,
+  now: Date,
+  report: RoundReport,
+): Promise<void> {
+  const { queue } = deps.admission;
+  const { endpointName, inferenceId } = pick;
+  const at = now.toISOString();
+  if (
+    !(await queue.claimSlot(endpointName, slot, { inferenceId, tenant: pick.tenant, since: at }))
+  ) {
+    // Another round took this slot first: it fills the window, this pick waits for the next.
+    return;
+  }
+  const lease = leaseOf(now);
+  const d = await deps.jobs.dispatch(inferenceId, { slot, at, leaseUntil: lease.until });
+  if (!d.dispatched || !d.job) {
+    await queue.releaseSlot(endpointName, slot, inferenceId);
+    report.refused++;
+    // Cancel-requested while a requeue put it back in its lane: it never runs again.
+    if (d.job && isWaiting(d.job) && d.job.cancelRequested) {
+      await endJob(
+        inferenceId,
+        { outcome: cancelledOutcome(d.job, now, deps.config.jobTtlDays), endedBy: 'cancel' },
+        deps,
+      );
+    }
+    return;
+  }
+  const job = d.job;
+  let queued;
+  try {
+    const input = parseS3Uri(job.inputLocation ?? '');
+    if (!input) throw new BadRequest('the job has no input location');
+    const asked = job.invocation?.requestTtlSeconds;
+    const ttl = requestTtlFor(job.queueDeadline ?? pick.queueDeadline, now);
+    queued = await deps.endpoint.invokeAsync(
+      {
+        endpointName,
+        input,
+        inferenceId,
+        contentType: job.inputContentType,
+        accept: job.invocation?.accept,
+        customAttributes: job.invocation?.customAttributes,
+        requestTtlSeconds: asked !== undefined ? Math.min(asked, ttl) : ttl,
+        invocationTimeoutSeconds: job.invocation?.invocationTimeoutSeconds,
+      },
+      { abortSignal: AbortSignal.timeout(lease.callMs) },
+    );
+  } catch (err) {
+    if (err instanceof AppError && !err.retryable) {
+      // SageMaker refused it for good (400): it fails as a submit would have been refused.
+      report.failed++;
+      await endJob(
+        inferenceId,
+        {
+          outcome: {
+            status: 'FAILED',
+            endpointName,
+            completedAt: at,
+            expiresAt: job.expiresAt ?? expiresAt(now, deps.config.jobTtlDays),
+            failureReason: `SageMaker refused the job: ${err.message}`,
+          },
+          endedBy: 'dispatch',
+        },
+        deps,
+      );
+      return;
+    }
+    logger.warn('dispatch failed; back in its lane', { inferenceId, error: awsErrorName(err) });
+    if (await deps.jobs.requeue(inferenceId, at)) {
+      report.requeued++;
+      deps.metrics.record(endpointName, ['JobsRequeued']);
+      await queue.releaseSlot(endpointName, slot, inferenceId);
+    }
+    return;
+  }
+  await deps.store.markQueued(inferenceId, {
+    outputLocation: queued.outputLocation,
+    failureLocation: queued.failureLocation,
+  });
+  report.dispatched++;
+  deps.metrics.record(endpointName, ['JobsDispatched']);
+  logger.info('job dispatched', { inferenceId, endpointName, slot, lane: pick.lane });
+}
+
+/**
+ * One round for one endpoint: window, sweep, heads (expired ones ended EXPIRED), fair picks,
+ * hand-overs, then the snapshot GET /queue answers and the QueuedJobs level the scaling alarm
+ * and target tracking add to SageMaker's own backlog.
+ */
+export async function dispatchRound(
+  endpointName: string,
+  deps: DispatchDeps,
+): Promise<RoundReport> {
+  const { queue } = deps.admission;
+  const now = nowOf(deps);
+  const report: RoundReport = {
+    endpointName,
+    window: 0,
+    dispatched: 0,
+    expired: 0,
+    requeued: 0,
+    released: 0,
+    failed: 0,
+    refused: 0,
+  };
+  const capacity = await capacityOf(endpointName, await queue.snapshot(endpointName), deps, now);
+  const window = windowOf(capacity.instances, capacity.perInstanceConcurrency, capacity.headroom);
+  report.window = window;
+  const { free, inFlightByTenant } = await sweep(
+    endpointName,
+    await queue.slots(endpointName, window),
+    deps,
+    now,
+    report,
+  );
+
+  const heads = (
+    await Promise.all(LANES.map((lane) => queue.heads(endpointName, lane, LOOKAHEAD)))
+  ).flat();
+  const live: WaitingEntry[] = [];
+  for (const entry of heads) {
+    if (!pastQueueDeadline(entry.queueDeadline, now)) {
+      live.push(entry);
+      continue;
+    }
+    const ended = await endJob(
+      entry.inferenceId,
+      {
+        outcome: expiredOutcome(
+          { inferenceId: entry.inferenceId, status: 'IN_PROGRESS', endpointName } as Job,
+          now,
+          deps.config.jobTtlDays,
+        ),
+        endedBy: 'expiry',
+      },
+      deps,
+    );
+    if (ended.applied) report.expired++;
+  }
+
+  const picks = pickFair(
+    effectiveOrder(live, now),
+    inFlightByTenant,
+    deps.config.tenantQuotas,
+    free.length,
+    now,
+  );
+  await Promise.all(picks.map((pick, i) => handOver(pick, free[i]!, deps, now, report)));
+  for (const pick of picks) {
+    inFlightByTenant[pick.tenant] = (inFlightByTenant[pick.tenant] ?? 0) + 1;
+  }
+
+  const picked = new Set(picks.map((p) => p.inferenceId));
+  const lanes = {} as QueueSnapshot['lanes'];
+  let queued = 0;
+  for (const lane of LANES) {
+    const depth = await queue.count(endpointName, lane, POSITION_CAP);
+    const oldest = live.find((e) => e.lane === lane && !picked.has(e.inferenceId));
+    lanes[lane as Lane] = {
+      depth: depth.count,
+      exact: depth.exact,
+      oldestAgeSeconds: oldest ? Math.floor(secondsBetween(oldest.enqueuedAt, now)) : undefined,
+    };
+    queued += depth.count;
+  }
+  const inFlight = Object.values(inFlightByTenant).reduce((n, v) => n + v, 0);
+  await queue.saveSnapshot({
+    endpointName,
+    computedAt: now.toISOString(),
+    lanes,
+    inFlight,
+    inFlightByTenant,
+    window,
+    capacity,
+  });
+  deps.metrics.level(endpointName, {
+    QueuedJobs: queued,
+    InFlightJobs: inFlight,
+    DispatchWindow: window,
+  });
+  logger.info('dispatch round', { ...report, queued, inFlight });
+  return report;
+}
+
+/** The tick (and a wake naming no endpoint): a round for every endpoint, each on its own. */
+export async function dispatchAll(deps: DispatchDeps): Promise<RoundReport[]> {
+  const reports: RoundReport[] = [];
+  let failure: unknown;
+  for (const name of deps.config.endpointNames) {
+    try {
+      reports.push(await dispatchRound(name, deps));
+    } catch (err) {
+      logger.error('dispatch round failed', { endpointName: name, error: awsErrorName(err) });
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return reports;
+}
