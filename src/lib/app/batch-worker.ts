@@ -9,7 +9,7 @@ import type { QueuedMessage } from '../domain/queue.ts';
 import { parseLine, splitLines, type BatchLine } from '../domain/manifest.ts';
 import { BLOCK_LINES, blockOf } from '../domain/batch-blocks.ts';
 import { AppError, Conflict, awsErrorName } from '../domain/errors.ts';
-import { expiresAt, publicView } from '../domain/jobs.ts';
+import { expiresAt, publicView, type JobStatus } from '../domain/jobs.ts';
 import { parseS3Uri, s3Uri } from '../domain/locations.ts';
 import { logger } from '../adapters/logger.ts';
 import { announceBatch } from './announce.ts';
@@ -288,7 +288,7 @@ async function submitLine(
 export interface ManifestEntry {
   line: number;
   inferenceId?: string;
-  status: 'COMPLETED' | 'FAILED' | 'REFUSED' | 'IN_PROGRESS';
+  status: JobStatus | 'REFUSED';
   outputLocation?: string;
   failureLocation?: string;
   failureReason?: string;

@@ -6,7 +6,7 @@
  * fields that are never answered (jobs.ts, batches.ts).
  */
 
-export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 export type ResultEncoding = 'utf8' | 'base64';
 
 /**
@@ -56,6 +56,16 @@ export interface PublicJob {
   /** A line of a batch (POST /batches): the batch and the line's number in its manifest. */
   batchId?: string;
   batchLine?: number;
+  /** Queue control (docs/queue.md): the lane, the tenant whose share it takes, its deadline. */
+  priority?: QueueLane;
+  tenant?: string;
+  maxQueueSeconds?: number;
+  /** submittedAt + maxQueueSeconds: not handed to SageMaker by then, it ends EXPIRED. */
+  queueDeadline?: string;
+  /** When it was handed to SageMaker (admission on). */
+  dispatchedAt?: string;
+  /** Cancelled after it was handed to SageMaker: it ends CANCELLED when SageMaker answers. */
+  cancelRequested?: true;
 }
 
 /** The body of GET /jobs/{inferenceId}: the public job record. Newer APIs may add fields. */
@@ -65,6 +75,45 @@ export interface JobRecord extends PublicJob {
    * only the sandbox answers it (docs/api.md).
    */
   waitingForCapacity?: true;
+  /** Only while the job waits in the stack's own queue (admission on). */
+  queue?: JobQueuePosition;
+}
+
+/*
+ * Queue control's bodies. The same shapes as src/lib/domain/admission.ts's (Lane, QueuePosition,
+ * QueueSnapshot), restated here because this file imports nothing; test/unit/client/queue.test.ts
+ * holds the two to each other at compile time.
+ */
+export type QueueLane = 'high' | 'normal' | 'low';
+
+/** Where a waiting job stands; `exact` false when a count reached its cap (lower bounds then). */
+export interface JobQueuePosition {
+  lane: QueueLane;
+  position: number;
+  ahead: number;
+  exact: boolean;
+}
+
+/** One endpoint's queue as the dispatcher saw it on its last round. */
+export interface EndpointQueue {
+  endpointName: string;
+  computedAt: string;
+  lanes: Record<QueueLane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
+  inFlight: number;
+  inFlightByTenant: Record<string, number>;
+  window: number;
+  capacity: {
+    instances: number;
+    perInstanceConcurrency: number;
+    headroom: number;
+    observedAt: string;
+  };
+}
+
+/** GET /queue. */
+export interface QueueView {
+  admission: 'on' | 'off';
+  endpoints: EndpointQueue[];
 }
 
 /** A job in a listing: the result is left out (GET /jobs/{id} or /result has it). */
@@ -107,6 +156,8 @@ export interface BatchCounts {
   completed: number;
   failed: number;
   refused: number;
+  cancelled?: number;
+  expired?: number;
   pending?: number;
 }
 
