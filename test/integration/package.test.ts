@@ -1201,10 +1201,26 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       });
     });
 
-    it('tracks ApproximateBacklogSizePerInstance of the created endpoint', () => {
-      expect(scalingOf(full).tracking.TargetTrackingScalingPolicyConfiguration).toEqual(
-        trackingOn('my-async-endpoint', 5),
-      );
+    it('tracks ApproximateBacklogSizePerInstance of the created endpoint, the held-back jobs added (admission on)', () => {
+      const { CustomizedMetricSpecification: spec, ...rest } =
+        scalingOf(full).tracking.TargetTrackingScalingPolicyConfiguration;
+      const { CustomizedMetricSpecification: plain, ...same } = trackingOn('my-async-endpoint', 5);
+      expect(rest).toEqual(same);
+      expect(spec.Metrics[0]).toEqual({
+        Id: 'perInstance',
+        Label: "backlog per instance, the stack's queue included",
+        Expression:
+          'FILL(backlog, 0) + FILL(queued, 0) / IF(FILL(instances, 0) > 1, FILL(instances, 0), 1)',
+        ReturnData: true,
+      });
+      expect(spec.Metrics[1].MetricStat).toEqual({
+        Metric: {
+          Namespace: plain.Namespace,
+          MetricName: plain.MetricName,
+          Dimensions: plain.Dimensions,
+        },
+        Stat: plain.Statistic,
+      });
     });
 
     it('wakes from zero: a step policy adding one instance, on an alarm on HasBacklogWithoutCapacity', () => {
