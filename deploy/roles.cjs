@@ -48,6 +48,7 @@ function resourcesOf(resource, { fn, endpoints, kmsKeyArn }) {
 function statementOf(grant, ctx) {
   if (grant.only === 'resultDelivery=sqs' && !ctx.sqs) return undefined;
   if (grant.only === 'triggerPrefix' && !ctx.triggerPrefix) return undefined;
+  if (grant.only === 'admission=on' && !ctx.admission) return undefined;
   if (grant.resources.includes('*') && !grant.actions.every((a) => NO_RESOURCE_TYPE.includes(a))) {
     throw new Error(`${ctx.fn}: "*" is only for actions without a resource type`);
   }
@@ -77,13 +78,14 @@ module.exports = async ({ resolveVariable }) => {
   const kmsKeyArn = String(await resolveVariable('param:kmsKeyArn'));
   const endpoints = await endpointArns({ resolveVariable });
   const triggerPrefix = String(await resolveVariable('param:triggerPrefix'));
+  const admission = String(await resolveVariable('param:admission')) === 'on';
   // The rule config.ts holds at INIT, here before the prefix is written into a policy.
   const problem = triggerPrefixProblem(triggerPrefix, INPUT_PREFIX);
   if (problem) throw new Error(`--param triggerPrefix=${triggerPrefix}: ${problem}`);
 
   const Resources = {};
   for (const [fn, own] of Object.entries(PERMISSIONS)) {
-    const ctx = { fn, sqs, kmsKeyArn, endpoints, triggerPrefix };
+    const ctx = { fn, sqs, kmsKeyArn, endpoints, triggerPrefix, admission };
     Resources[`${ucfirst(fn)}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {

@@ -42,6 +42,14 @@ export const CLIENTS: Record<Fn, Client[]> = {
   // Each expansion step queues its lines and the next step; a throttled line is put back with
   // ChangeMessageVisibility: SQS, as for createBatch.
   batchWorker: ['s3', 'dynamodb', 'sagemaker', 'eventbridge', 'sqs'],
+  // Queue control (docs/queue.md): a waiting job ends at once and is announced.
+  cancelJob: ['dynamodb', 'eventbridge'],
+  // The batch's jobs are cancelled in the background, from the batch queue.
+  cancelBatch: ['dynamodb', 'sqs'],
+  getQueue: ['dynamodb'],
+  // The dispatched jobs' invokes; an expired one announced. (DescribeEndpoint, the control
+  // plane's client, has no baseline of its own here.)
+  dispatch: ['dynamodb', 'sagemaker', 'eventbridge', 'sqs'],
 };
 
 /**

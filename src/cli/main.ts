@@ -10,13 +10,17 @@ import { CliError, cliError } from './client.ts';
 import { expandInputs, follow, submitMany } from './many.ts';
 import { processWaitIo, waitForJob } from './wait.ts';
 import { Interrupt } from './interrupt.ts';
+import { cancel, queueOptions, showQueue } from './queue.ts';
 
 /*
  * async-jobs: the job API from a terminal, against the sandbox or a deployed stack.
  *   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
- *                            [--custom-attributes A] [--wait]
+ *                            [--custom-attributes A] [--priority high|normal|low]
+ *                            [--max-queue-seconds N] [--tenant T] [--wait]
  *   async-jobs submit <file|folder>... [--endpoint NAME] [--wait] [--out DIR]   (one batch)
  *   async-jobs batch status <batchId> [--wait]
+ *   async-jobs cancel <id> | async-jobs cancel --batch <batchId>
+ *   async-jobs queue [--json]
  *   async-jobs status <id>
  *   async-jobs result <id> [-o file]
  *   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -26,11 +30,15 @@ import { Interrupt } from './interrupt.ts';
 
 const USAGE = `usage:
   async-jobs submit <file> [--content-type T] [--id ID] [--accept T] [--endpoint NAME]
-                           [--custom-attributes A] [--wait]
+                           [--custom-attributes A] [--priority high|normal|low]
+                           [--max-queue-seconds N] [--tenant T] [--wait]
   async-jobs submit <file|folder>... [--endpoint NAME] [--wait] [--out DIR]
                            several files (or folders) as one batch; --out writes each result
                            there as <input name>.out
   async-jobs batch status <batchId> [--wait]
+  async-jobs cancel <id>   a waiting job ends CANCELLED; one SageMaker has ends so when answered
+  async-jobs cancel --batch <batchId>
+  async-jobs queue [--json]  the stack's own queue: lanes, in flight, the window (admission on)
   async-jobs status <id>
   async-jobs result <id> [-o file]
   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
@@ -160,6 +168,7 @@ async function submit(
   file: string,
   opts: Record<string, string | boolean | undefined>,
 ) {
+  const queue = queueOptions(opts as Parameters<typeof queueOptions>[0]);
   const info = await stat(file).catch(() => {
     throw new CliError(`cannot read ${file}`, 2);
   });
@@ -192,6 +201,7 @@ async function submit(
           accept: opts.accept as string | undefined,
           endpoint: opts.endpoint as string | undefined,
           customAttributes: opts['custom-attributes'] as string | undefined,
+          ...queue,
         })
         .catch((e: unknown) => {
           throw cliError(e, 'submit refused');
@@ -227,6 +237,8 @@ function clientOf(apiUrl: string): AsyncJobsClient {
   }
 }
 
+const queueIo = { log: err, print: (text: string) => void process.stdout.write(text) };
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -243,6 +255,11 @@ async function main(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       status: { type: 'string' },
       limit: { type: 'string' },
+      priority: { type: 'string' },
+      'max-queue-seconds': { type: 'string' },
+      tenant: { type: 'string' },
+      batch: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -262,6 +279,9 @@ async function main(argv: string[]): Promise<number> {
       }
       if (values.id || values['custom-attributes'] || values.accept) {
         throw new CliError('--id, --accept and --custom-attributes are for one file', 2);
+      }
+      if (values.priority || values['max-queue-seconds'] || values.tenant) {
+        throw new CliError('--priority, --max-queue-seconds and --tenant are for one file', 2);
       }
       const files = await expandInputs([arg, ...more]);
       return submitMany(api, files, {
@@ -289,6 +309,10 @@ async function main(argv: string[]): Promise<number> {
       }
       return follow(api, id, undefined, { log: err, progress });
     }
+    case 'cancel':
+      return cancel(api, { id: arg, batch: values.batch }, queueIo);
+    case 'queue':
+      return showQueue(api, { json: values.json }, queueIo);
     case 'status': {
       if (!arg) throw new CliError(`status needs a job id\n${USAGE}`, 2);
       const job = await api.get(arg).catch((e: unknown) => {

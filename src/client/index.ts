@@ -13,6 +13,7 @@ import type {
   JobRecord,
   JobResult,
   JobStatus,
+  QueueView,
   SubmitOptions,
   Submitted,
   Upload,
@@ -114,6 +115,9 @@ export class AsyncJobsClient {
         invocationTimeoutSeconds: num(opts.invocationTimeoutSeconds),
         callbackUrl: opts.callbackUrl,
         taskToken: opts.taskToken,
+        priority: opts.priority,
+        maxQueueSeconds: num(opts.maxQueueSeconds),
+        tenant: opts.tenant,
         inputLocation: byLocation ? input.inputLocation : undefined,
       },
       body: byLocation ? undefined : typeof input === 'string' ? Buffer.from(input) : input,
@@ -223,6 +227,31 @@ export class AsyncJobsClient {
   async retry(id: string): Promise<JobRecord> {
     const res = await this.call('POST', `${idPath(id)}/retry`, [202]);
     return this.json<JobRecord>(res, 'POST /jobs/{id}/retry');
+  }
+
+  /**
+   * POST /jobs/{id}/cancel: a waiting job ends CANCELLED at once (`cancelled: true`); one already
+   * handed to SageMaker is marked `cancelRequested` and ends CANCELLED when SageMaker answers
+   * (`cancelled: false`). A 409 when the job ended otherwise (COMPLETED, FAILED, EXPIRED).
+   */
+  async cancelJob(id: string): Promise<{ job: JobRecord; cancelled: boolean }> {
+    const res = await this.call('POST', `${idPath(id)}/cancel`, [200, 202]);
+    return {
+      job: this.json<JobRecord>(res, 'POST /jobs/{id}/cancel'),
+      cancelled: res.status === 200,
+    };
+  }
+
+  /** POST /batches/{batchId}/cancel: every job of the batch, and the lines not submitted yet. */
+  async cancelBatch(batchId: string): Promise<BatchRecord> {
+    const res = await this.call('POST', `/batches/${encodeURIComponent(batchId)}/cancel`, [202]);
+    return this.json<BatchRecord>(res, 'POST /batches/{batchId}/cancel');
+  }
+
+  /** GET /queue: per endpoint, the depth and oldest age of each lane, in flight, the window. */
+  async getQueue(): Promise<QueueView> {
+    const res = await this.call('GET', '/queue', [200]);
+    return this.json<QueueView>(res, 'GET /queue');
   }
 
   /** GET /jobs?status=: a page of jobs in one status, newest first. */

@@ -1,4 +1,4 @@
-import type { JobRecord } from '../lib/domain/wire.ts';
+import type { JobRecord, QueueLane } from '../lib/domain/wire.ts';
 
 /*
  * The client's own types; the API's bodies are the server's (src/lib/domain/wire.ts, types only
@@ -13,7 +13,11 @@ export type {
   JobPage,
   JobRecord,
   JobStatus,
+  EndpointQueue,
+  JobQueuePosition,
   ListedJob,
+  QueueLane,
+  QueueView,
   ResultEncoding,
   TaskCallback,
   TaskCallbackStatus,
@@ -32,6 +36,12 @@ export interface SubmitOptions {
   callbackUrl?: string;
   /** A Step Functions task token: the final outcome is sent back with SendTaskSuccess/Failure. */
   taskToken?: string;
+  /** The job's lane in the stack's own queue (admission on; docs/queue.md); normal by default. */
+  priority?: QueueLane;
+  /** How long it may wait before SageMaker has it (10..21600, default 600); then EXPIRED. */
+  maxQueueSeconds?: number;
+  /** Whose share of the window it takes (not in owner mode, where the owner is the tenant). */
+  tenant?: string;
   /** Further query parameters of POST /jobs, passed as given. */
   query?: Record<string, string | undefined>;
 }

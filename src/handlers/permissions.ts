@@ -27,7 +27,8 @@ export type Queue =
   | 'RefusedNotificationsQueue'
   | 'TriggerQueue'
   | 'WebhookDLQ'
-  | 'TaskCallbackDLQ';
+  | 'TaskCallbackDLQ'
+  | 'DispatchQueue';
 
 /**
  * What a grant applies to: `TABLE` the jobs table, `IN`/`OUT` the input/output bucket (alone, the
@@ -39,6 +40,7 @@ export type Queue =
 export type Resource =
   | 'TABLE'
   | 'TABLE/index/jobs-by-status'
+  | 'TABLE/index/jobs-waiting'
   | 'IN'
   | `IN/${string}`
   | 'OUT'
@@ -61,7 +63,7 @@ export interface Grant {
   /** IAM condition: `kms:ViaService` is S3 in the stack's region (the key only through S3). */
   viaS3?: boolean;
   /** Granted only in the packaged variants with this parameter set. */
-  only?: 'resultDelivery=sqs' | 'kmsKeyArn' | 'triggerPrefix';
+  only?: 'resultDelivery=sqs' | 'kmsKeyArn' | 'triggerPrefix' | 'admission=on';
   /** The code that makes the calls: the table's "why" column. */
   why: string;
 }
@@ -134,18 +136,30 @@ const listOutputs = (...prefixes: string[]): Grant =>
 /** ending.ts (batch-counts.ts): the outcome that completes a batch queues its finish. */
 const finishBatch = allow('sqs:SendMessage', 'BatchQueue', 'ending.ts: the last line of a batch');
 
+/**
+ * Queue control (docs/queue.md), admission on only: a submit that enqueued a job, and an ending
+ * that freed a slot, wake the dispatcher with one message.
+ */
+const wake = (why: string): Grant =>
+  allow('sqs:SendMessage', 'DispatchQueue', why, { only: 'admission=on' });
+
 /** submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input. */
 const submit: readonly Grant[] = [
   allow(ITEMS, 'TABLE', 'submit.ts: claim, get, markQueued, release'),
   allow('s3:PutObject', `IN/${INPUT_PREFIX}*`, 'submit.ts: the input, under INPUT_PREFIX'),
   allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts, from submit.ts'),
+  wake('submit.ts: a job entered its lane'),
 ];
 
 /** retry.ts: a new attempt of a failed job, submit.ts without the input (the original's). */
 const retry: readonly Grant[] = [
   allow(ITEMS, 'TABLE', 'retry.ts: original and attempts, then claim, markQueued, release'),
   allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'the new attempt (no S3: the input is kept)'),
+  wake('submit.ts: the attempt entered its lane'),
 ];
+
+/** ending.ts: a job that held a slot of the window frees it and wakes the dispatcher. */
+const freeSlot = wake('ending.ts: a slot of the window freed');
 
 /** A stale job checked in S3 (checkJob), then ending.ts: transition, announce, the batch line. */
 const checkStale = (): Grant[] => [
@@ -154,6 +168,7 @@ const checkStale = (): Grant[] => [
   allow('events:PutEvents', 'BUS', 'ending.ts: announce'),
   decrypt,
   finishBatch,
+  freeSlot,
 ];
 
 /**
@@ -181,12 +196,19 @@ const resultHandler = (
   ),
   allow('sqs:SendMessage', dlq, "the queue's DLQ", { only: 'resultDelivery=sqs' }),
   finishBatch,
+  freeSlot,
   poll(queue, { only: 'resultDelivery=sqs' }),
 ];
 
 export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
   submitJob: submit,
-  getJob: [allow(READ_UPDATE, 'TABLE', 'the record; a stale one checked'), ...checkStale()],
+  getJob: [
+    allow(READ_UPDATE, 'TABLE', 'the record; a stale one checked; a waiting one past its deadline'),
+    allow('dynamodb:Query', 'TABLE/index/jobs-waiting', "position.ts: a waiting job's place", {
+      only: 'admission=on',
+    }),
+    ...checkStale(),
+  ],
   getResult: [
     allow('dynamodb:GetItem', 'TABLE', 'the record'),
     allow('s3:GetObject', 'OUT/outputs/*', 'the presigned GET is authorized as this role'),
@@ -256,6 +278,7 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts, from submit.ts', {
       only: 'triggerPrefix',
     }),
+    wake('submit.ts: a job entered its lane'),
   ],
   sendTaskResult: [
     allow(READ_UPDATE, 'TABLE', 'task-callback.ts: the record and its token; settle, remove it'),
@@ -268,6 +291,33 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow('dynamodb:PutItem', 'TABLE', 'batches.ts: the header'),
     allow('s3:PutObject', 'IN/batches/*', 'the stored manifest'),
     allow('sqs:SendMessage', 'BatchQueue', 'the first expansion step'),
+  ],
+  cancelJob: [
+    allow(READ_UPDATE, 'TABLE', 'cancel.ts: the record; CANCELLED, or cancelRequested'),
+    allow('events:PutEvents', 'BUS', 'ending.ts: announce JobCancelled'),
+    finishBatch,
+  ],
+  cancelBatch: [
+    allow(READ_UPDATE, 'TABLE', 'cancel.ts: the header; stop its lines'),
+    allow('sqs:SendMessage', 'BatchQueue', "the cancel of the batch's jobs, in the background"),
+  ],
+  getQueue: [allow('dynamodb:GetItem', 'TABLE', "queue-view.ts: each endpoint's snapshot")],
+  dispatch: [
+    allow(
+      'dynamodb:Query',
+      'TABLE/index/jobs-waiting',
+      "dispatch.ts: each lane's heads, shard by shard; the depths of the snapshot",
+    ),
+    allow(ITEMS, 'TABLE', 'dispatch.ts: slots, dispatch, requeue, markQueued, the snapshot'),
+    allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts: a dispatched job'),
+    allow(
+      'sagemaker:DescribeEndpoint',
+      'ENDPOINTS',
+      "endpoint-capacity.ts: the window's instances",
+    ),
+    allow('events:PutEvents', 'BUS', 'ending.ts: announce JobExpired (and a refused invoke)'),
+    finishBatch,
+    poll('DispatchQueue'),
   ],
   getBatch: [
     allow('dynamodb:GetItem', 'TABLE', 'the header and blocks'),
@@ -288,6 +338,7 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
       'BatchQueue',
       'fan-out; back-off on throttling',
     ),
+    wake("submit.ts: a line's job entered its lane"),
     poll('BatchQueue'),
   ],
 };

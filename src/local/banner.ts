@@ -14,6 +14,8 @@ export function readyBanner(
     capacity?: { minInstances: number; maxInstances: number };
     /** False while the model has not answered GET /ping with 200 (a --model-url not up yet). */
     modelReady?: boolean;
+    /** Queue control (`--admission on`); off when omitted. */
+    admission?: 'on' | 'off';
   },
 ): string {
   const { apiUrl } = sandbox;
@@ -37,7 +39,12 @@ ${routeLines()
   SageMaker async  ${sandbox.sageMakerUrl}     endpoint ${LOCAL.endpointName} (${opts.modelUrl ?? 'demo model'}${opts.capacity ? `, ${opts.capacity.minInstances}-${opts.capacity.maxInstances} instances` : ''})
   Lambda invoke    ${sandbox.lambdaUrl}
   EventBridge      ${sandbox.eventBridgeUrl}     bus ${LOCAL.eventBusName}
-  SQS              ${sandbox.sqs.url}     queues ${LOCAL.refusedQueue} (refused notifications), ${LOCAL.batchQueue} (batches)
+  SQS              ${sandbox.sqs.url}     queues ${LOCAL.refusedQueue} (refused notifications), ${LOCAL.batchQueue} (batches), ${LOCAL.dispatchQueue} (dispatcher wakes)
+  Queue control    admission ${opts.admission ?? 'off'}${
+    opts.admission === 'on'
+      ? `: jobs wait in the stack's lanes (?priority=high|normal|low); GET ${apiUrl}/queue shows them`
+      : ` (npm start -- --admission on: priorities, deadlines, cancel, GET ${apiUrl}/queue)`
+  }
 
 try it:
   curl -si -X POST '${apiUrl}/jobs?inferenceId=hello-1' -H 'content-type: text/csv' --data-binary $'1,2,3\\n4,5,6\\n'

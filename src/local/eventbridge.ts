@@ -180,13 +180,19 @@ export async function startLocalEventBridge(
   };
 }
 
+/** The detail types of a job's ending, as serverless.yml's rules list them (queue control's too). */
+export const JOB_OUTCOMES: readonly string[] = [
+  'JobCompleted',
+  'JobFailed',
+  'JobCancelled',
+  'JobExpired',
+];
+
 /** The stack's rule: outcomes of jobs and batches that asked for a webhook. */
 export function wantsWebhook(e: CapturedEvent): boolean {
   return (
     e.source === 'async-jobs' &&
-    (e.detailType === 'JobCompleted' ||
-      e.detailType === 'JobFailed' ||
-      e.detailType === 'BatchCompleted') &&
+    (JOB_OUTCOMES.includes(e.detailType) || e.detailType === 'BatchCompleted') &&
     typeof e.detail.callbackUrl === 'string'
   );
 }
@@ -205,7 +211,7 @@ export function wantsAutoRetry(e: CapturedEvent): boolean {
 export function wantsTaskResult(e: CapturedEvent): boolean {
   return (
     e.source === 'async-jobs' &&
-    (e.detailType === 'JobCompleted' || e.detailType === 'JobFailed') &&
+    JOB_OUTCOMES.includes(e.detailType) &&
     e.detail.hasTaskToken === true &&
     e.detail.finalAttempt !== false
   );

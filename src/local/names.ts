@@ -20,6 +20,8 @@ export const LOCAL = {
   retryQueue: 'async-jobs-local-retry',
   /** Batch work for batchWorker (serverless.yml, local stage; docs/batches.md). */
   batchQueue: 'async-jobs-local-batches',
+  /** The dispatcher's wakes (queue control; serverless.yml, local stage; docs/queue.md). */
+  dispatchQueue: 'async-jobs-local-dispatch',
 } as const;
 
 /** Default ports; each has an environment variable so several sandboxes can run side by side. */
@@ -53,6 +55,10 @@ export const FUNCTIONS = [
   'createBatch',
   'getBatch',
   'batchWorker',
+  'cancelJob',
+  'cancelBatch',
+  'getQueue',
+  'dispatch',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 

@@ -22,6 +22,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/jobs/{inferenceId}/retry', fn: 'retryJob' },
   { method: 'POST', path: '/batches', fn: 'createBatch' },
   { method: 'GET', path: '/batches/{batchId}', fn: 'getBatch' },
+  { method: 'POST', path: '/jobs/{inferenceId}/cancel', fn: 'cancelJob' },
+  { method: 'POST', path: '/batches/{batchId}/cancel', fn: 'cancelBatch' },
+  { method: 'GET', path: '/queue', fn: 'getQueue' },
 ];
 
 export interface RouteMatch {

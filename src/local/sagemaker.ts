@@ -613,7 +613,70 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions): Promise<
     res.end(JSON.stringify(body));
   }
 
+  /**
+   * DescribeEndpoint, the control plane's call the dispatcher learns its window from
+   * (docs/queue.md): the instances in service as the variant's CurrentInstanceCount, and the
+   * per-instance concurrency as AsyncInferenceConfig's MaxConcurrentInvocationsPerInstance. The
+   * real call is awsJson1_1 at the SageMaker API endpoint (POST /, X-Amz-Target
+   * SageMaker.DescribeEndpoint); the SDK reaches this port through AWS_ENDPOINT_URL_SAGEMAKER.
+   */
+  function describeEndpoint(res: ServerResponse, body: string) {
+    let name: unknown;
+    try {
+      name = (JSON.parse(body) as { EndpointName?: unknown }).EndpointName;
+    } catch {
+      name = undefined;
+    }
+    if (typeof name !== 'string' || (opts.endpoints && !opts.endpoints.includes(name))) {
+      answer(
+        res,
+        400,
+        { __type: 'ValidationException', message: `Could not find endpoint "${String(name)}".` },
+        { 'x-amzn-ErrorType': 'ValidationException' },
+      );
+      return;
+    }
+    const { inService, starting } = capacity.state();
+    const created = Math.floor(createdAt / 1000);
+    answer(res, 200, {
+      EndpointName: name,
+      EndpointArn: `arn:aws:sagemaker:${opts.region ?? 'us-east-1'}:000000000000:endpoint/${name.toLowerCase()}`,
+      EndpointConfigName: `${name}-config`,
+      EndpointStatus: starting > 0 ? 'Updating' : 'InService',
+      CreationTime: created,
+      LastModifiedTime: created,
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          CurrentWeight: 1,
+          DesiredWeight: 1,
+          CurrentInstanceCount: inService,
+          DesiredInstanceCount: inService + starting,
+        },
+      ],
+      AsyncInferenceConfig: {
+        ClientConfig: { MaxConcurrentInvocationsPerInstance: concurrency },
+        OutputConfig: {
+          S3OutputPath: `s3://${opts.outputBucket}/${opts.outputPrefix}`,
+          S3FailurePath: `s3://${opts.outputBucket}/${opts.failurePrefix}`,
+        },
+      },
+    });
+  }
+
+  const createdAt = Date.now();
   const server = createServer((req, res) => {
+    const target = header(req, 'X-Amz-Target');
+    if (req.method === 'POST' && target === 'SageMaker.DescribeEndpoint') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 64 * 1024) chunks.push(c);
+      });
+      req.on('end', () => describeEndpoint(res, Buffer.concat(chunks).toString('utf8')));
+      return;
+    }
     // Drain the body (the inline Body is not supported) before answering.
     req.resume();
     req.on('end', () => {

@@ -70,6 +70,11 @@ export interface SandboxOptions {
   autoRetry?: { maxAttempts: number; on?: string; baseDelaySeconds?: number };
   /** Keep S3 and DynamoDB in this folder across restarts (state.ts); in memory/temp when omitted. */
   stateDir?: string;
+  /**
+   * Queue control (the admission param; `npm start -- --admission on` or SANDBOX_ADMISSION=on):
+   * jobs wait in the stack's lanes and the dispatcher hands the local endpoint its window.
+   */
+  admission?: 'on' | 'off';
 }
 
 export interface Sandbox {
@@ -159,6 +164,24 @@ export function autoRetryEnv(autoRetry: SandboxOptions['autoRetry']): Record<str
     ...(autoRetry.baseDelaySeconds !== undefined
       ? { SANDBOX_AUTO_RETRY_BASE_DELAY_SECONDS: String(autoRetry.baseDelaySeconds) }
       : {}),
+  };
+}
+
+/** Requests the local endpoint runs at once per instance, unless `concurrency` says otherwise. */
+const LOCAL_CONCURRENCY = 2;
+
+/**
+ * The sandbox's admission option, and the window's per-instance share (the local runtime's
+ * concurrency, its MaxConcurrentInvocationsPerInstance), as the variables the `local` stage's
+ * params read.
+ */
+export function admissionEnv(
+  opts: Pick<SandboxOptions, 'admission' | 'concurrency'>,
+): Record<string, string> {
+  return {
+    ...(opts.admission ? { SANDBOX_ADMISSION: opts.admission } : {}),
+    // The local runtime's own concurrency, whatever the caller's environment says.
+    SANDBOX_CONCURRENCY: String(opts.concurrency ?? LOCAL_CONCURRENCY),
   };
 }
 
@@ -296,7 +319,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // The build runs in esbuild's own process while the emulators start in this one.
     await mkdir(sandboxDir, { recursive: true });
     await removeStaleBuilds(sandboxDir);
-    const stack = localStack({ ...process.env, ...env, ...autoRetryEnv(opts.autoRetry) });
+    const stack = localStack({
+      ...process.env,
+      ...env,
+      ...autoRetryEnv(opts.autoRetry),
+      ...admissionEnv(opts),
+    });
     const specs = Object.values(stack.functions);
     const buildStarted = Date.now();
     const building = buildFunctions({
@@ -358,9 +386,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     sqs = await startLocalSqs({
       port: ports.sqs,
-      queues: [LOCAL.refusedQueue, LOCAL.retryQueue, LOCAL.batchQueue],
+      queues: [LOCAL.refusedQueue, LOCAL.retryQueue, LOCAL.batchQueue, LOCAL.dispatchQueue],
       onMessage: (m) =>
         m.queueName !== LOCAL.batchQueue && // one per manifest line: batchWorker logs its work
+        m.queueName !== LOCAL.dispatchQueue && // one per submit and slot freed: dispatch logs rounds
         log(
           m.queueName === LOCAL.retryQueue
             ? `[sqs] retry scheduled ${JSON.stringify({ delaySeconds: m.delaySeconds ?? 0 })}`
@@ -371,6 +400,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       // As BatchQueue's event source mapping (deploy/batches.yml, serverless.yml's batchWorker).
       functions: {
         [LOCAL.batchQueue]: { invoke: caller('batchWorker'), maxReceiveCount: 100 },
+        // As DispatchQueue's (deploy/queue.yml, serverless.yml's dispatch): the wakes, in
+        // batches; the 1-minute tick comes from the function's schedule.
+        [LOCAL.dispatchQueue]: { invoke: caller('dispatch'), maxReceiveCount: 5 },
       },
       log: (msg, fields) => log(`[sqs] ${msg} ${JSON.stringify(fields)}`),
     });
@@ -412,7 +444,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       successTopicArn: LOCAL.successTopicArn,
       errorTopicArn: LOCAL.errorTopicArn,
       includeResponseBody: opts.includeResponseBody ?? false,
-      concurrency: opts.concurrency ?? 2,
+      concurrency: opts.concurrency ?? LOCAL_CONCURRENCY,
       modelUrl: opts.modelUrl,
       publish: async (topicArn, message) => {
         await topics.publish(topicArn, message);

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { FUNCTIONS, LOCAL, functionName, type FunctionName } from './names.ts';
 import { PROJECT_DIR } from './paths.ts';
@@ -108,6 +109,11 @@ export class StageResolver {
         if (address !== 'stage') throw new UnresolvedVariable(`${where}: \${${ref}}`);
         value = this.stage;
         break;
+      case 'file(./deploy/queue.cjs)':
+        // Queue control's checked params (deploy/queue.cjs), computed by its pure check from the
+        // stage's own params, as the Framework would at package time.
+        value = queueParams((name) => this.param(name, where))[address];
+        break;
       case 'opt':
         // The sandbox passes --stage only (serverless.yml's `provider.stage` reads it).
         value = address === 'stage' ? this.stage : undefined;
@@ -120,7 +126,7 @@ export class StageResolver {
         break;
       default:
         throw new UnresolvedVariable(
-          `${where}: \${${ref}} (the sandbox resolves param:, env:, sls:stage, self: and opt:)`,
+          `${where}: \${${ref}} (the sandbox resolves param:, env:, sls:stage, self:, opt: and file(./deploy/queue.cjs))`,
         );
     }
     if (value === undefined || value === null) {
@@ -183,14 +189,27 @@ export function rateMs(expression: string): number | undefined {
   return n * unit;
 }
 
-function schedulesOf(events: unknown, where: string): Schedule[] {
+/** deploy/queue.cjs's pure check, over params read one by one. */
+function queueParams(param: (name: string) => unknown): Record<string, unknown> {
+  const { queue } = createRequire(import.meta.url)('../../deploy/queue.cjs') as {
+    queue(p: Record<string, unknown>): Record<string, unknown>;
+  };
+  return queue({
+    admission: param('admission'),
+    perInstanceConcurrency: param('perInstanceConcurrency'),
+    tenantQuotas: param('tenantQuotas'),
+  });
+}
+
+function schedulesOf(events: unknown, where: string, r: StageResolver): Schedule[] {
   if (!Array.isArray(events)) return [];
   const out: Schedule[] = [];
   for (const e of events) {
     if (!isRecord(e) || e.schedule === undefined) continue;
     const s = e.schedule;
     const spec = isRecord(s) ? s : { rate: s };
-    if (spec.enabled === false) continue;
+    // The dispatcher's tick is off with admission off (deploy/queue.cjs `enabled`).
+    if (r.resolve(spec.enabled, `${where}.schedule.enabled`) === false) continue;
     for (const expression of [spec.rate].flat()) {
       const ms = rateMs(String(expression));
       if (ms === undefined) {
@@ -261,7 +280,7 @@ export function localStack(
         ...environmentOf(r.resolve(f.environment, `${where}.environment`), `${where}.environment`),
       },
       // Events other than schedules hold CloudFormation references the stage never resolves.
-      schedules: schedulesOf(f.events, `${where}.events`),
+      schedules: schedulesOf(f.events, `${where}.events`, r),
     };
   }
   const custom = isRecord(doc.custom) ? doc.custom : {};

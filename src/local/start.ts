@@ -1,6 +1,7 @@
 import { modelUrlFrom } from './container.ts';
 import { readyBanner, shownInStartLog } from './banner.ts';
 import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
+import { admissionArgs } from './admission.ts';
 import { resolve } from 'node:path';
 import { startSandbox } from './sandbox.ts';
 import { SANDBOX_STATE_DIR, forgetState, freshFlag } from './state.ts';
@@ -19,11 +20,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let modelUrl: string | undefined;
 const { fresh, rest: args } = freshFlag(process.argv.slice(2));
 let capacity: CapacitySettings;
+let admission: 'on' | 'off' = 'off';
 try {
   // `--min-instances 0 --max-instances 2 ...` (or SANDBOX_MIN_INSTANCES=0 ...): scale to zero.
   const { env, rest } = capacityArgs(args, process.env);
   capacity = capacityFromEnv(env);
-  modelUrl = modelUrlFrom(rest, process.env);
+  // `--admission on` (or SANDBOX_ADMISSION=on): queue control, the `admission` param.
+  const queue = admissionArgs(rest, process.env);
+  admission = queue.admission;
+  modelUrl = modelUrlFrom(queue.rest, process.env);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -52,6 +57,7 @@ const sandbox = await startSandbox({
   includeResponseBody: process.env.SANDBOX_RESPONSE_BODY === '1',
   modelUrl,
   capacity,
+  admission,
   log: (line) => {
     if (shownInStartLog(line, verbose)) console.log(line);
   },
@@ -68,6 +74,7 @@ console.log(
     seconds: (Date.now() - started) / 1000,
     modelUrl,
     capacity,
+    admission,
     modelReady: sandbox.sageMaker.stats().healthy,
   }),
 );

@@ -46,7 +46,27 @@ const HTTP_FUNCTIONS = [
   'retryJob',
   'createBatch',
   'getBatch',
+  'cancelJob',
+  'cancelBatch',
+  'getQueue',
 ] as const;
+
+/*
+ * PENDING queue control (issue 24): the answers of cancelJob, cancelBatch and getQueue that only
+ * the use cases being merged beside this branch produce (src/lib/app/queue-stubs.ts stands in
+ * for them), and the submit parameters the submit schema takes with them. Each entry leaves the
+ * list when its case below produces it; the list must be empty once queue-stubs.ts is gone.
+ */
+const PENDING_PAIRS = [
+  'POST /jobs/{inferenceId}/cancel 200',
+  'POST /jobs/{inferenceId}/cancel 202',
+  'POST /jobs/{inferenceId}/cancel 404',
+  'POST /jobs/{inferenceId}/cancel 409',
+  'POST /batches/{batchId}/cancel 202',
+  'POST /batches/{batchId}/cancel 404',
+  'GET /queue 503',
+];
+const PENDING_SUBMIT_PARAMS = ['priority', 'maxQueueSeconds', 'tenant'];
 
 const doc: Json = readYaml('openapi.yaml');
 let b: Backends;
@@ -158,6 +178,9 @@ const UPLOAD = 'POST /uploads';
 const RETRY = 'POST /jobs/{inferenceId}/retry';
 const BATCH = 'POST /batches';
 const BATCH_GET = 'GET /batches/{batchId}';
+const CANCEL = 'POST /jobs/{inferenceId}/cancel';
+const CANCEL_BATCH = 'POST /batches/{batchId}/cancel';
+const QUEUE = 'GET /queue';
 
 describe('the routes agree', () => {
   it('openapi.yaml documents exactly the httpApi routes of serverless.yml, each named for its function', () => {
@@ -218,7 +241,9 @@ describe('the routes agree', () => {
     const documented = (doc.paths['/jobs'].post.parameters as Json[])
       .filter((p) => p.in === 'query')
       .map((p) => p.name as string);
-    expect(documented.sort()).toEqual(Object.keys(SubmitQuery.shape).sort());
+    const taken = Object.keys(SubmitQuery.shape);
+    const pending = PENDING_SUBMIT_PARAMS.filter((p) => !taken.includes(p));
+    expect(documented.sort()).toEqual([...taken, ...pending].sort());
   });
 
   it('every request the client (and so the CLI) makes is a documented route', async () => {
@@ -520,6 +545,15 @@ describe('every documented answer, from the real handlers', () => {
     conforms(LIST, await call('GET', `/jobs?batchId=${batch.batchId}&status=COMPLETED`), 400);
   });
 
+  it('queue control: GET /queue 200 (admission off: no endpoint), cancel 400 for a bad id, 503 pending', async () => {
+    const view = json(conforms(QUEUE, await call('GET', '/queue'), 200));
+    expect(view).toEqual({ admission: 'off', endpoints: [] });
+    conforms(CANCEL, await call('POST', '/jobs/%20bad/cancel'), 400);
+    // src/lib/app/queue-stubs.ts: 503 until the use cases are merged (then 200/202/404/409).
+    conforms(CANCEL, await call('POST', '/jobs/oa-csv/cancel'), 503);
+    conforms(CANCEL_BATCH, await call('POST', '/batches/b-0123456789abcdef01234567/cancel'), 503);
+  });
+
   it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     // Nothing listens on port 1: every attempt is refused, as an outage would be.
@@ -579,6 +613,13 @@ describe('every documented answer, from the real handlers', () => {
     conforms(RESULT, await run('getResult', event(RESULT, '/jobs/oa-csv/result')), 403);
     conforms(LIST, await run('listJobs', event(LIST, '/jobs?status=COMPLETED')), 403);
     conforms(RETRY, await run('retryJob', event(RETRY, '/jobs/oa-fail/retry')), 403);
+    conforms(CANCEL, await run('cancelJob', event(CANCEL, '/jobs/oa-csv/cancel')), 403);
+    conforms(
+      CANCEL_BATCH,
+      await run('cancelBatch', event(CANCEL_BATCH, '/batches/b-0123456789abcdef01234567/cancel')),
+      403,
+    );
+    conforms(QUEUE, await run('getQueue', event(QUEUE, '/queue')), 403);
     const alice = 'arn:aws:iam::123456789012:user/alice';
     const bob = 'arn:aws:iam::123456789012:user/bob';
     conforms(
@@ -618,6 +659,10 @@ describe('every documented answer, from the real handlers', () => {
         Object.keys(item[m].responses).map((s) => `${m.toUpperCase()} ${path} ${s}`),
       ),
     );
-    expect(documented.filter((pair) => !seen.has(pair))).toEqual([]);
+    expect(documented.filter((pair) => !seen.has(pair) && !PENDING_PAIRS.includes(pair))).toEqual(
+      [],
+    );
+    // A pending pair that is produced has left the list.
+    expect(PENDING_PAIRS.filter((pair) => seen.has(pair))).toEqual([]);
   });
 });

@@ -88,8 +88,11 @@ describe('serverless package', () => {
       'GET /jobs',
       'GET /jobs/{inferenceId}',
       'GET /jobs/{inferenceId}/result',
+      'GET /queue',
       'POST /batches',
+      'POST /batches/{batchId}/cancel',
       'POST /jobs',
+      'POST /jobs/{inferenceId}/cancel',
       'POST /jobs/{inferenceId}/retry',
       'POST /uploads',
     ]);
@@ -153,6 +156,8 @@ describe('serverless package', () => {
     expect(configs).toEqual({
       AutoRetryLambdaFunction: [2, 'AutoRetryDLQ'],
       DeliverWebhookLambdaFunction: [2, 'WebhookDLQ'],
+      // The tick is a round's retry; a failed wake is received again from its queue.
+      DispatchLambdaFunction: [0, undefined],
       OnErrorLambdaFunction: [2, 'OnErrorDLQ'],
       OnSuccessLambdaFunction: [2, 'OnSuccessDLQ'],
       ReconcileLambdaFunction: [0, undefined],
@@ -266,7 +271,7 @@ describe('serverless package', () => {
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
-      'detail-type': ['JobCompleted', 'JobFailed', 'BatchCompleted'],
+      'detail-type': ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired', 'BatchCompleted'],
       detail: { callbackUrl: [{ exists: true }] },
     });
     expect(resources.WebhookSecret!.Properties.GenerateSecretString.PasswordLength).toBe(48);
@@ -286,7 +291,7 @@ describe('serverless package', () => {
     expect(rule.EventBusName).toEqual({ 'Fn::GetAtt': ['JobsBus', 'Name'] });
     expect(rule.EventPattern).toEqual({
       source: ['async-jobs'],
-      'detail-type': ['JobCompleted', 'JobFailed'],
+      'detail-type': ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired'],
       // A failure an automatic retry follows is not final: the token goes to the next attempt.
       detail: { hasTaskToken: [true], finalAttempt: [true] },
     });
@@ -367,6 +372,39 @@ describe('serverless package', () => {
     });
   });
 
+  it("keeps today's direct path by default: the dispatcher's triggers off, its queue idle", () => {
+    const env = resources.SubmitJobLambdaFunction!.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      ADMISSION: 'off',
+      PER_INSTANCE_CONCURRENCY: '1',
+      TENANT_QUOTAS: '',
+      DISPATCH_QUEUE_URL: { Ref: 'DispatchQueue' },
+    });
+    const mapping = byType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('DispatchQueue'));
+    expect(mapping).toMatchObject({
+      Enabled: false,
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    const tick = byType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.ScheduleExpression === 'rate(1 minute)',
+    )![1].Properties;
+    expect(tick.State).toBe('DISABLED');
+    expect(JSON.stringify(tick.Targets)).toContain('DispatchLambdaFunction');
+    expect(resources.DispatchQueue!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['DispatchDLQ', 'Arn'] } },
+    });
+    // Six times the dispatcher's timeout, as Lambda advises for a queue it polls.
+    expect(resources.DispatchQueue!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * resources.DispatchLambdaFunction!.Properties.Timeout,
+    );
+    expect(resources.DispatchDLQ!.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
   it('gives every function that ends a job the batch queue, for the batch line it counts', () => {
     const batchQueue = { Ref: 'BatchQueue' };
     for (const fn of ['OnSuccess', 'OnError', 'GetJob', 'Reconcile']) {
@@ -384,6 +422,7 @@ describe('serverless package', () => {
       'AutoRetryDLQAlarm',
       'BacklogAgeAtMaxCapacityAlarm',
       'BatchDLQAlarm',
+      'DispatchDLQAlarm',
       'HandlerErrorsAlarm',
       'OnErrorDLQAlarm',
       'OnSuccessDLQAlarm',
@@ -905,6 +944,9 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       'jwtAudience=my-client',
       'triggerPrefix=drop/',
       'exampleStateMachine=true',
+      'admission=on',
+      'perInstanceConcurrency=4',
+      'tenantQuotas=teamA=3:20,teamB=1',
     ]);
     full = t;
     r = t.Resources;
@@ -1041,6 +1083,45 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
     ]);
   });
 
+  it('runs the dispatcher from its queue and a 1-minute tick with admission=on, and scales on the held-back jobs', () => {
+    const env = r.DispatchLambdaFunction!.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      ADMISSION: 'on',
+      PER_INSTANCE_CONCURRENCY: '4',
+      TENANT_QUOTAS: 'teamA=3:20,teamB=1',
+    });
+    const mapping = of('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.EventSourceArn).includes('DispatchQueue'));
+    expect(mapping?.Enabled).toBe(true);
+    const tick = of('AWS::Events::Rule').find(
+      ([, x]) => x.Properties.ScheduleExpression === 'rate(1 minute)',
+    )![1].Properties;
+    expect(tick.State).toBe('ENABLED');
+    const { tracking, live } = scalingOf(full);
+    const metrics = tracking.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification
+      .Metrics as {
+      Id: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } };
+    }[];
+    expect(metrics.map((m) => m.Id)).toEqual(['perInstance', 'backlog', 'queued', 'instances']);
+    expect(metrics[2]!.MetricStat!.Metric).toEqual({
+      Namespace: 'AsyncJobs/dev',
+      MetricName: 'QueuedJobs',
+      Dimensions: [
+        { Name: 'service', Value: 'async-jobs' },
+        { Name: 'endpoint', Value: 'my-async-endpoint' },
+      ],
+    });
+    expect(live.WakeFromQueueAlarm!.Properties.AlarmActions).toEqual([
+      { Ref: 'WakeFromZeroPolicy' },
+    ]);
+    const wake = resolve(full, live.WakeFromQueueAlarm!.Properties);
+    expect(wake.Metrics[0].Expression).toBe(
+      'IF(FILL(queued, 0) >= 1 AND FILL(instances, 0) == 0, 1, 0)',
+    );
+  });
+
   it('gives the model role KMS on the given key only', () => {
     const doc = r.ModelExecutionPolicy!.Properties.PolicyDocument.Statement;
     expect(JSON.stringify(doc)).toContain(KMS_KEY);
@@ -1063,6 +1144,7 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       kmsKey: KMS_KEY,
       endpoints: ['my-async-endpoint', 'Second-Endpoint'],
       triggerPrefix: 'drop/',
+      admission: true,
     };
 
     it("grants each role exactly its function's list (src/handlers/permissions.ts)", () => {
@@ -1128,10 +1210,26 @@ describe('serverless package with resultDelivery=sqs and apiAuth=jwt', () => {
       });
     });
 
-    it('tracks ApproximateBacklogSizePerInstance of the created endpoint', () => {
-      expect(scalingOf(full).tracking.TargetTrackingScalingPolicyConfiguration).toEqual(
-        trackingOn('my-async-endpoint', 5),
-      );
+    it('tracks ApproximateBacklogSizePerInstance of the created endpoint, the held-back jobs added (admission on)', () => {
+      const { CustomizedMetricSpecification: spec, ...rest } =
+        scalingOf(full).tracking.TargetTrackingScalingPolicyConfiguration;
+      const { CustomizedMetricSpecification: plain, ...same } = trackingOn('my-async-endpoint', 5);
+      expect(rest).toEqual(same);
+      expect(spec.Metrics[0]).toEqual({
+        Id: 'perInstance',
+        Label: "backlog per instance, the stack's queue included",
+        Expression:
+          'FILL(backlog, 0) + FILL(queued, 0) / IF(FILL(instances, 0) > 1, FILL(instances, 0), 1)',
+        ReturnData: true,
+      });
+      expect(spec.Metrics[1].MetricStat).toEqual({
+        Metric: {
+          Namespace: plain.Namespace,
+          MetricName: plain.MetricName,
+          Dimensions: plain.Dimensions,
+        },
+        Stat: plain.Statistic,
+      });
     });
 
     it('wakes from zero: a step policy adding one instance, on an alarm on HasBacklogWithoutCapacity', () => {

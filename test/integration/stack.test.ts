@@ -78,7 +78,15 @@ describe('the local stage as the sandbox reads it and as serverless resolves it'
         memory: theirs.memorySize ?? printed.provider.memorySize,
       });
       expect(`${f.entry.replace(/\.ts$/, '')}.${f.exportName}`).toBe(theirs.handler);
-      const schedules = (theirs.events ?? []).filter((e) => e.schedule).map((e) => e.schedule);
+      // A schedule prints as its expression, or as { rate, enabled } (the dispatcher's tick,
+      // off with admission off): the sandbox runs exactly the enabled ones.
+      const schedules = (theirs.events ?? [])
+        .filter((e) => e.schedule)
+        .flatMap((e) => {
+          const spec = e.schedule as string | { rate: string | string[]; enabled?: boolean };
+          if (typeof spec === 'string') return [spec];
+          return spec.enabled === false ? [] : [spec.rate].flat();
+        });
       expect(f.schedules.map((s) => s.expression)).toEqual(schedules);
     }
     // The values that differ from the defaults did come through.

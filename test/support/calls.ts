@@ -20,6 +20,8 @@ export interface Variant {
   endpoints: string[];
   /** triggerPrefix, when set (S3-triggered jobs) */
   triggerPrefix?: string;
+  /** admission=on (queue control, docs/queue.md) */
+  admission?: boolean;
 }
 
 const at = `${REGION}:${ACCOUNT}`;
@@ -78,6 +80,9 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       ]
     : [];
   const send = (q: string) => ({ action: 'sqs:SendMessage', resource: queue(q) });
+  // Queue control, admission on: the dispatcher's wake (a job entered its lane, a slot freed).
+  const wake = v.admission ? [send('DispatchQueue')] : [];
+  const waiting = { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-waiting` };
   const poll = (q: string) =>
     v.sqs
       ? ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
@@ -261,7 +266,50 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
         resource: queue('BatchQueue'),
       })),
     ],
+    cancelJob: [
+      item('GetItem'),
+      // A waiting job's CANCELLED, or an in-flight one's cancelRequested.
+      item('UpdateItem'),
+      announce,
+      send('BatchQueue'),
+    ],
+    cancelBatch: [item('GetItem'), item('UpdateItem'), send('BatchQueue')],
+    getQueue: [item('GetItem')],
+    dispatch: [
+      waiting,
+      item('GetItem'),
+      item('PutItem'),
+      item('UpdateItem'),
+      item('DeleteItem'),
+      ...v.endpoints.flatMap((n) => [
+        { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint(n) },
+        { action: 'sagemaker:DescribeEndpoint', resource: endpoint(n) },
+      ]),
+      announce,
+      send('BatchQueue'),
+      ...['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'].map((a) => ({
+        action: `sqs:${a}`,
+        resource: queue('DispatchQueue'),
+      })),
+    ],
   };
+  // With admission on, every submit wakes the dispatcher (submit.ts), and so does every ending
+  // that freed a slot (ending.ts); getJob reads a waiting job's position from the index.
+  for (const fn of [
+    'submitJob',
+    'startJob',
+    'retryJob',
+    'autoRetry',
+    'onInputObject',
+    'batchWorker',
+    'getJob',
+    'onSuccess',
+    'onError',
+    'reconcile',
+  ] as const) {
+    calls[fn].push(...wake);
+  }
+  if (v.admission) calls.getJob.push(waiting);
   for (const fn of FUNCTIONS) {
     calls[fn].push(
       ...['CreateLogStream', 'PutLogEvents'].map((a) => ({

@@ -74,7 +74,9 @@ const granted = (g: Grant, v: Variant) =>
       ? Boolean(v.kmsKey)
       : g.only === 'triggerPrefix'
         ? Boolean(v.triggerPrefix)
-        : true;
+        : g.only === 'admission=on'
+          ? Boolean(v.admission)
+          : true;
 
 /** The `Effect action resource [if condition]` rows the list gives each function in variant v. */
 export function listedGrants(v: Variant): Record<Fn, string[]> {

@@ -13,7 +13,7 @@
  */
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 /** A priority lane of queue control (docs/queue.md). */
-export type JobPriority = 'high' | 'normal' | 'low';
+export type JobPriority = QueueLane;
 export type ResultEncoding = 'utf8' | 'base64';
 
 /**
@@ -63,24 +63,16 @@ export interface PublicJob {
   /** A line of a batch (POST /batches): the batch and the line's number in its manifest. */
   batchId?: string;
   batchLine?: number;
-  /** Queue control (docs/queue.md): the lane, the tenant and how long it may wait. */
-  priority?: JobPriority;
+  /** Queue control (docs/queue.md): the lane, the tenant whose share it takes, its deadline. */
+  priority?: QueueLane;
   tenant?: string;
   maxQueueSeconds?: number;
-  /** After it the job is never handed to SageMaker: it ends EXPIRED (ISO-8601). */
+  /** submittedAt + maxQueueSeconds: not handed to SageMaker by then, it ends EXPIRED. */
   queueDeadline?: string;
-  /** When it was handed to SageMaker (ISO-8601); absent while it waits in its lane. */
+  /** When it was handed to SageMaker (admission on). */
   dispatchedAt?: string;
-  /** POST /jobs/{id}/cancel reached it in flight: its ending will be CANCELLED. */
+  /** Cancelled after it was handed to SageMaker: it ends CANCELLED when SageMaker answers. */
   cancelRequested?: true;
-}
-
-/** Where a waiting job stands: `exact` false when the figures are lower bounds. */
-export interface JobQueuePosition {
-  lane: JobPriority;
-  position: number;
-  ahead: number;
-  exact: boolean;
 }
 
 /** The body of GET /jobs/{inferenceId}: the public job record. Newer APIs may add fields. */
@@ -90,8 +82,45 @@ export interface JobRecord extends PublicJob {
    * only the sandbox answers it (docs/api.md).
    */
   waitingForCapacity?: true;
-  /** Only while the job waits in the project's own queue (admission on, docs/queue.md). */
+  /** Only while the job waits in the stack's own queue (admission on). */
   queue?: JobQueuePosition;
+}
+
+/*
+ * Queue control's bodies. The same shapes as src/lib/domain/admission.ts's (Lane, QueuePosition,
+ * QueueSnapshot), restated here because this file imports nothing; test/unit/client/queue.test.ts
+ * holds the two to each other at compile time.
+ */
+export type QueueLane = 'high' | 'normal' | 'low';
+
+/** Where a waiting job stands; `exact` false when a count reached its cap (lower bounds then). */
+export interface JobQueuePosition {
+  lane: QueueLane;
+  position: number;
+  ahead: number;
+  exact: boolean;
+}
+
+/** One endpoint's queue as the dispatcher saw it on its last round. */
+export interface EndpointQueue {
+  endpointName: string;
+  computedAt: string;
+  lanes: Record<QueueLane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
+  inFlight: number;
+  inFlightByTenant: Record<string, number>;
+  window: number;
+  capacity: {
+    instances: number;
+    perInstanceConcurrency: number;
+    headroom: number;
+    observedAt: string;
+  };
+}
+
+/** GET /queue. */
+export interface QueueView {
+  admission: 'on' | 'off';
+  endpoints: EndpointQueue[];
 }
 
 /** A job in a listing: the result is left out (GET /jobs/{id} or /result has it). */

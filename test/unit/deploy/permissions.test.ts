@@ -27,6 +27,7 @@ const DEFAULTS: Record<string, string> = {
   kmsKeyArn: '',
   endpointNames: 'my-endpoint',
   triggerPrefix: '',
+  admission: 'off',
 };
 const build = (params: Record<string, string> = {}) =>
   roles({
@@ -118,6 +119,38 @@ describe('deploy/roles.cjs', () => {
       Action: 's3:ListBucket',
       Resource: { 'Fn::GetAtt': ['InputBucket', 'Arn'] },
       Condition: { StringLike: { 's3:prefix': ['drop/*'] } },
+    });
+  });
+
+  it("grants the dispatcher's wake and the waiting index only with admission on", async () => {
+    const wakes = (r: { Resources: Record<string, Json> }) =>
+      Object.keys(r.Resources)
+        .filter((role) => JSON.stringify(statements(r, role)).includes('DispatchQueue'))
+        .sort();
+    // Off: only the dispatcher polls its (idle) queue; nothing sends to it, no one reads the index.
+    const off = await build();
+    expect(wakes(off)).toEqual(['DispatchRole']);
+    expect(JSON.stringify(statements(off, 'GetJobRole'))).not.toContain('jobs-waiting');
+    const on = await build({ admission: 'on' });
+    expect(wakes(on)).toEqual(
+      [
+        'AutoRetryRole',
+        'BatchWorkerRole',
+        'DispatchRole',
+        'GetJobRole',
+        'OnErrorRole',
+        'OnInputObjectRole',
+        'OnSuccessRole',
+        'ReconcileRole',
+        'RetryJobRole',
+        'StartJobRole',
+        'SubmitJobRole',
+      ].sort(),
+    );
+    expect(statements(on, 'GetJobRole')).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: { 'Fn::Sub': '${JobsTable.Arn}/index/jobs-waiting' },
     });
   });
 

@@ -78,3 +78,54 @@ describe('--model-url / SANDBOX_MODEL_URL', () => {
     expect(() => modelUrlFrom(['--modle-url', 'http://x'], {})).toThrow(/modle-url/);
   });
 });
+
+describe('DescribeEndpoint (the dispatcher learns its window from it)', () => {
+  /** The call as the SDK's awsJson1_1 protocol makes it (X-Amz-Target, a JSON body). */
+  const describe_ = async (url: string, EndpointName: string) => {
+    const res = await fetch(`${url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'SageMaker.DescribeEndpoint',
+      },
+      body: JSON.stringify({ EndpointName }),
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('x-amzn-errortype'),
+      body: (await res.json()) as { ProductionVariants: unknown[] } & Record<string, unknown>,
+    };
+  };
+
+  it('answers the instances in service and the per-instance concurrency', async () => {
+    runtime = await start({ endpoints: ['demo-endpoint'], concurrency: 3 });
+    const { status, body } = await describe_(runtime.url, 'demo-endpoint');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      EndpointName: 'demo-endpoint',
+      EndpointStatus: 'InService',
+      ProductionVariants: [
+        { VariantName: 'AllTraffic', CurrentInstanceCount: 1, DesiredInstanceCount: 1 },
+      ],
+      AsyncInferenceConfig: { ClientConfig: { MaxConcurrentInvocationsPerInstance: 3 } },
+    });
+  });
+
+  it('answers no instance for an endpoint scaled to zero, and refuses an unknown endpoint', async () => {
+    runtime = await start({
+      endpoints: ['demo-endpoint'],
+      capacity: { minInstances: 0, maxInstances: 2 },
+    });
+    const { body } = await describe_(runtime.url, 'demo-endpoint');
+    expect(body.ProductionVariants[0]).toMatchObject({
+      CurrentInstanceCount: 0,
+      DesiredInstanceCount: 0,
+    });
+    // As SageMaker answers for a name it does not have.
+    expect(await describe_(runtime.url, 'other')).toMatchObject({
+      status: 400,
+      type: 'ValidationException',
+      body: { message: 'Could not find endpoint "other".' },
+    });
+  });
+});
