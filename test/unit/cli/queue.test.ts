@@ -19,7 +19,15 @@ function io() {
 const batch: BatchRecord = {
   batchId: 'b1',
   state: 'IN_PROGRESS',
-  counts: { submitted: 2, inProgress: 2, completed: 0, failed: 0, refused: 0, cancelled: 0, expired: 0 },
+  counts: {
+    submitted: 2,
+    inProgress: 2,
+    completed: 0,
+    failed: 0,
+    refused: 0,
+    cancelled: 0,
+    expired: 0,
+  },
   createdAt: '2026-12-02T00:00:00.000Z',
 };
 
