@@ -226,8 +226,9 @@ describe('the routes agree', () => {
       const [method, path] = r.split(' ') as [Route['method'], string];
       return { method, path, fn: 'getJob' };
     });
-    // The CLI makes every request through the typed client (src/client), which names its routes.
-    const source = (await readFile(join(PROJECT_DIR, 'src/client/index.ts'), 'utf8'))
+    // The CLI and the console's page make every request through the typed client's calls
+    // (src/client/core.ts), which name its routes.
+    const source = (await readFile(join(PROJECT_DIR, 'src/client/core.ts'), 'utf8'))
       .replaceAll('${idPath(id)}', '/jobs/x')
       .replaceAll('idPath(id)', "'/jobs/x'");
     const calls = [...source.matchAll(/\.call\(\s*'([A-Z]+)',\s*(['`])(.*?)\2/g)];
