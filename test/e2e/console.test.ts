@@ -88,6 +88,13 @@ describe('the console in a browser', () => {
     expect(res?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     expect(res?.headers()['x-content-type-options']).toBe('nosniff');
     expect(res?.headers()['referrer-policy']).toBe('no-referrer');
+    // The sandbox's upload relay forwards to its own S3 and nowhere else.
+    const relayed = await fetch(`${sandbox.apiUrl}/console/upload`, {
+      method: 'PUT',
+      headers: { 'x-upload-url': 'https://example.com/in?X-Amz-Signature=0' },
+      body: 'x',
+    });
+    expect(relayed.status).toBe(400);
     await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor(WAIT);
     await page.getByText(/jobs?, newest first/).waitFor(WAIT);
     // The list reads again on its own: a job submitted now appears without a reload.

@@ -200,6 +200,10 @@ describe('the routes agree', () => {
       );
       expect(line, `${route} (${fn}) in:\n${banner.join('\n')}`).toBeDefined();
     }
+    // The console the sandbox serves beside the API (docs/console.md).
+    expect(banner).toContainEqual(
+      expect.stringMatching(/^\s+Console\s+http:\/\/127\.0\.0\.1:3000\/console\s/),
+    );
   });
 
   it("the start log shows the sandbox's and the functions' lines, not their EMF metric lines", () => {
