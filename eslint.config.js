@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.serverless', '.esbuild', '.build', 'coverage', '.sandbox'] },
+  {
+    ignores: [
+      'node_modules',
+      '.serverless',
+      '.esbuild',
+      '.build',
+      'coverage',
+      '.sandbox',
+      'test-output',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

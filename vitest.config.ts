@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 const LONG_FIRST = [
   'test/integration/package.test.ts',
   'test/e2e/sandbox.test.ts',
+  'test/e2e/console.test.ts',
   'test/bench/smoke.test.ts',
   'test/e2e/model-url.test.ts',
   'test/e2e/scaling.test.ts',

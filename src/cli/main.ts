@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AsyncJobsClient, REQUEST_TIMEOUT_MS, type JobRecord } from '../client/index.ts';
-import { CliError, cliError } from './client.ts';
+import { CliError, cliError, isLocal } from './client.ts';
 import { expandInputs, follow, submitMany } from './many.ts';
 import { processWaitIo, waitForJob } from './wait.ts';
 import { Interrupt } from './interrupt.ts';
@@ -24,6 +24,7 @@ import { cancel, queueOptions, showQueue } from './queue.ts';
  *   async-jobs status <id>
  *   async-jobs result <id> [-o file]
  *   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
+ *   async-jobs console [--port N] [--token T]   (the jobs console for --api, on 127.0.0.1)
  * Options: --api URL (or ASYNC_JOBS_API; default the local sandbox). Exit codes: 0 ok, 1 the job
  * FAILED, 2 usage, 3 error, 4 not found.
  */
@@ -42,6 +43,10 @@ const USAGE = `usage:
   async-jobs status <id>
   async-jobs result <id> [-o file]
   async-jobs list --status COMPLETED|FAILED|IN_PROGRESS [--limit N]
+  async-jobs console [--port N] [--token T]
+                           the jobs console in a browser, on 127.0.0.1: its API calls go to
+                           --api signed with your AWS credentials, or with --token (or
+                           ASYNC_JOBS_TOKEN) as a bearer token when the API takes JWTs
 options: --api URL (or ASYNC_JOBS_API; default http://127.0.0.1:3000)`;
 
 const TYPES: Record<string, string> = {
@@ -238,6 +243,34 @@ function clientOf(apiUrl: string): AsyncJobsClient {
 }
 
 const queueIo = { log: err, print: (text: string) => void process.stdout.write(text) };
+/** `async-jobs console`: serves until Ctrl-C (src/console/proxy.ts). */
+async function serveConsole(
+  apiUrl: string,
+  port: string | undefined,
+  token: string | undefined,
+): Promise<number> {
+  const n = port === undefined ? 0 : Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    throw new CliError(`--port "${port}" is not a port number`, 2);
+  }
+  const { startConsoleProxy } = await import('../console/proxy.ts');
+  const proxy = await startConsoleProxy({ api: apiUrl, port: n, token }).catch((e: unknown) => {
+    throw new CliError(
+      `the console could not start: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  });
+  const how =
+    token !== undefined
+      ? 'carry your bearer token'
+      : isLocal(new URL(apiUrl))
+        ? 'go unsigned (a sandbox)'
+        : 'are signed with your AWS credentials (SigV4)';
+  err(
+    `console for ${new URL(apiUrl).origin} at ${proxy.url}: its API calls ${how}; Ctrl-C stops it`,
+  );
+  process.stdout.write(`${proxy.url}\n`);
+  return new Promise<number>(() => undefined);
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -260,6 +293,8 @@ async function main(argv: string[]): Promise<number> {
       tenant: { type: 'string' },
       batch: { type: 'string' },
       json: { type: 'boolean' },
+      port: { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -268,8 +303,11 @@ async function main(argv: string[]): Promise<number> {
     err(USAGE);
     return values.help ? 0 : 2;
   }
-  const api = clientOf(values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000');
+  const apiUrl = values.api ?? process.env.ASYNC_JOBS_API ?? 'http://127.0.0.1:3000';
+  const api = clientOf(apiUrl);
   switch (command) {
+    case 'console':
+      return serveConsole(apiUrl, values.port, values.token ?? process.env.ASYNC_JOBS_TOKEN);
     case 'submit': {
       if (!arg) throw new CliError(`submit needs a file\n${USAGE}`, 2);
       const many = more.length > 0 || (await stat(arg).catch(() => undefined))?.isDirectory();

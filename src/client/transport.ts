@@ -2,11 +2,24 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { AsyncJobsError } from './errors.ts';
+import {
+  FetchTransport,
+  REQUEST_TIMEOUT_MS,
+  apiErrorOf as httpApiErrorOf,
+  fetchWithin as httpFetchWithin,
+  isLocal,
+  type HttpResponse,
+  type RequestOptions,
+} from './http.ts';
 
 /*
- * Requests to the job API: plain to a loopback address (the sandbox), SigV4-signed with the
- * standard AWS credential chain (service execute-api) to anything else, as apiAuth=iam requires.
+ * Requests to the job API from Node: plain to a loopback address (the sandbox), with a bearer
+ * token when given one (apiAuth=jwt), else SigV4-signed with the standard AWS credential chain
+ * (service execute-api) as apiAuth=iam requires. The fetch itself is http.ts's, which the
+ * browser uses too.
  */
+
+export { REQUEST_TIMEOUT_MS, isLocal, isNoAnswer, type RequestOptions } from './http.ts';
 
 function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
   if (typeof data === 'string') return data;
@@ -28,10 +41,6 @@ class Sha256 {
   }
 }
 
-export function isLocal(url: URL): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
-}
-
 /** `https://<id>.execute-api.<region>.amazonaws.com` names its region; else AWS_REGION. */
 function regionOf(url: URL): string {
   return (
@@ -42,67 +51,32 @@ function regionOf(url: URL): string {
   );
 }
 
-export interface RawResponse {
-  status: number;
-  headers: Headers;
+/** An answer with its body as a Buffer, as Node code reads it. */
+export interface RawResponse extends HttpResponse {
   body: Buffer;
 }
 
-/**
- * The longest a request waits for an answer, or for more of an answer's body: longer than API
- * Gateway's 30 s integration limit (and the API's 20 s `?wait=`), so only an API or a connection
- * that hangs is cut, never a slow answer the API would still give.
- */
-export const REQUEST_TIMEOUT_MS = 35_000;
-
-/** No answer, or no more of its body, within the request timeout. */
-class NoAnswer extends Error {
-  override readonly name = 'NoAnswer';
+export function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-/**
- * `fetch`, its whole body read, ended with NoAnswer when the headers do not come within `ms` or
- * the body stops for `ms`: fetch itself waits for minutes (undici's 300 s).
- */
+const withBuffer = (res: HttpResponse): RawResponse => ({ ...res, body: asBuffer(res.body) });
+
+/** `fetch`, its whole body read, within `ms` of silence (http.ts), the body as a Buffer. */
 export async function fetchWithin(
   url: URL | string,
   init: RequestInit,
   ms: number,
 ): Promise<RawResponse> {
-  const controller = new AbortController();
-  let timer = setTimeout(() => controller.abort(), ms);
-  try {
-    const res = await fetch(url, { ...init, signal: controller.signal });
-    const chunks: Uint8Array[] = [];
-    if (res.body) {
-      for await (const chunk of res.body) {
-        clearTimeout(timer);
-        timer = setTimeout(() => controller.abort(), ms);
-        chunks.push(chunk);
-      }
-    }
-    return { status: res.status, headers: res.headers, body: Buffer.concat(chunks) };
-  } catch (err) {
-    if (controller.signal.aborted) throw new NoAnswer(`no answer within ${ms / 1000} s`);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withBuffer(await httpFetchWithin(url, init, ms));
 }
 
-/** Whether `fetchWithin` gave up waiting. */
-export function isNoAnswer(err: unknown): boolean {
-  return err instanceof NoAnswer;
+export interface TransportOptions {
+  /** Sent as `Authorization: Bearer <token>` instead of a SigV4 signature (apiAuth=jwt). */
+  bearerToken?: string;
 }
 
-export interface RequestOptions {
-  query?: Record<string, string | undefined>;
-  body?: Buffer | Uint8Array;
-  headers?: Record<string, string>;
-}
-
-export class Transport {
-  readonly base: URL;
+export class Transport extends FetchTransport {
   private signer?: SignatureV4;
 
   /**
@@ -111,20 +85,25 @@ export class Transport {
    */
   constructor(
     apiUrl: string,
-    readonly timeoutMs = REQUEST_TIMEOUT_MS,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+    private readonly opts: TransportOptions = {},
   ) {
-    this.base = new URL(apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
-    if (!['http:', 'https:'].includes(this.base.protocol)) {
-      throw new TypeError(`${apiUrl} is not an http(s) URL`);
-    }
+    super(apiUrl, timeoutMs);
   }
 
-  private async sign(
+  protected override unsigned(url: URL): boolean {
+    return isLocal(url) || this.opts.bearerToken !== undefined;
+  }
+
+  protected override async prepare(
     method: string,
     url: URL,
     headers: Record<string, string>,
     body?: Uint8Array,
   ): Promise<Record<string, string>> {
+    if (this.opts.bearerToken !== undefined) {
+      return { ...headers, authorization: `Bearer ${this.opts.bearerToken}` };
+    }
     if (isLocal(url)) return headers;
     this.signer ??= new SignatureV4({
       service: 'execute-api',
@@ -153,52 +132,16 @@ export class Transport {
     }
   }
 
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
-    const url = new URL(path.replace(/^\//, ''), this.base);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, v);
-    const headers = await this.sign(method, url, { ...opts.headers }, opts.body);
-    try {
-      return await fetchWithin(
-        url,
-        { method, headers, body: opts.body, redirect: 'manual' },
-        this.timeoutMs,
-      );
-    } catch (err) {
-      if (isNoAnswer(err)) {
-        throw new AsyncJobsError(
-          `the API at ${this.base.origin} did not answer within ${this.timeoutMs / 1000} s (request timeout)`,
-          0,
-          'unreachable',
-        );
-      }
-      const c = (err as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-      const cause = c?.code ?? c?.errors?.[0]?.code ?? (err as Error).message;
-      throw new AsyncJobsError(
-        `cannot reach the API at ${this.base.origin} (${cause})`,
-        0,
-        'unreachable',
-      );
-    }
-  }
-
-  /** The API's `{"message"}` of an error answer (or the status) as an AsyncJobsError. */
-  errorOf(res: RawResponse, path: string): AsyncJobsError {
-    return apiErrorOf(res, isLocal(new URL(path.replace(/^\//, ''), this.base)));
+  override async request(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<RawResponse> {
+    return withBuffer(await super.request(method, path, opts));
   }
 }
 
 /** An error answer as an AsyncJobsError: the API's `{"message"}`, else the status. */
-export function apiErrorOf(res: RawResponse, local = true): AsyncJobsError {
-  let message = `HTTP ${res.status}`;
-  try {
-    message = (JSON.parse(res.body.toString('utf8')) as { message?: string }).message ?? message;
-  } catch {
-    // keep the status
-  }
-  if (res.status === 403 && !local) {
-    message =
-      'the API refused the signed request (403): do these credentials allow execute-api:Invoke?';
-  }
-  return new AsyncJobsError(message, res.status, 'http');
+export function apiErrorOf(res: HttpResponse, local = true): AsyncJobsError {
+  return httpApiErrorOf(res, local);
 }

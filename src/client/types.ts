@@ -58,9 +58,3 @@ export interface WaitOptions {
   /** Called with each non-terminal record read, and the ms since the wait began. */
   onPoll?: (job: JobRecord, elapsedMs: number) => void;
 }
-
-export interface JobResult {
-  bytes: Buffer;
-  contentType?: string;
-  text(): string;
-}

@@ -73,6 +73,11 @@ export interface LocalApiGatewayOptions {
    */
   starting?: boolean;
   log?: (msg: string, fields: Record<string, unknown>) => void;
+  /**
+   * The sandbox's own addition beside the routes: the console's page (src/console/serve.ts),
+   * which answers its paths (`/console...`) and leaves every other request to the API.
+   */
+  site?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /**
@@ -248,6 +253,7 @@ export async function startLocalApiGateway(opts: LocalApiGatewayOptions): Promis
       return;
     }
     const path = new URL(req.url ?? '/', 'http://local').pathname;
+    if (opts.site && (await opts.site(req, res))) return;
     if (path === '/openapi.yaml' && (method === 'GET' || method === 'HEAD')) {
       // The sandbox's own addition: the API's contract, next to the API.
       const doc = await readFile(openapiFile);

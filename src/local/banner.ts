@@ -30,6 +30,7 @@ export function readyBanner(
   return `
 sandbox ${opts.modelReady === false ? 'up' : 'ready'} in ${opts.seconds.toFixed(1)} s (stage "${LOCAL.stage}", no AWS account used)
 ${waiting}
+  Console          ${apiUrl}/console  (jobs, batches, submit: in a browser)
   HTTP API         ${apiUrl}          (its contract: ${apiUrl}/openapi.yaml)
 ${routeLines()
   .map((l) => `    ${l}`)

@@ -26,6 +26,8 @@ import { createSnsDelivery, type SnsDelivery } from './sns.ts';
 import { startLocalSqs, type LocalSqs } from './sqs.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './sfn.ts';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway.ts';
+import { buildConsole } from '../console/build.ts';
+import { consoleSite, type ConsoleSite } from '../console/serve.ts';
 import { describeRestore, restoreJobs, stateFolders, type RestoreReport } from './state.ts';
 
 /*
@@ -335,11 +337,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }).then((b) => ({ ...b, ms: Date.now() - buildStarted }));
     building.catch(() => undefined);
 
+    // The console's page, built in memory beside the functions (src/console/build.ts).
+    const consoleBuild = buildConsole();
+    consoleBuild.catch(() => undefined);
+    // Set once the page is built; until then (the port answers 503 anyway) no console.
+    const site: { handle?: ConsoleSite } = {};
     // Bound first: a port another program holds fails the start now; 503 until ready.
     gateway = await startLocalApiGateway({
       port: ports.http,
       starting: true,
       invoke: (fn, event) => caller(fn)(event),
+      site: (req, res) => site.handle?.(req, res) ?? Promise.resolve(false),
       log: (msg, fields) => log(`[apigateway] ${msg} ${JSON.stringify(fields)}`),
     });
     // Objects dropped under the trigger prefix start jobs, as S3 -> EventBridge -> SQS would.
@@ -498,6 +506,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // TestNotification path (acknowledged, never dead-lettered).
     await sageMaker.publishTestNotification();
 
+    const s3Origin = new URL(s3e.url).origin;
+    const apiPort = new URL(gateway.url).port;
+    site.handle = consoleSite(await consoleBuild, () => Number(apiPort), {
+      // The sandbox's uploads are presigned for its own S3 (AWS_ENDPOINT_URL_S3): nowhere else.
+      allowUpload: (url) => url.origin === s3Origin,
+    });
     gateway.open();
     // And once through the port, as users reach it.
     const res = await fetch(`${gateway.url}/jobs/${PROBE_ID}`);

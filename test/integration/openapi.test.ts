@@ -223,6 +223,10 @@ describe('the routes agree', () => {
       );
       expect(line, `${route} (${fn}) in:\n${banner.join('\n')}`).toBeDefined();
     }
+    // The console the sandbox serves beside the API (docs/console.md).
+    expect(banner).toContainEqual(
+      expect.stringMatching(/^\s+Console\s+http:\/\/127\.0\.0\.1:3000\/console\s/),
+    );
   });
 
   it("the start log shows the sandbox's and the functions' lines, not their EMF metric lines", () => {
@@ -251,8 +255,9 @@ describe('the routes agree', () => {
       const [method, path] = r.split(' ') as [Route['method'], string];
       return { method, path, fn: 'getJob' };
     });
-    // The CLI makes every request through the typed client (src/client), which names its routes.
-    const source = (await readFile(join(PROJECT_DIR, 'src/client/index.ts'), 'utf8'))
+    // The CLI and the console's page make every request through the typed client's calls
+    // (src/client/core.ts), which name its routes.
+    const source = (await readFile(join(PROJECT_DIR, 'src/client/core.ts'), 'utf8'))
       .replaceAll('${idPath(id)}', '/jobs/x')
       .replaceAll('idPath(id)', "'/jobs/x'");
     const calls = [...source.matchAll(/\.call\(\s*'([A-Z]+)',\s*(['`])(.*?)\2/g)];

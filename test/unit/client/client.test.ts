@@ -92,6 +92,20 @@ describe('AsyncJobsClient', () => {
     expect(new URL(seen[1]!.url, base).searchParams.get('inputLocation')).toBe('s3://b/again');
   });
 
+  it('with a bearer token (apiAuth=jwt) sends it as Authorization, not a SigV4 signature', async () => {
+    route = (_req, res) => send(res, 200, job('COMPLETED'));
+    // 127.0.0.2 is loopback, but not a name the client treats as the sandbox: it would sign.
+    const remote = base.replace('127.0.0.1', '127.0.0.2');
+    await new AsyncJobsClient(base, { bearerToken: 'tok-1' }).get('j1');
+    expect(seen[0]!.headers.authorization).toBe('Bearer tok-1');
+    expect(seen[0]!.headers['x-amz-date']).toBeUndefined();
+    const err = await new AsyncJobsClient(remote, { bearerToken: 'tok-1' })
+      .get('j1')
+      .catch((e: unknown) => e);
+    // The server listens on 127.0.0.1 only: the point is that no credentials were looked for.
+    expect(err).toMatchObject({ code: 'unreachable' });
+  });
+
   it('throws AsyncJobsError with the status and the API message', async () => {
     route = (_req, res) => send(res, 404, { message: 'no job nope' });
     const err = await new AsyncJobsClient(base).get('nope').catch((e: unknown) => e);

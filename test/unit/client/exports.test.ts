@@ -39,4 +39,22 @@ describe('the package export "./client"', () => {
     const wire = readFileSync(join(PROJECT_DIR, 'src/lib/domain/wire.ts'), 'utf8');
     expect(wire).not.toMatch(/\bfrom\s*['"]|\bimport\s*\(|^\s*import\s/m);
   });
+
+  it('has a browser entry (browser.ts) that bundles for a browser: no node: module, no Buffer', async () => {
+    const out = await build({
+      entryPoints: [join(PROJECT_DIR, 'src/client/browser.ts')],
+      absWorkingDir: PROJECT_DIR,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      metafile: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.filter((f) => !f.startsWith('src/client/'))).toEqual([]);
+    expect(inputs).not.toContain('src/client/transport.ts');
+    const code = out.outputFiles[0]!.text;
+    expect(code).not.toMatch(/\bBuffer\b|\bprocess\.|node:/);
+  });
 });

@@ -1,0 +1,108 @@
+import { useState } from 'preact/hooks';
+import type { BatchRecord } from '../../client/browser.ts';
+import { api, usePoll } from './api.ts';
+import { formatSpan, formatTime, hrefOf } from './format.ts';
+import { Status } from './status.tsx';
+
+/** There is no listing of batches in the API: a batch is opened by its id (POST /batches gave it). */
+export function BatchesView() {
+  const [id, setId] = useState('');
+  return (
+    <section aria-labelledby="batches-title">
+      <h1 id="batches-title" tabIndex={-1}>
+        Batches
+      </h1>
+      <p>
+        Open a batch by the id <code>POST /batches</code> (or <code>async-jobs submit</code> of
+        several files) answered. A job of a batch links to it too.
+      </p>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (id.trim()) location.hash = hrefOf({ view: 'batch', id: id.trim() });
+        }}
+      >
+        <label>
+          Batch id
+          <input value={id} required onInput={(e) => setId(e.currentTarget.value)} />
+        </label>
+        <button type="submit">Open</button>
+      </form>
+    </section>
+  );
+}
+
+const COUNTS: { key: keyof BatchRecord['counts']; label: string }[] = [
+  { key: 'expected', label: 'Lines' },
+  { key: 'submitted', label: 'Submitted' },
+  { key: 'inProgress', label: 'In progress' },
+  { key: 'completed', label: 'Completed' },
+  { key: 'failed', label: 'Failed' },
+  { key: 'refused', label: 'Refused' },
+  { key: 'pending', label: 'Pending' },
+];
+
+export function BatchView({ id }: { id: string }) {
+  const batch = usePoll(
+    () => api.batch(id),
+    [id],
+    2000,
+    (b) => b.state !== 'COMPLETED',
+  );
+  const b = batch.data;
+  const percent = b?.progress === undefined ? undefined : Math.round(b.progress * 100);
+  return (
+    <section aria-labelledby="batch-title">
+      <p class="crumbs">
+        <a href="#/batches">Batches</a> /
+      </p>
+      <h1 id="batch-title" tabIndex={-1} class="job-id">
+        {id}
+      </h1>
+      {batch.error && (
+        <p class="error" role="alert">
+          {batch.error}
+        </p>
+      )}
+      {!b && !batch.error && <p aria-live="polite">Loading ...</p>}
+      {b && (
+        <>
+          <p class="summary" aria-live="polite">
+            <Status status={b.state} /> created {formatTime(b.createdAt)}
+            {b.finishedAt && <span>, finished after {formatSpan(b.createdAt, b.finishedAt)}</span>}
+          </p>
+          <div class="progress-row">
+            <progress
+              id="batch-progress"
+              max={100}
+              value={percent}
+              aria-label="Lines ended"
+              aria-valuetext={percent === undefined ? 'still expanding' : `${percent}%`}
+            />
+            <span>{percent === undefined ? 'expanding the manifest ...' : `${percent}%`}</span>
+          </div>
+          <dl class="counts">
+            {COUNTS.filter((c) => b.counts[c.key] !== undefined).map((c) => (
+              <div key={c.key} class={`count count-${c.key}`}>
+                <dt>{c.label}</dt>
+                <dd>{b.counts[c.key]}</dd>
+              </div>
+            ))}
+          </dl>
+          <p>
+            <a href={hrefOf({ view: 'jobs', batchId: id })}>The batch's jobs</a>
+            {b.manifestUrl && (
+              <>
+                {' · '}
+                <a href={b.manifestUrl} download={`${id}.manifest.jsonl`}>
+                  Download the results manifest
+                </a>
+              </>
+            )}
+          </p>
+        </>
+      )}
+    </section>
+  );
+}
