@@ -1,6 +1,4 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventDetail } from '../../../../src/lib/app/announce.ts';
 import { scheduleRetry } from '../../../../src/lib/app/auto-retry.ts';
 import { loadConfig } from '../../../../src/lib/config.ts';
@@ -8,7 +6,6 @@ import { ConfigError } from '../../../../src/lib/domain/errors.ts';
 import { publicView, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { DEFAULT_AUTO_RETRY_ON, type AutoRetryPolicy } from '../../../../src/lib/domain/retry.ts';
 import { FAILURE_REASONS } from '../../../../src/local/sagemaker.ts';
-import { schedulePorts } from '../../../../src/lib/wiring/retries.ts';
 import { FakeRetryQueue } from '../../../support/fakes/retry-queue.ts';
 
 const policy: AutoRetryPolicy = {
@@ -85,8 +82,8 @@ describe('attempts in the outcome event', () => {
 });
 
 describe('scheduleRetry', () => {
-  const sqsMock = mockClient(SQSClient);
-  const sqs = new SQSClient({ region: 'us-east-1' });
+  // The SendMessage this becomes (queue, body, DelaySeconds) is the adapter's:
+  // test/unit/lib/adapters/retry-queue.test.ts and test/contract/retry-queue.contract.ts.
   const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/async-jobs-dev-RetryQueue';
   const config = {
     ...loadConfig({
@@ -100,34 +97,13 @@ describe('scheduleRetry', () => {
     }),
   };
 
-  beforeEach(() => {
-    sqsMock.reset();
-    // SendMessage's answer: the message id and the MD5 of the body, which the client checks
-    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_ResponseElements).
-    sqsMock.on(SendMessageCommand).callsFake(async (input: { MessageBody: string }) => ({
-      MessageId: '5fea7756-0ea4-451a-a703-a558b933e274',
-      MD5OfMessageBody: (await import('node:crypto'))
-        .createHash('md5')
-        .update(input.MessageBody)
-        .digest('hex'),
-    }));
-  });
-
   it('queues a retryable failure with its backoff as the message delay', async () => {
     const reason = FAILURE_REASONS.serverError(500, 'boom');
-    // Through the wiring: the SQS adapter's SendMessage, as the retry queue receives it.
-    expect(
-      await scheduleRetry(
-        failed(reason, 2),
-        schedulePorts(config, async () => sqs),
-      ),
-    ).toBe(60);
-    const input = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input;
-    expect(input).toEqual({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify({ inferenceId: 'job-1.2', attempt: 2 }),
-      DelaySeconds: 60,
-    });
+    const retries = new FakeRetryQueue();
+    expect(await scheduleRetry(failed(reason, 2), { config, retries })).toBe(60);
+    expect(retries.scheduled).toEqual([
+      { message: { inferenceId: 'job-1.2', attempt: 2 }, delaySeconds: 60 },
+    ]);
   });
 
   it('queues nothing for a failure the policy does not retry, or the last attempt', async () => {

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/lib/config.ts';
-import { shardKeys, type IndexEntry, type Job } from '../../../../src/lib/domain/jobs.ts';
-import type { JobStore } from '../../../../src/lib/adapters/job-store.ts';
+import { shardKeys, type Job } from '../../../../src/lib/domain/jobs.ts';
 import { dueWindows, reconcile } from '../../../../src/lib/app/reconcile.ts';
-import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
+import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
+import { endingFakes } from '../../../support/fakes/ports.ts';
+
+/*
+ * Reconcile's schedule (dueWindows) and its run on the fakes of its ports: no object is written,
+ * so every look in S3 finds nothing (the S3 adapter's NoSuchKey -> OutputMissing is
+ * test/unit/lib/adapters/storage.test.ts and test/contract/object-store.contract.ts); the index
+ * Query per shard and window is the job repository contract's (test/contract/job-repository.*).
+ */
 
 const now = new Date('2026-11-24T12:00:00.000Z');
 const ago = (min: number) => new Date(now.getTime() - min * 60_000).toISOString();
@@ -47,73 +54,70 @@ describe('dueWindows', () => {
 });
 
 describe('reconcile', () => {
-  function fakeStore(entries: IndexEntry[], cursor: Record<string, string> = {}) {
-    const queried: string[] = [];
-    const saved: Record<string, string>[] = [];
-    const store = {
-      reconcileCursor: async () => cursor,
-      saveReconcileCursor: async (done: Record<string, string>) => {
-        saved.push(done);
-      },
-      async *entries(key: string, from?: string, to?: string) {
-        queried.push(key);
-        for (const e of entries) {
-          if (
-            e.shardKey === key &&
-            (from === undefined || e.submittedAt! >= from) &&
-            e.submittedAt! < to!
-          ) {
-            yield e;
-          }
-        }
-      },
-      getMany: async (ids: string[]) =>
-        ids.map((id) => ({ inferenceId: id, status: 'IN_PROGRESS' }) as Job),
-      transition: async () => ({ applied: true }),
-    } as unknown as JobStore;
-    return { store, queried, saved };
+  /** The job repository, recording the index keys read and the releases asked for. */
+  class Recording extends FakeJobRepository {
+    readonly queried: string[] = [];
+    readonly released: [string, string][] = [];
+
+    override entries(key: string, from?: string, to?: string) {
+      this.queried.push(key);
+      return super.entries(key, from, to);
+    }
+
+    override async release(inferenceId: string, claimToken: string) {
+      this.released.push([inferenceId, claimToken]);
+      return super.release(inferenceId, claimToken);
+    }
+  }
+
+  /** IN_PROGRESS jobs submitted at the given times, all in index shard `key`. */
+  function fakeStore(
+    jobs: { inferenceId: string; submittedAt: string }[],
+    key = shardKeys('IN_PROGRESS')[0]!,
+    cursor: Record<string, string> = {},
+  ) {
+    const store = new Recording(
+      jobs.map((j) => ({ ...j, status: 'IN_PROGRESS' as const, shardKey: key })),
+    );
+    store.cursor = { ...cursor };
+    return store;
   }
   const config = loadConfig();
-  const s3 = () =>
-    ({
-      send: async () => Promise.reject(Object.assign(new Error('x'), { name: 'NoSuchKey' })),
-    }) as never;
+  const depsOf = (store: FakeJobRepository) => endingFakes({ store, now: () => now }, config).deps;
 
   it('queries every IN_PROGRESS shard of each window and checks only the due jobs', async () => {
-    const key = shardKeys('IN_PROGRESS')[3]!;
-    const entries: IndexEntry[] = [
-      { inferenceId: 'young', submittedAt: ago(5), shardKey: key },
-      { inferenceId: 'due', submittedAt: ago(16), shardKey: key },
-      { inferenceId: 'between', submittedAt: ago(52), shardKey: key },
-    ];
-    const { store, queried } = fakeStore(entries);
-    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
-      olderThanSeconds: 900,
-    });
+    const store = fakeStore(
+      [
+        { inferenceId: 'young', submittedAt: ago(5) },
+        { inferenceId: 'due', submittedAt: ago(16) },
+        { inferenceId: 'between', submittedAt: ago(52) },
+      ],
+      shardKeys('IN_PROGRESS')[3],
+    );
+    const report = await reconcile(depsOf(store), { olderThanSeconds: 900 });
     expect(report).toMatchObject({ read: 1, checked: 1, pending: 1, cutShort: false });
-    expect(new Set(queried)).toEqual(new Set(shardKeys('IN_PROGRESS')));
+    expect(new Set(store.queried)).toEqual(new Set(shardKeys('IN_PROGRESS')));
   });
 
   it('starts no new work within its deadline and says so', async () => {
-    const { store, queried } = fakeStore([]);
-    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+    const store = fakeStore([]);
+    const report = await reconcile(depsOf(store), {
       olderThanSeconds: 900,
       remainingMs: () => 1000,
     });
     expect(report).toMatchObject({ read: 0, cutShort: true });
-    expect(queried).toHaveLength(0);
+    expect(store.queried).toHaveLength(0);
   });
 
   it('stops inside a crowded window at its deadline', async () => {
-    const key = shardKeys('IN_PROGRESS')[0]!;
-    const entries: IndexEntry[] = Array.from({ length: 250 }, (_, i) => ({
-      inferenceId: `j${i}`,
-      submittedAt: new Date(now.getTime() - 16 * 60_000 - i).toISOString(),
-      shardKey: key,
-    }));
-    const { store } = fakeStore(entries);
+    const store = fakeStore(
+      Array.from({ length: 250 }, (_, i) => ({
+        inferenceId: `j${i}`,
+        submittedAt: new Date(now.getTime() - 16 * 60_000 - i).toISOString(),
+      })),
+    );
     let checked = 0;
-    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
+    const report = await reconcile(depsOf(store), {
       olderThanSeconds: 900,
       remainingMs: () => (checked++ < 1 ? 60_000 : 0),
     });
@@ -123,22 +127,21 @@ describe('reconcile', () => {
   it('saves a cursor per check time read through; a window cut short keeps its old one', async () => {
     const step = String(15 * 60_000);
     const full = fakeStore([]);
-    await reconcile(endingPorts({ config, store: full.store, s3, now: () => now }), {
-      olderThanSeconds: 900,
-    });
-    expect(full.saved[0]?.[step]).toBe(ago(15));
+    await reconcile(depsOf(full), { olderThanSeconds: 900 });
+    expect(full.count('saveReconcileCursor')).toBe(1);
+    expect(full.cursor[step]).toBe(ago(15));
     let calls = 0;
-    const cut = fakeStore([], { [step]: ago(20) });
+    const cut = fakeStore([], undefined, { [step]: ago(20) });
     await reconcile(
-      endingPorts({ config, store: cut.store, s3, now: () => now }),
+      depsOf(cut),
       // Time for a few shards of the first window only.
       { olderThanSeconds: 900, remainingMs: () => (calls++ < 3 ? 60_000 : 0) },
     );
-    expect(cut.saved[0]?.[step]).toBe(ago(20));
+    expect(cut.count('saveReconcileCursor')).toBe(1);
+    expect(cut.cursor[step]).toBe(ago(20));
   });
 
   it('releases a claim never queued whose lease is over; leaves every other unfinished job', async () => {
-    const key = shardKeys('IN_PROGRESS')[5]!;
     const claim = (inferenceId: string, extra: Partial<Job>): Job => ({
       inferenceId,
       status: 'IN_PROGRESS',
@@ -155,26 +158,25 @@ describe('reconcile', () => {
       claim('legacy', {}),
       claim('taken', { leaseUntil: ago(15) }),
     ];
-    const { store } = fakeStore(
-      jobs.map((j) => ({ inferenceId: j.inferenceId, submittedAt: j.submittedAt, shardKey: key })),
-    );
-    const released: string[][] = [];
-    Object.assign(store, {
-      getMany: async (ids: string[]) => jobs.filter((j) => ids.includes(j.inferenceId)),
-      // `taken`: a retry took it over between the read and the release.
-      release: async (id: string, token: string) => {
-        released.push([id, token]);
-        return id !== 'taken';
-      },
-    });
-    const report = await reconcile(endingPorts({ config, store, s3, now: () => now }), {
-      olderThanSeconds: 900,
-    });
-    expect(released).toEqual([
+    // `taken`: a retry takes it over (a new claim token) between reconcile's read and its release.
+    class TakenOver extends Recording {
+      override async getMany(ids: string[]) {
+        const read = await super.getMany(ids);
+        const taken = read.find((j) => j.inferenceId === 'taken');
+        const leaseUntil = new Date(now.getTime() + 60_000).toISOString();
+        if (taken)
+          await this.takeOver({ ...taken, claimToken: 'retry', leaseUntil }, 'taken-token');
+        return read;
+      }
+    }
+    const store = new TakenOver(jobs);
+    const report = await reconcile(depsOf(store), { olderThanSeconds: 900 });
+    expect(store.released).toEqual([
       ['abandoned', 'abandoned-token'],
       ['legacy', 'legacy-token'],
       ['taken', 'taken-token'],
     ]);
     expect(report).toMatchObject({ checked: 5, released: 2, pending: 3 });
+    expect([...store.records.keys()].sort()).toEqual(['leased', 'queued', 'taken']);
   });
 });
