@@ -736,6 +736,8 @@ describe('batches through the sandbox', () => {
       completed: 5,
       failed: 0,
       refused: 0,
+      cancelled: 0,
+      expired: 0,
       pending: 0,
     });
     const outputs = (await (await fetch(view.manifestUrl!)).text())

@@ -258,6 +258,8 @@ describe('a 1,000-line batch with throttling', () => {
       completed: 899,
       failed: 100,
       refused: 1,
+      cancelled: 0,
+      expired: 0,
       pending: 0,
     });
     expect(view.state).toBe('COMPLETED');
