@@ -47,6 +47,7 @@ export const CLIENTS: Record<Fn, Client[]> = {
   // The batch's jobs are cancelled in the background, from the batch queue.
   cancelBatch: ['dynamodb', 'sqs'],
   getQueue: ['dynamodb'],
+  getActivity: ['dynamodb'],
   // The dispatched jobs' invokes; an expired one announced. (DescribeEndpoint, the control
   // plane's client, has no baseline of its own here.)
   dispatch: ['dynamodb', 'sagemaker', 'eventbridge', 'sqs'],

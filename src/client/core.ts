@@ -7,6 +7,7 @@ import {
   type RequestOptions,
 } from './http.ts';
 import type {
+  ActivityView,
   BatchLine,
   BatchRecord,
   JobPage,
@@ -269,6 +270,14 @@ export class JobsClient {
   async getQueue(): Promise<QueueView> {
     const res = await this.call('GET', '/queue', [200]);
     return this.json<QueueView>(res, 'GET /queue');
+  }
+
+  /** GET /activity?minutes=: endings per minute and submit-to-result p50/p99 (1..180 minutes). */
+  async getActivity(opts: { minutes?: number } = {}): Promise<ActivityView> {
+    const res = await this.call('GET', '/activity', [200], {
+      query: { minutes: opts.minutes === undefined ? undefined : String(opts.minutes) },
+    });
+    return this.json<ActivityView>(res, 'GET /activity');
   }
 
   /** GET /jobs?status=: a page of jobs in one status, newest first. */

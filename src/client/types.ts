@@ -6,6 +6,8 @@ import type { JobRecord, QueueLane } from '../lib/domain/wire.ts';
  * consumer of the client loads none of the server's code.
  */
 export type {
+  ActivityMinute,
+  ActivityView,
   BatchCounts,
   BatchLine,
   BatchRecord,

@@ -302,6 +302,9 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow('sqs:SendMessage', 'BatchQueue', "the cancel of the batch's jobs, in the background"),
   ],
   getQueue: [allow('dynamodb:GetItem', 'TABLE', "queue-view.ts: each endpoint's snapshot")],
+  getActivity: [
+    allow('dynamodb:BatchGetItem', 'TABLE', "store/activity.ts: the window's minute buckets"),
+  ],
   dispatch: [
     allow(
       'dynamodb:Query',

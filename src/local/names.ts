@@ -58,6 +58,7 @@ export const FUNCTIONS = [
   'cancelJob',
   'cancelBatch',
   'getQueue',
+  'getActivity',
   'dispatch',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];

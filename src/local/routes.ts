@@ -25,6 +25,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/jobs/{inferenceId}/cancel', fn: 'cancelJob' },
   { method: 'POST', path: '/batches/{batchId}/cancel', fn: 'cancelBatch' },
   { method: 'GET', path: '/queue', fn: 'getQueue' },
+  { method: 'GET', path: '/activity', fn: 'getActivity' },
 ];
 
 export interface RouteMatch {

@@ -15,7 +15,8 @@ import { sharedSandbox } from '../support/shared-sandbox.ts';
  * The jobs console in headless Chromium (Debian's, through playwright-core) against the shared
  * sandbox, which serves it at /console: a dropped file's job runs to COMPLETED and its result is
  * previewed, a failed job shows why and is retried from its page, a batch is followed to its end,
- * the list filters and updates without a reload, and the same page works through
+ * the list filters and updates without a reload, the activity charts draw the run's endings,
+ * and the same page works through
  * `async-jobs console` (its proxy, in process). Each page is checked with axe-core (no serious or
  * critical violation) and saved as a screenshot under test-output/console/ (git ignores it; each
  * run starts it anew). One browser for the file; every wait is for a condition.
@@ -248,6 +249,46 @@ describe('the console in a browser', () => {
       await proxy.close();
     }
   }, 120_000);
+
+  it('charts the last hour: endings per minute and submit-to-result, from the keyboard', async () => {
+    const ids = [1, 2, 3].map((i) => `${run}-activity-${i}`);
+    for (const id of ids)
+      await api.submit(`${id}\n`, { contentType: 'text/plain', inferenceId: id });
+    for (const id of ids) await api.wait(id, { timeoutMs: 60_000 });
+    await page.goto(consoleUrl('#/jobs'));
+    const nav = page.getByRole('link', { name: 'Activity', exact: true });
+    await nav.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/console#/activity', WAIT);
+    await page.getByRole('heading', { name: 'Activity', level: 1 }).waitFor(WAIT);
+    const endings = page.getByTestId('endings-plot');
+    const times = page.getByTestId('times-plot');
+    // Both charts drawn (uPlot's canvas) over figures that count this run's completed jobs.
+    await endings.locator('canvas').waitFor(WAIT);
+    await times.locator('canvas').waitFor(WAIT);
+    await expect
+      .poll(
+        async () =>
+          Number(
+            /(\d+) completed/.exec((await endings.getAttribute('aria-label')) ?? '')?.[1] ?? 0,
+          ),
+        WAIT,
+      )
+      .toBeGreaterThanOrEqual(ids.length);
+    await expect
+      .poll(() => times.getAttribute('aria-label'), WAIT)
+      .toMatch(/p50 \d+ ms, p99 \d+ ms/);
+    // The heading has the focus after the navigation; the first chart is the next stop.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate("document.activeElement?.getAttribute('data-testid')")).toBe(
+      'endings-plot',
+    );
+    await page.getByText('The figures as a table').click();
+    await page.locator('.activity-table tbody tr').first().waitFor(WAIT);
+    await accessible(page, 'activity');
+    await fitsWidth(page);
+    await shot(page, 'activity');
+  }, 180_000);
 
   it('met no CSP refusal and no script error on any page', () => {
     expect(pageErrors).toEqual([]);

@@ -49,6 +49,7 @@ const HTTP_FUNCTIONS = [
   'cancelJob',
   'cancelBatch',
   'getQueue',
+  'getActivity',
 ] as const;
 
 /*
@@ -181,6 +182,7 @@ const BATCH_GET = 'GET /batches/{batchId}';
 const CANCEL = 'POST /jobs/{inferenceId}/cancel';
 const CANCEL_BATCH = 'POST /batches/{batchId}/cancel';
 const QUEUE = 'GET /queue';
+const ACTIVITY = 'GET /activity';
 
 describe('the routes agree', () => {
   it('openapi.yaml documents exactly the httpApi routes of serverless.yml, each named for its function', () => {
@@ -559,6 +561,16 @@ describe('every documented answer, from the real handlers', () => {
     conforms(CANCEL_BATCH, await call('POST', '/batches/b-0123456789abcdef01234567/cancel'), 503);
   });
 
+  it('GET /activity: 200 with one point per minute, 400 for minutes out of 1..180', async () => {
+    const view = json(conforms(ACTIVITY, await call('GET', '/activity'), 200));
+    expect(view.minutes).toHaveLength(60);
+    expect(view.endpoints).toEqual(['demo-endpoint']);
+    const short = json(conforms(ACTIVITY, await call('GET', '/activity?minutes=3'), 200));
+    expect(short.minutes).toHaveLength(3);
+    conforms(ACTIVITY, await call('GET', '/activity?minutes=181'), 400);
+    conforms(ACTIVITY, await call('GET', '/activity?minutes=0'), 400);
+  });
+
   it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     // Nothing listens on port 1: every attempt is refused, as an outage would be.
@@ -570,6 +582,7 @@ describe('every documented answer, from the real handlers', () => {
       conforms(RESULT, await call('GET', '/jobs/oa-csv/result'), 503);
       conforms(LIST, await call('GET', '/jobs?status=COMPLETED'), 503);
       conforms(BATCH_GET, await call('GET', '/batches/b-0123456789abcdef01234567'), 503);
+      conforms(ACTIVITY, await call('GET', '/activity'), 503);
       conforms(BATCH, await call('POST', '/batches', { body: '{"body":"1"}\n' }), 503);
     } finally {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
@@ -625,6 +638,7 @@ describe('every documented answer, from the real handlers', () => {
       403,
     );
     conforms(QUEUE, await run('getQueue', event(QUEUE, '/queue')), 403);
+    conforms(ACTIVITY, await run('getActivity', event(ACTIVITY, '/activity')), 403);
     const alice = 'arn:aws:iam::123456789012:user/alice';
     const bob = 'arn:aws:iam::123456789012:user/bob';
     conforms(

@@ -84,6 +84,7 @@ describe('serverless package', () => {
       ),
     );
     expect(Object.keys(routes).sort()).toEqual([
+      'GET /activity',
       'GET /batches/{batchId}',
       'GET /jobs',
       'GET /jobs/{inferenceId}',

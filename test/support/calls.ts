@@ -275,6 +275,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
     ],
     cancelBatch: [item('GetItem'), item('UpdateItem'), send('BatchQueue')],
     getQueue: [item('GetItem')],
+    getActivity: [item('BatchGetItem')],
     dispatch: [
       waiting,
       item('GetItem'),

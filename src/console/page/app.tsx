@@ -1,12 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { parseRoute, type Route } from './format.ts';
+import { ActivityView } from './activity.tsx';
 import { BatchView, BatchesView } from './batch.tsx';
 import { JobView } from './job.tsx';
 import { JobsView } from './jobs.tsx';
 import { SubmitView } from './submit.tsx';
 
 /*
- * The console: a hash router over four views. Each navigation moves the focus to the new view's
+ * The console: a hash router over its views. Each navigation moves the focus to the new view's
  * heading, so a keyboard or screen-reader user lands where the content changed.
  */
 
@@ -26,6 +27,7 @@ const TITLES: Record<Route['view'], string> = {
   batches: 'Batches',
   batch: 'Batch',
   submit: 'Submit',
+  activity: 'Activity',
 };
 
 function Nav({ route }: { route: Route }) {
@@ -38,6 +40,9 @@ function Nav({ route }: { route: Route }) {
       </a>
       <a href="#/batches" aria-current={current(['batches', 'batch'])}>
         Batches
+      </a>
+      <a href="#/activity" aria-current={current(['activity'])}>
+        Activity
       </a>
       <a href="#/submit" aria-current={current(['submit'])}>
         Submit
@@ -81,6 +86,7 @@ export function App() {
         {route.view === 'batches' && <BatchesView key={key} />}
         {route.view === 'batch' && <BatchView key={key} id={route.id} />}
         {route.view === 'submit' && <SubmitView key={key} />}
+        {route.view === 'activity' && <ActivityView key={key} />}
       </main>
     </>
   );

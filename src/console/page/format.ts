@@ -20,7 +20,8 @@ export type Route =
   | { view: 'job'; id: string }
   | { view: 'batches' }
   | { view: 'batch'; id: string }
-  | { view: 'submit' };
+  | { view: 'submit' }
+  | { view: 'activity' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
@@ -30,6 +31,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'batches')
     return parts[1] ? { view: 'batch', id: parts[1] } : { view: 'batches' };
   if (parts[0] === 'submit') return { view: 'submit' };
+  if (parts[0] === 'activity') return { view: 'activity' };
   const status = params.get('status')?.toUpperCase() as JobStatus | undefined;
   return {
     view: 'jobs',
@@ -49,6 +51,8 @@ export function hrefOf(route: Route): string {
       return '#/batches';
     case 'submit':
       return '#/submit';
+    case 'activity':
+      return '#/activity';
     case 'jobs': {
       const p = new URLSearchParams();
       if (route.status) p.set('status', route.status);

@@ -1,6 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IndexEntry, Job, JobStatus, Outcome, Transition } from '../domain/jobs.ts';
 import type { TaskCallback } from '../domain/task-callback.ts';
+import type { ActivityLog } from '../app/ports/activity.ts';
+import { activityLog } from './store/activity.ts';
 import { announced, markAnnounced } from './store/announcements.ts';
 import { takeAttempt } from './store/attempts.ts';
 import { dispatch, enqueue, requestCancel, requeue } from './store/job-admission.ts';
@@ -23,6 +25,11 @@ export class JobStore {
 
   constructor(client: DynamoDBClient, table: string) {
     this.t = { client, name: table };
+  }
+
+  /** The activity buckets (store/activity.ts), in the same table through the same client. */
+  activity(): ActivityLog {
+    return activityLog(this.t);
   }
 
   /** The record, consistent. */

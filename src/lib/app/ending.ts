@@ -9,6 +9,8 @@ import type { JobRepository } from './ports/job-repository.ts';
 import type { CountMetric, Metrics, TimeMetric } from './ports/metrics.ts';
 import type { AdmissionQueue, DispatchWake } from './ports/admission.ts';
 import { awsErrorName } from '../domain/errors.ts';
+import { endingOf } from '../domain/activity.ts';
+import type { ActivityLog } from './ports/activity.ts';
 
 /*
  * The one way a job ends, whatever ended it: a notification, reconcile or getJob finding the
@@ -37,6 +39,8 @@ export interface EndingDeps {
    * fill it. Absent with admission off: no job holds a slot.
    */
   admission?: { queue: AdmissionQueue; wake?: DispatchWake };
+  /** The per-minute activity buckets (GET /activity); absent, nothing is counted. */
+  activity?: ActivityLog;
 }
 
 export interface Ending {
@@ -144,6 +148,18 @@ export async function afterEffects(
   }
   if (deps.admission) {
     await releaseSlot(job, deps.admission).catch((err: unknown) => failures.push(err));
+  }
+  // Only the call that made the record terminal counts it, so a duplicate never counts twice;
+  // a count lost to an error is not worth a redelivery, which could not count it either.
+  const counted =
+    fresh && job && deps.activity ? endingOf(job, deps.now?.() ?? new Date()) : undefined;
+  if (counted) {
+    await deps.activity!.count(counted).catch((err: unknown) => {
+      logger.warn('activity count lost', {
+        inferenceId: job!.inferenceId,
+        error: awsErrorName(err),
+      });
+    });
   }
   if (failures.length > 0) throw failures[0];
 }

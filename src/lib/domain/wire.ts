@@ -123,6 +123,29 @@ export interface QueueView {
   endpoints: EndpointQueue[];
 }
 
+/** One minute of GET /activity: endings by status, submit-to-result of the COMPLETED ones. */
+export interface ActivityMinute {
+  /** The minute's start (UTC, ISO-8601). */
+  at: string;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+  /** Null when no job completed in the minute. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** GET /activity. */
+export interface ActivityView {
+  /** The endpoints summed. */
+  endpoints: string[];
+  /** Oldest first, one per whole minute up to the current one (which is still filling). */
+  minutes: ActivityMinute[];
+  /** p50Ms and p99Ms are within this fraction of the true value (the histogram's bucket width). */
+  percentileError: number;
+}
+
 /** A job in a listing: the result is left out (GET /jobs/{id} or /result has it). */
 export type ListedJob = Omit<PublicJob, 'result'>;
 

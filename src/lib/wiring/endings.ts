@@ -5,6 +5,8 @@ import type { Config } from '../config.ts';
 import type { ClientSource } from '../adapters/client-source.ts';
 import { deadLettersOnDemand, eventsOnDemand, objectStoreOnDemand } from '../adapters/lazy.ts';
 import { emfMetrics } from '../adapters/metrics.ts';
+import { JobStore } from '../adapters/job-store.ts';
+import type { ActivityLog } from '../app/ports/activity.ts';
 import type { CountDeps } from '../app/batch-counts.ts';
 import type { JobRepository } from '../app/ports/job-repository.ts';
 import type { ResultDeps } from '../app/results.ts';
@@ -14,7 +16,8 @@ import type { ResultDeps } from '../app/results.ts';
  * the sandbox's restore): which adapter fills which port of src/lib/app/ending.ts and its callers.
  * Every adapter here loads its SDK on first use (src/lib/adapters/lazy.ts): a notification with
  * its body inline never loads S3, an ending without a bus never loads EventBridge, and SQS loads
- * with the first refused record.
+ * with the first refused record. The activity buckets live in the jobs table, so every ending
+ * path over the DynamoDB store counts its endings in it without naming them (GET /activity).
  */
 
 export interface EndingClients {
@@ -26,6 +29,8 @@ export interface EndingClients {
   /** Dead-letters refused notifications when `config.deadLetterQueueUrl` is set. */
   sqs?: ClientSource<SQSClient>;
   batches?: CountDeps;
+  /** Defaults to the store's own table when the store is the DynamoDB adapter. */
+  activity?: ActivityLog;
   now?: () => Date;
 }
 
@@ -34,6 +39,7 @@ export function endingPorts({ s3, eventBridge, sqs, ...rest }: EndingClients): R
   const { eventBusName, deadLetterQueueUrl } = rest.config;
   return {
     ...rest,
+    activity: rest.activity ?? (rest.store instanceof JobStore ? rest.store.activity() : undefined),
     objects: objectStoreOnDemand(s3),
     events: eventBridge && eventBusName ? eventsOnDemand(eventBridge, eventBusName) : undefined,
     deadLetters:

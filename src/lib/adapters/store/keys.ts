@@ -14,6 +14,7 @@ const RECONCILE_CURSOR = '\u0000reconcile';
 const BATCH = '\u0000batch\u0000';
 const SLOT = '\u0000slot\u0000';
 const QUEUE = '\u0000queue\u0000';
+const ACTIVITY = '\u0000activity\u0000';
 
 /** A job's record: the item GET /jobs/{id} answers. */
 export function recordKey(inferenceId: string): Key {
@@ -53,4 +54,9 @@ export function slotKey(endpointName: string, index: number): Key {
 /** The dispatcher's last snapshot of an endpoint's queue (store/queue-snapshot.ts). */
 export function queueSnapshotKey(endpointName: string): Key {
   return { inferenceId: { S: `${QUEUE}${endpointName}` } };
+}
+
+/** One shard of an endpoint's activity bucket for a minute (store/activity.ts). */
+export function activityKey(endpointName: string, minute: string, shard: number): Key {
+  return { inferenceId: { S: `${ACTIVITY}${endpointName}\u0000${minute}\u0000${shard}` } };
 }
