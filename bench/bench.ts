@@ -21,6 +21,7 @@ import { endToEnd } from './figures/end-to-end.ts';
 import { firstInvocation } from './figures/first-invocation.ts';
 import { memory } from './figures/memory.ts';
 import { overhead } from './figures/overhead.ts';
+import { queue } from './figures/queue.ts';
 import { sandboxRate } from './figures/sandbox-rate.ts';
 import { scalingCost } from './figures/scaling-cost.ts';
 import { store } from './figures/store.ts';
@@ -43,6 +44,7 @@ const FAMILIES: Family[] = [
   sandboxRate,
   store,
   scalingCost,
+  queue,
 ];
 
 let args: BenchArgs;
