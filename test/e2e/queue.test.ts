@@ -67,12 +67,17 @@ const invoked = (id: string) =>
 describe('queue control with admission on (one instance, one job at a time)', () => {
   it('holds jobs in lanes, cancels and expires waiting ones without the model, and runs the rest', async () => {
     // Two long jobs fill the window (2): everything after them waits in the stack's lanes.
-    expect(await submit('q-hold-1', { customAttributes: 'delay_ms=12000' })).toBe(202);
+    expect(await submit('q-hold-1', { customAttributes: 'delay_ms=20000' })).toBe(202);
     expect(await submit('q-hold-2', { customAttributes: 'delay_ms=3000' })).toBe(202);
     await waitFor(async () => (invoked('q-hold-1') && invoked('q-hold-2') ? true : undefined), {
       timeoutMs: 60_000,
       what: 'both holding jobs handed to the local endpoint',
     });
+    // In flight (SageMaker has it): 202, CANCELLED once the model's answer comes, no result.
+    const inFlight = await cancel('q-hold-1');
+    expect(inFlight.status).toBe(202);
+    expect(inFlight.body).toMatchObject({ status: 'IN_PROGRESS', cancelRequested: true });
+
     const waiting = [
       ['q-low', 'low'],
       ['q-normal', 'normal'],
@@ -92,11 +97,6 @@ describe('queue control with admission on (one instance, one job at a time)', ()
     const waitingCancel = await cancel('q-cancel-wait');
     expect(waitingCancel.status).toBe(200);
     expect(waitingCancel.body.status).toBe('CANCELLED');
-
-    // In flight (SageMaker has it): 202, CANCELLED once the model's answer comes, no result.
-    const inFlight = await cancel('q-hold-1');
-    expect(inFlight.status).toBe(202);
-    expect(inFlight.body).toMatchObject({ status: 'IN_PROGRESS', cancelRequested: true });
 
     // GET /queue: the window and the lanes the dispatcher saw.
     const view = await waitFor(
