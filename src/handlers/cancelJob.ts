@@ -6,8 +6,8 @@ import { httpErrors, json, type HttpEvent } from '../lib/http/answers.ts';
 import { ANY_INFERENCE_ID, publicView } from '../lib/domain/jobs.ts';
 import { requestOwner } from '../lib/http/owner.ts';
 import { logger } from '../lib/adapters/logger.ts';
-import { cancelJob } from '../lib/app/queue-stubs.ts';
-import { queuePorts } from '../lib/wiring/queue.ts';
+import { cancelJob } from '../lib/app/cancel.ts';
+import { cancelPorts } from '../lib/wiring/queue.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -23,9 +23,8 @@ export const handler = middy(async (event: HttpEvent) => {
   }
   logger.appendKeys({ inferenceId });
   const { job, outcome } = await cancelJob(
-    inferenceId,
-    { owner: requestOwner(event, cfg.ownerMode) },
-    queuePorts(cfg),
+    { inferenceId, owner: requestOwner(event, cfg.ownerMode) },
+    cancelPorts(cfg),
   );
   logger.info(outcome === 'requested' ? 'cancel requested' : 'job cancelled', { outcome });
   return json(outcome === 'requested' ? 202 : 200, publicView(job));

@@ -4,8 +4,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { config } from '../lib/config.ts';
 import { logger } from '../lib/adapters/logger.ts';
 import { roundsOf } from '../lib/adapters/dispatch-wake.ts';
-import { dispatchRound, queueConfig } from '../lib/app/queue-stubs.ts';
-import { queuePorts } from '../lib/wiring/queue.ts';
+import { dispatchRound } from '../lib/app/dispatch.ts';
+import { dispatchPorts } from '../lib/wiring/queue.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -19,14 +19,14 @@ const cfg = config();
 export const handler = middy(
   async (event: Partial<SQSEvent>): Promise<SQSBatchResponse | undefined> => {
     const wakes = event.Records !== undefined;
-    if (queueConfig(cfg).admission !== 'on') return wakes ? { batchItemFailures: [] } : undefined;
+    if (!cfg.admission) return wakes ? { batchItemFailures: [] } : undefined;
     const { endpoints, messagesOf, ignored } = roundsOf(event, cfg.endpointNames);
     if (ignored > 0) logger.warn('wakes ignored', { ignored });
-    const deps = queuePorts(cfg);
+    const deps = dispatchPorts(cfg);
     const failed: string[] = [];
     for (const endpointName of endpoints) {
       try {
-        logger.info('dispatch round', { ...(await dispatchRound(endpointName, deps)) });
+        await dispatchRound(endpointName, deps);
       } catch (err) {
         logger.error('dispatch round failed', { endpointName, error: err as Error });
         failed.push(endpointName);

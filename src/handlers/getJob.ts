@@ -16,6 +16,8 @@ import { jobAnswer } from '../lib/domain/capacity.ts';
 import { waitForTerminal } from '../lib/app/wait.ts';
 import { waitParam } from '../lib/http/wait.ts';
 import type { Context } from 'aws-lambda';
+import { queueAnswer } from '../lib/app/queue.ts';
+import { admissionPorts } from '../lib/wiring/admission.ts';
 
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
@@ -56,6 +58,21 @@ export const handler = middy(async (event: HttpEvent, context: Context) => {
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       remainingMs: () => context.getRemainingTimeInMillis(),
     }));
+  }
+  const admission = admissionPorts(cfg);
+  if (admission && job.status === 'IN_PROGRESS') {
+    // Queue control: a waiting job past its queue deadline ends EXPIRED here; one still waiting
+    // is answered with its place in its lane.
+    job = await queueAnswer(job, {
+      ...endingPorts({
+        config: cfg,
+        store: jobStore(),
+        s3,
+        eventBridge,
+        batches: batchCountDeps(),
+      }),
+      queue: admission.queue,
+    });
   }
   const note =
     cfg.capacityNotes && job.status === 'IN_PROGRESS' && job.endpointName

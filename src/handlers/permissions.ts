@@ -296,10 +296,13 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow(READ_UPDATE, 'TABLE', 'cancel.ts: the record; CANCELLED, or cancelRequested'),
     allow('events:PutEvents', 'BUS', 'ending.ts: announce JobCancelled'),
     finishBatch,
+    freeSlot,
   ],
   cancelBatch: [
-    allow(READ_UPDATE, 'TABLE', 'cancel.ts: the header; stop its lines'),
-    allow('sqs:SendMessage', 'BatchQueue', "the cancel of the batch's jobs, in the background"),
+    allow(READ_UPDATE, 'TABLE', "cancel.ts: the header, its blocks; each job's cancel"),
+    allow('sqs:SendMessage', 'BatchQueue', "the batch's finish once its lines are counted"),
+    allow('events:PutEvents', 'BUS', 'ending.ts: announce JobCancelled'),
+    freeSlot,
   ],
   getQueue: [allow('dynamodb:GetItem', 'TABLE', "queue-view.ts: each endpoint's snapshot")],
   getActivity: [
@@ -312,6 +315,7 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
       "dispatch.ts: each lane's heads, shard by shard; the depths of the snapshot",
     ),
     allow(ITEMS, 'TABLE', 'dispatch.ts: slots, dispatch, requeue, markQueued, the snapshot'),
+    allow('dynamodb:BatchGetItem', 'TABLE', "slots.ts: the window's slots in one read"),
     allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts: a dispatched job'),
     allow(
       'sagemaker:DescribeEndpoint',
@@ -320,6 +324,7 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     ),
     allow('events:PutEvents', 'BUS', 'ending.ts: announce JobExpired (and a refused invoke)'),
     finishBatch,
+    freeSlot,
     poll('DispatchQueue'),
   ],
   getBatch: [

@@ -111,6 +111,8 @@ const ENDPOINT_VARIABLES = [
   'AWS_ENDPOINT_URL_S3',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
+  // DescribeEndpoint (the dispatcher's window); the sandbox's local runtime answers it.
+  'AWS_ENDPOINT_URL_SAGEMAKER',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
   'AWS_ENDPOINT_URL_SQS',
   'AWS_ENDPOINT_URL_SFN',

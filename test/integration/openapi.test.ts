@@ -53,21 +53,11 @@ const HTTP_FUNCTIONS = [
 ] as const;
 
 /*
- * PENDING queue control (issue 24): the answers of cancelJob, cancelBatch and getQueue that only
- * the use cases being merged beside this branch produce (src/lib/app/queue-stubs.ts stands in
- * for them), and the submit parameters the submit schema takes with them. Each entry leaves the
- * list when its case below produces it; the list must be empty once queue-stubs.ts is gone.
+ * Answers documented but not produced here, and submit parameters documented ahead of the
+ * schema: none (queue control's use cases are wired; each list must stay empty).
  */
-const PENDING_PAIRS = [
-  'POST /jobs/{inferenceId}/cancel 200',
-  'POST /jobs/{inferenceId}/cancel 202',
-  'POST /jobs/{inferenceId}/cancel 404',
-  'POST /jobs/{inferenceId}/cancel 409',
-  'POST /batches/{batchId}/cancel 202',
-  'POST /batches/{batchId}/cancel 404',
-  'GET /queue 503',
-];
-const PENDING_SUBMIT_PARAMS = ['priority', 'maxQueueSeconds', 'tenant'];
+const PENDING_PAIRS: string[] = [];
+const PENDING_SUBMIT_PARAMS: string[] = [];
 
 const doc: Json = readYaml('openapi.yaml');
 let b: Backends;
@@ -552,13 +542,76 @@ describe('every documented answer, from the real handlers', () => {
     conforms(LIST, await call('GET', `/jobs?batchId=${batch.batchId}&status=COMPLETED`), 400);
   });
 
-  it('queue control: GET /queue 200 (admission off: no endpoint), cancel 400 for a bad id, 503 pending', async () => {
+  it('queue control (admission off): GET /queue 200 with no endpoint; cancel 200/202/400/404/409; batch cancel 202/404', async () => {
     const view = json(conforms(QUEUE, await call('GET', '/queue'), 200));
     expect(view).toEqual({ admission: 'off', endpoints: [] });
     conforms(CANCEL, await call('POST', '/jobs/%20bad/cancel'), 400);
-    // src/lib/app/queue-stubs.ts: 503 until the use cases are merged (then 200/202/404/409).
-    conforms(CANCEL, await call('POST', '/jobs/oa-csv/cancel'), 503);
-    conforms(CANCEL_BATCH, await call('POST', '/batches/b-0123456789abcdef01234567/cancel'), 503);
+    conforms(CANCEL, await call('POST', '/jobs/oa-nobody/cancel'), 404);
+    // Only an unfinished job can be cancelled.
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-done', { body: '1', contentType: 'text/csv' }),
+      202,
+    );
+    await deliver('oa-done');
+    conforms(CANCEL, await call('POST', '/jobs/oa-done/cancel'), 409);
+    // Admission off, SageMaker has the job at once: cancel-requested (202), CANCELLED when its
+    // notification arrives, and a repeat is answered 200 with the record.
+    conforms(
+      SUBMIT,
+      await call('POST', '/jobs?inferenceId=oa-cancel', { body: '1', contentType: 'text/csv' }),
+      202,
+    );
+    const asked = json(conforms(CANCEL, await call('POST', '/jobs/oa-cancel/cancel'), 202));
+    expect(asked).toMatchObject({ status: 'IN_PROGRESS', cancelRequested: true });
+    await deliver('oa-cancel');
+    const again = json(conforms(CANCEL, await call('POST', '/jobs/oa-cancel/cancel'), 200));
+    expect(again).toMatchObject({ status: 'CANCELLED' });
+    // The model's answer is not kept (only where SageMaker wrote it stays on the record).
+    expect(again.result).toBeUndefined();
+    conforms(CANCEL_BATCH, await call('POST', '/batches/b-0123456789abcdef01234567/cancel'), 404);
+    const batch = json(
+      conforms(BATCH, await call('POST', '/batches', { body: '{"body":"1"}\n' }), 202),
+    );
+    const cancelled = json(
+      conforms(CANCEL_BATCH, await call('POST', `/batches/${batch.batchId}/cancel`), 202),
+    );
+    expect(cancelled).toMatchObject({ batchId: batch.batchId });
+  });
+
+  it('queue control (admission on): GET /queue 200 before any round, 503 when DynamoDB is down', async () => {
+    process.env.ADMISSION = 'on';
+    vi.resetModules();
+    let getQueue: Handler;
+    try {
+      getQueue = (await import('../../src/handlers/getQueue.ts')).handler as Handler;
+    } finally {
+      delete process.env.ADMISSION;
+    }
+    const event = {
+      version: '2.0',
+      routeKey: QUEUE,
+      rawPath: '/queue',
+      rawQueryString: '',
+      headers: {},
+      requestContext: { http: { method: 'GET', path: '/queue' } },
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    const answer = conforms(QUEUE, await getQueue(event, lambdaContext('getQueue')), 200);
+    expect(JSON.parse(answer.body ?? '')).toEqual({ admission: 'on', endpoints: [] });
+    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:1';
+    try {
+      // A fresh module graph: its DynamoDB client is built on first use, against port 1.
+      vi.resetModules();
+      process.env.ADMISSION = 'on';
+      const down = (await import('../../src/handlers/getQueue.ts')).handler as Handler;
+      delete process.env.ADMISSION;
+      conforms(QUEUE, await down(event, lambdaContext('getQueue')), 503);
+    } finally {
+      delete process.env.ADMISSION;
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+    }
   });
 
   it('GET /activity: 200 with one point per minute, 400 for minutes out of 1..180', async () => {
@@ -584,6 +637,8 @@ describe('every documented answer, from the real handlers', () => {
       conforms(BATCH_GET, await call('GET', '/batches/b-0123456789abcdef01234567'), 503);
       conforms(ACTIVITY, await call('GET', '/activity'), 503);
       conforms(BATCH, await call('POST', '/batches', { body: '{"body":"1"}\n' }), 503);
+      conforms(CANCEL, await call('POST', '/jobs/oa-csv/cancel'), 503);
+      conforms(CANCEL_BATCH, await call('POST', '/batches/b-0123456789abcdef01234567/cancel'), 503);
     } finally {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
       resetClients();

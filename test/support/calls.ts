@@ -273,11 +273,14 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       announce,
       send('BatchQueue'),
     ],
-    cancelBatch: [item('GetItem'), item('UpdateItem'), send('BatchQueue')],
+    // Each job's cancel (cancelJob's calls) and the batch's finish once its lines are counted.
+    cancelBatch: [item('GetItem'), item('UpdateItem'), announce, send('BatchQueue')],
     getQueue: [item('GetItem')],
     getActivity: [item('BatchGetItem')],
     dispatch: [
       waiting,
+      // The window's slots in one read (slots.ts).
+      item('BatchGetItem'),
       item('GetItem'),
       item('PutItem'),
       item('UpdateItem'),
@@ -307,6 +310,9 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
     'onSuccess',
     'onError',
     'reconcile',
+    'cancelJob',
+    'cancelBatch',
+    'dispatch',
   ] as const) {
     calls[fn].push(...wake);
   }

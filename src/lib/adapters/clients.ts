@@ -2,10 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { config } from '../config.ts';
 import { JobStore } from '../adapters/job-store.ts';
-import { eventBridgeSdk, s3Sdk, sqsSdk } from './lazy.ts';
+import { eventBridgeSdk, s3Sdk, sageMakerControlSdk, sqsSdk } from './lazy.ts';
 import { honourDeadlines, requestHandler, timeBounds } from './time-bounds.ts';
 
 /*
@@ -163,6 +164,26 @@ export async function sqs(): Promise<SQSClient> {
   return sqsClient.get();
 }
 
+/**
+ * SageMaker's control plane, for DescribeEndpoint (the dispatcher's window, docs/queue.md): its
+ * SDK is loaded on the first call, so only the dispatcher pays for it.
+ */
+const sageMakerControlClient = /* @__PURE__ */ lazyLoaded(
+  sageMakerControlSdk,
+  ({ SageMakerClient }) =>
+    honourDeadlines(
+      new SageMakerClient({
+        credentials: config().emulatorCredentials,
+        maxAttempts: 3,
+        requestHandler: requestHandler(timeBounds().sageMaker),
+      }),
+    ),
+);
+
+export async function sageMakerControl(): Promise<SageMakerClient> {
+  return sageMakerControlClient.get();
+}
+
 let store: JobStore | undefined;
 
 export function jobStore(): JobStore {
@@ -179,6 +200,7 @@ export function resetClients(): void {
     sageMakerClient,
     eventBridgeClient,
     sqsClient,
+    sageMakerControlClient,
   ]) {
     cell.reset();
   }

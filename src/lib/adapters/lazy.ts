@@ -35,6 +35,8 @@ export const eventBridgeSdk = once(() => import('@aws-sdk/client-eventbridge'));
 /** Dead-lettering a refused notification (and with it the SQS SDK): rare, so never in INIT. */
 const deadLetter = once(() => import('./deadletter.ts'));
 export const sqsSdk = once(() => import('@aws-sdk/client-sqs'));
+/** SageMaker's control plane (DescribeEndpoint): the dispatcher's alone, so never in INIT. */
+export const sageMakerControlSdk = once(() => import('@aws-sdk/client-sagemaker'));
 
 /**
  * The ObjectStore port over S3, the adapter (storage.ts) and its SDK loaded on the first call. A

@@ -77,6 +77,9 @@ export async function cancelJob(
         deps,
       );
       if (ended.applied && ended.job) return { outcome: 'cancelled', job: ended.job };
+    } else if (job.cancelRequested) {
+      // Asked before: the same answer again (its ending will be CANCELLED).
+      return { outcome: 'requested', job };
     } else {
       const asked = await deps.jobs.requestCancel(inferenceId, now.toISOString());
       if (asked.requested && asked.job) {

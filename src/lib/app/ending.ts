@@ -196,7 +196,13 @@ export async function endJob(
   let transition = await deps.store.transition(inferenceId, outcome);
   // Refused for a cancel request (the transition's condition; the record as found comes with
   // the refusal, ALL_OLD): the ending becomes CANCELLED, its result dropped.
-  const found = transition.job;
+  // Where the store does not return the record with a refusal (dynalite drops
+  // ReturnValuesOnConditionCheckFailure), it is read, so a cancel request is never missed.
+  const found =
+    transition.job ??
+    (!transition.applied && outcome.from === undefined
+      ? await deps.store.get(inferenceId)
+      : undefined);
   if (
     !transition.applied &&
     outcome.from === undefined &&

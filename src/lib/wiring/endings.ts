@@ -10,6 +10,8 @@ import type { ActivityLog } from '../app/ports/activity.ts';
 import type { CountDeps } from '../app/batch-counts.ts';
 import type { JobRepository } from '../app/ports/job-repository.ts';
 import type { ResultDeps } from '../app/results.ts';
+import type { EndingDeps } from '../app/ending.ts';
+import { admissionPorts } from './admission.ts';
 
 /*
  * The composition root of the paths that end jobs (onSuccess/onError, reconcile, getJob's check,
@@ -32,14 +34,24 @@ export interface EndingClients {
   /** Defaults to the store's own table when the store is the DynamoDB adapter. */
   activity?: ActivityLog;
   now?: () => Date;
+  /** Queue control's slot release and wake; by default this process's, with admission on. */
+  admission?: EndingDeps['admission'];
 }
 
 /** ResultDeps, and with them ReconcileDeps (the same ports, less the dead letters). */
-export function endingPorts({ s3, eventBridge, sqs, ...rest }: EndingClients): ResultDeps {
+export function endingPorts({
+  s3,
+  eventBridge,
+  sqs,
+  admission,
+  ...rest
+}: EndingClients): ResultDeps {
   const { eventBusName, deadLetterQueueUrl } = rest.config;
   return {
     ...rest,
     activity: rest.activity ?? (rest.store instanceof JobStore ? rest.store.activity() : undefined),
+    // Every ending under admission releases its slot and wakes the dispatcher (ending.ts).
+    admission: admission ?? admissionPorts(rest.config),
     objects: objectStoreOnDemand(s3),
     events: eventBridge && eventBusName ? eventsOnDemand(eventBridge, eventBusName) : undefined,
     deadLetters:

@@ -10,6 +10,8 @@ import { sageMakerEndpoint } from '../adapters/sagemaker.ts';
 import { submitDeadlines } from '../adapters/time-bounds.ts';
 import type { JobRepository } from '../app/ports/job-repository.ts';
 import type { SubmitDeps } from '../app/submit.ts';
+import type { AdmissionJobs, DispatchWake } from '../app/ports/admission.ts';
+import { admissionPorts } from './admission.ts';
 
 /*
  * The composition root of a submit (POST /jobs, startJob, retries, triggers, batch lines): which
@@ -27,11 +29,38 @@ export interface SubmitClients {
   now?: () => Date;
   newId?: () => string;
   remainingMs?: () => number;
+  /**
+   * Admission on: the store's side of the lanes (a claim enters its lane once its input is
+   * stored) and the dispatcher's wake; by default the store's own side and the process's queue.
+   */
+  admissionJobs?: AdmissionJobs;
+  wake?: DispatchWake;
 }
 
-export function submitPorts({ s3, sageMaker, now, ...rest }: SubmitClients): SubmitDeps {
+/** The store's AdmissionJobs side, when it has one (JobStore does; a repository fake may not). */
+function admissionSideOf(store: JobRepository): AdmissionJobs | undefined {
+  return typeof (store as Partial<AdmissionJobs>).enqueue === 'function'
+    ? (store as JobRepository & AdmissionJobs)
+    : undefined;
+}
+
+export function submitPorts({
+  s3,
+  sageMaker,
+  now,
+  admissionJobs,
+  wake,
+  ...rest
+}: SubmitClients): SubmitDeps {
+  const admitted = rest.config.admission;
   return {
     ...rest,
+    ...(admitted
+      ? {
+          admissionJobs: admissionJobs ?? admissionSideOf(rest.store),
+          wake: wake ?? admissionPorts(rest.config)?.wake,
+        }
+      : {}),
     objects: objectStoreOnDemand(s3),
     endpoint: sageMakerEndpoint(sageMaker),
     metrics: emfMetrics,

@@ -136,6 +136,8 @@ describe('deploy/roles.cjs', () => {
       [
         'AutoRetryRole',
         'BatchWorkerRole',
+        'CancelBatchRole',
+        'CancelJobRole',
         'DispatchRole',
         'GetJobRole',
         'OnErrorRole',

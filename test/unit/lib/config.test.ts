@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4569',
       AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: 'http://127.0.0.1:4568',
+      AWS_ENDPOINT_URL_SAGEMAKER: 'http://127.0.0.1:4568',
       AWS_ENDPOINT_URL_EVENTBRIDGE: 'http://localhost:4570',
       AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:4571',
       AWS_ENDPOINT_URL_SFN: 'http://127.0.0.1:4572',
@@ -101,6 +102,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...local, AWS_ENDPOINT_URL_SQS: '' })).toThrow(
       'EMULATOR_CREDENTIALS is only for the local emulators, but AWS_ENDPOINT_URL_SQS is not a loopback URL',
     );
+    expect(() =>
+      loadConfig({
+        ...local,
+        AWS_ENDPOINT_URL_SAGEMAKER: 'https://api.sagemaker.us-east-1.amazonaws.com',
+      }),
+    ).toThrow(/AWS_ENDPOINT_URL_SAGEMAKER is not a loopback URL/);
     expect(() =>
       loadConfig({ ...local, AWS_ENDPOINT_URL_SFN: 'https://states.us-east-1.amazonaws.com' }),
     ).toThrow(/AWS_ENDPOINT_URL_SFN is not a loopback URL/);
