@@ -47,7 +47,8 @@ for (const [k, v] of Object.entries({
 }
 
 const { loadConfig } = await import('../src/lib/config.ts');
-const { SHARDS, shardKey } = await import('../src/lib/domain/jobs.ts');
+const { SHARDS, shardKey, shardOf } = await import('../src/lib/domain/jobs.ts');
+const { ACTIVITY_SHARDS } = await import('../src/lib/domain/activity.ts');
 const { JobStore } = await import('../src/lib/adapters/job-store.ts');
 const { submitJob } = await import('../src/lib/app/submit.ts');
 const { submitPorts } = await import('../src/lib/wiring/submit.ts');
@@ -613,7 +614,10 @@ export async function storeBench(): Promise<StoreRow[]> {
       for (const [key, units] of footprint) {
         let k = key;
         if (key.includes(sampleId)) k = key.replace(sampleId, id);
-        else {
+        else if (key.includes('\u0000activity\u0000')) {
+          // The activity bucket's shard is the job's (domain/activity.ts), not the sample's.
+          k = key.replace(/\u0000\d+$/, `\u0000${shardOf(id, ACTIVITY_SHARDS)}`);
+        } else {
           for (const status of ['IN_PROGRESS', 'COMPLETED', 'FAILED'] as const) {
             if (key.endsWith(`:${shardKey(status, sampleId)}`)) {
               k = key.replace(shardKey(status, sampleId), shardKey(status, id));
