@@ -13,6 +13,7 @@ const LONG_FIRST = [
   'test/integration/package.test.ts',
   'test/e2e/sandbox.test.ts',
   'test/e2e/console.test.ts',
+  'test/e2e/queue.test.ts',
   'test/bench/smoke.test.ts',
   'test/e2e/model-url.test.ts',
   'test/e2e/scaling.test.ts',

@@ -17,7 +17,7 @@ export const queue: Family = {
     // The use cases log each job; the simulation's own lines are printed after.
     const { rows, notes } = await muted(() =>
       queueBench({
-        n: ctx.smoke ? 300 : 3000,
+        n: ctx.smoke ? 120 : 3000,
         idleReps: ctx.smoke ? 20 : 200,
         log: (l) => lines.push(l),
       }),
