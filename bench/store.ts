@@ -616,7 +616,7 @@ export async function storeBench(): Promise<StoreRow[]> {
         if (key.includes(sampleId)) k = key.replace(sampleId, id);
         else if (key.includes('\u0000activity\u0000')) {
           // The activity bucket's shard is the job's (domain/activity.ts), not the sample's.
-          k = key.replace(/\u0000\d+$/, `\u0000${shardOf(id, ACTIVITY_SHARDS)}`);
+          k = `${key.slice(0, key.lastIndexOf('\u0000') + 1)}${shardOf(id, ACTIVITY_SHARDS)}`;
         } else {
           for (const status of ['IN_PROGRESS', 'COMPLETED', 'FAILED'] as const) {
             if (key.endsWith(`:${shardKey(status, sampleId)}`)) {
