@@ -202,6 +202,24 @@ export function admissionContract(name: string, start: () => Promise<AdmissionRi
       expect(await queue.claimSlot(ep, 0, holder(loser))).toBe(true);
     });
 
+    it('keeps the class a holder was handed over in, and none once the slot is free again', async () => {
+      const ep = endpoint('class');
+      const aged = {
+        inferenceId: id('aged'),
+        tenant: 't',
+        since: at(3),
+        lane: 'high' as const,
+        aged: true,
+      };
+      expect(await queue.claimSlot(ep, 0, aged)).toBe(true);
+      expect(await queue.slots(ep, 1)).toEqual([{ index: 0, holder: aged }]);
+      expect(await queue.releaseSlot(ep, 0, aged.inferenceId)).toBe(true);
+      // The next holder (one with no class: an older dispatcher's) inherits none of it.
+      const plain = { inferenceId: id('plain'), tenant: 'u', since: at(4) };
+      expect(await queue.claimSlot(ep, 0, plain)).toBe(true);
+      expect(await queue.slots(ep, 1)).toEqual([{ index: 0, holder: plain }]);
+    });
+
     it('reads a window wider than one batch read, free slots included', async () => {
       const ep = endpoint('wide');
       const holder = { inferenceId: id('wide'), tenant: 't', since: at(2) };

@@ -8,6 +8,8 @@ import {
   type WaitingEntry,
 } from '../domain/admission.ts';
 import {
+  classKey,
+  classOf,
   effectiveOrder,
   pastQueueDeadline,
   pickFair,
@@ -118,7 +120,11 @@ async function sweep(
   deps: DispatchDeps,
   now: Date,
   report: RoundReport,
-): Promise<{ free: number[]; inFlightByTenant: Record<string, number> }> {
+): Promise<{
+  free: number[];
+  inFlightByTenant: Record<string, number>;
+  inFlightByClass: Record<string, number>;
+}> {
   const { queue } = deps.admission;
   const held = slots.filter((s) => s.holder);
   const records = new Map(
@@ -129,6 +135,7 @@ async function sweep(
   );
   const free = slots.filter((s) => !s.holder).map((s) => s.index);
   const inFlightByTenant: Record<string, number> = {};
+  const inFlightByClass: Record<string, number> = {};
   for (const slot of held) {
     const holder = slot.holder!;
     const job = records.get(holder.inferenceId);
@@ -162,10 +169,15 @@ async function sweep(
       free.push(slot.index);
       continue;
     }
-    if (!release) inFlightByTenant[holder.tenant] = (inFlightByTenant[holder.tenant] ?? 0) + 1;
+    if (release) continue;
+    inFlightByTenant[holder.tenant] = (inFlightByTenant[holder.tenant] ?? 0) + 1;
+    if (holder.lane) {
+      const key = classKey(holder.lane, holder.aged === true);
+      inFlightByClass[key] = (inFlightByClass[key] ?? 0) + 1;
+    }
   }
   free.sort((a, b) => a - b);
-  return { free, inFlightByTenant };
+  return { free, inFlightByTenant, inFlightByClass };
 }
 
 /** The lease of a job this round hands SageMaker: no request of the round reaches it after. */
@@ -187,9 +199,8 @@ async function handOver(
   const { queue } = deps.admission;
   const { endpointName, inferenceId } = pick;
   const at = now.toISOString();
-  if (
-    !(await queue.claimSlot(endpointName, slot, { inferenceId, tenant: pick.tenant, since: at }))
-  ) {
+  const holder = { inferenceId, tenant: pick.tenant, since: at, ...classOf(pick, now) };
+  if (!(await queue.claimSlot(endpointName, slot, holder))) {
     // Another round took this slot first: it fills the window, this pick waits for the next.
     return;
   }
@@ -289,7 +300,7 @@ export async function dispatchRound(
   const capacity = await capacityOf(endpointName, await queue.snapshot(endpointName), deps, now);
   const window = windowOf(capacity.instances, capacity.perInstanceConcurrency, capacity.headroom);
   report.window = window;
-  const { free, inFlightByTenant } = await sweep(
+  const { free, inFlightByTenant, inFlightByClass } = await sweep(
     endpointName,
     await queue.slots(endpointName, window),
     deps,
@@ -327,6 +338,7 @@ export async function dispatchRound(
     deps.config.tenantQuotas,
     free.length,
     now,
+    inFlightByClass,
   );
   await Promise.all(picks.map((pick, i) => handOver(pick, free[i]!, deps, now, report)));
   for (const pick of picks) {

@@ -42,21 +42,51 @@ export function secondsBetween(from: string, to: Date): number {
 }
 
 /**
+ * Seconds a job of `lane` must wait to count in `effective` (0 for its own lane): when it
+ * entered that lane.
+ */
+function agingOffsetSeconds(lane: Lane, effective: Lane): number {
+  if (lane === effective || lane === 'high') return 0;
+  if (lane === 'normal') return AGING_SECONDS.normal;
+  return effective === 'normal' ? AGING_SECONDS.low : AGING_SECONDS.low + AGING_SECONDS.normal;
+}
+
+/**
+ * Where a waiting job stands at `now`: the rank of its effective lane, and when it entered that
+ * lane (ms since the epoch): its submit-side `enqueuedAt` plus the aging bound it waited out to
+ * get there. An aged job joins its new lane at the back, behind the jobs already there, as a job
+ * submitted to it at that moment would: so a fresh high job never waits behind a normal one
+ * submitted less than 120 s before it, however long the backlog (docs/queue.md).
+ */
+export function placeOf(entry: WaitingEntry, now: Date): { rank: number; since: number } {
+  const enqueued = Date.parse(entry.enqueuedAt);
+  const effective = effectiveLane(entry.lane, secondsBetween(entry.enqueuedAt, now));
+  const since = Number.isFinite(enqueued)
+    ? enqueued + agingOffsetSeconds(entry.lane, effective) * 1000
+    : now.getTime();
+  return { rank: laneRank(effective), since };
+}
+
+/** The total order of two entries placed at the same `now`: time in lane, then the id. */
+function byPlace(
+  a: { e: WaitingEntry; since: number },
+  b: { e: WaitingEntry; since: number },
+): number {
+  return (
+    a.since - b.since ||
+    (a.e.inferenceId < b.e.inferenceId ? -1 : a.e.inferenceId > b.e.inferenceId ? 1 : 0)
+  );
+}
+
+/**
  * The heads of every lane in the order the round considers them: by effective lane (aging
- * applied at `now`), then oldest first (enqueuedAt, then id, so the order is total).
+ * applied at `now`), then by when each entered that lane (placeOf), then id, so the order is
+ * total.
  */
 export function effectiveOrder(heads: WaitingEntry[], now: Date): WaitingEntry[] {
-  const ranked = heads.map((e) => ({
-    e,
-    rank: laneRank(effectiveLane(e.lane, secondsBetween(e.enqueuedAt, now))),
-  }));
-  ranked.sort(
-    (a, b) =>
-      a.rank - b.rank ||
-      (a.e.enqueuedAt < b.e.enqueuedAt ? -1 : a.e.enqueuedAt > b.e.enqueuedAt ? 1 : 0) ||
-      (a.e.inferenceId < b.e.inferenceId ? -1 : a.e.inferenceId > b.e.inferenceId ? 1 : 0),
-  );
-  return ranked.map((r) => r.e);
+  const placed = heads.map((e) => ({ e, ...placeOf(e, now) }));
+  placed.sort((a, b) => a.rank - b.rank || byPlace(a, b));
+  return placed.map((r) => r.e);
 }
 
 export function quotaOf(quotas: Record<string, TenantQuota>, tenant: string): TenantQuota {
@@ -64,14 +94,39 @@ export function quotaOf(quotas: Record<string, TenantQuota>, tenant: string): Te
 }
 
 /**
- * Which candidates get the `free` slots: within each effective lane (most urgent first), weighted
- * max-min fairness over the window (Bertsekas & Gallager, Data Networks, 2nd ed., 6.5.2; what
- * weighted fair queuing approximates per packet: Demers, Keshav & Shenker, SIGCOMM 1989). Each
- * next slot goes to the tenant with a candidate left and room under its cap whose
- * (inFlight + picked) / weight is smallest, ties to the oldest candidate; a tenant's own jobs go
- * in their order. Stateless: the shares come from the slots held now, so no deficit counter has
- * to be stored or kept consistent between concurrent rounds. Candidates must come in effective
- * order (effectiveOrder): a later lane is served only when no earlier one can use a slot.
+ * Within an effective lane, the shares of the window that the lane's own jobs and the jobs aged
+ * into it are each sure of while both wait: 3 to 1. Aging alone moves a lasting backlog of a lower
+ * lane up whole, which then takes the lane from its own jobs; the share keeps three quarters of
+ * the lane for them, and the aged jobs their quarter (no starvation), each taking what the other
+ * leaves. The rule of Linux's real-time throttling (sched_rt_runtime_us keeps 5% of the CPU for
+ * normal tasks) and of Kubernetes' API Priority and Fairness (assured shares per level).
+ */
+export const CLASS_WEIGHTS = { own: 3, aged: 1 } as const;
+
+/** A job's class at `now`: the lane it counts in, and whether aging moved it there. */
+export function classOf(entry: WaitingEntry, now: Date): { lane: Lane; aged: boolean } {
+  const lane = effectiveLane(entry.lane, secondsBetween(entry.enqueuedAt, now));
+  return { lane, aged: lane !== entry.lane };
+}
+
+/** The key of a class in the in-flight counts pickFair is given (`<lane>#own`, `<lane>#aged`). */
+export function classKey(lane: Lane, aged: boolean): string {
+  return `${lane}#${aged ? 'aged' : 'own'}`;
+}
+
+type Placed = { e: WaitingEntry; since: number };
+
+/**
+ * Which candidates get the `free` slots. Lanes are strict: the most urgent effective lane first, a
+ * later one only when no earlier one can use a slot. Within a lane, first the class (its own jobs
+ * or those aged into it, CLASS_WEIGHTS), then the tenant, each by weighted max-min fairness over
+ * the window (Bertsekas & Gallager, Data Networks, 2nd ed., 6.5.2; what weighted fair queuing
+ * approximates per packet: Demers, Keshav & Shenker, SIGCOMM 1989): each next slot goes to the
+ * class, then the tenant, with a candidate left (and room under its cap) whose
+ * (inFlight + picked) / weight is smallest; ties to the candidate longest in the lane (placeOf),
+ * so with a window too small to share (1 or 2) the order is the lane's; a tenant's own jobs go in their order. Stateless: the shares
+ * come from the slots held now (`inFlightByTenant`, `inFlightByClass` keyed by classKey), so no
+ * deficit counter has to be stored or kept consistent between concurrent rounds.
  */
 export function pickFair(
   candidates: WaitingEntry[],
@@ -79,47 +134,62 @@ export function pickFair(
   quotas: Record<string, TenantQuota>,
   free: number,
   now: Date = new Date(),
+  inFlightByClass: Record<string, number> = {},
 ): WaitingEntry[] {
   const held = new Map<string, number>(Object.entries(inFlightByTenant));
+  const heldClass = new Map<string, number>(Object.entries(inFlightByClass));
   const picked: WaitingEntry[] = [];
-  const lanes = new Map<number, WaitingEntry[]>();
+  // rank -> class (own, aged) -> tenant -> its candidates in order.
+  const lanes = new Map<
+    number,
+    { lane: Lane; own: Map<string, Placed[]>; aged: Map<string, Placed[]> }
+  >();
   for (const c of candidates) {
-    const rank = laneRank(effectiveLane(c.lane, secondsBetween(c.enqueuedAt, now)));
-    lanes.set(rank, [...(lanes.get(rank) ?? []), c]);
+    const { rank, since } = placeOf(c, now);
+    const { lane, aged } = classOf(c, now);
+    let entry = lanes.get(rank);
+    if (!entry) lanes.set(rank, (entry = { lane, own: new Map(), aged: new Map() }));
+    const queues = aged ? entry.aged : entry.own;
+    queues.set(c.tenant, [...(queues.get(c.tenant) ?? []), { e: c, since }]);
   }
-  for (const rank of [...lanes.keys()].sort((a, b) => a - b)) {
-    // Each tenant's queue within the lane, in the order given.
-    const queues = new Map<string, WaitingEntry[]>();
-    for (const c of lanes.get(rank) ?? []) {
-      queues.set(c.tenant, [...(queues.get(c.tenant) ?? []), c]);
-    }
-    while (picked.length < free) {
-      let best: { tenant: string; share: number; head: WaitingEntry } | undefined;
-      for (const [tenant, queue] of queues) {
-        const head = queue[0];
-        if (!head) continue;
-        const quota = quotaOf(quotas, tenant);
-        const now = held.get(tenant) ?? 0;
-        if (quota.maxInFlight !== undefined && now >= quota.maxInFlight) continue;
-        const share = now / quota.weight;
-        if (!best || share < best.share || (share === best.share && olderThan(head, best.head))) {
-          best = { tenant, share, head };
-        }
+  const eligible = (queues: Map<string, Placed[]>) => {
+    let best: { tenant: string; share: number; head: Placed } | undefined;
+    for (const [tenant, queue] of queues) {
+      const head = queue[0];
+      if (!head) continue;
+      const quota = quotaOf(quotas, tenant);
+      const holding = held.get(tenant) ?? 0;
+      if (quota.maxInFlight !== undefined && holding >= quota.maxInFlight) continue;
+      const share = holding / quota.weight;
+      if (!best || share < best.share || (share === best.share && byPlace(head, best.head) < 0)) {
+        best = { tenant, share, head };
       }
+    }
+    return best;
+  };
+  for (const rank of [...lanes.keys()].sort((a, b) => a - b)) {
+    const { lane, own, aged } = lanes.get(rank)!;
+    while (picked.length < free) {
+      const ownBest = eligible(own);
+      const agedBest = eligible(aged);
+      const ownShare = (heldClass.get(classKey(lane, false)) ?? 0) / CLASS_WEIGHTS.own;
+      const agedShare = (heldClass.get(classKey(lane, true)) ?? 0) / CLASS_WEIGHTS.aged;
+      const takeAged =
+        agedBest !== undefined &&
+        (!ownBest ||
+          agedShare < ownShare ||
+          (agedShare === ownShare && byPlace(agedBest.head, ownBest.head) < 0));
+      const best = takeAged ? agedBest : ownBest;
       if (!best) break;
-      picked.push(best.head);
-      queues.get(best.tenant)?.shift();
+      picked.push(best.head.e);
+      (takeAged ? aged : own).get(best.tenant)?.shift();
       held.set(best.tenant, (held.get(best.tenant) ?? 0) + 1);
+      const key = classKey(lane, takeAged);
+      heldClass.set(key, (heldClass.get(key) ?? 0) + 1);
     }
     if (picked.length >= free) break;
   }
   return picked;
-}
-
-function olderThan(a: WaitingEntry, b: WaitingEntry): boolean {
-  return (
-    a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.inferenceId < b.inferenceId)
-  );
 }
 
 /** Default head room: one job beyond what the instances run, so none idles between two jobs. */

@@ -43,7 +43,14 @@ export interface WaitingEntry {
 /** One place in the window: free, or held by a job handed to SageMaker. */
 export interface Slot {
   index: number;
-  holder?: { inferenceId: string; tenant: string; since: string };
+  holder?: {
+    inferenceId: string;
+    tenant: string;
+    since: string;
+    /** The lane it was handed over in, and whether aging had moved it there (pickFair's classes). */
+    lane?: Lane;
+    aged?: boolean;
+  };
 }
 
 /** Where a waiting job stands (GET /jobs/{id} while waiting). */

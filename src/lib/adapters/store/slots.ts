@@ -22,15 +22,20 @@ const BATCH_GET_KEYS = 100;
 /** Unprocessed keys (throttling) are asked for again, a few rounds at most. */
 const BATCH_GET_ROUNDS = 8;
 
-const HOLDER = { '#h': 'holder', '#t': 'tenant', '#s': 'since' };
+const HOLDER = { '#h': 'holder', '#t': 'tenant', '#s': 'since', '#l': 'lane', '#a': 'aged' };
 
 function slotOf(index: number, item: Record<string, AttributeValue> | undefined): Slot {
   const inferenceId = item?.holder?.S;
   if (!inferenceId) return { index };
-  return {
-    index,
-    holder: { inferenceId, tenant: item?.tenant?.S ?? '', since: item?.since?.S ?? '' },
+  const holder: NonNullable<Slot['holder']> = {
+    inferenceId,
+    tenant: item?.tenant?.S ?? '',
+    since: item?.since?.S ?? '',
   };
+  const lane = item?.lane?.S;
+  if (lane === 'high' || lane === 'normal' || lane === 'low') holder.lane = lane;
+  if (item?.aged?.BOOL !== undefined) holder.aged = item.aged.BOOL;
+  return { index, holder };
 }
 
 /**
@@ -67,21 +72,25 @@ export async function claimSlot(
   index: number,
   holder: NonNullable<Slot['holder']>,
 ): Promise<boolean> {
+  // A free slot has no class: the release removes it with the holder.
+  const set: [string, string, AttributeValue][] = [
+    ['#h', 'holder', { S: holder.inferenceId }],
+    ['#t', 'tenant', { S: holder.tenant }],
+    ['#s', 'since', { S: holder.since }],
+  ];
+  if (holder.lane) set.push(['#l', 'lane', { S: holder.lane }]);
+  if (holder.aged !== undefined) set.push(['#a', 'aged', { BOOL: holder.aged }]);
   try {
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.name,
         Key: slotKey(endpointName, index),
-        UpdateExpression: 'SET #h = :h, #t = :t, #s = :s',
+        UpdateExpression: `SET ${set.map(([n]) => `${n} = :${n.slice(1)}`).join(', ')}`,
         // Strict: not even the same job may claim a held slot again, or a dispatcher whose
         // dispatch then lost would release the slot its winner runs in.
         ConditionExpression: 'attribute_not_exists(#h)',
-        ExpressionAttributeNames: HOLDER,
-        ExpressionAttributeValues: {
-          ':h': { S: holder.inferenceId },
-          ':t': { S: holder.tenant },
-          ':s': { S: holder.since },
-        },
+        ExpressionAttributeNames: Object.fromEntries(set.map(([n, name]) => [n, name])),
+        ExpressionAttributeValues: Object.fromEntries(set.map(([n, , v]) => [`:${n.slice(1)}`, v])),
       }),
     );
     return true;
@@ -103,7 +112,7 @@ export async function releaseSlot(
       new UpdateItemCommand({
         TableName: t.name,
         Key: slotKey(endpointName, index),
-        UpdateExpression: 'REMOVE #h, #t, #s',
+        UpdateExpression: 'REMOVE #h, #t, #s, #l, #a',
         ConditionExpression: '#h = :h',
         ExpressionAttributeNames: HOLDER,
         ExpressionAttributeValues: { ':h': { S: inferenceId } },

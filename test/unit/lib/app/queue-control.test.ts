@@ -226,9 +226,29 @@ describe('dispatch round', () => {
     await w.submit('low', { priority: 'low' });
     w.clock.advance(301_000);
     await w.submit('normal');
-    // The low job waited past 300 s: it counts as normal now, and is the older.
+    // The low job waited past 300 s: it counts as normal now, and entered the normal lane first.
     await w.round();
     expect(w.invoked()).toEqual(['low']);
+  });
+
+  it('the jobs aged into a lane share a quarter of it while its own jobs wait', async () => {
+    const w = world({ admissionHeadroom: 4 });
+    w.capacity.instances.set(EP, 0);
+    for (const id of ['low1', 'low2', 'low3', 'low4']) await w.submit(id, { priority: 'low' });
+    w.clock.advance(301_000);
+    for (const id of ['n1', 'n2', 'n3', 'n4']) await w.submit(id);
+    // All four low jobs entered the normal lane before the normal ones; by place alone the four
+    // slots would be theirs. The first goes by place, then the lane's own jobs take their 3/4.
+    await w.round();
+    expect(w.invoked()).toEqual(['low1', 'n1', 'n2', 'n3']);
+    // Each slot records the class it was handed over in, which the next round counts.
+    const classes = [...w.queue.held.values()].map((h) => `${h.inferenceId}:${h.lane}:${h.aged}`);
+    expect(classes.sort()).toEqual([
+      'low1:normal:true',
+      'n1:normal:false',
+      'n2:normal:false',
+      'n3:normal:false',
+    ]);
   });
 
   it('sets RequestTTLSeconds from what is left of maxQueueSeconds, and a lease on the call', async () => {

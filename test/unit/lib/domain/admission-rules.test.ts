@@ -50,9 +50,99 @@ describe('effectiveLane (aging)', () => {
     // The low job waited past 420 s: it is high now, and older than the high one.
     expect(order.map((e) => e.inferenceId)).toEqual(['old-low', 'h', 'n']);
   });
+
+  it('puts an aged job at the back of its new lane: by when it entered it, not by its age', () => {
+    // The normal job waited 130 s: high for the last 10 s. The high job waited 20 s: it was in
+    // the high lane first, so it goes first, though the normal job is older.
+    const order = effectiveOrder(
+      [entry('aged-normal', 't', 'normal', 130), entry('h', 't', 'high', 20)],
+      NOW,
+    );
+    expect(order.map((e) => e.inferenceId)).toEqual(['h', 'aged-normal']);
+    // The same for a low job aged into normal (300 s) and into high (420 s).
+    expect(
+      effectiveOrder(
+        [entry('low-305', 't', 'low', 305), entry('n-10', 't', 'normal', 10)],
+        NOW,
+      ).map((e) => e.inferenceId),
+    ).toEqual(['n-10', 'low-305']);
+    expect(
+      effectiveOrder([entry('low-430', 't', 'low', 430), entry('h-5', 't', 'high', 5)], NOW).map(
+        (e) => e.inferenceId,
+      ),
+    ).toEqual(['low-430', 'h-5']);
+  });
 });
 
 describe('pickFair', () => {
+  const aged = (n: number) =>
+    Array.from({ length: n }, (_, i) => entry(`aged${i}`, 't', 'normal', 300 - i));
+  const own = (n: number) =>
+    Array.from({ length: n }, (_, i) => entry(`own${i}`, 't', 'high', 10 - i));
+  const ids = (picks: WaitingEntry[]) => picks.map((p) => p.inferenceId.replace(/\d+$/, ''));
+
+  it("gives the jobs aged into a lane a quarter of it, and the lane's own jobs three quarters", () => {
+    // Every aged job entered the high lane before every own one: by place alone all 4 would be
+    // aged. The classes share 3 to 1.
+    const picks = pickFair(effectiveOrder([...aged(8), ...own(8)], NOW), {}, {}, 4, NOW);
+    expect(ids(picks).sort()).toEqual(['aged', 'own', 'own', 'own']);
+    // Counting what each class holds already: 3 own in flight, so the next slot is aged.
+    expect(
+      ids(
+        pickFair(effectiveOrder([...aged(2), ...own(2)], NOW), {}, {}, 1, NOW, { 'high#own': 3 }),
+      ),
+    ).toEqual(['aged']);
+    // And 1 aged in flight, none own: the next three are own.
+    expect(
+      ids(
+        pickFair(effectiveOrder([...aged(4), ...own(4)], NOW), {}, {}, 3, NOW, { 'high#aged': 1 }),
+      ),
+    ).toEqual(['own', 'own', 'own']);
+  });
+
+  it('lets either class take what the other leaves', () => {
+    expect(ids(pickFair(effectiveOrder(aged(5), NOW), {}, {}, 4, NOW, { 'high#aged': 9 }))).toEqual(
+      ['aged', 'aged', 'aged', 'aged'],
+    );
+    expect(ids(pickFair(effectiveOrder(own(5), NOW), {}, {}, 4, NOW, { 'high#own': 9 }))).toEqual([
+      'own',
+      'own',
+      'own',
+      'own',
+    ]);
+  });
+
+  it('keeps the classes at 3 to 1 while both have candidates left (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(6),
+        fc.nat(6),
+        fc.integer({ min: 1, max: 12 }),
+        (heldOwn, heldAged, free) => {
+          const picks = pickFair(
+            effectiveOrder([...aged(20), ...own(20)], NOW),
+            {},
+            {},
+            free,
+            NOW,
+            {
+              'high#own': heldOwn,
+              'high#aged': heldAged,
+            },
+          );
+          expect(picks).toHaveLength(free);
+          const o = heldOwn + picks.filter((p) => p.lane === 'high').length;
+          const a = heldAged + picks.filter((p) => p.lane === 'normal').length;
+          // Max-min: each pick went to the class further below its share, so at the end the
+          // shares differ by at most one pick's worth, unless a class started above it.
+          if (heldOwn / 3 <= heldAged + 1 && heldAged <= heldOwn / 3 + 1) {
+            expect(Math.abs(o / 3 - a)).toBeLessThanOrEqual(1);
+          }
+        },
+      ),
+    );
+  });
+
   it('serves a more urgent lane first, whatever the tenants', () => {
     const picks = pickFair(
       effectiveOrder([entry('n1', 'a', 'normal', 5), entry('h1', 'b', 'high', 1)], NOW),
