@@ -43,6 +43,8 @@ const collect = (text: string) => {
 };
 const run = `console-${Date.now().toString(36)}`;
 const cancelId = `${run}-cancel`;
+/** The batch cancelled from its page (its end is checked at a phone's width). */
+let cancelledBatch = '';
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
@@ -193,14 +195,19 @@ describe('the console in a browser', () => {
     await shot(page, 'image');
   }, 120_000);
 
-  it('cancels a running job from its page: Cancel requested on the timeline', async () => {
-    // Admission is off on the shared sandbox: the job is with the model at once, so the cancel
-    // marks it and it ends CANCELLED when the model answers (checked at a phone's width below).
+  it('cancels a running job and a running batch from their pages', async () => {
+    // Admission is off on the shared sandbox: a job is with the model at once, so a cancel marks
+    // it and it ends CANCELLED when the model answers (checked at a phone's width below). The
+    // delays hold the shared endpoint's two workers for 8 s, not longer.
     await api.submit('1,2\n', {
       contentType: 'text/csv',
       inferenceId: cancelId,
-      customAttributes: 'delay_ms=12000',
+      customAttributes: 'delay_ms=8000',
     });
+    const batch = await api.submitBatch([
+      { body: '1,1\n', contentType: 'text/csv', customAttributes: 'delay_ms=8000' },
+    ]);
+    cancelledBatch = batch.batchId;
     await page.goto(consoleUrl(`#/jobs/${cancelId}`));
     const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
     await cancel.waitFor(WAIT);
@@ -216,6 +223,12 @@ describe('the console in a browser', () => {
     expect((await api.get(cancelId)).cancelRequested).toBe(true);
     await accessible(page, 'a cancel requested');
     await shot(page, 'cancel-requested');
+
+    // Its line submitted (with the model) before the cancel, so it ends cancelled.
+    await expect.poll(async () => (await api.batch(batch.batchId)).counts.submitted, WAIT).toBe(1);
+    await page.goto(consoleUrl(`#/batches/${batch.batchId}`));
+    await page.getByRole('button', { name: 'Cancel the batch' }).click();
+    await page.getByRole('button', { name: 'Cancel sent' }).waitFor(WAIT);
   }, 120_000);
 
   it('shows a failed job’s reason and body, and retries it from the keyboard', async () => {
@@ -309,7 +322,6 @@ describe('the console in a browser', () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     phone.on('pageerror', (e) => pageErrors.push(e.message));
-    const batch = await api.submitBatch([{ body: '5,6\n', contentType: 'text/csv' }]);
     const views: [string, string, () => Promise<unknown>][] = [
       [
         'jobs',
@@ -326,8 +338,12 @@ describe('the console in a browser', () => {
       ],
       [
         'batch',
-        `#/batches/${batch.batchId}`,
-        () => phone.getByRole('link', { name: 'Download the results manifest' }).waitFor(WAIT),
+        `#/batches/${cancelledBatch}`,
+        async () => {
+          await phone.getByRole('link', { name: 'Download the results manifest' }).waitFor(WAIT);
+          expect(await phone.locator('.count-cancelled dd').textContent()).toBe('1');
+          expect(await phone.getByRole('button', { name: /^Cancel/ }).count()).toBe(0);
+        },
       ],
       ['batches', '#/batches', () => phone.getByLabel('Batch id').waitFor(WAIT)],
       ['submit', '#/submit', () => phone.locator('#file-input').waitFor(WAIT)],
