@@ -161,10 +161,12 @@ describe('queue control with admission on (one instance, one job at a time)', ()
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    // Two jobs fill the window (2): the instance runs the long one, the other waits for it there;
-    // the next ones wait in the stack's lanes.
-    expect(await submit('qc-hold-1', { customAttributes: 'delay_ms=20000' })).toBe(202);
-    expect(await submit('qc-hold-2', { tenant: 'team-a' })).toBe(202);
+    // Two long jobs fill the window (2): the instance runs one (whichever it takes first), the
+    // other waits behind it there, so the window stays full for 20 s at least; the next jobs wait
+    // in the stack's lanes.
+    const hold = { customAttributes: 'delay_ms=20000' };
+    expect(await submit('qc-hold-1', hold)).toBe(202);
+    expect(await submit('qc-hold-2', { ...hold, tenant: 'team-a' })).toBe(202);
     await waitFor(async () => (invoked('qc-hold-1') && invoked('qc-hold-2') ? true : undefined), {
       timeoutMs: 60_000,
       what: 'both holding jobs handed to the local endpoint',
@@ -218,6 +220,14 @@ describe('queue control with admission on (one instance, one job at a time)', ()
     await accessible(page, 'a job cancelled while waiting');
     await page.screenshot({ path: join(OUT, 'cancelled-waiting.png'), fullPage: true });
     expect((await job('qc-wait')).status).toBe('CANCELLED');
+
+    // The first test's expired job: on its page and under its status in the list.
+    await page.goto(`${api()}/console#/jobs/q-expire`);
+    await page
+      .locator('.timeline li', { hasText: 'Expired: not handed to SageMaker within 10 s' })
+      .waitFor(wait);
+    await page.goto(`${api()}/console#/jobs?status=EXPIRED`);
+    await page.getByRole('link', { name: 'q-expire', exact: true }).waitFor(wait);
     expect(errors).toEqual([]);
 
     // The rest run on their own once a slot frees; the file does not wait for them (the sandbox's
