@@ -272,10 +272,16 @@ export class JobsClient {
     return this.json<QueueView>(res, 'GET /queue');
   }
 
-  /** GET /activity?minutes=: endings per minute and submit-to-result p50/p99 (1..180 minutes). */
-  async getActivity(opts: { minutes?: number } = {}): Promise<ActivityView> {
+  /**
+   * GET /activity?minutes=: endings per minute and submit-to-result p50/p99 (1..180 minutes),
+   * summed over the stack's endpoints, or of `endpoint` alone.
+   */
+  async getActivity(opts: { minutes?: number; endpoint?: string } = {}): Promise<ActivityView> {
     const res = await this.call('GET', '/activity', [200], {
-      query: { minutes: opts.minutes === undefined ? undefined : String(opts.minutes) },
+      query: {
+        minutes: opts.minutes === undefined ? undefined : String(opts.minutes),
+        endpoint: opts.endpoint,
+      },
     });
     return this.json<ActivityView>(res, 'GET /activity');
   }

@@ -9,7 +9,8 @@ import { launchChromium } from './chromium.ts';
 /*
  * `npm run console:screenshot`: the README's picture of the console, made from a sandbox of its
  * own (free ports, in memory) with a few jobs of each kind: docs/console.png, at 1280x800.
- * `-- <folder>` writes every view there instead (jobs, job, failed job, batch, phone width).
+ * `-- <folder>` writes every view there instead (jobs, job, failed job, batch, submit, queue,
+ * phone width).
  */
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -88,6 +89,10 @@ try {
   await page.goto(`${sandbox.apiUrl}/console#/submit`);
   await page.locator('.dropzone').waitFor();
   await shot('submit');
+  // This sandbox runs with admission off (the default): the queue view says so.
+  await page.goto(`${sandbox.apiUrl}/console#/queue`);
+  await page.getByTestId('admission-off').waitFor();
+  await shot('queue');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${sandbox.apiUrl}/console#/jobs`);
   await page.getByRole('link', { name: `crash-${run}` }).waitFor();

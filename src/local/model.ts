@@ -42,7 +42,9 @@ function scoreCsv(text: string): number[] {
 
 /**
  * text/csv: one score per row (the logistic of the row's mean), CSV or JSON by `accept`.
- * application/json: an object derived from the input. Anything else: its size and SHA-256.
+ * application/json: an object derived from the input. An image asked back in its own type
+ * (`accept` = its Content-Type): the image itself, so a client has an image result to show.
+ * Anything else: its size and SHA-256.
  * A body of exactly `FAIL` fails the way a crashing model container does.
  */
 export function runModel(
@@ -87,6 +89,9 @@ export function runModel(
       score: round(logistic(mean)),
     };
     return { body: Buffer.from(JSON.stringify(result)), contentType: 'application/json' };
+  }
+  if (type.startsWith('image/') && mediaType(accept) === type) {
+    return { body: input, contentType: type };
   }
   const sha256 = createHash('sha256').update(input).digest('hex');
   return {

@@ -1,6 +1,7 @@
 import axe from 'axe-core';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncJobsClient } from '../../src/client/index.ts';
@@ -41,6 +42,9 @@ const collect = (text: string) => {
   if (!text.startsWith('Failed to load resource')) pageErrors.push(text);
 };
 const run = `console-${Date.now().toString(36)}`;
+const cancelId = `${run}-cancel`;
+/** The batch cancelled from its page (its end is checked at a phone's width). */
+let cancelledBatch = '';
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
@@ -79,6 +83,29 @@ async function accessible(p: Page, name: string): Promise<void> {
 
 async function shot(p: Page, name: string): Promise<void> {
   await p.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+/** A PNG of `width` x `height` pixels of one colour (chunks as the PNG spec lays them out). */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from('0a58ca'.repeat(width), 'hex')]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Nothing wider than the window: no sideways scrolling at this width. */
@@ -139,6 +166,69 @@ describe('the console in a browser', () => {
     ]);
     await accessible(page, 'a completed job');
     await shot(page, 'job');
+  }, 120_000);
+
+  it('previews an image result inline', async () => {
+    // The demo model answers an image asked back in its own type with the image (model.ts).
+    const id = `${run}-image`;
+    await api.submit(png(40, 30), {
+      contentType: 'image/png',
+      accept: 'image/png',
+      inferenceId: id,
+    });
+    await page.goto(consoleUrl(`#/jobs/${id}`));
+    const img = page.locator('.preview img.result-image');
+    await img.waitFor(WAIT);
+    // Decoded by the browser from the blob: URL the page made (CSP img-src blob:).
+    await expect
+      .poll(
+        () =>
+          img.evaluate((el) => {
+            const image = el as unknown as { naturalWidth: number; naturalHeight: number };
+            return [image.naturalWidth, image.naturalHeight];
+          }),
+        WAIT,
+      )
+      .toEqual([40, 30]);
+    expect(await img.getAttribute('src')).toMatch(/^blob:/);
+    await accessible(page, 'an image result');
+    await shot(page, 'image');
+  }, 120_000);
+
+  it('cancels a running job and a running batch from their pages', async () => {
+    // Admission is off on the shared sandbox: a job is with the model at once, so a cancel marks
+    // it and it ends CANCELLED when the model answers (checked at a phone's width below). The
+    // delays hold the shared endpoint's two workers for 8 s, not longer.
+    await api.submit('1,2\n', {
+      contentType: 'text/csv',
+      inferenceId: cancelId,
+      customAttributes: 'delay_ms=8000',
+    });
+    const batch = await api.submitBatch([
+      { body: '1,1\n', contentType: 'text/csv', customAttributes: 'delay_ms=8000' },
+    ]);
+    cancelledBatch = batch.batchId;
+    await page.goto(consoleUrl(`#/jobs/${cancelId}`));
+    const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.waitFor(WAIT);
+    expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await cancel.click();
+    await page
+      .locator('.timeline li', {
+        hasText: 'Cancel requested: it ends Cancelled when SageMaker answers',
+      })
+      .waitFor(WAIT);
+    await page.getByText('Cancel requested: SageMaker has it and cannot stop it').waitFor(WAIT);
+    expect(await cancel.count()).toBe(0);
+    expect((await api.get(cancelId)).cancelRequested).toBe(true);
+    await accessible(page, 'a cancel requested');
+    await shot(page, 'cancel-requested');
+
+    // Its line submitted (with the model) before the cancel, so it ends cancelled.
+    await expect.poll(async () => (await api.batch(batch.batchId)).counts.submitted, WAIT).toBe(1);
+    await page.goto(consoleUrl(`#/batches/${batch.batchId}`));
+    await page.getByRole('button', { name: 'Cancel the batch' }).click();
+    await page.getByRole('button', { name: 'Cancel sent' }).waitFor(WAIT);
   }, 120_000);
 
   it('shows a failed job’s reason and body, and retries it from the keyboard', async () => {
@@ -202,23 +292,98 @@ describe('the console in a browser', () => {
     await page.getByRole('heading', { name: `${run}-csv`, level: 1 }).waitFor(WAIT);
   }, 120_000);
 
-  it('reads at a phone’s width', async () => {
+  it('narrows the list and the activity to one endpoint with ?endpoint=', async () => {
+    // The sandbox has one endpoint (demo-endpoint): the filter shows once one is chosen.
+    await page.goto(consoleUrl(`#/jobs?q=${run}-csv&endpoint=other-endpoint`));
+    const filter = page.getByLabel('Endpoint');
+    await filter.waitFor(WAIT);
+    await page.getByText('0 jobs, newest first').waitFor(WAIT);
+    await filter.selectOption('demo-endpoint');
+    await page.getByRole('link', { name: `${run}-csv`, exact: true }).waitFor(WAIT);
+    expect(page.url()).toContain('endpoint=demo-endpoint');
+    await filter.selectOption('');
+    await expect.poll(() => page.url(), WAIT).not.toContain('endpoint=');
+    await page.goto(consoleUrl('#/activity?endpoint=demo-endpoint'));
+    await page.getByText('The last hour, minute by minute, over demo-endpoint.').waitFor(WAIT);
+    expect(await page.getByLabel('Endpoint').inputValue()).toBe('demo-endpoint');
+  }, 120_000);
+
+  it('says the queue view is empty because admission is off', async () => {
+    await page.goto(consoleUrl('#/jobs'));
+    await page.getByRole('link', { name: 'Queue', exact: true }).click();
+    await page.waitForURL('**/console#/queue', WAIT);
+    await page.getByTestId('admission-off').waitFor(WAIT);
+    await page.getByText('Queue control is off on this stack').waitFor();
+    await accessible(page, 'the queue, admission off');
+    await shot(page, 'queue-off');
+  }, 120_000);
+
+  it('reads at a phone’s width: every view, axe-clean, nothing wider than the window', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
+    phone.on('pageerror', (e) => pageErrors.push(e.message));
+    const views: [string, string, () => Promise<unknown>][] = [
+      [
+        'jobs',
+        '#/jobs',
+        () => phone.getByRole('link', { name: `${run}-csv`, exact: true }).waitFor(WAIT),
+      ],
+      ['job', `#/jobs/${run}-csv`, () => phone.locator('.preview table').waitFor(WAIT)],
+      ['failed', `#/jobs/${run}-fail`, () => phone.locator('.failure-body').waitFor(WAIT)],
+      ['image', `#/jobs/${run}-image`, () => phone.locator('.result-image').waitFor(WAIT)],
+      [
+        'cancelled',
+        `#/jobs/${cancelId}`,
+        () => phone.locator('.summary .status', { hasText: 'Cancelled' }).waitFor(WAIT),
+      ],
+      [
+        'batch',
+        `#/batches/${cancelledBatch}`,
+        async () => {
+          await phone.getByRole('link', { name: 'Download the results manifest' }).waitFor(WAIT);
+          expect(await phone.locator('.count-cancelled dd').textContent()).toBe('1');
+          expect(await phone.getByRole('button', { name: /^Cancel/ }).count()).toBe(0);
+        },
+      ],
+      ['batches', '#/batches', () => phone.getByLabel('Batch id').waitFor(WAIT)],
+      ['submit', '#/submit', () => phone.locator('#file-input').waitFor(WAIT)],
+      ['queue', '#/queue', () => phone.getByTestId('admission-off').waitFor(WAIT)],
+      [
+        'activity',
+        '#/activity',
+        () => phone.getByTestId('times-plot').locator('canvas').waitFor(WAIT),
+      ],
+    ];
     try {
-      await phone.goto(consoleUrl('#/jobs'));
-      await phone.getByRole('link', { name: `${run}-csv`, exact: true }).waitFor(WAIT);
-      await fitsWidth(phone);
-      await accessible(phone, 'the jobs list at a phone width');
-      await shot(phone, 'jobs-phone');
-      await phone.goto(consoleUrl(`#/jobs/${run}-fail`));
-      await phone.locator('.failure-body').waitFor(WAIT);
-      await fitsWidth(phone);
-      await shot(phone, 'failed-phone');
+      for (const [name, hash, ready] of views) {
+        await phone.goto(consoleUrl(hash));
+        await ready();
+        await fitsWidth(phone);
+        await accessible(phone, `${name} at a phone width`);
+        await shot(phone, `${name}-phone`);
+      }
+      // The charts follow the window: each canvas inside it, none left at a desktop width.
+      for (const id of ['endings-plot', 'times-plot']) {
+        const width = await phone
+          .getByTestId(id)
+          .locator('canvas')
+          .evaluate((c) => c.getBoundingClientRect().width);
+        expect(width, id).toBeLessThanOrEqual(390);
+      }
+      // The cancelled job is under its status in the list's filter.
+      await phone.goto(consoleUrl(`#/jobs?status=CANCELLED&q=${cancelId}`));
+      await phone.getByRole('link', { name: cancelId, exact: true }).waitFor(WAIT);
+      expect(await phone.getByLabel('Status').inputValue()).toBe('CANCELLED');
+      await phone.goto(consoleUrl(`#/jobs/${cancelId}`));
+      await phone
+        .locator('.timeline li', {
+          hasText: 'Cancelled (SageMaker ran it; its result was not kept)',
+        })
+        .waitFor(WAIT);
     } finally {
       await phone.close();
     }
-  }, 120_000);
+  }, 180_000);
 
   it('works through async-jobs console: the API forwarded, a large file through an upload URL', async () => {
     const proxy: ConsoleProxy = await startConsoleProxy({ api: sandbox.apiUrl });

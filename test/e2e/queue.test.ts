@@ -1,4 +1,10 @@
+import axe from 'axe-core';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../src/console/chromium.ts';
+import { PROJECT_DIR } from '../../src/local/paths.ts';
 import type { Sandbox } from '../../src/local/sandbox.ts';
 import { waitFor } from '../support/lambda.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
@@ -7,16 +13,22 @@ import { startTestSandbox } from '../support/sandbox.ts';
  * Queue control end to end (docs/queue.md): a sandbox of its own with admission on, one instance
  * running one job at a time (window: 1 x 1 + head room 1), driven over HTTP. Whether the model
  * was handed a job is read from the local runtime's own log line for each request it accepted.
+ * The console's queue view and a waiting job's page are driven in Chromium against this sandbox
+ * (the shared one runs with admission off), one browser for the file.
  */
 
 let sandbox: Sandbox | undefined;
+let browser: Browser | undefined;
 const lines: string[] = [];
+/** Screenshots beside console.test.ts's (test-output/ is ignored by git). */
+const OUT = join(PROJECT_DIR, 'test-output', 'console');
 
 beforeAll(async () => {
   sandbox = await startTestSandbox(lines, { admission: 'on', concurrency: 1 });
 }, 180_000);
 
 afterAll(async () => {
+  await browser?.close();
   await sandbox?.close();
 });
 
@@ -141,4 +153,97 @@ describe('queue control with admission on (one instance, one job at a time)', ()
       'q-hold-1',
     ]);
   }, 240_000);
+
+  it('shows the queue in the console: lanes, tenants and the window; a waiting job cancelled from its page', async () => {
+    await mkdir(OUT, { recursive: true });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // Two long jobs fill the window (2): the instance runs one (whichever it takes first), the
+    // other waits behind it there, so the window stays full for 20 s at least; the next jobs wait
+    // in the stack's lanes.
+    const hold = { customAttributes: 'delay_ms=20000' };
+    expect(await submit('qc-hold-1', hold)).toBe(202);
+    expect(await submit('qc-hold-2', { ...hold, tenant: 'team-a' })).toBe(202);
+    await waitFor(async () => (invoked('qc-hold-1') && invoked('qc-hold-2') ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'both holding jobs handed to the local endpoint',
+    });
+    expect(await submit('qc-wait', { priority: 'normal' })).toBe(202);
+    expect(await submit('qc-wait-low', { priority: 'low', tenant: 'team-a' })).toBe(202);
+    const wait = { timeout: 60_000 };
+
+    await page.goto(`${api()}/console#/queue`);
+    await page.getByRole('heading', { name: 'demo-endpoint', level: 2 }).waitFor(wait);
+    // The snapshot of a round after both submits (each wakes the dispatcher), read again every 5 s.
+    const depth = (lane: string) => page.locator(`tr[data-lane="${lane}"] td`).first();
+    await expect.poll(() => depth('normal').textContent(), wait).toBe('1');
+    await expect.poll(() => depth('low').textContent(), wait).toBe('1');
+    expect(await depth('high').textContent()).toBe('0');
+    await page
+      .getByText(/^Window 2 = 1 instance in service x 1 per instance \+ 1 head room/)
+      .waitFor();
+    const tenants = page.locator('table.tenants tbody tr');
+    await expect
+      .poll(() => tenants.allTextContents(), wait)
+      .toEqual(expect.arrayContaining(['default1', 'team-a1']));
+    await accessible(page, 'the queue');
+    await page.screenshot({ path: join(OUT, 'queue-data.png'), fullPage: true });
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${api()}/console#/queue`);
+      await phone.locator('tr[data-lane="normal"] td').first().waitFor(wait);
+      const [scroll, inner] = (await phone.evaluate(
+        '[document.documentElement.scrollWidth, window.innerWidth]',
+      )) as [number, number];
+      expect(scroll).toBeLessThanOrEqual(inner);
+      await accessible(phone, 'the queue at a phone width');
+      await phone.screenshot({ path: join(OUT, 'queue-data-phone.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+
+    // A waiting job's page: its place, then Cancel: CANCELLED at once, never handed over.
+    await page.goto(`${api()}/console#/jobs/qc-wait`);
+    await page
+      .locator('.place', { hasText: /^Waiting in the normal lane: position 1, 0 jobs ahead/ })
+      .waitFor(wait);
+    await page.locator('.timeline li', { hasText: 'Expires unless handed over by' }).waitFor(wait);
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.locator('.summary .status', { hasText: 'Cancelled' }).waitFor(wait);
+    await page
+      .locator('.timeline li', { hasText: 'Cancelled before it reached SageMaker' })
+      .waitFor(wait);
+    await accessible(page, 'a job cancelled while waiting');
+    await page.screenshot({ path: join(OUT, 'cancelled-waiting.png'), fullPage: true });
+    expect((await job('qc-wait')).status).toBe('CANCELLED');
+
+    // The first test's expired job: on its page and under its status in the list.
+    await page.goto(`${api()}/console#/jobs/q-expire`);
+    await page
+      .locator('.timeline li', { hasText: 'Expired: not handed to SageMaker within 10 s' })
+      .waitFor(wait);
+    await page.goto(`${api()}/console#/jobs?status=EXPIRED`);
+    await page.getByRole('link', { name: 'q-expire', exact: true }).waitFor(wait);
+    expect(errors).toEqual([]);
+
+    // The rest run on their own once a slot frees; the file does not wait for them (the sandbox's
+    // close aborts the model's delay).
+    expect(invoked('qc-wait')).toBe(false);
+  }, 180_000);
 });
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function accessible(p: Page, name: string): Promise<void> {
+  await p.evaluate(axe.source);
+  const result = (await p.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as {
+    violations: { id: string; impact?: string; nodes: { target: string[] }[] }[];
+  };
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, `axe on ${name}`).toEqual([]);
+}

@@ -614,7 +614,7 @@ describe('every documented answer, from the real handlers', () => {
     }
   });
 
-  it('GET /activity: 200 with one point per minute, 400 for minutes out of 1..180', async () => {
+  it('GET /activity: 200 with one point per minute, 400 for minutes out of 1..180 or an unknown endpoint', async () => {
     const view = json(conforms(ACTIVITY, await call('GET', '/activity'), 200));
     expect(view.minutes).toHaveLength(60);
     expect(view.endpoints).toEqual(['demo-endpoint']);
@@ -622,6 +622,11 @@ describe('every documented answer, from the real handlers', () => {
     expect(short.minutes).toHaveLength(3);
     conforms(ACTIVITY, await call('GET', '/activity?minutes=181'), 400);
     conforms(ACTIVITY, await call('GET', '/activity?minutes=0'), 400);
+    const one = json(
+      conforms(ACTIVITY, await call('GET', '/activity?endpoint=demo-endpoint'), 200),
+    );
+    expect(one.endpoints).toEqual(['demo-endpoint']);
+    conforms(ACTIVITY, await call('GET', '/activity?endpoint=other-endpoint'), 400);
   });
 
   it('GET routes: 503 with Retry-After when DynamoDB is down', async () => {

@@ -3,6 +3,8 @@ import uPlot, { type AlignedData, type Options } from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ActivityView as Activity } from '../../client/browser.ts';
 import { api, usePoll } from './api.ts';
+import { EndpointFilter } from './endpoint.tsx';
+import { hrefOf } from './format.ts';
 
 /*
  * GET /activity as two charts (uPlot, on canvas): endings per minute by status, and
@@ -17,6 +19,8 @@ const MINUTES = 60;
 interface Series {
   label: string;
   stroke: string;
+  /** Dots on the values: a minute alone between empty ones has no line to show it. */
+  points?: boolean;
   values: (m: Activity['minutes'][number]) => number | null;
 }
 
@@ -28,8 +32,8 @@ const COUNT_SERIES: Series[] = [
 ];
 
 const TIME_SERIES: Series[] = [
-  { label: 'p50 (ms)', stroke: '#0a58ca', values: (m) => m.p50Ms },
-  { label: 'p99 (ms)', stroke: '#8250df', values: (m) => m.p99Ms },
+  { label: 'p50 (ms)', stroke: '#0a58ca', points: true, values: (m) => m.p50Ms },
+  { label: 'p99 (ms)', stroke: '#8250df', points: true, values: (m) => m.p99Ms },
 ];
 
 function dataOf(view: Activity, series: Series[]): AlignedData {
@@ -64,7 +68,13 @@ function Chart({
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
       series: [
         {},
-        ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false })),
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 2,
+          spanGaps: false,
+          ...(s.points ? { points: { show: true, size: 6, fill: s.stroke } } : {}),
+        })),
       ],
       axes: [{}, { size: 60 }],
     };
@@ -118,12 +128,16 @@ function latest(view: Activity, pick: (m: Activity['minutes'][number]) => number
   return null;
 }
 
-export function ActivityView() {
-  const activity = usePoll(() => api.getActivity({ minutes: MINUTES }), [], 10_000);
+/** The stack's endpoints as an unfiltered read named them, for the filter once one is chosen. */
+const seenEndpoints = new Set<string>();
+
+export function ActivityView({ endpoint }: { endpoint?: string }) {
+  const activity = usePoll(() => api.getActivity({ minutes: MINUTES, endpoint }), [], 10_000);
   const view = activity.data;
   const errorPct = view ? Math.round(view.percentileError * 1000) / 10 : undefined;
   const p50 = view ? latest(view, (m) => m.p50Ms) : null;
   const p99 = view ? latest(view, (m) => m.p99Ms) : null;
+  if (view && !endpoint) for (const e of view.endpoints) seenEndpoints.add(e);
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title" tabIndex={-1}>
@@ -133,6 +147,13 @@ export function ActivityView() {
         The last hour, minute by minute, over {view ? view.endpoints.join(', ') : 'the endpoints'}.
         Percentiles are within {errorPct ?? '...'}% of the true time (a log-scale histogram).
       </p>
+      <div class="filters">
+        <EndpointFilter
+          known={[...seenEndpoints, ...(view?.endpoints ?? [])]}
+          value={endpoint}
+          onChange={(e) => (location.hash = hrefOf({ view: 'activity', endpoint: e }))}
+        />
+      </div>
       {activity.error && (
         <p class="error" role="alert">
           {activity.error}
@@ -161,35 +182,37 @@ export function ActivityView() {
           />
           <details>
             <summary>The figures as a table</summary>
-            <table class="activity-table">
-              <caption>Endings and submit-to-result per minute (UTC)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Minute</th>
-                  <th scope="col">Completed</th>
-                  <th scope="col">Failed</th>
-                  <th scope="col">Expired</th>
-                  <th scope="col">Cancelled</th>
-                  <th scope="col">p50 ms</th>
-                  <th scope="col">p99 ms</th>
-                </tr>
-              </thead>
-              <tbody>
-                {view.minutes
-                  .filter((m) => m.completed + m.failed + m.expired + m.cancelled > 0)
-                  .map((m) => (
-                    <tr key={m.at}>
-                      <th scope="row">{m.at.slice(11, 16)}</th>
-                      <td>{m.completed}</td>
-                      <td>{m.failed}</td>
-                      <td>{m.expired}</td>
-                      <td>{m.cancelled}</td>
-                      <td>{m.p50Ms ?? '-'}</td>
-                      <td>{m.p99Ms ?? '-'}</td>
-                    </tr>
-                  ))}
-              </tbody>
-            </table>
+            <div class="table-wrap">
+              <table class="activity-table">
+                <caption>Endings and submit-to-result per minute (UTC)</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Minute</th>
+                    <th scope="col">Completed</th>
+                    <th scope="col">Failed</th>
+                    <th scope="col">Expired</th>
+                    <th scope="col">Cancelled</th>
+                    <th scope="col">p50 ms</th>
+                    <th scope="col">p99 ms</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {view.minutes
+                    .filter((m) => m.completed + m.failed + m.expired + m.cancelled > 0)
+                    .map((m) => (
+                      <tr key={m.at}>
+                        <th scope="row">{m.at.slice(11, 16)}</th>
+                        <td>{m.completed}</td>
+                        <td>{m.failed}</td>
+                        <td>{m.expired}</td>
+                        <td>{m.cancelled}</td>
+                        <td>{m.p50Ms ?? '-'}</td>
+                        <td>{m.p99Ms ?? '-'}</td>
+                      </tr>
+                    ))}
+                </tbody>
+              </table>
+            </div>
           </details>
         </>
       )}

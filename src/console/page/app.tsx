@@ -4,6 +4,7 @@ import { ActivityView } from './activity.tsx';
 import { BatchView, BatchesView } from './batch.tsx';
 import { JobView } from './job.tsx';
 import { JobsView } from './jobs.tsx';
+import { QueueView } from './queue.tsx';
 import { SubmitView } from './submit.tsx';
 
 /*
@@ -28,6 +29,7 @@ const TITLES: Record<Route['view'], string> = {
   batch: 'Batch',
   submit: 'Submit',
   activity: 'Activity',
+  queue: 'Queue',
 };
 
 function Nav({ route }: { route: Route }) {
@@ -40,6 +42,9 @@ function Nav({ route }: { route: Route }) {
       </a>
       <a href="#/batches" aria-current={current(['batches', 'batch'])}>
         Batches
+      </a>
+      <a href="#/queue" aria-current={current(['queue'])}>
+        Queue
       </a>
       <a href="#/activity" aria-current={current(['activity'])}>
         Activity
@@ -86,7 +91,8 @@ export function App() {
         {route.view === 'batches' && <BatchesView key={key} />}
         {route.view === 'batch' && <BatchView key={key} id={route.id} />}
         {route.view === 'submit' && <SubmitView key={key} />}
-        {route.view === 'activity' && <ActivityView key={key} />}
+        {route.view === 'activity' && <ActivityView key={key} endpoint={route.endpoint} />}
+        {route.view === 'queue' && <QueueView key={key} endpoint={route.endpoint} />}
       </main>
     </>
   );

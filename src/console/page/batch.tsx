@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { BatchRecord } from '../../client/browser.ts';
-import { api, usePoll } from './api.ts';
+import { api, messageOf, usePoll } from './api.ts';
 import { formatSpan, formatTime, hrefOf } from './format.ts';
 import { Status } from './status.tsx';
 
@@ -39,9 +39,46 @@ const COUNTS: { key: keyof BatchRecord['counts']; label: string }[] = [
   { key: 'inProgress', label: 'In progress' },
   { key: 'completed', label: 'Completed' },
   { key: 'failed', label: 'Failed' },
+  { key: 'cancelled', label: 'Cancelled' },
+  { key: 'expired', label: 'Expired' },
   { key: 'refused', label: 'Refused' },
   { key: 'pending', label: 'Pending' },
 ];
+
+/** POST /batches/{id}/cancel while the batch runs: its unended jobs and its lines not yet sent. */
+function CancelBatch({ batch, onDone }: { batch: BatchRecord; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [state, setState] = useState<{ sent?: boolean; error?: string }>({});
+  if (batch.state === 'COMPLETED') return null;
+  return (
+    <div class="actions">
+      <button
+        type="button"
+        class="danger"
+        disabled={busy || state.sent}
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await api.cancelBatch(batch.batchId);
+            setState({ sent: true });
+          } catch (err) {
+            setState({ error: messageOf(err) });
+          } finally {
+            setBusy(false);
+            onDone();
+          }
+        }}
+      >
+        {busy ? 'Cancelling ...' : state.sent ? 'Cancel sent' : 'Cancel the batch'}
+      </button>
+      {state.error && (
+        <p class="error" role="alert">
+          Cancel refused: {state.error}
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function BatchView({ id }: { id: string }) {
   const batch = usePoll(
@@ -72,6 +109,7 @@ export function BatchView({ id }: { id: string }) {
             <Status status={b.state} /> created {formatTime(b.createdAt)}
             {b.finishedAt && <span>, finished after {formatSpan(b.createdAt, b.finishedAt)}</span>}
           </p>
+          <CancelBatch batch={b} onDone={batch.refresh} />
           <div class="progress-row">
             <progress
               id="batch-progress"

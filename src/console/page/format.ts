@@ -5,23 +5,36 @@ import type { JobRecord, JobStatus, ListedJob } from '../../client/browser.ts';
  * tests run them in Node (test/unit/console/format.test.ts).
  */
 
-export const STATUSES: readonly JobStatus[] = ['IN_PROGRESS', 'COMPLETED', 'FAILED'];
+export const STATUSES: readonly JobStatus[] = [
+  'IN_PROGRESS',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'EXPIRED',
+];
 
 export const STATUS_LABEL: Record<string, string> = {
   IN_PROGRESS: 'In progress',
   COMPLETED: 'Completed',
   FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
+  EXPIRED: 'Expired',
   EXPANDING: 'Expanding',
 };
 
-/** Where the page is: `#/jobs`, `#/jobs/<id>`, `#/batches`, `#/batches/<id>`, `#/submit`. */
+/**
+ * Where the page is: `#/jobs`, `#/jobs/<id>`, `#/batches`, `#/batches/<id>`, `#/submit`,
+ * `#/activity`, `#/queue`. `endpoint` narrows the list, the activity and the queue to one of the
+ * stack's endpoints (`?endpoint=`).
+ */
 export type Route =
-  | { view: 'jobs'; status?: JobStatus; batchId?: string; q?: string }
+  | { view: 'jobs'; status?: JobStatus; batchId?: string; q?: string; endpoint?: string }
   | { view: 'job'; id: string }
   | { view: 'batches' }
   | { view: 'batch'; id: string }
   | { view: 'submit' }
-  | { view: 'activity' };
+  | { view: 'activity'; endpoint?: string }
+  | { view: 'queue'; endpoint?: string };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
@@ -31,14 +44,24 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'batches')
     return parts[1] ? { view: 'batch', id: parts[1] } : { view: 'batches' };
   if (parts[0] === 'submit') return { view: 'submit' };
-  if (parts[0] === 'activity') return { view: 'activity' };
+  const endpoint = params.get('endpoint') || undefined;
+  if (parts[0] === 'activity') return { view: 'activity', endpoint };
+  if (parts[0] === 'queue') return { view: 'queue', endpoint };
   const status = params.get('status')?.toUpperCase() as JobStatus | undefined;
   return {
     view: 'jobs',
     status: status && STATUSES.includes(status) ? status : undefined,
     batchId: params.get('batch') || undefined,
     q: params.get('q') || undefined,
+    endpoint,
   };
+}
+
+function withQuery(path: string, params: Record<string, string | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) p.set(k, v);
+  const q = p.toString();
+  return q ? `${path}?${q}` : path;
 }
 
 export function hrefOf(route: Route): string {
@@ -52,16 +75,22 @@ export function hrefOf(route: Route): string {
     case 'submit':
       return '#/submit';
     case 'activity':
-      return '#/activity';
-    case 'jobs': {
-      const p = new URLSearchParams();
-      if (route.status) p.set('status', route.status);
-      if (route.batchId) p.set('batch', route.batchId);
-      if (route.q) p.set('q', route.q);
-      const q = p.toString();
-      return q ? `#/jobs?${q}` : '#/jobs';
-    }
+      return withQuery('#/activity', { endpoint: route.endpoint });
+    case 'queue':
+      return withQuery('#/queue', { endpoint: route.endpoint });
+    case 'jobs':
+      return withQuery('#/jobs', {
+        status: route.status,
+        batch: route.batchId,
+        q: route.q,
+        endpoint: route.endpoint,
+      });
   }
+}
+
+/** A job of the list shown under the endpoint filter (none: every endpoint). */
+export function onEndpoint(job: { endpointName?: string }, endpoint: string | undefined): boolean {
+  return !endpoint || job.endpointName === endpoint;
 }
 
 /** The jobs of several listings as one list, newest first, each id once. */
@@ -84,17 +113,47 @@ export interface TimelineStep {
   at?: string;
   /** A job of the chain (an attempt), linked from the step. */
   jobId?: string;
-  state: 'done' | 'now' | 'failed' | 'due';
+  state: 'done' | 'now' | 'failed' | 'due' | 'stopped';
 }
 
-/** `dispatchedAt` where an API gives it (queue control's dispatcher), else nothing. */
-function dispatchedAt(job: JobRecord): string | undefined {
-  const value = (job as { dispatchedAt?: unknown }).dispatchedAt;
-  return typeof value === 'string' ? value : undefined;
+/** A waiting job's place in its lane, as a sentence (docs/queue.md: position, ahead, exact). */
+export function placeOf(queue: NonNullable<JobRecord['queue']>): string {
+  const atLeast = queue.exact ? '' : 'at least ';
+  return (
+    `Waiting in the ${queue.lane} lane: position ${atLeast}${queue.position}, ` +
+    `${atLeast}${queue.ahead} job${queue.ahead === 1 ? '' : 's'} ahead`
+  );
+}
+
+/** The end of a job, as its timeline names it. */
+function endingStep(job: JobRecord): TimelineStep {
+  switch (job.status) {
+    case 'COMPLETED':
+      return { label: 'Completed', at: job.completedAt, state: 'done' };
+    case 'CANCELLED':
+      return {
+        // Handed over: dispatched (admission on) or queued with SageMaker (its output location).
+        label:
+          job.dispatchedAt || job.outputLocation
+            ? 'Cancelled (SageMaker ran it; its result was not kept)'
+            : 'Cancelled before it reached SageMaker',
+        at: job.completedAt,
+        state: 'stopped',
+      };
+    case 'EXPIRED':
+      return {
+        label: `Expired: not handed to SageMaker within ${job.maxQueueSeconds ?? '?'} s`,
+        at: job.completedAt,
+        state: 'stopped',
+      };
+    default:
+      return { label: 'Failed', at: job.completedAt, state: 'failed' };
+  }
 }
 
 /**
- * A job's life from its record: submitted, handed to SageMaker, finished; then the attempts that
+ * A job's life from its record: submitted, its wait in the stack's queue (admission on), handed
+ * to SageMaker, a cancel request, finished (or cancelled, or expired); then the attempts that
  * followed it (`attempts` on the original, `<id>.2`, `.3`, ... as docs/api.md names them).
  */
 export function timelineOf(job: JobRecord, attempts: JobRecord[] = []): TimelineStep[] {
@@ -107,31 +166,56 @@ export function timelineOf(job: JobRecord, attempts: JobRecord[] = []): Timeline
     });
   }
   steps.push({ label: 'Submitted', at: job.submittedAt, state: 'done' });
-  const handed = dispatchedAt(job);
-  if (handed) steps.push({ label: 'Handed to SageMaker', at: handed, state: 'done' });
-  else if (job.waitingForCapacity) {
+  if (job.queue) steps.push({ label: placeOf(job.queue), state: 'now' });
+  if (job.dispatchedAt) {
+    steps.push({ label: 'Handed to SageMaker', at: job.dispatchedAt, state: 'done' });
+  } else if (job.waitingForCapacity) {
     steps.push({ label: 'Waiting for an instance of the endpoint', state: 'now' });
   }
   if (job.status === 'IN_PROGRESS') {
-    steps.push({ label: 'Running', state: 'now' });
-    if (job.expectedBy)
+    if (job.cancelRequested) {
+      steps.push({
+        label: 'Cancel requested: it ends Cancelled when SageMaker answers',
+        state: 'now',
+      });
+    } else if (!job.queue) steps.push({ label: 'Running', state: 'now' });
+    if (job.queue && job.queueDeadline)
+      steps.push({ label: 'Expires unless handed over by', at: job.queueDeadline, state: 'due' });
+    else if (job.expectedBy)
       steps.push({ label: 'SageMaker must answer by', at: job.expectedBy, state: 'due' });
   } else {
-    steps.push({
-      label: job.status === 'COMPLETED' ? 'Completed' : 'Failed',
-      at: job.completedAt,
-      state: job.status === 'COMPLETED' ? 'done' : 'failed',
-    });
+    steps.push(endingStep(job));
   }
   for (const a of attempts) {
     steps.push({
       label: `Retried: attempt ${a.attempt ?? '?'} (${STATUS_LABEL[a.status] ?? a.status})`,
       at: a.submittedAt,
       jobId: a.inferenceId,
-      state: a.status === 'FAILED' ? 'failed' : a.status === 'COMPLETED' ? 'done' : 'now',
+      state:
+        a.status === 'FAILED'
+          ? 'failed'
+          : a.status === 'COMPLETED'
+            ? 'done'
+            : a.status === 'IN_PROGRESS'
+              ? 'now'
+              : 'stopped',
     });
   }
   return steps;
+}
+
+/** Whether POST /jobs/{id}/cancel can still do something (docs/queue.md: 409 once it ended). */
+export function cancellable(job: JobRecord): boolean {
+  return job.status === 'IN_PROGRESS' && !job.cancelRequested;
+}
+
+/** Seconds as "45 s", "3 min 4 s", "2 h 5 min". */
+export function formatAge(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 /** The ids of the attempts after the original (`<original>.2` ... `<original>.<attempts>`). */

@@ -1,7 +1,16 @@
 import { useState } from 'preact/hooks';
 import type { JobRecord } from '../../client/browser.ts';
 import { api, messageOf, usePoll } from './api.ts';
-import { attemptIds, formatBytes, formatSpan, formatTime, hrefOf, timelineOf } from './format.ts';
+import {
+  attemptIds,
+  cancellable,
+  formatBytes,
+  formatSpan,
+  formatTime,
+  hrefOf,
+  placeOf,
+  timelineOf,
+} from './format.ts';
 import { FailureBody, ResultPreview } from './preview.tsx';
 import { Status } from './status.tsx';
 
@@ -46,10 +55,16 @@ const FIELDS: (keyof JobRecord)[] = [
   'batchId',
   'batchLine',
   'callbackUrl',
+  'priority',
+  'tenant',
+  'maxQueueSeconds',
+  'queueDeadline',
+  'dispatchedAt',
+  'cancelRequested',
 ];
 
 function Record({ job }: { job: JobRecord }) {
-  const known = new Set<string>([...FIELDS, 'result', 'failureReason', 'taskCallback']);
+  const known = new Set<string>([...FIELDS, 'result', 'failureReason', 'taskCallback', 'queue']);
   const rest = Object.keys(job).filter((k) => !known.has(k));
   const value = (k: string) => {
     const v = (job as unknown as Record<string, unknown>)[k];
@@ -124,6 +139,46 @@ function RetryButton({ job, attempts, onDone }: Loaded & { onDone: () => void })
   );
 }
 
+/**
+ * POST /jobs/{id}/cancel, shown while it can still do something: a waiting job ends Cancelled at
+ * once; one SageMaker has is marked cancelRequested and ends Cancelled when SageMaker answers.
+ */
+function CancelButton({ job, onDone }: { job: JobRecord; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  if (!cancellable(job) && !error) return null;
+  return (
+    <div class="actions">
+      {cancellable(job) && (
+        <button
+          type="button"
+          class="danger"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            setError(undefined);
+            try {
+              await api.cancelJob(job.inferenceId);
+            } catch (err) {
+              setError(messageOf(err));
+            } finally {
+              setBusy(false);
+              onDone();
+            }
+          }}
+        >
+          {busy ? 'Cancelling ...' : 'Cancel'}
+        </button>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          Cancel refused: {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function JobView({ id }: { id: string }) {
   const loaded = usePoll(() => loadJob(id), [id], 1500, running);
   const d = loaded.data;
@@ -156,11 +211,26 @@ export function JobView({ id }: { id: string }) {
               </span>
             )}
           </p>
+          {d.job.queue && <p class="place">{placeOf(d.job.queue)}</p>}
+          {d.job.cancelRequested && d.job.status === 'IN_PROGRESS' && (
+            <p class="place">
+              Cancel requested: SageMaker has it and cannot stop it; it ends Cancelled when
+              SageMaker answers, its result not kept.
+            </p>
+          )}
           <RetryButton {...d} onDone={loaded.refresh} />
+          <CancelButton job={d.job} onDone={loaded.refresh} />
           <div class="columns">
             <div>
               <h2>Timeline</h2>
               <Timeline {...d} />
+              {(d.job.status === 'CANCELLED' || d.job.status === 'EXPIRED') &&
+                d.job.failureReason && (
+                  <>
+                    <h2>Why it ended</h2>
+                    <p class="muted">{d.job.failureReason}</p>
+                  </>
+                )}
               {d.job.status === 'FAILED' && (
                 <>
                   <h2>Failure</h2>

@@ -8,8 +8,10 @@ import {
   hrefOf,
   matchesQuery,
   mergeNewestFirst,
+  onEndpoint,
   type Route,
 } from './format.ts';
+import { EndpointFilter } from './endpoint.tsx';
 import { Status } from './status.tsx';
 
 /** How many of each status the list reads per beat (GET /jobs?status= takes up to 100). */
@@ -27,15 +29,28 @@ export function JobsView({ route }: { route: Extract<Route, { view: 'jobs' }> })
   const [batchId, setBatchId] = useState(route.batchId ?? '');
   const [batchDraft, setBatchDraft] = useState(route.batchId ?? '');
   const [q, setQ] = useState(route.q ?? '');
+  const [endpoint, setEndpoint] = useState(route.endpoint);
   const remember = (next: Partial<Extract<Route, { view: 'jobs' }>>) =>
     history.replaceState(
       null,
       '',
-      hrefOf({ view: 'jobs', status, batchId: batchId || undefined, q: q || undefined, ...next }),
+      hrefOf({
+        view: 'jobs',
+        status,
+        batchId: batchId || undefined,
+        q: q || undefined,
+        endpoint,
+        ...next,
+      }),
     );
   const jobs = usePoll(() => loadJobs(status, batchId || undefined), [status, batchId]);
+  // GET /jobs lists by status (or batch), over every endpoint: the endpoint is the page's filter.
+  const endpoints = [
+    ...new Set((jobs.data ?? []).flatMap((j) => (j.endpointName ? [j.endpointName] : []))),
+  ];
   const shown = (jobs.data ?? []).filter(
-    (j: ListedJob) => matchesQuery(j, q) && (!status || j.status === status),
+    (j: ListedJob) =>
+      matchesQuery(j, q) && (!status || j.status === status) && onEndpoint(j, endpoint),
   );
   return (
     <section aria-labelledby="jobs-title">
@@ -61,6 +76,14 @@ export function JobsView({ route }: { route: Extract<Route, { view: 'jobs' }> })
             ))}
           </select>
         </label>
+        <EndpointFilter
+          known={endpoints}
+          value={endpoint}
+          onChange={(e) => {
+            setEndpoint(e);
+            remember({ endpoint: e });
+          }}
+        />
         <form
           role="search"
           onSubmit={(e) => {
@@ -139,6 +162,7 @@ export function JobsView({ route }: { route: Extract<Route, { view: 'jobs' }> })
                 <th scope="col">Submitted</th>
                 <th scope="col">Finished</th>
                 <th scope="col">Batch</th>
+                {endpoints.length > 1 && <th scope="col">Endpoint</th>}
               </tr>
             </thead>
             <tbody>
@@ -162,6 +186,7 @@ export function JobsView({ route }: { route: Extract<Route, { view: 'jobs' }> })
                       </a>
                     )}
                   </td>
+                  {endpoints.length > 1 && <td>{j.endpointName}</td>}
                 </tr>
               ))}
             </tbody>

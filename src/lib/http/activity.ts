@@ -11,3 +11,19 @@ export function activityMinutes(query: Record<string, string | undefined>): numb
   }
   return n;
 }
+
+/**
+ * GET /activity's `endpoint`: one of the stack's endpoints, whose figures alone are read; all of
+ * them when absent.
+ */
+export function activityEndpoints(
+  query: Record<string, string | undefined>,
+  endpointNames: readonly string[],
+): readonly string[] {
+  const endpoint = query.endpoint;
+  if (endpoint === undefined) return endpointNames;
+  if (!endpointNames.includes(endpoint)) {
+    throw new BadRequest(`unknown endpoint; allowed: ${endpointNames.join(', ')}`);
+  }
+  return [endpoint];
+}

@@ -31,6 +31,13 @@ describe('the demo model', () => {
     });
   });
 
+  it('answers an image asked back in its own type with the image; else its size and SHA-256', () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+    const out = runModel(png, 'image/png', 'image/png');
+    expect(out).toEqual({ body: png, contentType: 'image/png' });
+    expect(runModel(png, 'image/png', undefined).contentType).toBe('application/json');
+  });
+
   it('fails on FAIL, non-numeric CSV and invalid JSON', () => {
     expect(() => runModel(Buffer.from('FAIL'), 'text/plain', undefined)).toThrow(ModelError);
     expect(() => runModel(Buffer.from('1,x\n'), 'text/csv', undefined)).toThrow(/row 1/);

@@ -6,7 +6,7 @@ import { afterEffects, endJob, type EndingDeps } from '../../../../src/lib/app/e
 import { loadConfig } from '../../../../src/lib/config.ts';
 import { bucketOf } from '../../../../src/lib/domain/activity.ts';
 import type { Job, Outcome } from '../../../../src/lib/domain/jobs.ts';
-import { activityMinutes } from '../../../../src/lib/http/activity.ts';
+import { activityEndpoints, activityMinutes } from '../../../../src/lib/http/activity.ts';
 import { endingPorts } from '../../../../src/lib/wiring/endings.ts';
 import { FakeActivityLog } from '../../../support/fakes/activity.ts';
 import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
@@ -167,6 +167,30 @@ describe('GET /activity', () => {
     expect(Math.abs(busy!.p50Ms! / 5000 - 1)).toBeLessThanOrEqual(view.percentileError);
     expect(Math.abs(busy!.p99Ms! / 9900 - 1)).toBeLessThanOrEqual(view.percentileError);
     expect(empty).toMatchObject({ completed: 0, p50Ms: null, p99Ms: null });
+  });
+
+  it('takes endpoint= one of the stack’s endpoints, every one when absent', async () => {
+    const names = ['ep-a', 'ep-b'];
+    expect(activityEndpoints({}, names)).toEqual(names);
+    expect(activityEndpoints({ endpoint: 'ep-b' }, names)).toEqual(['ep-b']);
+    for (const bad of ['ep-c', '', 'EP-A'])
+      expect(() => activityEndpoints({ endpoint: bad }, names)).toThrow(/unknown endpoint/);
+    const activity = new FakeActivityLog();
+    for (const endpointName of names)
+      await activity.count({
+        endpointName,
+        status: 'FAILED',
+        minute: '2026-11-24T12:30',
+        shard: 0,
+      });
+    const now = () => new Date('2026-11-24T12:30:30Z');
+    const one = await activityView(
+      { activity, now },
+      { endpointNames: activityEndpoints({ endpoint: 'ep-a' }, names), minutes: 1 },
+    );
+    expect(one).toMatchObject({ endpoints: ['ep-a'], minutes: [{ failed: 1 }] });
+    const both = await activityView({ activity, now }, { endpointNames: names, minutes: 1 });
+    expect(both.minutes[0]!.failed).toBe(2);
   });
 
   it('takes minutes=1..180, 60 when absent', () => {
