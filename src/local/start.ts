@@ -1,7 +1,7 @@
 import { modelUrlFrom } from './container.ts';
 import { readyBanner, shownInStartLog } from './banner.ts';
 import { capacityArgs, capacityFromEnv, type CapacitySettings } from './capacity.ts';
-import { admissionArgs } from './admission.ts';
+import { admissionArgs, concurrencyArgs } from './admission.ts';
 import { resolve } from 'node:path';
 import { startSandbox } from './sandbox.ts';
 import { SANDBOX_STATE_DIR, forgetState, freshFlag } from './state.ts';
@@ -21,6 +21,7 @@ let modelUrl: string | undefined;
 const { fresh, rest: args } = freshFlag(process.argv.slice(2));
 let capacity: CapacitySettings;
 let admission: 'on' | 'off' = 'off';
+let concurrency: number | undefined;
 try {
   // `--min-instances 0 --max-instances 2 ...` (or SANDBOX_MIN_INSTANCES=0 ...): scale to zero.
   const { env, rest } = capacityArgs(args, process.env);
@@ -28,7 +29,10 @@ try {
   // `--admission on` (or SANDBOX_ADMISSION=on): queue control, the `admission` param.
   const queue = admissionArgs(rest, process.env);
   admission = queue.admission;
-  modelUrl = modelUrlFrom(queue.rest, process.env);
+  // `--concurrency 1`: what the local endpoint runs at once per instance.
+  const perInstance = concurrencyArgs(queue.rest);
+  concurrency = perInstance.concurrency;
+  modelUrl = modelUrlFrom(perInstance.rest, process.env);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -58,6 +62,7 @@ const sandbox = await startSandbox({
   modelUrl,
   capacity,
   admission,
+  concurrency,
   log: (line) => {
     if (shownInStartLog(line, verbose)) console.log(line);
   },

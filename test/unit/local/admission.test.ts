@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admissionArgs } from '../../../src/local/admission.ts';
+import { admissionArgs, concurrencyArgs } from '../../../src/local/admission.ts';
 import { admissionEnv } from '../../../src/local/sandbox.ts';
 import { localStack } from '../../../src/local/stack.ts';
 import { readyBanner } from '../../../src/local/banner.ts';
@@ -17,6 +17,19 @@ describe('npm start -- --admission', () => {
     expect(admissionArgs([], {}).admission).toBe('off');
     expect(() => admissionArgs(['--admission', 'yes'], {})).toThrow(/must be on or off/);
     expect(() => admissionArgs(['--admission'], {})).toThrow(/needs a value/);
+  });
+
+  it('takes --concurrency (either form) out of the arguments, 1 to 1000, else none', () => {
+    expect(concurrencyArgs(['--concurrency', '1', '--fresh'])).toEqual({
+      concurrency: 1,
+      rest: ['--fresh'],
+    });
+    expect(concurrencyArgs(['--concurrency=8']).concurrency).toBe(8);
+    expect(concurrencyArgs(['--fresh'])).toEqual({ rest: ['--fresh'] });
+    for (const bad of ['0', '1001', '2.5', 'two']) {
+      expect(() => concurrencyArgs(['--concurrency', bad])).toThrow(/1 to 1000/);
+    }
+    expect(() => concurrencyArgs(['--concurrency'])).toThrow(/needs a value/);
   });
 
   it("sets the stage's admission and the window's per-instance share from the local runtime", () => {
