@@ -12,6 +12,11 @@
  * like COMPLETED and FAILED.
  */
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+/**
+ * What `POST /jobs/{id}/retry` makes a new attempt of (docs/api.md): the server's rule
+ * (domain/retry.ts) and the client's `isRetryable` are each a record over exactly this type.
+ */
+export type RetryableStatus = Extract<JobStatus, 'FAILED' | 'CANCELLED' | 'EXPIRED'>;
 /** A priority lane of queue control (docs/queue.md). */
 export type JobPriority = QueueLane;
 export type ResultEncoding = 'utf8' | 'base64';

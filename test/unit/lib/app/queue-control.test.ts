@@ -6,6 +6,7 @@ import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispat
 import { endJob } from '../../../../src/lib/app/ending.ts';
 import { queueAnswer, queueView } from '../../../../src/lib/app/queue.ts';
 import { checkJob } from '../../../../src/lib/app/reconcile.ts';
+import { RetryConflict, retryJob } from '../../../../src/lib/app/retry.ts';
 import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
 import { sendTaskResult } from '../../../../src/lib/app/task-callback.ts';
 import { BadRequest, Conflict, Unavailable } from '../../../../src/lib/domain/errors.ts';
@@ -468,6 +469,66 @@ describe('cancel', () => {
     expect((await w.batchRepo.header(batchId))?.cancelledAt).toBe(T0);
     const [block] = await w.batchRepo.blocks(batchId, 1);
     expect(block?.cancelled).toEqual([1]);
+  });
+});
+
+describe('retry of the queue-control endings', () => {
+  it('a CANCELLED job retried is a new attempt that waits in its lane and runs', async () => {
+    const w = world();
+    await w.submit('j1', { priority: 'high', tenant: 'a' });
+    await cancelJob({ inferenceId: 'j1' }, w.deps);
+    const attempt = await retryJob({ inferenceId: 'j1' }, w.submitDeps);
+    expect(attempt).toMatchObject({
+      inferenceId: 'j1.2',
+      status: 'IN_PROGRESS',
+      retryOf: 'j1',
+      attempt: 2,
+      priority: 'high',
+      tenant: 'a',
+    });
+    expect(w.store.records.get('j1')).toMatchObject({
+      status: 'CANCELLED',
+      attempts: 2,
+      retriedBy: 'j1.2',
+    });
+    await w.round();
+    expect(w.invoked()).toEqual(['j1.2']);
+  });
+
+  it('an EXPIRED job retried gets a queue deadline of its own and reaches the model', async () => {
+    const w = world();
+    // The window is full: j1 expires waiting behind it.
+    await w.submit('busy');
+    await w.round();
+    await w.submit('j1', { maxQueueSeconds: '10' });
+    w.clock.advance(11_000);
+    await w.round();
+    expect(w.store.records.get('j1')?.status).toBe('EXPIRED');
+    const attempt = await retryJob({ inferenceId: 'j1' }, w.submitDeps);
+    expect(attempt).toMatchObject({
+      inferenceId: 'j1.2',
+      maxQueueSeconds: 10,
+      queueDeadline: new Date(w.clock().getTime() + 10_000).toISOString(),
+    });
+    await w.notify('busy');
+    await w.round();
+    expect(w.invoked()).toEqual(['busy', 'j1.2']);
+  });
+
+  it('still refuses a COMPLETED job and one in flight, with the same answer', async () => {
+    const w = world();
+    await w.submit('done');
+    await w.round();
+    await w.notify('done');
+    await w.submit('waiting');
+    for (const [id, status] of [
+      ['done', 'COMPLETED'],
+      ['waiting', 'IN_PROGRESS'],
+    ] as const) {
+      const refused = retryJob({ inferenceId: id }, w.submitDeps);
+      await expect(refused).rejects.toBeInstanceOf(RetryConflict);
+      await expect(refused).rejects.toThrow(`job ${id} has not failed: it is ${status}`);
+    }
   });
 });
 
