@@ -233,8 +233,9 @@ async function submitLine(
 ): Promise<MessageResult> {
   const { spec } = m;
   const inferenceId = lineInferenceId(m.batchId, m.line, spec.inferenceId);
+  const header = await deps.batches.header(m.batchId);
   // POST /batches/{id}/cancel: a line not yet submitted never is; it counts as cancelled.
-  if ((await deps.batches.header(m.batchId))?.cancelledAt) {
+  if (header?.cancelledAt) {
     await countLine(m.batchId, m.line, 'cancelled', deps);
     return {};
   }
@@ -253,10 +254,13 @@ async function submitLine(
           priority: spec.priority,
           maxQueueSeconds:
             spec.maxQueueSeconds === undefined ? undefined : String(spec.maxQueueSeconds),
+          tenant: spec.tenant,
           ...(spec.taskToken !== undefined ? { taskToken: spec.taskToken } : {}),
         },
         contentType: spec.contentType,
         body,
+        // Owner mode: the batch's submitter owns its jobs and is their tenant, as for POST /jobs.
+        owner: header?.owner,
         batch: { batchId: m.batchId, line: m.line },
       },
       { config: deps.config, ...deps.submit },

@@ -180,6 +180,10 @@ export type BatchLine = (
   contentType?: string;
   customAttributes?: string;
   taskToken?: string;
+  /** Queue control (docs/queue.md): as POST /jobs's `priority`, `maxQueueSeconds`, `tenant`. */
+  priority?: QueueLane;
+  maxQueueSeconds?: number;
+  tenant?: string;
 };
 
 export type BatchState = 'EXPANDING' | 'IN_PROGRESS' | 'COMPLETED';

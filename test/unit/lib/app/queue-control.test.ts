@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../../src/lib/config.ts';
 import { cancelBatch, cancelJob } from '../../../../src/lib/app/cancel.ts';
+import { handleMessage, type WorkerDeps } from '../../../../src/lib/app/batch-worker.ts';
 import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispatch.ts';
 import { endJob } from '../../../../src/lib/app/ending.ts';
 import { queueAnswer, queueView } from '../../../../src/lib/app/queue.ts';
@@ -529,6 +530,62 @@ describe('retry of the queue-control endings', () => {
       await expect(refused).rejects.toBeInstanceOf(RetryConflict);
       await expect(refused).rejects.toThrow(`job ${id} has not failed: it is ${status}`);
     }
+  });
+});
+
+describe('batch lines under queue control', () => {
+  const batchId = 'b-00000000000000000000aaaa';
+
+  async function submitLines(
+    w: ReturnType<typeof world>,
+    lines: { tenant?: string; priority?: 'high' | 'normal' | 'low' }[],
+    owner?: string,
+  ) {
+    await w.batchRepo.create({
+      batchId,
+      createdAt: T0,
+      source: { kind: 'manifest', uri: 's3://in/batches/m.jsonl' },
+      expiresAt: 1,
+      owner,
+    });
+    await w.batchRepo.openBlock(batchId, 0, lines.length, {}, 1);
+    const worker: WorkerDeps = {
+      config: w.config,
+      batches: w.batchRepo,
+      queue: w.batches.queue,
+      objects: w.objects,
+      now: w.clock,
+      submit: w.submitDeps,
+    };
+    for (const [i, spec] of lines.entries()) {
+      await handleMessage(
+        { t: 'submit', batchId, line: i + 1, spec: { body: 'x', ...spec } },
+        1,
+        worker,
+      );
+    }
+    return lines.map((_, i) => w.store.records.get(`${batchId}-${i + 1}`));
+  }
+
+  it("a line's tenant is its job's share, as ?tenant= is; absent, the default", async () => {
+    const w = world();
+    const [a, b] = await submitLines(w, [{ tenant: 'teamA', priority: 'high' }, {}]);
+    expect(a).toMatchObject({ tenant: 'teamA', priority: 'high' });
+    expect(b).toMatchObject({ tenant: 'default', priority: 'normal' });
+  });
+
+  it('a bad tenant refuses its line with the words of ?tenant=', async () => {
+    const w = world();
+    const [job] = await submitLines(w, [{ tenant: 'no spaces' }]);
+    expect(job).toBeUndefined();
+    const [block] = await w.batchRepo.blocks(batchId, 1);
+    expect(JSON.stringify(block)).toContain('tenant must be 1-64 letters');
+  });
+
+  it("owner mode: the batch's owner owns its jobs and is their tenant, whatever a line says", async () => {
+    const w = world({ ownerMode: true });
+    const [job] = await submitLines(w, [{ tenant: 'teamA' }], 'jwt:iss#alice');
+    expect(job).toMatchObject({ owner: 'jwt:iss#alice', tenant: 'jwt_iss_alice' });
   });
 });
 
