@@ -18,6 +18,7 @@ import { batchPrefix, nowOf, type BatchDeps } from './batches.ts';
 import type { ObjectStore } from './ports/object-store.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 import { countLine, maybeFinish, recordOutcome } from './batch-counts.ts';
+import { cancelBatchBlock, type BlockCancelDeps } from './cancel.ts';
 
 /** Thrown for a message that asked to be delivered again later (its visibility already set). */
 export class RedeliveryRequested extends Error {
@@ -62,6 +63,8 @@ export type MessageResult = { retryAfterSeconds?: number };
 
 export interface WorkerDeps extends BatchDeps {
   submit: Omit<SubmitDeps, 'config'>;
+  /** POST /batches/{id}/cancel's work: a block's jobs cancelled as POST /jobs/{id}/cancel does. */
+  cancel: BlockCancelDeps;
 }
 
 export async function handleMessage(
@@ -77,6 +80,9 @@ export async function handleMessage(
       return submitLine(message, receiveCount, deps);
     case 'finish':
       await finishBatch(message.batchId, deps);
+      return {};
+    case 'cancel':
+      await cancelBatchBlock(message.batchId, message.block, deps.cancel);
       return {};
   }
 }
