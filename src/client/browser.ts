@@ -7,7 +7,7 @@ import { FetchTransport } from './http.ts';
  * node: module, no Buffer, no credentials: a test bundles this for the browser and holds it so.
  */
 
-export { JobsClient, MAX_WAIT_SECONDS, isTerminal, type ResultBytes } from './core.ts';
+export { JobsClient, MAX_WAIT_SECONDS, isRetryable, isTerminal, type ResultBytes } from './core.ts';
 export { AsyncJobsError, type AsyncJobsErrorCode } from './errors.ts';
 export { FetchTransport, type HttpResponse, type HttpTransport } from './http.ts';
 export type * from './types.ts';

@@ -14,6 +14,7 @@ import type {
   JobRecord,
   JobStatus,
   QueueView,
+  RetryableStatus,
   SubmitOptions,
   Submitted,
   Upload,
@@ -239,8 +240,9 @@ export class JobsClient {
   }
 
   /**
-   * POST /jobs/{id}/retry: a new attempt of a failed job (`<id>.2`, `.3`, ...), its record
-   * (`retryOf`, `attempt`). A 409 when the job (its latest attempt) has not failed.
+   * POST /jobs/{id}/retry: a new attempt of a FAILED, CANCELLED or EXPIRED job (`<id>.2`, `.3`,
+   * ...), its record (`retryOf`, `attempt`). A 409 when the job (its latest attempt) is
+   * IN_PROGRESS or COMPLETED (`isRetryable`).
    */
   async retry(id: string): Promise<JobRecord> {
     const res = await this.call('POST', `${idPath(id)}/retry`, [202]);
@@ -358,4 +360,11 @@ export class JobsClient {
 
 export function isTerminal(status: JobStatus): boolean {
   return status !== 'IN_PROGRESS';
+}
+
+const RETRYABLE: Record<RetryableStatus, true> = { FAILED: true, CANCELLED: true, EXPIRED: true };
+
+/** Whether POST /jobs/{id}/retry takes a job whose latest attempt has this status. */
+export function isRetryable(status: JobStatus): status is RetryableStatus {
+  return Object.hasOwn(RETRYABLE, status);
 }

@@ -2,7 +2,13 @@ import { JobsClient, type ClientOptions } from './core.ts';
 import { Transport, asBuffer, type RawResponse, type TransportOptions } from './transport.ts';
 import type { RequestOptions } from './http.ts';
 
-export { JobsClient, MAX_WAIT_SECONDS, isTerminal, type ClientOptions } from './core.ts';
+export {
+  JobsClient,
+  MAX_WAIT_SECONDS,
+  isRetryable,
+  isTerminal,
+  type ClientOptions,
+} from './core.ts';
 export { AsyncJobsError, type AsyncJobsErrorCode } from './errors.ts';
 export {
   REQUEST_TIMEOUT_MS,

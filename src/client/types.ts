@@ -21,6 +21,7 @@ export type {
   QueueLane,
   QueueView,
   ResultEncoding,
+  RetryableStatus,
   TaskCallback,
   TaskCallbackStatus,
   Upload,

@@ -15,12 +15,15 @@ import { batchCancelPorts } from '../lib/wiring/queue.ts';
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
 
-/** POST /batches/{batchId}/cancel: its lines stop, its jobs are cancelled; the batch as it is. */
+/**
+ * POST /batches/{batchId}/cancel: its lines stop and its jobs are cancelled by batchWorker (one
+ * queued message per block); the batch as it stands.
+ */
 export const handler = middy(async (event: HttpEvent) => {
   const batchId = event.pathParameters?.batchId ?? '';
   logger.appendKeys({ batchId });
   const owner = requestOwner(event, cfg.ownerMode);
-  const deps = batchCancelPorts(cfg);
+  const deps = batchCancelPorts();
   if (!deps) throw new NotFound('no such batch');
   const report = await cancelBatch({ batchId, owner }, deps);
   logger.info('batch cancel requested', { ...report });

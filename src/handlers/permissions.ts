@@ -298,11 +298,10 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     finishBatch,
     freeSlot,
   ],
+  // The jobs are cancelled by batchWorker (cancel.ts cancelBatchBlock): the request only marks.
   cancelBatch: [
-    allow(READ_UPDATE, 'TABLE', "cancel.ts: the header, its blocks; each job's cancel"),
-    allow('sqs:SendMessage', 'BatchQueue', "the batch's finish once its lines are counted"),
-    allow('events:PutEvents', 'BUS', 'ending.ts: announce JobCancelled'),
-    freeSlot,
+    allow(READ_UPDATE, 'TABLE', 'cancel.ts: the header, marked cancelled'),
+    allow('sqs:SendMessage', 'BatchQueue', "cancel.ts: each block's cancel, for batchWorker"),
   ],
   getQueue: [allow('dynamodb:GetItem', 'TABLE', "queue-view.ts: each endpoint's snapshot")],
   getActivity: [
@@ -332,7 +331,7 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow('s3:GetObject', 'IN/batches/*', 'the presigned GET of the output manifest'),
   ],
   batchWorker: [
-    allow(ITEMS, 'TABLE', "the counters; submitJob's calls"),
+    allow(ITEMS, 'TABLE', "the counters; submitJob's calls; a cancelled batch's jobs' cancels"),
     allow(['s3:GetObject', 's3:PutObject'], 'IN/batches/*', 'the manifest by range; the output'),
     allow('s3:PutObject', `IN/${INPUT_PREFIX}*`, "submitJob's input"),
     // Any folder of the input bucket but the jobs' own inputs (createBatch refuses those).
@@ -340,13 +339,13 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
       prefixNotLike: `${INPUT_PREFIX}*`,
     }),
     allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', "submitJob's invocation"),
-    allow('events:PutEvents', 'BUS', 'BatchCompleted'),
+    allow('events:PutEvents', 'BUS', 'BatchCompleted; ending.ts: announce JobCancelled'),
     allow(
       ['sqs:SendMessage', 'sqs:ChangeMessageVisibility'],
       'BatchQueue',
       'fan-out; back-off on throttling',
     ),
-    wake("submit.ts: a line's job entered its lane"),
+    wake("submit.ts: a line's job entered its lane; ending.ts: a slot of the window freed"),
     poll('BatchQueue'),
   ],
 };

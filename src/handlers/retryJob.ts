@@ -12,7 +12,10 @@ import { lambdaSubmitPorts } from '../lib/wiring/submit.ts';
 // Read at cold start: a missing variable fails INIT with one message naming it.
 const cfg = config();
 
-/** POST /jobs/{inferenceId}/retry: a new attempt of a failed job; 409 when it has not failed. */
+/**
+ * POST /jobs/{inferenceId}/retry: a new attempt of a failed, cancelled or expired job; 409 when
+ * it is in progress or completed.
+ */
 export const handler = middy(async (event: HttpEvent, context: unknown) => {
   const inferenceId = event.pathParameters?.inferenceId ?? '';
   if (!ANY_INFERENCE_ID.test(inferenceId)) {

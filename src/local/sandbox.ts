@@ -499,6 +499,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           s3,
           eventBridgeUrl: eventBridge.url,
           batchQueueUrl: sqs.queueUrl(LOCAL.batchQueue),
+          // As the functions run it (the admission param, from the option or SANDBOX_ADMISSION).
+          admission:
+            stack.functions.dispatch.environment.ADMISSION === 'on'
+              ? { dispatchQueueUrl: sqs.queueUrl(LOCAL.dispatchQueue) }
+              : undefined,
         })
       : undefined;
     if (opts.stateDir) log(describeRestore(opts.stateDir, restored));

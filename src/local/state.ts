@@ -7,6 +7,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchStore } from '../lib/adapters/batch-store.ts';
 import { sqsBatchQueue } from '../lib/adapters/batch-queue.ts';
 import { JobStore } from '../lib/adapters/job-store.ts';
+import { AdmissionStore } from '../lib/adapters/admission-store.ts';
+import { sqsDispatchWake } from '../lib/adapters/dispatch-wake.ts';
 import { afterEffects, endJob } from '../lib/app/ending.ts';
 import { checkJob } from '../lib/app/reconcile.ts';
 import { endingPorts } from '../lib/wiring/endings.ts';
@@ -56,6 +58,12 @@ export interface RestoreDeps {
   eventBridgeUrl?: string;
   /** The local batch queue: a settled job of a batch counts its line, the last one its finish. */
   batchQueueUrl?: string;
+  /**
+   * Queue control on (`--admission on`): a settled job frees its slot in the window at once and
+   * wakes the dispatcher through this queue, as every ending does (ending.ts), rather than
+   * holding the slot until a round's sweep finds its holder terminal.
+   */
+  admission?: { dispatchQueueUrl?: string };
   now?: () => Date;
 }
 
@@ -116,9 +124,8 @@ export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
   const eventBridge = deps.eventBridgeUrl
     ? new EventBridgeClient(localClientOptions(deps.eventBridgeUrl))
     : undefined;
-  const sqs = deps.batchQueueUrl
-    ? new SQSClient(localClientOptions(new URL(deps.batchQueueUrl).origin))
-    : undefined;
+  const sqsUrl = deps.batchQueueUrl ?? deps.admission?.dispatchQueueUrl;
+  const sqs = sqsUrl ? new SQSClient(localClientOptions(new URL(sqsUrl).origin)) : undefined;
   const report: RestoreReport = { jobs: 0, finished: 0, interrupted: 0 };
   try {
     const store = new JobStore(dynamo, LOCAL.jobsTable);
@@ -144,6 +151,13 @@ export async function restoreJobs(deps: RestoreDeps): Promise<RestoreReport> {
       eventBridge: eventBridge && (() => eventBridge),
       batches,
       now: deps.now,
+      admission: deps.admission && {
+        queue: new AdmissionStore(dynamo, LOCAL.jobsTable),
+        wake:
+          sqs && deps.admission.dispatchQueueUrl
+            ? sqsDispatchWake(() => sqs, deps.admission.dispatchQueueUrl)
+            : undefined,
+      },
     });
     const items = await scanItems(dynamo);
     const jobs = items.filter((i) => i.status !== undefined);

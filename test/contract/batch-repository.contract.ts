@@ -62,6 +62,7 @@ export function batchRepositoryContract(
         reasons: {},
       });
       expect(await repo.blocks(missing, 0)).toEqual([]);
+      expect(await repo.block(missing, 3)).toEqual(block);
       // Conditions on the header's existence: nothing is created for an expired batch.
       expect(await repo.markBlockDone(missing, 0)).toBeUndefined();
       expect(await repo.advance(missing, 1)).toBe(false);
@@ -141,6 +142,8 @@ export function batchRepositoryContract(
         reasons: { '1': 'x'.repeat(300) },
       });
       expect(await repo.blocks(batchId, 1)).toEqual([last]);
+      // One block alone, as the batch cancel reads it.
+      expect(await repo.block(batchId, 0)).toEqual(last);
     });
 
     it('counts an outcome that outran its block opening, and keeps it when the block opens', async () => {

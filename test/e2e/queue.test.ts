@@ -152,6 +152,21 @@ describe('queue control with admission on (one instance, one job at a time)', ()
       'q-cancel-wait',
       'q-hold-1',
     ]);
+
+    // An expired job retried is a new attempt with a wait of its own: it reaches the model.
+    const retry = await fetch(`${api()}/jobs/q-expire/retry`, { method: 'POST' });
+    expect(retry.status).toBe(202);
+    expect(await retry.json()).toMatchObject({
+      inferenceId: 'q-expire.2',
+      retryOf: 'q-expire',
+      attempt: 2,
+      priority: 'low',
+    });
+    expect((await ended('q-expire.2')).status).toBe('COMPLETED');
+    expect(invoked('q-expire.2')).toBe(true);
+    expect(await job('q-expire')).toMatchObject({ status: 'EXPIRED', retriedBy: 'q-expire.2' });
+    // A completed job still is not retried.
+    expect((await fetch(`${api()}/jobs/q-high/retry`, { method: 'POST' })).status).toBe(409);
   }, 240_000);
 
   it('shows the queue in the console: lanes, tenants and the window; a waiting job cancelled from its page', async () => {

@@ -9,6 +9,7 @@ import type { WorkerDeps } from '../../src/lib/app/batch-worker.ts';
 import { processBatchEvent, workerPorts } from '../../src/lib/wiring/batch-worker.ts';
 import { getBatch } from '../../src/lib/app/batch-status.ts';
 import { createBatch } from '../../src/lib/app/batches.ts';
+import { cancelBatch } from '../../src/lib/app/cancel.ts';
 import { processEvent } from '../../src/lib/wiring/results.ts';
 import { checkJob, reconcile } from '../../src/lib/app/reconcile.ts';
 import { EXPIRY_GRACE_SECONDS } from '../../src/lib/domain/jobs.ts';
@@ -322,6 +323,55 @@ describe('a 1,000-line batch with throttling', () => {
       answering(listJobs({ batchId, next: 'bm90IGEgdG9rZW4' }, b.store, undefined, batches)),
     ).rejects.toMatchObject({ status: 400 });
   });
+});
+
+describe('POST /batches/{id}/cancel against dynalite', () => {
+  /** The worker on every visible message, outcomes held back (the jobs stay unended). */
+  async function work(r: Rig): Promise<void> {
+    for (let e = r.queue.receive(10); e; e = r.queue.receive(10)) {
+      r.queue.settle(e, await processBatchEvent(e, r.deps));
+    }
+  }
+
+  it('marks the batch and queues the work; the worker cancels every unended job, once', async () => {
+    const r = rig(0);
+    const { batchId } = await createBatch(
+      { query: {}, body: manifest(300, (n) => ({ body: `row,${n}`, contentType: 'text/csv' })) },
+      r.deps,
+    );
+    await work(r);
+    expect(r.sm.invocations.size).toBe(300);
+    r.sm.invoked.splice(0);
+    const cancel = { batches: { batches, queue: r.queue } };
+    const answer = await cancelBatch({ batchId }, cancel);
+    expect(answer).toMatchObject({ batchId, blocks: 2 });
+    // The request cancelled nothing itself: the jobs are as they were until the worker runs.
+    expect((await b.store.get(`${batchId}-1`))?.cancelRequested).toBeUndefined();
+    expect(r.queue.messages.size).toBe(2);
+    await work(r);
+    // Admission off: every job is SageMaker's, so each is cancel-requested.
+    for (const line of [1, 250, 251, 300]) {
+      expect(await b.store.get(`${batchId}-${line}`)).toMatchObject({
+        status: 'IN_PROGRESS',
+        cancelRequested: true,
+      });
+    }
+    // Delivered again (and asked again): nothing changes.
+    await cancelBatch({ batchId }, cancel);
+    await work(r);
+    // SageMaker's answers end them CANCELLED, and the batch completes once.
+    r.pending.push(...Array.from({ length: 300 }, (_, i) => `${batchId}-${i + 1}`));
+    // 50 at a time, as drain does: dynalite is one process on a shared machine.
+    while (r.pending.length > 0) await deliverOutcomes(r, 50);
+    await drain(r);
+    const view = await getBatch(batchId, { batches, objects: objectStoreOnDemand(() => b.s3) });
+    expect(view).toMatchObject({
+      state: 'COMPLETED',
+      counts: { expected: 300, cancelled: 300, completed: 0, failed: 0, inProgress: 0 },
+    });
+    expect(r.bus.events.filter((e) => e.DetailType === 'BatchCompleted')).toHaveLength(1);
+    expect([...r.sm.invocations.values()].every((n) => n === 1)).toBe(true);
+  }, 120_000);
 });
 
 describe('a crash half-way', () => {

@@ -194,6 +194,17 @@ describe('retryJob against dynalite', () => {
     expect((await b.store.get(mine.inferenceId))?.owner).toBe('iam:alice');
   });
 
+  it('retries a CANCELLED and an EXPIRED job as it retries a FAILED one', async () => {
+    await seed('r-cancelled', 'CANCELLED');
+    await seed('r-expired', 'EXPIRED');
+    for (const id of ['r-cancelled', 'r-expired']) {
+      const attempt = await retryJob({ inferenceId: id }, deps);
+      expect(attempt).toMatchObject({ inferenceId: `${id}.2`, retryOf: id, attempt: 2 });
+      expect(await b.store.get(id)).toMatchObject({ attempts: 2, retriedBy: `${id}.2` });
+    }
+    expect(invoked()).toEqual(['r-cancelled.2', 'r-expired.2']);
+  });
+
   it('numbers attempts of one base: retrying .2 makes .3, never .2.2; a running attempt blocks the original', async () => {
     await seed('r-chain');
     await retryJob({ inferenceId: 'r-chain' }, deps);

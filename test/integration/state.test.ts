@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchStore } from '../../src/lib/adapters/batch-store.ts';
 import { sqsBatchQueue } from '../../src/lib/adapters/batch-queue.ts';
 import { JobStore } from '../../src/lib/adapters/job-store.ts';
+import { AdmissionStore } from '../../src/lib/adapters/admission-store.ts';
 import type { WorkerDeps } from '../../src/lib/app/batch-worker.ts';
 import { processBatchEvent, workerPorts } from '../../src/lib/wiring/batch-worker.ts';
 import { getBatch } from '../../src/lib/app/batch-status.ts';
@@ -44,6 +45,7 @@ async function start(): Promise<{
   s3: S3Client;
   store: JobStore;
   batches: BatchStore;
+  admission: AdmissionStore;
   dynamodbUrl: string;
   close(): Promise<void>;
 }> {
@@ -58,6 +60,7 @@ async function start(): Promise<{
     s3,
     store: new JobStore(dynamo, LOCAL.jobsTable),
     batches: new BatchStore(dynamo, LOCAL.jobsTable),
+    admission: new AdmissionStore(dynamo, LOCAL.jobsTable),
     dynamodbUrl: ddb!.url,
     close: async () => {
       s3.destroy();
@@ -314,6 +317,64 @@ describe("batches across the sandbox's restart", () => {
       expect(completions()).toEqual([INTERRUPTED, UNCOUNTED, UNANNOUNCED]);
     } finally {
       sqsClient.destroy();
+      await sqs.close();
+      await second.close();
+    }
+  });
+});
+
+describe("queue control across the sandbox's restart", () => {
+  it('frees the slot of a dispatched job it fails and wakes the dispatcher', async () => {
+    await forgetState(dir);
+    const id = 'dispatched-before-the-stop';
+    const first = await start();
+    const since = new Date().toISOString();
+    try {
+      await first.store.claim(
+        submitted(id, {
+          priority: 'normal',
+          tenant: 'teamA',
+          maxQueueSeconds: 600,
+          queueDeadline: new Date(Date.now() + 600_000).toISOString(),
+          enqueuedAt: since,
+        }),
+      );
+      expect(
+        await first.admission.claimSlot(LOCAL.endpointName, 0, {
+          inferenceId: id,
+          tenant: 'teamA',
+          since,
+        }),
+      ).toBe(true);
+      const leaseUntil = new Date(Date.now() + 25_000).toISOString();
+      expect((await first.store.dispatch(id, { slot: 0, at: since, leaseUntil })).dispatched).toBe(
+        true,
+      );
+    } finally {
+      await first.close();
+    }
+
+    const second = await start();
+    const sqs = await startLocalSqs({ queues: [LOCAL.dispatchQueue] });
+    try {
+      const report = await restoreJobs({
+        dynamodbUrl: second.dynamodbUrl,
+        s3: second.s3,
+        admission: { dispatchQueueUrl: sqs.queueUrl(LOCAL.dispatchQueue) },
+      });
+      expect(report).toEqual({ jobs: 1, finished: 0, interrupted: 1 });
+      expect(await second.store.get(id)).toMatchObject({
+        status: 'FAILED',
+        failureReason: INTERRUPTED_REASON,
+      });
+      // Freed by the ending itself, not left to a dispatch round's sweep.
+      expect(await second.admission.slots(LOCAL.endpointName, 1)).toEqual([{ index: 0 }]);
+      expect(
+        sqs.messages
+          .filter((m) => m.queueName === LOCAL.dispatchQueue)
+          .map((m) => JSON.parse(m.body) as unknown),
+      ).toEqual([{ endpointName: LOCAL.endpointName }]);
+    } finally {
       await sqs.close();
       await second.close();
     }

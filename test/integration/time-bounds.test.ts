@@ -30,6 +30,18 @@ import { resetConfig } from '../../src/lib/config.ts';
 import { localClientOptions } from '../../src/local/emulators.ts';
 import { opsLambda, opsSqs } from '../../src/ops/clients.ts';
 import { startHangingServer, type HangingServer } from '../support/hanging-server.ts';
+import { sageMakerControl } from '../../src/lib/adapters/clients.ts';
+import { describeEndpointCapacity } from '../../src/lib/adapters/endpoint-capacity.ts';
+import { dispatchRound, type DispatchDeps } from '../../src/lib/app/dispatch.ts';
+import { submitJob } from '../../src/lib/app/submit.ts';
+import { loadConfig, type Config } from '../../src/lib/config.ts';
+import type { QueueSnapshot } from '../../src/lib/domain/admission.ts';
+import { FakeAdmissionQueue, FakeDispatchWake } from '../support/fakes/admission.ts';
+import { FakeDeadlines } from '../support/fakes/clock.ts';
+import { FakeEndpoint } from '../support/fakes/endpoint.ts';
+import { FakeJobRepository } from '../support/fakes/job-repository.ts';
+import { FakeMetrics } from '../support/fakes/metrics.ts';
+import { FakeObjectStore } from '../support/fakes/object-store.ts';
 import { answering } from '../support/answers.ts';
 
 /*
@@ -313,5 +325,103 @@ describe('the operator scripts’ clients (src/ops/clients.ts)', () => {
       MID_BODY,
     );
     l.destroy();
+  });
+});
+
+describe('the dispatcher’s DescribeEndpoint (src/lib/adapters/endpoint-capacity.ts)', () => {
+  const EP = 'demo-endpoint';
+
+  /**
+   * A dispatch round on the fakes but for its capacity, read through the production client:
+   * the last capacity seen (2 instances of 1 + 1 head room, older than the 60 s it is reused)
+   * must be read again, and three jobs wait.
+   */
+  async function roundWithStaleCapacity() {
+    const config: Config = {
+      ...loadConfig(),
+      endpointName: EP,
+      endpointNames: [EP],
+      admission: true,
+      perInstanceConcurrency: 1,
+      admissionHeadroom: 1,
+      tenantQuotas: {},
+    };
+    const store = new FakeJobRepository();
+    const queue = new FakeAdmissionQueue(store);
+    const wake = new FakeDispatchWake();
+    const endpoint = new FakeEndpoint();
+    const metrics = new FakeMetrics();
+    const seen: QueueSnapshot['capacity'] = {
+      instances: 2,
+      perInstanceConcurrency: 1,
+      headroom: 1,
+      observedAt: new Date(Date.now() - 120_000).toISOString(),
+    };
+    await queue.saveSnapshot({
+      endpointName: EP,
+      computedAt: seen.observedAt,
+      lanes: {
+        high: { depth: 0, exact: true },
+        normal: { depth: 0, exact: true },
+        low: { depth: 0, exact: true },
+      },
+      inFlight: 0,
+      inFlightByTenant: {},
+      window: 3,
+      capacity: seen,
+    });
+    for (const id of ['w-1', 'w-2', 'w-3']) {
+      await submitJob(
+        { query: { inferenceId: id }, body: Buffer.from('x') },
+        {
+          config,
+          store,
+          objects: new FakeObjectStore(),
+          endpoint,
+          metrics,
+          deadlines: new FakeDeadlines(),
+          remainingMs: () => 29_000,
+          wake,
+          admissionJobs: store,
+        },
+      );
+    }
+    const deps: DispatchDeps = {
+      config,
+      store,
+      metrics,
+      admission: { queue, wake },
+      jobs: store,
+      endpoint,
+      capacity: describeEndpointCapacity(sageMakerControl),
+    };
+    const report = await dispatchRound(EP, deps);
+    return { report, seen, snapshot: await queue.snapshot(EP), endpoint };
+  }
+
+  it('never answered, and stalled mid-body: the call ends within its bound', async () => {
+    pointAt(silent, SILENT);
+    await endsWhileHanging(silent, () => describeEndpointCapacity(sageMakerControl).describe(EP));
+    pointAt(stalled, STALLED);
+    await endsWhileHanging(
+      stalled,
+      () => describeEndpointCapacity(sageMakerControl).describe(EP),
+      MID_BODY,
+    );
+  });
+
+  it.each([
+    ['never answered', () => silent, SILENT],
+    ['stalled mid-body', () => stalled, STALLED],
+  ] as const)('%s: the round goes on with the last capacity seen', async (_, server, bounds) => {
+    pointAt(server(), bounds);
+    const before = server().requests;
+    const { report, seen, snapshot, endpoint } = await roundWithStaleCapacity();
+    expect(server().requests).toBeGreaterThan(before);
+    expect(server().finished).toBe(0);
+    expect(report).toMatchObject({ window: 3, dispatched: 3 });
+    expect(endpoint.invocations.map((i) => i.inferenceId).sort()).toEqual(['w-1', 'w-2', 'w-3']);
+    // Kept as it was observed, so the next round asks DescribeEndpoint again.
+    expect(snapshot?.capacity).toEqual(seen);
   });
 });

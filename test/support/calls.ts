@@ -273,8 +273,8 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       announce,
       send('BatchQueue'),
     ],
-    // Each job's cancel (cancelJob's calls) and the batch's finish once its lines are counted.
-    cancelBatch: [item('GetItem'), item('UpdateItem'), announce, send('BatchQueue')],
+    // The header marked, each block's cancel queued (batchWorker cancels the jobs).
+    cancelBatch: [item('GetItem'), item('UpdateItem'), send('BatchQueue')],
     getQueue: [item('GetItem')],
     getActivity: [item('BatchGetItem')],
     dispatch: [
@@ -311,7 +311,6 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
     'onError',
     'reconcile',
     'cancelJob',
-    'cancelBatch',
     'dispatch',
   ] as const) {
     calls[fn].push(...wake);

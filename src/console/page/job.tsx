@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { JobRecord } from '../../client/browser.ts';
+import { isRetryable, type JobRecord } from '../../client/browser.ts';
 import { api, messageOf, usePoll } from './api.ts';
 import {
   attemptIds,
@@ -107,8 +107,9 @@ function RetryButton({ job, attempts, onDone }: Loaded & { onDone: () => void })
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const latest = attempts.at(-1) ?? job;
-  // The API retries only when the latest attempt failed (docs/api.md): no button that would 409.
-  if (job.status !== 'FAILED' || latest.status !== 'FAILED') return null;
+  // The API retries only a failed, cancelled or expired latest attempt (docs/api.md): no button
+  // that would 409.
+  if (!isRetryable(job.status) || !isRetryable(latest.status)) return null;
   return (
     <div class="actions">
       <button

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BatchBlock, LineStatus } from '../domain/batch-blocks.ts';
 import type { BatchHeader } from '../domain/batches.ts';
-import { addLine, blockIds, openBlock, readBlocks } from './store/batch-blocks.ts';
+import { addLine, blockIds, openBlock, readBlock, readBlocks } from './store/batch-blocks.ts';
 import {
   advance,
   createHeader,
@@ -61,6 +61,10 @@ export class BatchStore {
 
   blocks(batchId: string, count: number): Promise<BatchBlock[]> {
     return readBlocks(this.t, batchId, count);
+  }
+
+  block(batchId: string, block: number): Promise<BatchBlock> {
+    return readBlock(this.t, batchId, block);
   }
 
   advance(batchId: string, next: number): Promise<boolean> {

@@ -18,6 +18,7 @@ import { batchPrefix, nowOf, type BatchDeps } from './batches.ts';
 import type { ObjectStore } from './ports/object-store.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 import { countLine, maybeFinish, recordOutcome } from './batch-counts.ts';
+import { cancelBatchBlock, type BlockCancelDeps } from './cancel.ts';
 
 /** Thrown for a message that asked to be delivered again later (its visibility already set). */
 export class RedeliveryRequested extends Error {
@@ -62,6 +63,8 @@ export type MessageResult = { retryAfterSeconds?: number };
 
 export interface WorkerDeps extends BatchDeps {
   submit: Omit<SubmitDeps, 'config'>;
+  /** POST /batches/{id}/cancel's work: a block's jobs cancelled as POST /jobs/{id}/cancel does. */
+  cancel: BlockCancelDeps;
 }
 
 export async function handleMessage(
@@ -77,6 +80,9 @@ export async function handleMessage(
       return submitLine(message, receiveCount, deps);
     case 'finish':
       await finishBatch(message.batchId, deps);
+      return {};
+    case 'cancel':
+      await cancelBatchBlock(message.batchId, message.block, deps.cancel);
       return {};
   }
 }
@@ -233,8 +239,9 @@ async function submitLine(
 ): Promise<MessageResult> {
   const { spec } = m;
   const inferenceId = lineInferenceId(m.batchId, m.line, spec.inferenceId);
+  const header = await deps.batches.header(m.batchId);
   // POST /batches/{id}/cancel: a line not yet submitted never is; it counts as cancelled.
-  if ((await deps.batches.header(m.batchId))?.cancelledAt) {
+  if (header?.cancelledAt) {
     await countLine(m.batchId, m.line, 'cancelled', deps);
     return {};
   }
@@ -253,10 +260,13 @@ async function submitLine(
           priority: spec.priority,
           maxQueueSeconds:
             spec.maxQueueSeconds === undefined ? undefined : String(spec.maxQueueSeconds),
+          tenant: spec.tenant,
           ...(spec.taskToken !== undefined ? { taskToken: spec.taskToken } : {}),
         },
         contentType: spec.contentType,
         body,
+        // Owner mode: the batch's submitter owns its jobs and is their tenant, as for POST /jobs.
+        owner: header?.owner,
         batch: { batchId: m.batchId, line: m.line },
       },
       { config: deps.config, ...deps.submit },

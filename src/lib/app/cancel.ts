@@ -6,6 +6,8 @@ import { logger } from '../adapters/logger.ts';
 import { endJob, type EndingDeps } from './ending.ts';
 import type { AdmissionJobs } from './ports/admission.ts';
 import type { BatchRepository } from './ports/batch-repository.ts';
+import type { BatchQueue } from './ports/batch-queue.ts';
+import type { Clock } from './ports/clock.ts';
 
 /*
  * POST /jobs/{id}/cancel and POST /batches/{id}/cancel (docs/queue.md). Only what has not reached
@@ -95,27 +97,25 @@ export async function cancelJob(
   throw new Conflict(`job ${inferenceId} changed while it was cancelled; retry`, inferenceId);
 }
 
-export interface BatchCancelDeps extends CancelDeps {
-  /** The batch's counts (its jobs' endings count their lines) and its header. */
-  batches: NonNullable<CancelDeps['batches']> & { batches: BatchRepository };
+/** POST /batches/{id}/cancel: the header marked and the work queued. */
+export interface BatchCancelDeps {
+  batches: { batches: BatchRepository; queue: BatchQueue };
+  now?: Clock;
 }
 
 export interface BatchCancelAnswer {
   batchId: string;
   cancelledAt: string;
-  /** Jobs of the batch ended CANCELLED now, marked cancel-requested, or already ended. */
-  cancelled: number;
-  requested: number;
-  ended: number;
+  /** Blocks whose jobs the batch worker cancels (one queued message each). */
+  blocks: number;
 }
-
-/** Jobs cancelled at once: each is a read and a conditional write. */
-const BATCH_CANCEL_CONCURRENCY = 16;
 
 /**
  * Cancels a batch: its header is marked first, so the worker submits no further line (each is
- * counted cancelled), then every job of it already submitted and not ended is cancelled.
- * Idempotent: a repeat cancels what is left and finds the rest ended.
+ * counted cancelled), then one message per block of lines is queued for the batch worker, which
+ * cancels the block's submitted, unended jobs (cancelBatchBlock). The request does no per-job
+ * work, so it answers at once whatever the batch's size (up to 100,000 jobs). Idempotent: a
+ * repeat keeps the first `cancelledAt` and queues the blocks again, which cancel what is left.
  */
 export async function cancelBatch(
   req: { batchId: string; owner?: string },
@@ -130,45 +130,78 @@ export async function cancelBatch(
   }
   const header = await repo.markCancelled(batchId, (deps.now?.() ?? new Date()).toISOString());
   if (!header) throw new NotFound('no such batch');
-  const count = header.blocks ?? header.cursor ?? 0;
-  const blocks = await repo.blocks(batchId, count);
-  const ids: string[] = [];
-  for (let b = 0; b < blocks.length; b++) {
-    const block = blocks[b]!;
-    const ended = new Set([
-      ...block.completed,
-      ...block.failed,
-      ...block.cancelled,
-      ...block.expired,
-      ...block.refused,
-    ]);
-    const given = await repo.ids(batchId, b);
-    for (const line of block.submitted) {
-      if (!ended.has(line)) ids.push(lineInferenceId(batchId, line, given[String(line)]));
-    }
-  }
-  const answer: BatchCancelAnswer = {
-    batchId,
-    cancelledAt: header.cancelledAt as string,
-    cancelled: 0,
-    requested: 0,
-    ended: 0,
-  };
-  for (let i = 0; i < ids.length; i += BATCH_CANCEL_CONCURRENCY) {
+  // Every block once the expansion is done; until then the blocks it opened and the one it may
+  // be opening, whose lines can be submitted before its cursor moves past it.
+  const blocks = header.blocks ?? (header.cursor ?? 0) + 1;
+  await deps.batches.queue.send(
+    Array.from({ length: blocks }, (_, block) => ({ t: 'cancel' as const, batchId, block })),
+  );
+  const answer = { batchId, cancelledAt: header.cancelledAt as string, blocks };
+  logger.info('batch cancel queued', { ...answer });
+  return answer;
+}
+
+/** The batch worker's side: a block's jobs, cancelled through cancelJob. */
+export interface BlockCancelDeps extends CancelDeps {
+  batches: NonNullable<CancelDeps['batches']>;
+}
+
+/** Jobs of one block cancelled at once: each is a read and a conditional write. */
+const BLOCK_CANCEL_CONCURRENCY = 16;
+
+/** Of one block: jobs ended CANCELLED now, marked cancel-requested, or found ended. */
+export interface BlockCancelReport {
+  cancelled: number;
+  requested: number;
+  ended: number;
+}
+
+/**
+ * The submitted, unended jobs of one block of a cancelled batch, each cancelled as POST
+ * /jobs/{id}/cancel does. Safe under redelivery: the block is read again (strongly consistent),
+ * its ended lines are skipped, and a cancel of a cancelled or cancel-requested job is a no-op. A
+ * job still moving after cancelJob's three rounds fails the message, so the queue delivers it
+ * again rather than leave the job running.
+ */
+export async function cancelBatchBlock(
+  batchId: string,
+  block: number,
+  deps: BlockCancelDeps,
+): Promise<BlockCancelReport> {
+  const repo = deps.batches.batches;
+  const header = await repo.header(batchId);
+  const report: BlockCancelReport = { cancelled: 0, requested: 0, ended: 0 };
+  // Gone (expired) or never cancelled: nothing to do (a message of another kind of work).
+  if (!header?.cancelledAt) return report;
+  const counts = await repo.block(batchId, block);
+  const ended = new Set([
+    ...counts.completed,
+    ...counts.failed,
+    ...counts.cancelled,
+    ...counts.expired,
+    ...counts.refused,
+  ]);
+  const pending = counts.submitted.filter((line) => !ended.has(line));
+  const given = pending.length > 0 ? await repo.ids(batchId, block) : {};
+  const ids = pending.map((line) => lineInferenceId(batchId, line, given[String(line)]));
+  let moving: unknown;
+  for (let i = 0; i < ids.length; i += BLOCK_CANCEL_CONCURRENCY) {
     await Promise.all(
-      ids.slice(i, i + BATCH_CANCEL_CONCURRENCY).map(async (inferenceId) => {
+      ids.slice(i, i + BLOCK_CANCEL_CONCURRENCY).map(async (inferenceId) => {
         try {
           const { outcome } = await cancelJob({ inferenceId }, deps);
-          if (outcome === 'cancelled') answer.cancelled++;
-          else if (outcome === 'requested') answer.requested++;
-          else answer.ended++;
+          if (outcome === 'cancelled') report.cancelled++;
+          else if (outcome === 'requested') report.requested++;
+          else report.ended++;
         } catch (err) {
-          if (!(err instanceof Conflict) && !(err instanceof NotFound)) throw err;
-          answer.ended++;
+          // Ended otherwise (COMPLETED, FAILED, EXPIRED) or gone: nothing left to cancel.
+          if (err instanceof NotCancellable || err instanceof NotFound) report.ended++;
+          else moving ??= err;
         }
       }),
     );
   }
-  logger.info('batch cancelled', { ...answer });
-  return answer;
+  logger.info('batch block cancelled', { batchId, block, ...report });
+  if (moving) throw moving;
+  return report;
 }

@@ -1,19 +1,20 @@
 import { BadRequest, Conflict, NotFound } from '../domain/errors.ts';
 import { CLIENT_INFERENCE_ID, type Job } from '../domain/jobs.ts';
 import { isUnqueuedClaim } from '../domain/claims.ts';
-import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf } from '../domain/retry.ts';
+import { MAX_INFERENCE_ID_LENGTH, attemptId, baseIdOf, isRetryable } from '../domain/retry.ts';
 import { logger } from '../adapters/logger.ts';
 import { submitJob, type SubmitDeps } from './submit.ts';
 
 /*
- * POST /jobs/{id}/retry and the automatic retry: a new attempt `<base>.<n>` of a failed job, made
- * from the original's input and parameters through submit's claim-invoke-record path. The
+ * POST /jobs/{id}/retry and the automatic retry: a new attempt `<base>.<n>` of a failed job (by
+ * hand also of a cancelled or expired one: RETRYABLE_STATUSES), made from the original's input
+ * and parameters through submit's claim-invoke-record path. The
  * original's `attempts` counter is the lock: taking number n is one conditional write (latest
  * attempt n-1 -> n), so two retries of one failure never both invoke, and the new record itself is
  * a conditional create (submit's claim) as well.
  */
 
-/** The job has not failed, or it was retried already. */
+/** The job has not failed (nor was cancelled or expired), or it was retried already. */
 export class RetryConflict extends Conflict {
   override readonly name = 'RetryConflict';
 }
@@ -60,7 +61,10 @@ function query(original: Job, inferenceId: string): Record<string, string | unde
   };
 }
 
-/** A new attempt of a failed job; the original is only given the count and the pointer. */
+/**
+ * A new attempt of a FAILED, CANCELLED or EXPIRED job (the same for all three); the original is
+ * only given the count and the pointer.
+ */
 export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job> {
   const { store } = deps;
   const job = await store.get(req.inferenceId);
@@ -88,7 +92,7 @@ export async function retryJob(req: RetryRequest, deps: SubmitDeps): Promise<Job
   if (req.ifLatestAttempt !== undefined && req.ifLatestAttempt !== n - 1) {
     throw new RetryConflict(`attempt ${req.ifLatestAttempt} of ${base} was retried already`, base);
   }
-  if (!free && current && current.status !== 'FAILED') {
+  if (!free && current && !isRetryable(current.status)) {
     throw new RetryConflict(
       current.inferenceId === job.inferenceId
         ? `job ${job.inferenceId} has not failed: it is ${job.status}`

@@ -6,8 +6,10 @@
  * rounds are the use cases' (src/lib/app/).
  */
 
-/** Strict priority lanes, most urgent first. */
-export type Lane = 'high' | 'normal' | 'low';
+import type { EndpointQueue, JobQueuePosition, QueueLane } from './wire.ts';
+
+/** Strict priority lanes, most urgent first (the wire's QueueLane: one definition). */
+export type Lane = QueueLane;
 export const LANES: readonly Lane[] = ['high', 'normal', 'low'];
 
 /** `maxQueueSeconds`: the default, and the bounds (SageMaker's RequestTTLSeconds ceiling). */
@@ -53,30 +55,8 @@ export interface Slot {
   };
 }
 
-/** Where a waiting job stands (GET /jobs/{id} while waiting). */
-export interface QueuePosition {
-  lane: Lane;
-  /** 1 + the waiting jobs of its lane enqueued before it. */
-  position: number;
-  /** Jobs that go first: position - 1 plus the depth of the lanes ahead of it. */
-  ahead: number;
-  /** False when POSITION_CAP was reached: the figures are then lower bounds. */
-  exact: boolean;
-}
+/** Where a waiting job stands (GET /jobs/{id} while waiting): the wire's, one definition. */
+export type QueuePosition = JobQueuePosition;
 
-/** GET /queue: what the dispatcher saw on its last round for one endpoint. */
-export interface QueueSnapshot {
-  endpointName: string;
-  computedAt: string;
-  lanes: Record<Lane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
-  inFlight: number;
-  inFlightByTenant: Record<string, number>;
-  window: number;
-  /** What the window was computed from. */
-  capacity: {
-    instances: number;
-    perInstanceConcurrency: number;
-    headroom: number;
-    observedAt: string;
-  };
-}
+/** What the dispatcher saw on its last round for one endpoint (GET /queue): the wire's. */
+export type QueueSnapshot = EndpointQueue;

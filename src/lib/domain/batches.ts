@@ -94,7 +94,9 @@ export function batchView(header: BatchHeader, blocks: BatchBlock[]): BatchView 
 export type BatchMessage =
   | { t: 'expand'; batchId: string; block: number; offset: number; line: number; token?: string }
   | { t: 'submit'; batchId: string; line: number; spec: BatchLine; endpoint?: string }
-  | { t: 'finish'; batchId: string };
+  | { t: 'finish'; batchId: string }
+  /** POST /batches/{id}/cancel's work on one block: its submitted, unended jobs cancelled. */
+  | { t: 'cancel'; batchId: string; block: number };
 
 export function parseBatchMessage(body: string): BatchMessage {
   const m = JSON.parse(body) as BatchMessage;

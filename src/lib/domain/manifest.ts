@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { BadRequest, PayloadTooLarge } from './errors.ts';
 import { CLIENT_INFERENCE_ID } from './jobs.ts';
 import { inputLocation } from './locations.ts';
+import { Tenant } from './submission.ts';
 
 /*
  * A batch's manifest: JSON Lines, each line one job. What a line may hold, checked at POST for the
@@ -26,6 +27,11 @@ export interface BatchLine {
   /** Queue control (docs/queue.md): the line's lane and queue deadline, checked at submit. */
   priority?: 'high' | 'normal' | 'low';
   maxQueueSeconds?: number;
+  /**
+   * Whose share the job counts in, checked as `?tenant=` is, here and at submit; in owner mode
+   * the batch's owner instead, as for POST /jobs.
+   */
+  tenant?: string;
 }
 
 const Line = z.object({
@@ -38,6 +44,7 @@ const Line = z.object({
   taskToken: z.optional(z.string().check(z.maxLength(8192))),
   priority: z.optional(z.enum(['high', 'normal', 'low'])),
   maxQueueSeconds: z.optional(z.number().check(z.int())),
+  tenant: Tenant,
 });
 
 /** Parses line `lineNo` (1-based) of a manifest; a BadRequest names the line. */
@@ -53,7 +60,12 @@ export function parseLine(text: string, lineNo: number): BatchLine {
   }
   const parsed = Line.safeParse(value);
   if (!parsed.success || typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const path = parsed.success ? '' : parsed.error.issues[0]?.path.join('.');
+    const issue = parsed.success ? undefined : parsed.error.issues[0];
+    // A tenant string refused says why, in the words ?tenant= is refused with.
+    if (issue?.path[0] === 'tenant' && typeof (value as { tenant?: unknown }).tenant === 'string') {
+      throw new BadRequest(`line ${lineNo}: ${issue.message}`);
+    }
+    const path = issue?.path.join('.');
     throw new BadRequest(`line ${lineNo}: not a manifest line${path ? ` (field ${path})` : ''}`);
   }
   const line = parsed.data;

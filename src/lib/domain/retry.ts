@@ -1,4 +1,5 @@
 import type { Job } from './jobs.ts';
+import type { JobStatus, RetryableStatus } from './wire.ts';
 
 /*
  * Retrying a failed job: every attempt is a job of its own, `<base>.<n>` (n >= 2), made from the
@@ -32,6 +33,18 @@ export interface AutoRetryPolicy {
   on: RegExp;
   /** The delay before the 2nd attempt; doubled for each further one, at most 900 s. */
   baseDelaySeconds: number;
+}
+
+/**
+ * The endings `POST /jobs/{id}/retry` makes a new attempt of (RetryableStatus): a failure, and
+ * the two queue control endings (docs/queue.md) a caller may want to run after all: an expired
+ * job (it never reached the model in time) and a cancelled one (resubmitted deliberately). A
+ * COMPLETED job has its result; one IN_PROGRESS may still get it.
+ */
+const RETRYABLE: Record<RetryableStatus, true> = { FAILED: true, CANCELLED: true, EXPIRED: true };
+
+export function isRetryable(status: JobStatus): status is RetryableStatus {
+  return Object.hasOwn(RETRYABLE, status);
 }
 
 /** The attempt number of a record: originals have none stored and are attempt 1. */

@@ -21,6 +21,16 @@ const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 const MEDIA_TYPE =
   /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+*-]{1,127}(\s*;\s*[\x20-\x7e]*)?$/;
 
+/** Whose share a job counts in (queue control): `?tenant=`, and a batch line's `tenant`. */
+export const Tenant = z.optional(
+  z
+    .string()
+    .check(
+      z.maxLength(64, { error: 'tenant must be at most 64 characters', abort: true }),
+      z.regex(TENANT_PATTERN, 'tenant must be 1-64 letters, digits, ".", "_" or "-"'),
+    ),
+);
+
 function intParam(name: string, min: number, max: number) {
   return z.optional(
     z
@@ -83,14 +93,7 @@ export const SubmitQuery = z.object({
     z.enum(LANES as [Lane, ...Lane[]], { error: 'priority must be one of high, normal, low' }),
   ),
   maxQueueSeconds: intParam('maxQueueSeconds', MIN_MAX_QUEUE_SECONDS, MAX_MAX_QUEUE_SECONDS),
-  tenant: z.optional(
-    z
-      .string()
-      .check(
-        z.maxLength(64, { error: 'tenant must be at most 64 characters', abort: true }),
-        z.regex(TENANT_PATTERN, 'tenant must be 1-64 letters, digits, ".", "_" or "-"'),
-      ),
-  ),
+  tenant: Tenant,
 });
 export type SubmitQuery = z.infer<typeof SubmitQuery>;
 

@@ -12,6 +12,11 @@
  * like COMPLETED and FAILED.
  */
 export type JobStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+/**
+ * What `POST /jobs/{id}/retry` makes a new attempt of (docs/api.md): the server's rule
+ * (domain/retry.ts) and the client's `isRetryable` are each a record over exactly this type.
+ */
+export type RetryableStatus = Extract<JobStatus, 'FAILED' | 'CANCELLED' | 'EXPIRED'>;
 /** A priority lane of queue control (docs/queue.md). */
 export type JobPriority = QueueLane;
 export type ResultEncoding = 'utf8' | 'base64';
@@ -87,21 +92,24 @@ export interface JobRecord extends PublicJob {
 }
 
 /*
- * Queue control's bodies. The same shapes as src/lib/domain/admission.ts's (Lane, QueuePosition,
- * QueueSnapshot), restated here because this file imports nothing; test/unit/client/queue.test.ts
- * holds the two to each other at compile time.
+ * Queue control's bodies (docs/queue.md), defined here once: src/lib/domain/admission.ts's Lane,
+ * QueuePosition and QueueSnapshot are these types.
  */
+/** Strict priority lanes, most urgent first. */
 export type QueueLane = 'high' | 'normal' | 'low';
 
-/** Where a waiting job stands; `exact` false when a count reached its cap (lower bounds then). */
+/** Where a waiting job stands (GET /jobs/{id} while waiting). */
 export interface JobQueuePosition {
   lane: QueueLane;
+  /** 1 + the waiting jobs of its lane enqueued before it. */
   position: number;
+  /** Jobs that go first: position - 1 plus the depth of the lanes ahead of it. */
   ahead: number;
+  /** False when a count reached its cap (POSITION_CAP): the figures are then lower bounds. */
   exact: boolean;
 }
 
-/** One endpoint's queue as the dispatcher saw it on its last round. */
+/** One endpoint's queue as the dispatcher saw it on its last round (GET /queue). */
 export interface EndpointQueue {
   endpointName: string;
   computedAt: string;
@@ -109,6 +117,7 @@ export interface EndpointQueue {
   inFlight: number;
   inFlightByTenant: Record<string, number>;
   window: number;
+  /** What the window was computed from. */
   capacity: {
     instances: number;
     perInstanceConcurrency: number;
@@ -175,6 +184,10 @@ export type BatchLine = (
   contentType?: string;
   customAttributes?: string;
   taskToken?: string;
+  /** Queue control (docs/queue.md): as POST /jobs's `priority`, `maxQueueSeconds`, `tenant`. */
+  priority?: QueueLane;
+  maxQueueSeconds?: number;
+  tenant?: string;
 };
 
 export type BatchState = 'EXPANDING' | 'IN_PROGRESS' | 'COMPLETED';

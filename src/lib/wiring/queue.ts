@@ -26,10 +26,13 @@ export function cancelPorts(config: Config): CancelDeps {
   return { ...endings(config), jobs: jobStore() };
 }
 
-/** POST /batches/{id}/cancel; undefined without a batch queue (batches are then not offered). */
-export function batchCancelPorts(config: Config): BatchCancelDeps | undefined {
+/**
+ * POST /batches/{id}/cancel: the header and the batch queue (the worker cancels the jobs);
+ * undefined without a batch queue (batches are then not offered).
+ */
+export function batchCancelPorts(): BatchCancelDeps | undefined {
   const batches = batchCountDeps();
-  return batches ? { ...cancelPorts(config), batches } : undefined;
+  return batches ? { batches } : undefined;
 }
 
 /** The lanes, slots and snapshot; refused with admission off (nothing waits, nothing to show). */

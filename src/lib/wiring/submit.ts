@@ -38,7 +38,7 @@ export interface SubmitClients {
 }
 
 /** The store's AdmissionJobs side, when it has one (JobStore does; a repository fake may not). */
-function admissionSideOf(store: JobRepository): AdmissionJobs | undefined {
+export function admissionSideOf(store: JobRepository): AdmissionJobs | undefined {
   return typeof (store as Partial<AdmissionJobs>).enqueue === 'function'
     ? (store as JobRepository & AdmissionJobs)
     : undefined;

@@ -135,6 +135,10 @@ export class FakeBatchRepository implements BatchRepository {
     return Array.from({ length: count }, (_, i) => this.view(batchId, i));
   }
 
+  async block(batchId: string, block: number): Promise<BatchBlock> {
+    return this.view(batchId, block);
+  }
+
   async advance(batchId: string, next: number): Promise<boolean> {
     const h = this.headers.get(batchId);
     if (!h || (h.cursor !== undefined && h.cursor >= next)) return false;

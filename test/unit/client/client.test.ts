@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AsyncJobsClient, AsyncJobsError, type JobRecord } from '../../../src/client/index.ts';
+import {
+  AsyncJobsClient,
+  AsyncJobsError,
+  isRetryable,
+  type JobRecord,
+} from '../../../src/client/index.ts';
 import type { PublicJob } from '../../../src/lib/domain/jobs.ts';
 
 /* AsyncJobsClient against a tiny HTTP server on loopback that answers as the job API does. */
@@ -220,6 +225,12 @@ describe('AsyncJobsClient', () => {
     expect(seen[0]!.url).toBe('/jobs?status=FAILED&limit=5');
     const up = await client.createUpload({ contentType: 'text/csv', contentLength: 10 });
     expect(up.inputLocation).toBe('s3://b/k');
+  });
+
+  it('says which statuses POST /jobs/{id}/retry takes (the console offers Retry on them)', () => {
+    expect(
+      (['IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED'] as const).filter(isRetryable),
+    ).toEqual(['FAILED', 'CANCELLED', 'EXPIRED']);
   });
 
   it('retries a failed job: the new attempt, or the 409 of one that did not fail', async () => {

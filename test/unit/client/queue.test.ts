@@ -1,22 +1,9 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AsyncJobsClient,
-  type EndpointQueue,
-  type JobQueuePosition,
-  type QueueLane,
-} from '../../../src/client/index.ts';
-import type { Lane, QueuePosition, QueueSnapshot } from '../../../src/lib/domain/admission.ts';
+import { AsyncJobsClient } from '../../../src/client/index.ts';
 
 /* Queue control from the typed client, against a loopback server that answers as the API does. */
-
-// The wire's shapes (src/lib/domain/wire.ts imports nothing) are the domain's, both ways.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const lanes: Same<QueueLane, Lane> = true;
-const position: Same<JobQueuePosition, QueuePosition> = true;
-const snapshot: Same<EndpointQueue, QueueSnapshot> = true;
-void [lanes, position, snapshot];
 
 interface Seen {
   method: string;

@@ -136,7 +136,6 @@ describe('deploy/roles.cjs', () => {
       [
         'AutoRetryRole',
         'BatchWorkerRole',
-        'CancelBatchRole',
         'CancelJobRole',
         'DispatchRole',
         'GetJobRole',

@@ -119,6 +119,14 @@ export async function addLine(
   return toBlock(res.Attributes);
 }
 
+/** One block, strongly consistent: a line counted just before is in it. */
+export async function readBlock(t: Table, batchId: string, block: number): Promise<BatchBlock> {
+  const res = await t.client.send(
+    new GetItemCommand({ TableName: t.name, Key: blockKey(batchId, block), ConsistentRead: true }),
+  );
+  return toBlock(res.Item);
+}
+
 /** Blocks 0..count-1, eventually consistent, 25 requests at a time. */
 export async function readBlocks(t: Table, batchId: string, count: number): Promise<BatchBlock[]> {
   const out: BatchBlock[] = [];

@@ -27,6 +27,8 @@ export interface BatchRepository {
     reason?: string,
   ): Promise<BatchBlock>;
   blocks(batchId: string, count: number): Promise<BatchBlock[]>;
+  /** One block, read strongly consistent (a line counted just before is in it). */
+  block(batchId: string, block: number): Promise<BatchBlock>;
   /** The expansion's cursor, forward only; answers whether this call moved it. */
   advance(batchId: string, next: number): Promise<boolean>;
   markExpanded(batchId: string, total: number, blocks: number, at: string): Promise<void>;

@@ -2,10 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../../src/lib/config.ts';
 import { cancelBatch, cancelJob } from '../../../../src/lib/app/cancel.ts';
+import { handleMessage, type WorkerDeps } from '../../../../src/lib/app/batch-worker.ts';
+import { processBatchEvent } from '../../../../src/lib/wiring/batch-worker.ts';
 import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispatch.ts';
 import { endJob } from '../../../../src/lib/app/ending.ts';
 import { queueAnswer, queueView } from '../../../../src/lib/app/queue.ts';
 import { checkJob } from '../../../../src/lib/app/reconcile.ts';
+import { RetryConflict, retryJob } from '../../../../src/lib/app/retry.ts';
 import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
 import { sendTaskResult } from '../../../../src/lib/app/task-callback.ts';
 import { BadRequest, Conflict, Unavailable } from '../../../../src/lib/domain/errors.ts';
@@ -83,6 +86,21 @@ function world(over: Partial<Config> = {}) {
     endpoint,
     capacity,
   };
+  const worker: WorkerDeps = {
+    config,
+    batches: batchRepo,
+    queue: batchQueue,
+    objects,
+    now: clock,
+    submit: submitDeps,
+    cancel: { ...deps, batches },
+  };
+  /** The batch worker on every message the batch queue has to deliver now. */
+  const drain = async () => {
+    for (let event = batchQueue.receive(); event; event = batchQueue.receive()) {
+      batchQueue.settle(event, await processBatchEvent(event, worker));
+    }
+  };
   const submit = (id: string, query: Record<string, string> = {}, owner?: string) =>
     submitJob({ query: { inferenceId: id, ...query }, body: Buffer.from('x'), owner }, submitDeps);
   const round = () => dispatchRound(EP, deps);
@@ -119,6 +137,8 @@ function world(over: Partial<Config> = {}) {
     round,
     invoked,
     notify,
+    worker,
+    drain,
   };
 }
 
@@ -443,31 +463,191 @@ describe('cancel', () => {
     expect(w.store.records.get('j1')?.status).toBe('CANCELLED');
   });
 
-  it('a batch: its waiting jobs cancelled, lines not yet submitted never submitted', async () => {
-    const w = world();
+  /** A batch of `lines` lines in blocks of 250, the first `submitted` of them submitted. */
+  async function batchOf(w: ReturnType<typeof world>, lines: number, submitted: number) {
     const batchId = 'b-0123456789abcdef01234567';
     await w.batchRepo.create({
       batchId,
       createdAt: T0,
       source: { kind: 'manifest', uri: 's3://in/m.jsonl' },
     });
-    await w.batchRepo.openBlock(batchId, 0, 2, {}, 1);
-    await w.batchRepo.advance(batchId, 1);
-    await submitJob(
-      {
-        query: { inferenceId: `${batchId}-1` },
-        body: Buffer.from('x'),
-        batch: { batchId, line: 1 },
-      },
-      w.submitDeps,
-    );
-    await w.batchRepo.addLine(batchId, 0, 1, 'submitted');
-    const answer = await cancelBatch({ batchId }, { ...w.deps, batches: w.batches });
-    expect(answer).toMatchObject({ cancelled: 1, requested: 0 });
-    expect(w.store.records.get(`${batchId}-1`)?.status).toBe('CANCELLED');
+    const blocks = Math.ceil(lines / 250);
+    for (let b = 0; b < blocks; b++) {
+      await w.batchRepo.openBlock(batchId, b, Math.min(250, lines - b * 250), {}, 1);
+      await w.batchRepo.advance(batchId, b + 1);
+    }
+    for (let line = 1; line <= submitted; line++) {
+      await submitJob(
+        {
+          query: { inferenceId: `${batchId}-${line}` },
+          body: Buffer.from('x'),
+          batch: { batchId, line },
+        },
+        w.submitDeps,
+      );
+      await w.batchRepo.addLine(batchId, Math.floor((line - 1) / 250), line, 'submitted');
+    }
+    return batchId;
+  }
+
+  it('a batch: the request marks it and queues the work; the worker cancels its waiting jobs', async () => {
+    const w = world();
+    const batchId = await batchOf(w, 2, 1);
+    const writes = w.store.calls.length;
+    const answer = await cancelBatch({ batchId }, { batches: w.batches, now: w.clock });
+    // Not expanded yet: the blocks opened so far (1) and the one the expansion may be opening.
+    expect(answer).toEqual({ batchId, cancelledAt: T0, blocks: 2 });
+    // No job was touched by the request.
+    expect(w.store.calls.length).toBe(writes);
+    expect(w.store.records.get(`${batchId}-1`)?.status).toBe('IN_PROGRESS');
     expect((await w.batchRepo.header(batchId))?.cancelledAt).toBe(T0);
+    await w.drain();
+    expect(w.store.records.get(`${batchId}-1`)?.status).toBe('CANCELLED');
     const [block] = await w.batchRepo.blocks(batchId, 1);
     expect(block?.cancelled).toEqual([1]);
+    // A line not yet submitted never is: it counts as cancelled.
+    await handleMessage({ t: 'submit', batchId, line: 2, spec: { body: 'x' } }, 1, w.worker);
+    expect(w.store.records.get(`${batchId}-2`)).toBeUndefined();
+    expect((await w.batchRepo.blocks(batchId, 1))[0]?.cancelled).toEqual([1, 2]);
+    await w.round();
+    expect(w.invoked()).toEqual([]);
+  });
+
+  it('a large batch: every submitted, unended job cancelled by the worker, once under redelivery', async () => {
+    const w = world();
+    const batchId = await batchOf(w, 600, 520);
+    // Two in flight before the cancel: they are cancel-requested, not ended.
+    await w.round();
+    const inFlight = w.invoked();
+    expect(inFlight).toHaveLength(2);
+    // One ended before the cancel: left as it is.
+    await w.notify(inFlight[0]!);
+    const answer = await cancelBatch({ batchId }, { batches: w.batches, now: w.clock });
+    expect(answer.blocks).toBe(4);
+    await w.drain();
+    // Every block's work delivered again (SQS is at least once), and the cancel repeated.
+    await cancelBatch({ batchId }, { batches: w.batches, now: w.clock });
+    await w.drain();
+    const statuses = new Map<string, number>();
+    for (let line = 1; line <= 520; line++) {
+      const rec = w.store.records.get(`${batchId}-${line}`)!;
+      const key = rec.cancelRequested && rec.status === 'IN_PROGRESS' ? 'requested' : rec.status;
+      statuses.set(key, (statuses.get(key) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ COMPLETED: 1, requested: 1, CANCELLED: 518 });
+    expect(w.events.types().filter((t) => t === 'JobCancelled')).toHaveLength(518);
+    const blocks = await w.batchRepo.blocks(batchId, 3);
+    expect(blocks.reduce((n, b) => n + b.cancelled.length, 0)).toBe(518);
+    await w.round();
+    expect(w.invoked()).toEqual(inFlight);
+  });
+});
+
+describe('retry of the queue-control endings', () => {
+  it('a CANCELLED job retried is a new attempt that waits in its lane and runs', async () => {
+    const w = world();
+    await w.submit('j1', { priority: 'high', tenant: 'a' });
+    await cancelJob({ inferenceId: 'j1' }, w.deps);
+    const attempt = await retryJob({ inferenceId: 'j1' }, w.submitDeps);
+    expect(attempt).toMatchObject({
+      inferenceId: 'j1.2',
+      status: 'IN_PROGRESS',
+      retryOf: 'j1',
+      attempt: 2,
+      priority: 'high',
+      tenant: 'a',
+    });
+    expect(w.store.records.get('j1')).toMatchObject({
+      status: 'CANCELLED',
+      attempts: 2,
+      retriedBy: 'j1.2',
+    });
+    await w.round();
+    expect(w.invoked()).toEqual(['j1.2']);
+  });
+
+  it('an EXPIRED job retried gets a queue deadline of its own and reaches the model', async () => {
+    const w = world();
+    // The window is full: j1 expires waiting behind it.
+    await w.submit('busy');
+    await w.round();
+    await w.submit('j1', { maxQueueSeconds: '10' });
+    w.clock.advance(11_000);
+    await w.round();
+    expect(w.store.records.get('j1')?.status).toBe('EXPIRED');
+    const attempt = await retryJob({ inferenceId: 'j1' }, w.submitDeps);
+    expect(attempt).toMatchObject({
+      inferenceId: 'j1.2',
+      maxQueueSeconds: 10,
+      queueDeadline: new Date(w.clock().getTime() + 10_000).toISOString(),
+    });
+    await w.notify('busy');
+    await w.round();
+    expect(w.invoked()).toEqual(['busy', 'j1.2']);
+  });
+
+  it('still refuses a COMPLETED job and one in flight, with the same answer', async () => {
+    const w = world();
+    await w.submit('done');
+    await w.round();
+    await w.notify('done');
+    await w.submit('waiting');
+    for (const [id, status] of [
+      ['done', 'COMPLETED'],
+      ['waiting', 'IN_PROGRESS'],
+    ] as const) {
+      const refused = retryJob({ inferenceId: id }, w.submitDeps);
+      await expect(refused).rejects.toBeInstanceOf(RetryConflict);
+      await expect(refused).rejects.toThrow(`job ${id} has not failed: it is ${status}`);
+    }
+  });
+});
+
+describe('batch lines under queue control', () => {
+  const batchId = 'b-00000000000000000000aaaa';
+
+  async function submitLines(
+    w: ReturnType<typeof world>,
+    lines: { tenant?: string; priority?: 'high' | 'normal' | 'low' }[],
+    owner?: string,
+  ) {
+    await w.batchRepo.create({
+      batchId,
+      createdAt: T0,
+      source: { kind: 'manifest', uri: 's3://in/batches/m.jsonl' },
+      expiresAt: 1,
+      owner,
+    });
+    await w.batchRepo.openBlock(batchId, 0, lines.length, {}, 1);
+    for (const [i, spec] of lines.entries()) {
+      await handleMessage(
+        { t: 'submit', batchId, line: i + 1, spec: { body: 'x', ...spec } },
+        1,
+        w.worker,
+      );
+    }
+    return lines.map((_, i) => w.store.records.get(`${batchId}-${i + 1}`));
+  }
+
+  it("a line's tenant is its job's share, as ?tenant= is; absent, the default", async () => {
+    const w = world();
+    const [a, b] = await submitLines(w, [{ tenant: 'teamA', priority: 'high' }, {}]);
+    expect(a).toMatchObject({ tenant: 'teamA', priority: 'high' });
+    expect(b).toMatchObject({ tenant: 'default', priority: 'normal' });
+  });
+
+  it('a bad tenant refuses its line with the words of ?tenant=', async () => {
+    const w = world();
+    const [job] = await submitLines(w, [{ tenant: 'no spaces' }]);
+    expect(job).toBeUndefined();
+    const [block] = await w.batchRepo.blocks(batchId, 1);
+    expect(JSON.stringify(block)).toContain('tenant must be 1-64 letters');
+  });
+
+  it("owner mode: the batch's owner owns its jobs and is their tenant, whatever a line says", async () => {
+    const w = world({ ownerMode: true });
+    const [job] = await submitLines(w, [{ tenant: 'teamA' }], 'jwt:iss#alice');
+    expect(job).toMatchObject({ owner: 'jwt:iss#alice', tenant: 'jwt_iss_alice' });
   });
 });
 

@@ -29,6 +29,22 @@ describe('manifest lines', () => {
     });
   });
 
+  it('takes a tenant checked as ?tenant= is, and refuses a bad one in the same words', () => {
+    expect(parseLine('{"body":"a","tenant":"team-a.1","priority":"high"}', 1)).toMatchObject({
+      tenant: 'team-a.1',
+      priority: 'high',
+    });
+    expect(() => parseLine('{"body":"a","tenant":"team a"}', 2)).toThrow(
+      'line 2: tenant must be 1-64 letters, digits, ".", "_" or "-"',
+    );
+    expect(() => parseLine(`{"body":"a","tenant":"${'t'.repeat(65)}"}`, 3)).toThrow(
+      'line 3: tenant must be at most 64 characters',
+    );
+    expect(() => parseLine('{"body":"a","tenant":7}', 4)).toThrow(
+      'line 4: not a manifest line (field tenant)',
+    );
+  });
+
   it('names the line of what it refuses', () => {
     expect(() => parseLine('[1]', 4)).toThrow('line 4: not a manifest line');
     expect(() => parseLine('{}', 5)).toThrow('line 5: give exactly one of "input" and "body"');
