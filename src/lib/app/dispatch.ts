@@ -523,9 +523,11 @@ export async function dispatchRound(
   );
 
   const woken = opts.woken === true && previous !== undefined;
+  // A woken round with no free slot reads no lane, so not the registry either.
+  const registered = woken && free.length === 0 ? [] : await queue.tenants(endpointName);
   const heads = await readHeads(
     endpointName,
-    await queue.tenants(endpointName),
+    registered,
     free.length,
     inFlightByTenant,
     previous,

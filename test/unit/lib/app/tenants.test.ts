@@ -289,10 +289,13 @@ describe("a round's reads", () => {
     await dispatchRound(EP, w.deps, { woken: true });
     expect(lanes).toEqual(['high', 'low']);
 
-    // No free slot: a woken round reads no lane at all; the tick reads them all, and counts.
+    // No free slot: a woken round reads no lane at all, nor the registry; the tick reads them
+    // all, and counts.
     lanes.length = 0;
+    const registryReads = w.queue.callsOf('tenants');
     await dispatchRound(EP, w.deps, { woken: true });
     expect(lanes).toEqual([]);
+    expect(w.queue.callsOf('tenants')).toBe(registryReads);
     await dispatchRound(EP, w.deps);
     expect(lanes.sort()).toEqual(['high', 'low']);
     expect(w.queue.callsOf('count')).toBe(counts + 3);
