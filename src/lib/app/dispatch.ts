@@ -42,7 +42,8 @@ import type { Endpoint, EndpointCapacity } from './ports/endpoint.ts';
  * The dispatcher (docs/queue.md): one round per endpoint hands SageMaker what its window has room
  * for, most urgent lane first (aging applied), the window shared by weight between tenants. A
  * round is safe beside another: every step that two rounds could both take is a conditional
- * write (claim a slot, dispatch, requeue, release, end), and of two callers exactly one wins.
+ * write (claim a slot, dispatch, requeue, release, end, forget a tenant-lane), and of two
+ * callers exactly one wins.
  */
 
 /** Heads read per shard of each registered tenant-lane (fewer when fewer slots are free). */
@@ -311,7 +312,7 @@ async function handOver(
   logger.info('job dispatched', { inferenceId, endpointName, slot, lane: pick.lane });
 }
 
-/** The waiting heads a round read: per lane read, the live entries; and what it ended. */
+/** What a round read: the live heads (expired ones ended), and which lanes it read. */
 interface Heads {
   live: WaitingEntry[];
   read: Set<Lane>;
