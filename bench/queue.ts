@@ -16,12 +16,15 @@ import { cancelJob, type CancelDeps } from '../src/lib/app/cancel.ts';
 import { dispatchRound, type DispatchDeps } from '../src/lib/app/dispatch.ts';
 import { endJob } from '../src/lib/app/ending.ts';
 import { submitJob, type SubmitDeps } from '../src/lib/app/submit.ts';
+import { TenantRegistrar } from '../src/lib/app/tenants.ts';
 import type { AsyncInvocation, Endpoint, Queued } from '../src/lib/app/ports/endpoint.ts';
 import type { DispatchWake } from '../src/lib/app/ports/admission.ts';
-import { LANES, type Lane } from '../src/lib/domain/admission.ts';
+import { LANES, REGISTER_REFRESH_SECONDS, type Lane } from '../src/lib/domain/admission.ts';
 import {
   SHARDS,
   shardKey,
+  tenantWaitKeyOf,
+  tenantWaitKeys,
   waitKeyOf,
   waitKeys,
   type Job,
@@ -43,12 +46,18 @@ class GroupedAdmissionQueue extends FakeAdmissionQueue {
   constructor(private readonly repo: FakeJobRepository) {
     super(repo);
   }
-  private lane(endpointName: string, lane: Lane) {
-    const keys = new Set(waitKeys(endpointName, lane));
+  private lane(endpointName: string, lane: Lane, tenant?: string) {
+    const by = tenant === undefined ? 'waitKey' : 'tenantWaitKey';
+    const keys = new Set(
+      tenant === undefined
+        ? waitKeys(endpointName, lane)
+        : tenantWaitKeys(endpointName, lane, tenant),
+    );
     const byKey = new Map<string, Job[]>();
     for (const j of this.repo.records.values()) {
-      if (j.waitKey === undefined || j.waitSort === undefined || !keys.has(j.waitKey)) continue;
-      byKey.set(j.waitKey, [...(byKey.get(j.waitKey) ?? []), j]);
+      const key = j[by];
+      if (key === undefined || j.waitSort === undefined || !keys.has(key)) continue;
+      byKey.set(key, [...(byKey.get(key) ?? []), j]);
     }
     for (const list of byKey.values()) {
       list.sort((a, b) => ((a.waitSort as string) < (b.waitSort as string) ? -1 : 1));
@@ -65,6 +74,20 @@ class GroupedAdmissionQueue extends FakeAdmissionQueue {
         endpointName,
         lane,
         tenant: j.tenant ?? '',
+        enqueuedAt: (j.waitSort as string).slice(0, (j.waitSort as string).indexOf('#')),
+        queueDeadline: j.queueDeadline ?? '',
+      }));
+  }
+  override async tenantHeads(endpointName: string, lane: Lane, tenant: string, limit: number) {
+    this.calls.push('tenantHeads');
+    return [...this.lane(endpointName, lane, tenant).values()]
+      .flatMap((list) => list.slice(0, limit))
+      .sort((a, b) => ((a.waitSort as string) < (b.waitSort as string) ? -1 : 1))
+      .map((j) => ({
+        inferenceId: j.inferenceId,
+        endpointName,
+        lane,
+        tenant,
         enqueuedAt: (j.waitSort as string).slice(0, (j.waitSort as string).indexOf('#')),
         queueDeadline: j.queueDeadline ?? '',
       }));
@@ -315,18 +338,21 @@ const WRITES = new Set([
   'claimSlot',
   'releaseSlot',
   'saveSnapshot',
+  'registerTenant',
+  'forgetTenant',
   'settleCallback',
   'takeAttempt',
   'saveReconcileCursor',
 ]);
 
 /**
- * DynamoDB requests behind one port call: a lane's heads and its COUNT are one Query per shard;
- * the slots and their holders one item each (BatchGetItem reads them, 100 to a request, but each
- * item is a read unit); every other call is one request.
+ * DynamoDB requests behind one port call: a lane's heads and its COUNT, and one tenant-lane's
+ * heads, are one Query per shard; the slots and their holders one item each (BatchGetItem reads
+ * them, 100 to a request, but each item is a read unit); every other call (the registry's read
+ * and writes included) is one request.
  */
 export function requestsOf(method: string, window: number): number {
-  if (method === 'heads' || method === 'count') return SHARDS;
+  if (method === 'heads' || method === 'count' || method === 'tenantHeads') return SHARDS;
   if (method === 'slots') return window;
   return 1;
 }
@@ -371,7 +397,12 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
       const id = (typeof args[0] === 'string' ? args[0] : (args[0] as Job).inferenceId) as string;
       const before = store.records.get(id);
       // The fake changes its records in place: what they were, read before the call.
-      const b = { wait: before?.waitKey, shard: before?.shardKey, status: before?.status };
+      const b = {
+        wait: before?.waitKey,
+        tenantWait: before?.tenantWaitKey,
+        shard: before?.shardKey,
+        status: before?.status,
+      };
       const out = await original(...args);
       const after = store.records.get(id);
       if (b.status === 'IN_PROGRESS' && after && after.status !== 'IN_PROGRESS') {
@@ -383,6 +414,7 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
       }
       for (const [x, y] of [
         [b.wait, after?.waitKey],
+        [b.tenantWait, after?.tenantWaitKey],
         [b.shard, after?.shardKey],
       ] as const) {
         if (x === y) continue;
@@ -449,7 +481,9 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
     deadlines: new FakeDeadlines(),
     now: clock,
     remainingMs: () => 29_000,
-    ...(admission ? { wake, admissionJobs: store } : {}),
+    // One process submits: its registrar's cache is the only one (more containers, more writes:
+    // the hot-key figure below counts them).
+    ...(admission ? { wake, admissionJobs: store, tenants: new TenantRegistrar(queue) } : {}),
   };
   const dispatchDeps: DispatchDeps = {
     ...ending,
@@ -459,9 +493,9 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
     capacity,
   };
   const cancelDeps: CancelDeps = { ...ending, jobs: store };
-  const round = async () => {
+  const round = async (woken: boolean) => {
     res.rounds++;
-    await dispatchRound(EP, dispatchDeps);
+    await dispatchRound(EP, dispatchDeps, { woken });
   };
 
   for (const a of all) events.push(a.at, { kind: 'arrive', a });
@@ -532,10 +566,10 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
       }
       case 'round':
         roundPending = false;
-        await round();
+        await round(true);
         break;
       case 'tick':
-        await round();
+        await round(false);
         break;
     }
     open = res.submittedAt.size - ended;
@@ -550,6 +584,7 @@ export async function simulate(all: Arrival[], admission: boolean): Promise<RunR
   for (const m of queue.calls) {
     if (m === 'claimSlot' || m === 'releaseSlot') addKey('slot');
     if (m === 'saveSnapshot') addKey(`snapshot:${EP}`);
+    if (m === 'registerTenant' || m === 'forgetTenant') addKey(`registry:${EP}`);
   }
   if (open > 0) throw new Error(`${open} jobs never ended`);
   return res;
@@ -640,7 +675,7 @@ async function idleLatency(reps: number): Promise<{ onMs: number; offMs: number;
         metrics,
         deadlines: new FakeDeadlines(),
         remainingMs: () => 29_000,
-        ...(admission ? { wake, admissionJobs: store } : {}),
+        ...(admission ? { wake, admissionJobs: store, tenants: new TenantRegistrar(queue) } : {}),
       };
       const t0 = performance.now();
       await submitJob(
@@ -653,15 +688,19 @@ async function idleLatency(reps: number): Promise<{ onMs: number; offMs: number;
       );
       // Admission on: the wake's delivery is the hop; the dispatch function runs the round.
       for (let name = pending.shift(); name; name = pending.shift()) {
-        await dispatchRound(name, {
-          config,
-          store,
-          metrics,
-          admission: { queue, wake },
-          jobs: store,
-          endpoint,
-          capacity,
-        });
+        await dispatchRound(
+          name,
+          {
+            config,
+            store,
+            metrics,
+            admission: { queue, wake },
+            jobs: store,
+            endpoint,
+            capacity,
+          },
+          { woken: true },
+        );
       }
       if (invoked < 0) throw new Error('the idle job was never handed to SageMaker');
       (admission ? times.on : times.off).push(invoked - t0);
@@ -762,18 +801,45 @@ export async function queueBench(
     baselineName: 'one per job',
     unit: 'messages',
   });
-  // The waiting index at 10,000 jobs/s, every job into one lane (the worst case): each job's
-  // index writes, as the simulation counted them for its own ids, replayed for 10,000 ids.
+  // The waiting indexes at 10,000 jobs/s, every job into one lane from one tenant (the worst
+  // case for both): each job's index writes, as the simulation counted them for its own ids,
+  // replayed for 10,000 ids; and the registry item, written by each container about once per
+  // tenant-lane per REGISTER_REFRESH_SECONDS (the simulation's one process: its writes per
+  // tenant-lane per refresh period), times the containers a 10,000/s submit rate keeps warm.
   const RATE = 10_000;
+  const writesPerJob = (prefix: string) =>
+    [...on.keyWrites].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0) / n;
+  const tenantPrefix = `index:${EP}#`;
+  const tenantWaitWritesPerJob =
+    [...on.keyWrites]
+      .filter(([k]) => k.startsWith(tenantPrefix) && k.split('#').length === 4)
+      .reduce((s, [, v]) => s + v, 0) / n;
   const waitWritesPerJob =
-    [...on.keyWrites].filter(([k]) => k.startsWith(`index:${EP}#`)).reduce((s, [, v]) => s + v, 0) /
-    n;
+    [...on.keyWrites]
+      .filter(([k]) => k.startsWith(tenantPrefix) && k.split('#').length === 3)
+      .reduce((s, [, v]) => s + v, 0) / n;
   const perKey = new Map<string, number>();
+  const perTenantKey = new Map<string, number>();
   for (let i = 0; i < RATE; i++) {
-    const k = waitKeyOf(EP, 'normal', `rate-${seed}-${i}`);
+    const id = `rate-${seed}-${i}`;
+    const k = waitKeyOf(EP, 'normal', id);
     perKey.set(k, (perKey.get(k) ?? 0) + waitWritesPerJob);
+    const t = tenantWaitKeyOf(EP, 'normal', 'big', id);
+    perTenantKey.set(t, (perTenantKey.get(t) ?? 0) + tenantWaitWritesPerJob);
   }
-  const hottest = Math.max(...perKey.values());
+  const hottestWait = Math.max(...perKey.values());
+  const hottestTenantWait = Math.max(...perTenantKey.values());
+  // Containers: 10,000 submits/s x a submit's time in its container (SUBMIT_SECONDS, a warm
+  // submit's order of magnitude); each writes each tenant-lane it serves at most once per refresh.
+  const SUBMIT_SECONDS = 0.1;
+  const containers = RATE * SUBMIT_SECONDS;
+  const tenantLanes = TENANTS.length * LANES.length;
+  const periods = on.simulatedMs / 1000 / REGISTER_REFRESH_SECONDS;
+  const registryWritesPerLanePeriod =
+    (on.keyWrites.get(`registry:${EP}`) ?? 0) / Math.max(1, periods) / tenantLanes;
+  const registryPerSecond =
+    (containers * tenantLanes * registryWritesPerLanePeriod) / REGISTER_REFRESH_SECONDS;
+  const hottest = Math.max(hottestWait, hottestTenantWait, registryPerSecond);
   const statusPerKey = new Map<string, number>();
   for (let i = 0; i < RATE; i++) {
     for (const s of ['IN_PROGRESS', 'COMPLETED'] as const) {
@@ -782,17 +848,17 @@ export async function queueBench(
     }
   }
   log(
-    `  waiting index: ${waitWritesPerJob.toFixed(2)} writes per job (simulated); at ${RATE} jobs/s into one lane: ${perKey.size} key values, hottest ${hottest.toFixed(0)} writes/s; jobs-by-status hottest ${Math.max(...statusPerKey.values())} writes/s`,
+    `  waiting indexes: ${waitWritesPerJob.toFixed(2)} + ${tenantWaitWritesPerJob.toFixed(2)} (by tenant) writes per job (simulated; all index writes ${writesPerJob('index:').toFixed(2)}); at ${RATE} jobs/s into one lane from one tenant: hottest jobs-waiting key ${hottestWait.toFixed(0)} writes/s, jobs-waiting-by-tenant ${hottestTenantWait.toFixed(0)} writes/s (${SHARDS} key values each); registry item ${registryPerSecond.toFixed(1)} writes/s (${containers} containers x ${tenantLanes} tenant-lanes x ${registryWritesPerLanePeriod.toFixed(2)} writes per ${REGISTER_REFRESH_SECONDS} s); jobs-by-status hottest ${Math.max(...statusPerKey.values())} writes/s`,
   );
   rows.push({
-    figure: `queue: hottest waiting-index key at ${RATE.toLocaleString('en')} jobs/s, one lane (${SHARDS} shards)`,
+    figure: `queue: hottest key (waiting indexes, registry) at ${RATE.toLocaleString('en')} jobs/s, one lane, one tenant (${SHARDS} shards)`,
     ours: hottest,
     baseline: 1000,
     baselineName: 'per-key limit',
     unit: 'WCU/s',
     max: 1,
   });
-  notes.hottestWaitKey = hottest;
+  notes.hottestKey = { hottestWait, hottestTenantWait, registryPerSecond };
   notes.roundsPerJob = on.rounds / n;
 
   // ---- Cancels and short deadlines: nothing cancelled while waiting, nothing expired, invoked.

@@ -84,7 +84,11 @@ export function queueLines(q: EndpointQueue): string[] {
     .join(', ');
   const c = q.capacity;
   return [
-    `${q.endpointName} (as of ${q.computedAt})`,
+    `${q.endpointName} (as of ${q.computedAt}${
+      q.depthCountedAt && q.depthCountedAt !== q.computedAt
+        ? `; depths counted ${q.depthCountedAt}`
+        : ''
+    })`,
     ...lanes,
     `  in flight ${q.inFlight} of a window of ${q.window}${tenants ? `: ${tenants}` : ''}`,
     `  window = ${c.instances} instances x ${c.perInstanceConcurrency} + ${c.headroom} head room (instances seen ${c.observedAt})`,

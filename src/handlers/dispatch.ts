@@ -26,7 +26,7 @@ export const handler = middy(
     const failed: string[] = [];
     for (const endpointName of endpoints) {
       try {
-        await dispatchRound(endpointName, deps);
+        await dispatchRound(endpointName, deps, { woken: wakes });
       } catch (err) {
         logger.error('dispatch round failed', { endpointName, error: err as Error });
         failed.push(endpointName);

@@ -41,6 +41,7 @@ export type Resource =
   | 'TABLE'
   | 'TABLE/index/jobs-by-status'
   | 'TABLE/index/jobs-waiting'
+  | 'TABLE/index/jobs-waiting-by-tenant'
   | 'IN'
   | `IN/${string}`
   | 'OUT'
@@ -145,7 +146,7 @@ const wake = (why: string): Grant =>
 
 /** submit.ts: claim (PutItem), get, markQueued (UpdateItem), release (DeleteItem); the input. */
 const submit: readonly Grant[] = [
-  allow(ITEMS, 'TABLE', 'submit.ts: claim, get, markQueued, release'),
+  allow(ITEMS, 'TABLE', 'submit.ts: claim, get, markQueued, release; the tenant registry'),
   allow('s3:PutObject', `IN/${INPUT_PREFIX}*`, 'submit.ts: the input, under INPUT_PREFIX'),
   allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts, from submit.ts'),
   wake('submit.ts: a job entered its lane'),
@@ -311,9 +312,18 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
     allow(
       'dynamodb:Query',
       'TABLE/index/jobs-waiting',
-      "dispatch.ts: each lane's heads, shard by shard; the depths of the snapshot",
+      'dispatch.ts: the depths of the snapshot, shard by shard',
     ),
-    allow(ITEMS, 'TABLE', 'dispatch.ts: slots, dispatch, requeue, markQueued, the snapshot'),
+    allow(
+      'dynamodb:Query',
+      'TABLE/index/jobs-waiting-by-tenant',
+      "dispatch.ts: each registered tenant-lane's heads, shard by shard",
+    ),
+    allow(
+      ITEMS,
+      'TABLE',
+      'dispatch.ts: slots, dispatch, requeue, markQueued, the snapshot, the tenant registry',
+    ),
     allow('dynamodb:BatchGetItem', 'TABLE', "slots.ts: the window's slots in one read"),
     allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts: a dispatched job'),
     allow(

@@ -145,6 +145,15 @@ const JOBS_INDEXES: GlobalSecondaryIndex[] = [
     ],
     Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
   },
+  // The same waiting jobs by tenant: `<endpoint>#<lane>#<tenant>#<shard>`, oldest first.
+  {
+    IndexName: 'jobs-waiting-by-tenant',
+    KeySchema: [
+      { AttributeName: 'tenantWaitKey', KeyType: 'HASH' },
+      { AttributeName: 'waitSort', KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
+  },
 ];
 
 async function createJobsTable(client: DynamoDBClient, table: string): Promise<void> {
@@ -152,9 +161,14 @@ async function createJobsTable(client: DynamoDBClient, table: string): Promise<v
     new CreateTableCommand({
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['inferenceId', 'shardKey', 'submittedAt', 'waitKey', 'waitSort'].map(
-        (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
-      ),
+      AttributeDefinitions: [
+        'inferenceId',
+        'shardKey',
+        'submittedAt',
+        'waitKey',
+        'waitSort',
+        'tenantWaitKey',
+      ].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
       KeySchema: [{ AttributeName: 'inferenceId', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: JOBS_INDEXES,
     }),

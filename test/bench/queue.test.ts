@@ -16,7 +16,7 @@ describe('the queue-control bench scenario', () => {
       'queue: high-lane p99 time to start',
       "queue: Jain's fairness index, tenants backlogged",
       'queue: store writes per job',
-      'queue: hottest waiting-index key',
+      'queue: hottest key (waiting indexes, registry)',
       'queue: cancelled-while-waiting jobs that reached the model',
       'queue: expired jobs invoked',
       'queue: idle endpoint, messages between submit and invoke',

@@ -104,6 +104,15 @@ export function admissionContract(name: string, start: () => Promise<AdmissionRi
         { what: `${n} heads of ${ep} ${lane}` },
       );
     const idsOf = (entries: WaitingEntry[]) => entries.map((e) => e.inferenceId);
+    /** One tenant's heads of a lane once they are `n` entries (the by-tenant index catches up). */
+    const tenantHeadsOf = (ep: string, lane: Lane, tenant: string, limit: number, n: number) =>
+      waitFor(
+        async () => {
+          const h = await queue.tenantHeads(ep, lane, tenant, limit);
+          return h.length === n ? h : undefined;
+        },
+        { what: `${n} heads of ${ep} ${lane} ${tenant}` },
+      );
 
     beforeAll(async () => {
       rig = await start();
@@ -154,6 +163,91 @@ export function admissionContract(name: string, start: () => Promise<AdmissionRi
       expect(idsOf(await headsOf(ep, 'normal', 2, 4))).toEqual([a1, b1, a2, c1]);
       expect(idsOf(await headsOf(ep, 'high', 10, 1))).toEqual([high]);
       expect(await queue.heads(ep, 'low', 10)).toEqual([]);
+    });
+
+    it('tenantHeads: one tenant of one lane, oldest first across its shards, at most `limit` per shard', async () => {
+      const ep = endpoint('theads');
+      const [a1, a2, a3] = idsInShard(`theads-a-${ep}`, 5, 3) as [string, string, string];
+      const [b1] = idsInShard(`theads-b-${ep}`, 21, 1) as [string];
+      const [other] = idsInShard(`theads-o-${ep}`, 5, 1) as [string];
+      // The other tenant's job is older than all of teamA's: it is not among them.
+      await repo.claim(waiting(other, ep, { tenant: 'teamB', enqueuedAt: at(1) }));
+      await repo.claim(waiting(a3, ep, { enqueuedAt: at(40) }));
+      await repo.claim(waiting(b1, ep, { enqueuedAt: at(20) }));
+      await repo.claim(waiting(a1, ep, { enqueuedAt: at(10) }));
+      await repo.claim(waiting(a2, ep, { enqueuedAt: at(30) }));
+      await repo.claim(waiting(id('high'), ep, { priority: 'high', enqueuedAt: at(2) }));
+      const heads = await tenantHeadsOf(ep, 'normal', 'teamA', 10, 4);
+      expect(idsOf(heads)).toEqual([a1, b1, a2, a3]);
+      expect(heads[0]).toEqual({
+        inferenceId: a1,
+        endpointName: ep,
+        lane: 'normal',
+        tenant: 'teamA',
+        enqueuedAt: at(10),
+        queueDeadline: DEADLINE,
+      });
+      // Two per shard: shard 5's third is left for the next round.
+      expect(idsOf(await tenantHeadsOf(ep, 'normal', 'teamA', 2, 3))).toEqual([a1, b1, a2]);
+      expect(idsOf(await tenantHeadsOf(ep, 'normal', 'teamB', 10, 1))).toEqual([other]);
+      expect(await queue.tenantHeads(ep, 'low', 'teamA', 10)).toEqual([]);
+      expect(await repo.get(a1)).toMatchObject({
+        tenantWaitKey: `${ep}#normal#teamA#05`,
+      });
+    });
+
+    it('the by-tenant index holds exactly the waiting jobs: enqueue, dispatch, requeue, ending', async () => {
+      const ep = endpoint('tlife');
+      const [body, given, ended] = [id('body'), id('given'), id('ended')];
+      // A body's claim enters its lane with enqueue; one with its input in place, with its claim.
+      const claim = claimOf(body, ep, { tenant: 'teamC' });
+      await repo.claim(claim);
+      await repo.claim(waiting(given, ep, { tenant: 'teamC', enqueuedAt: at(1) }));
+      await repo.claim(waiting(ended, ep, { tenant: 'teamC', enqueuedAt: at(3) }));
+      expect(await repo.enqueue(claim, at(2))).toBe(true);
+      expect(idsOf(await tenantHeadsOf(ep, 'normal', 'teamC', 10, 3))).toEqual([
+        given,
+        body,
+        ended,
+      ]);
+      const d = await repo.dispatch(given, { slot: 0, at: at(10), leaseUntil: at(40) });
+      expect(d.job?.tenantWaitKey).toBeUndefined();
+      expect(
+        (await repo.transition(ended, ending('CANCELLED', { from: 'waiting' }))).job?.tenantWaitKey,
+      ).toBeUndefined();
+      expect(idsOf(await tenantHeadsOf(ep, 'normal', 'teamC', 10, 1))).toEqual([body]);
+      // Back at its old place.
+      expect(await repo.requeue(given, at(10))).toBe(true);
+      expect(idsOf(await tenantHeadsOf(ep, 'normal', 'teamC', 10, 2))).toEqual([given, body]);
+    });
+
+    it('the tenant registry: registrations only move forward; a forget applies only to the one read', async () => {
+      const ep = endpoint('registry');
+      expect(await queue.tenants(ep)).toEqual([]);
+      await queue.registerTenant(ep, 'normal', 'teamA', at(10));
+      await queue.registerTenant(ep, 'high', 'teamA', at(11));
+      await queue.registerTenant(ep, 'normal', 'team.b-1', at(12));
+      await queue.registerTenant(endpoint('other'), 'low', 'teamA', at(13));
+      // An older registration (a slow clock) leaves the later one.
+      await queue.registerTenant(ep, 'normal', 'teamA', at(5));
+      expect(await queue.tenants(ep)).toEqual([
+        { lane: 'high', tenant: 'teamA', registeredAt: at(11) },
+        { lane: 'normal', tenant: 'team.b-1', registeredAt: at(12) },
+        { lane: 'normal', tenant: 'teamA', registeredAt: at(10) },
+      ]);
+      // Registered again after the round read it: the round's forget is refused.
+      await queue.registerTenant(ep, 'normal', 'teamA', at(20));
+      expect(await queue.forgetTenant(ep, 'normal', 'teamA', at(10))).toBe(false);
+      const [won, lost] = await Promise.all([
+        queue.forgetTenant(ep, 'high', 'teamA', at(11)),
+        queue.forgetTenant(ep, 'high', 'teamA', at(11)),
+      ]);
+      expect([won, lost].filter(Boolean)).toHaveLength(1);
+      expect(await queue.forgetTenant(ep, 'low', 'nobody', at(1))).toBe(false);
+      expect(await queue.tenants(ep)).toEqual([
+        { lane: 'normal', tenant: 'team.b-1', registeredAt: at(12) },
+        { lane: 'normal', tenant: 'teamA', registeredAt: at(20) },
+      ]);
     });
 
     it('count: the entries before a place, under a cap, and whether the figure is exact', async () => {

@@ -189,10 +189,18 @@ describe('queue control with admission on (one instance, one job at a time)', ()
     expect(await submit('qc-wait', { priority: 'normal' })).toBe(202);
     expect(await submit('qc-wait-low', { priority: 'low', tenant: 'team-a' })).toBe(202);
     const wait = { timeout: 60_000 };
+    // The depths are counted by the tick (a round woken by a submit keeps the last count,
+    // docs/queue.md): the tick, now, as the schedule would send it (an event without Records).
+    const tick = await fetch(
+      `${sandbox!.lambdaUrl}/2015-03-31/functions/async-jobs-local-dispatch/invocations`,
+      { method: 'POST', body: '{}' },
+    );
+    await tick.arrayBuffer();
+    expect(tick.headers.get('x-amz-function-error')).toBeNull();
 
     await page.goto(`${api()}/console#/queue`);
     await page.getByRole('heading', { name: 'demo-endpoint', level: 2 }).waitFor(wait);
-    // The snapshot of a round after both submits (each wakes the dispatcher), read again every 5 s.
+    // The snapshot of the tick's round after both submits, read again every 5 s.
     const depth = (lane: string) => page.locator(`tr[data-lane="${lane}"] td`).first();
     await expect.poll(() => depth('normal').textContent(), wait).toBe('1');
     await expect.poll(() => depth('low').textContent(), wait).toBe('1');

@@ -85,6 +85,7 @@ describe('the local DynamoDB restored from a state folder', () => {
       expect(Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName).sort()).toEqual([
         'jobs-by-status',
         'jobs-waiting',
+        'jobs-waiting-by-tenant',
       ]);
       const got = await client.send(
         new GetItemCommand({ TableName: table, Key: { inferenceId: { S: 'kept' } } }),

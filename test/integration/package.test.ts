@@ -351,6 +351,15 @@ describe('serverless package', () => {
         ],
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
       },
+      {
+        // The same waiting jobs by tenant: what a round reads, every backlogged tenant's heads.
+        IndexName: 'jobs-waiting-by-tenant',
+        KeySchema: [
+          { AttributeName: 'tenantWaitKey', KeyType: 'HASH' },
+          { AttributeName: 'waitSort', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenant', 'queueDeadline'] },
+      },
     ]);
     const rules = byType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
     expect(rules).toContain('rate(5 minutes)');

@@ -279,6 +279,8 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
     getActivity: [item('BatchGetItem')],
     dispatch: [
       waiting,
+      // Each registered tenant-lane's heads (waiting-index.ts).
+      { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-waiting-by-tenant` },
       // The window's slots in one read (slots.ts).
       item('BatchGetItem'),
       item('GetItem'),

@@ -1,25 +1,35 @@
 import type { Config } from '../config.ts';
 import {
+  FORGET_SECONDS,
   LANES,
   POSITION_CAP,
   type Lane,
   type QueueSnapshot,
   type Slot,
+  type TenantLane,
   type WaitingEntry,
 } from '../domain/admission.ts';
 import {
   classKey,
   classOf,
+  effectiveLane,
   effectiveOrder,
   pastQueueDeadline,
   pickFair,
+  quotaOf,
   requestTtlFor,
   secondsBetween,
   windowOf,
 } from '../domain/admission-rules.ts';
 import { LEASE_MARGIN_MS } from '../domain/claims.ts';
 import { AppError, BadRequest, awsErrorName } from '../domain/errors.ts';
-import { EXPIRY_GRACE_SECONDS, expiresAt, isWaiting, type Job } from '../domain/jobs.ts';
+import {
+  EXPIRY_GRACE_SECONDS,
+  expiresAt,
+  isWaiting,
+  waitingTenantOf,
+  type Job,
+} from '../domain/jobs.ts';
 import { parseS3Uri } from '../domain/locations.ts';
 import { logger } from '../adapters/logger.ts';
 import { endJob, type EndingDeps } from './ending.ts';
@@ -32,10 +42,11 @@ import type { Endpoint, EndpointCapacity } from './ports/endpoint.ts';
  * The dispatcher (docs/queue.md): one round per endpoint hands SageMaker what its window has room
  * for, most urgent lane first (aging applied), the window shared by weight between tenants. A
  * round is safe beside another: every step that two rounds could both take is a conditional
- * write (claim a slot, dispatch, requeue, release, end), and of two callers exactly one wins.
+ * write (claim a slot, dispatch, requeue, release, end, forget a tenant-lane), and of two
+ * callers exactly one wins.
  */
 
-/** Heads read per shard of each lane: the fairness horizon (a tenant further back waits). */
+/** Heads read per shard of each registered tenant-lane (fewer when fewer slots are free). */
 export const LOOKAHEAD = 4;
 /** DescribeEndpoint's answer is reused this long (the control plane's request rate is low). */
 export const CAPACITY_CACHE_SECONDS = 60;
@@ -150,7 +161,13 @@ async function sweep(
       Date.parse(job.leaseUntil) < now.getTime()
     ) {
       // At least once: SageMaker may have accepted it with the answer lost; the first ending wins.
-      if (await deps.jobs.requeue(job.inferenceId, job.dispatchedAt)) {
+      const back = {
+        inferenceId: job.inferenceId,
+        endpointName,
+        lane: (job.priority ?? 'normal') as Lane,
+        tenant: waitingTenantOf(job),
+      };
+      if (await requeueJob(back, job.dispatchedAt, deps, now)) {
         report.requeued++;
         deps.metrics.record(endpointName, ['JobsRequeued']);
         logger.warn('dispatched job never queued; back in its lane', {
@@ -178,6 +195,25 @@ async function sweep(
   }
   free.sort((a, b) => a - b);
   return { free, inFlightByTenant, inFlightByClass };
+}
+
+/**
+ * Handed but never queued -> back in its lane (AdmissionJobs.requeue), its tenant-lane
+ * registered first: the registry may have forgotten it while its only job was in flight.
+ */
+async function requeueJob(
+  job: { inferenceId: string; endpointName: string; lane: Lane; tenant: string },
+  dispatchedAt: string,
+  deps: DispatchDeps,
+  now: Date,
+): Promise<boolean> {
+  await deps.admission.queue.registerTenant(
+    job.endpointName,
+    job.lane,
+    job.tenant,
+    now.toISOString(),
+  );
+  return deps.jobs.requeue(job.inferenceId, dispatchedAt);
 }
 
 /** The lease of a job this round hands SageMaker: no request of the round reaches it after. */
@@ -260,7 +296,7 @@ async function handOver(
       return;
     }
     logger.warn('dispatch failed; back in its lane', { inferenceId, error: awsErrorName(err) });
-    if (await deps.jobs.requeue(inferenceId, at)) {
+    if (await requeueJob(pick, at, deps, now)) {
       report.requeued++;
       deps.metrics.record(endpointName, ['JobsRequeued']);
       await queue.releaseSlot(endpointName, slot, inferenceId);
@@ -276,14 +312,192 @@ async function handOver(
   logger.info('job dispatched', { inferenceId, endpointName, slot, lane: pick.lane });
 }
 
+/** What a round read: the live heads (expired ones ended), and which lanes it read. */
+interface Heads {
+  live: WaitingEntry[];
+  read: Set<Lane>;
+}
+
+/** Ends a head past its queue deadline EXPIRED (endJob: conditional on it still waiting). */
+async function expire(
+  entry: WaitingEntry,
+  deps: DispatchDeps,
+  now: Date,
+  report: RoundReport,
+): Promise<void> {
+  const ended = await endJob(
+    entry.inferenceId,
+    {
+      outcome: expiredOutcome(
+        {
+          inferenceId: entry.inferenceId,
+          status: 'IN_PROGRESS',
+          endpointName: entry.endpointName,
+        } as Job,
+        now,
+        deps.config.jobTtlDays,
+      ),
+      endedBy: 'expiry',
+    },
+    deps,
+  );
+  if (ended.applied) report.expired++;
+}
+
 /**
- * One round for one endpoint: window, sweep, heads (expired ones ended EXPIRED), fair picks,
- * hand-overs, then the snapshot GET /queue answers and the QueuedJobs level the scaling alarm
- * and target tracking add to SageMaker's own backlog.
+ * Whether a woken round reads `lane`: only when a slot is free, and then when the lanes above
+ * left a free slot no candidate of theirs can take, or the lane's oldest job (as the last round
+ * that read it saw it) may have aged into a lane above by now. A lane seen empty is read again
+ * by the next tick at the latest (every minute, under the shortest aging bound, 120 s), so a job
+ * that entered it since has not aged before it is seen.
+ */
+function wokenRoundReads(
+  lane: Lane,
+  free: number,
+  usable: number,
+  previous: QueueSnapshot | undefined,
+  now: Date,
+): boolean {
+  if (free === 0) return false;
+  if (usable < free) return true;
+  const oldest = previous?.lanes[lane]?.oldestAgeSeconds;
+  if (oldest === undefined || !previous) return false;
+  // +1: the snapshot's age is floored.
+  const age = oldest + secondsBetween(previous.computedAt, now) + 1;
+  return effectiveLane(lane, age) !== lane;
+}
+
+/**
+ * The heads of every registered tenant-lane the round reads, lane after lane (most urgent first):
+ * each tenant's shards with Limit = min(LOOKAHEAD, free), so every backlogged tenant's oldest
+ * jobs are candidates, however many older ones another tenant has. Expired heads end EXPIRED. A
+ * tenant-lane whose heads came back empty and whose registration is older than FORGET_SECONDS is
+ * forgotten (conditional on the registration read). A woken round skips lanes that cannot
+ * contribute (wokenRoundReads) and tenants at their in-flight cap; the tick reads them all.
+ */
+async function readHeads(
+  endpointName: string,
+  registered: TenantLane[],
+  free: number,
+  inFlightByTenant: Record<string, number>,
+  previous: QueueSnapshot | undefined,
+  woken: boolean,
+  deps: DispatchDeps,
+  now: Date,
+  report: RoundReport,
+): Promise<Heads> {
+  const { queue } = deps.admission;
+  const quotas = deps.config.tenantQuotas;
+  const limit = Math.max(1, Math.min(LOOKAHEAD, free));
+  // What each tenant may still take under its cap, over the lanes read so far.
+  const room = new Map<string, number>();
+  const roomOf = (tenant: string) => {
+    const cap = quotaOf(quotas, tenant).maxInFlight;
+    return (
+      room.get(tenant) ?? (cap === undefined ? Infinity : cap - (inFlightByTenant[tenant] ?? 0))
+    );
+  };
+  const heads: Heads = { live: [], read: new Set() };
+  let usable = 0;
+  for (const lane of LANES) {
+    if (woken && !wokenRoundReads(lane, free, usable, previous, now)) continue;
+    heads.read.add(lane);
+    const tenants = registered.filter((r) => r.lane === lane && (!woken || roomOf(r.tenant) > 0));
+    const read = await Promise.all(
+      tenants.map(async (r) => ({
+        r,
+        entries: await queue.tenantHeads(endpointName, lane, r.tenant, limit),
+      })),
+    );
+    for (const { r, entries } of read) {
+      if (entries.length === 0) {
+        if (secondsBetween(r.registeredAt, now) > FORGET_SECONDS) {
+          await queue.forgetTenant(endpointName, lane, r.tenant, r.registeredAt);
+        }
+        continue;
+      }
+      let live = 0;
+      for (const entry of entries) {
+        if (pastQueueDeadline(entry.queueDeadline, now)) await expire(entry, deps, now, report);
+        else {
+          heads.live.push(entry);
+          live++;
+        }
+      }
+      const take = Math.min(live, roomOf(r.tenant));
+      room.set(r.tenant, roomOf(r.tenant) - take);
+      usable += take;
+    }
+  }
+  return heads;
+}
+
+/**
+ * The lanes of the snapshot: depths counted on the tick (and on an endpoint's first round), kept
+ * from the last count by a woken round; the oldest age from the heads of a lane read, carried on
+ * from the last snapshot for a lane not read.
+ */
+async function lanesOf(
+  endpointName: string,
+  heads: Heads,
+  picked: Set<string>,
+  previous: QueueSnapshot | undefined,
+  count: boolean,
+  deps: DispatchDeps,
+  now: Date,
+): Promise<Pick<QueueSnapshot, 'lanes' | 'depthCountedAt'>> {
+  const { queue } = deps.admission;
+  const lanes = {} as QueueSnapshot['lanes'];
+  for (const lane of LANES) {
+    let oldestAgeSeconds: number | undefined;
+    if (heads.read.has(lane)) {
+      let oldest: string | undefined;
+      for (const e of heads.live) {
+        if (e.lane !== lane || picked.has(e.inferenceId)) continue;
+        if (oldest === undefined || e.enqueuedAt < oldest) oldest = e.enqueuedAt;
+      }
+      oldestAgeSeconds = oldest === undefined ? undefined : Math.floor(secondsBetween(oldest, now));
+    } else {
+      const seen = previous?.lanes[lane]?.oldestAgeSeconds;
+      oldestAgeSeconds =
+        seen === undefined || !previous
+          ? undefined
+          : Math.floor(seen + secondsBetween(previous.computedAt, now));
+    }
+    const depth = count
+      ? await queue.count(endpointName, lane, POSITION_CAP)
+      : { count: previous?.lanes[lane]?.depth ?? 0, exact: previous?.lanes[lane]?.exact ?? true };
+    lanes[lane] = {
+      depth: depth.count,
+      exact: depth.exact,
+      ...(oldestAgeSeconds !== undefined ? { oldestAgeSeconds } : {}),
+    };
+  }
+  return {
+    lanes,
+    depthCountedAt: count ? now.toISOString() : previous?.depthCountedAt,
+  };
+}
+
+/** How a round was started. */
+export interface RoundOptions {
+  /**
+   * Woken by a submit or an ending (a DispatchQueue message), not the tick: the round reads only
+   * the lanes that can contribute and keeps the last tick's depths (docs/queue.md).
+   */
+  woken?: boolean;
+}
+
+/**
+ * One round for one endpoint: window, sweep, the registry, the heads of the tenant-lanes that
+ * can contribute (expired ones ended EXPIRED), fair picks, hand-overs, then the snapshot GET
+ * /queue answers and the QueuedJobs level the scaling alarm and target tracking add to
+ * SageMaker's own backlog.
  */
 export async function dispatchRound(
   endpointName: string,
   deps: DispatchDeps,
+  opts: RoundOptions = {},
 ): Promise<RoundReport> {
   const { queue } = deps.admission;
   const now = nowOf(deps);
@@ -297,7 +511,8 @@ export async function dispatchRound(
     failed: 0,
     refused: 0,
   };
-  const capacity = await capacityOf(endpointName, await queue.snapshot(endpointName), deps, now);
+  const previous = await queue.snapshot(endpointName);
+  const capacity = await capacityOf(endpointName, previous, deps, now);
   const window = windowOf(capacity.instances, capacity.perInstanceConcurrency, capacity.headroom);
   report.window = window;
   const { free, inFlightByTenant, inFlightByClass } = await sweep(
@@ -308,32 +523,22 @@ export async function dispatchRound(
     report,
   );
 
-  const heads = (
-    await Promise.all(LANES.map((lane) => queue.heads(endpointName, lane, LOOKAHEAD)))
-  ).flat();
-  const live: WaitingEntry[] = [];
-  for (const entry of heads) {
-    if (!pastQueueDeadline(entry.queueDeadline, now)) {
-      live.push(entry);
-      continue;
-    }
-    const ended = await endJob(
-      entry.inferenceId,
-      {
-        outcome: expiredOutcome(
-          { inferenceId: entry.inferenceId, status: 'IN_PROGRESS', endpointName } as Job,
-          now,
-          deps.config.jobTtlDays,
-        ),
-        endedBy: 'expiry',
-      },
-      deps,
-    );
-    if (ended.applied) report.expired++;
-  }
-
+  const woken = opts.woken === true && previous !== undefined;
+  // A woken round with no free slot reads no lane, so not the registry either.
+  const registered = woken && free.length === 0 ? [] : await queue.tenants(endpointName);
+  const heads = await readHeads(
+    endpointName,
+    registered,
+    free.length,
+    inFlightByTenant,
+    previous,
+    woken,
+    deps,
+    now,
+    report,
+  );
   const picks = pickFair(
-    effectiveOrder(live, now),
+    effectiveOrder(heads.live, now),
     inFlightByTenant,
     deps.config.tenantQuotas,
     free.length,
@@ -346,22 +551,22 @@ export async function dispatchRound(
   }
 
   const picked = new Set(picks.map((p) => p.inferenceId));
-  const lanes = {} as QueueSnapshot['lanes'];
-  let queued = 0;
-  for (const lane of LANES) {
-    const depth = await queue.count(endpointName, lane, POSITION_CAP);
-    const oldest = live.find((e) => e.lane === lane && !picked.has(e.inferenceId));
-    lanes[lane as Lane] = {
-      depth: depth.count,
-      exact: depth.exact,
-      oldestAgeSeconds: oldest ? Math.floor(secondsBetween(oldest.enqueuedAt, now)) : undefined,
-    };
-    queued += depth.count;
-  }
+  const count = !woken || previous?.depthCountedAt === undefined;
+  const { lanes, depthCountedAt } = await lanesOf(
+    endpointName,
+    heads,
+    picked,
+    previous,
+    count,
+    deps,
+    now,
+  );
+  const queued = LANES.reduce((n, lane) => n + lanes[lane].depth, 0);
   const inFlight = Object.values(inFlightByTenant).reduce((n, v) => n + v, 0);
   await queue.saveSnapshot({
     endpointName,
     computedAt: now.toISOString(),
+    ...(depthCountedAt !== undefined ? { depthCountedAt } : {}),
     lanes,
     inFlight,
     inFlightByTenant,
@@ -373,7 +578,7 @@ export async function dispatchRound(
     InFlightJobs: inFlight,
     DispatchWindow: window,
   });
-  logger.info('dispatch round', { ...report, queued, inFlight });
+  logger.info('dispatch round', { ...report, queued, inFlight, woken });
   return report;
 }
 

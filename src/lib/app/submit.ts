@@ -8,7 +8,13 @@ import {
   Unavailable,
   awsErrorName,
 } from '../domain/errors.ts';
-import { expectedBy, expiresAt, type Invocation, type Job } from '../domain/jobs.ts';
+import {
+  expectedBy,
+  expiresAt,
+  waitingTenantOf,
+  type Invocation,
+  type Job,
+} from '../domain/jobs.ts';
 import {
   CALL_RESERVE_MS,
   LAMBDA_MAX_TIMEOUT_MS,
@@ -27,7 +33,8 @@ import type { Endpoint } from './ports/endpoint.ts';
 import type { JobRepository } from './ports/job-repository.ts';
 import type { Metrics } from './ports/metrics.ts';
 import type { AdmissionJobs, DispatchWake } from './ports/admission.ts';
-import { DEFAULT_MAX_QUEUE_SECONDS } from '../domain/admission.ts';
+import type { TenantRegistrar } from './tenants.ts';
+import { DEFAULT_MAX_QUEUE_SECONDS, type Lane } from '../domain/admission.ts';
 import { MIN_REQUEST_TTL_SECONDS, tenantOf } from '../domain/admission-rules.ts';
 import type { ObjectStore } from './ports/object-store.ts';
 import {
@@ -70,6 +77,8 @@ export interface SubmitDeps {
   wake?: DispatchWake;
   /** Admission on: puts a claim in its lane once its input is stored (the store's adapter). */
   admissionJobs?: AdmissionJobs;
+  /** Admission on: registers the job's tenant-lane before its claim (the dispatcher reads it). */
+  tenants?: TenantRegistrar;
 }
 
 export interface SubmitAnswer {
@@ -208,6 +217,18 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     batchId: req.batch?.batchId,
     batchLine: req.batch?.line,
   };
+  if (admitted) {
+    // Before the claim: a round reads only registered tenant-lanes, so a job is never in its
+    // lane unseen; a failed write fails the submit with nothing recorded.
+    if (!deps.tenants)
+      throw new Error('admission on needs the tenant registry (SubmitDeps.tenants)');
+    await deps.tenants.register(
+      endpointName,
+      (claim.priority ?? 'normal') as Lane,
+      waitingTenantOf(claim),
+      now,
+    );
+  }
   const existing = await claimId(claim, req.owner, deps, now);
   if (existing) {
     logger.info('duplicate submit answered with the existing job', { inferenceId });

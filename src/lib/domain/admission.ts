@@ -42,6 +42,27 @@ export interface WaitingEntry {
   queueDeadline: string;
 }
 
+/**
+ * A tenant-lane the dispatcher reads (the registry, docs/queue.md "Fair shares"): a submit
+ * registers its (endpoint, lane, tenant) before its claim, a requeue before it puts a job back.
+ */
+export interface TenantLane {
+  lane: Lane;
+  tenant: string;
+  /** The last registration (ISO-8601). */
+  registeredAt: string;
+}
+
+/** A process writes a registration again once its own is this old (its cache skips it before). */
+export const REGISTER_REFRESH_SECONDS = 300;
+/**
+ * The dispatcher forgets a tenant-lane whose heads came back empty only once its registration is
+ * this old: longer than REGISTER_REFRESH_SECONDS plus the index's lag and the clocks' skew, so a
+ * process that skipped its write (its cache fresh) registered recently enough never to be
+ * forgotten before its job is seen.
+ */
+export const FORGET_SECONDS = 900;
+
 /** One place in the window: free, or held by a job handed to SageMaker. */
 export interface Slot {
   index: number;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Lane } from './admission.ts';
+import { DEFAULT_TENANT, type Lane } from './admission.ts';
 import type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
 
 export type { JobStatus, PublicJob, ResultEncoding } from './wire.ts';
@@ -48,6 +48,11 @@ export interface Job extends PublicJob {
   waitKey?: string;
   /** The waiting index sort key, kept after dispatch so a requeue restores its place; never returned. */
   waitSort?: string;
+  /**
+   * The by-tenant waiting index key (TENANT_WAITING_INDEX): written and removed with `waitKey`,
+   * in the same writes; never returned.
+   */
+  tenantWaitKey?: string;
 }
 
 /** Waiting in its lane: never handed to SageMaker (or handed back by a requeue). */
@@ -112,16 +117,56 @@ export function waitKeys(endpointName: string, lane: Lane): string[] {
   );
 }
 
+/*
+ * The by-tenant waiting index (docs/store.md): the same waiting jobs, keyed by tenant too, so a
+ * round reads every backlogged tenant's oldest jobs, however many older ones another tenant has.
+ * Partition key `tenantWaitKey` = `<endpointName>#<lane>#<tenant>#<shard>` (SHARDS per
+ * tenant-lane: one tenant sending 10,000 jobs/s into one lane is ~625 index writes/s per key),
+ * sort key `waitSort` (the same value), projecting `tenant` and `queueDeadline`. A job carries
+ * `tenantWaitKey` exactly while it carries `waitKey`: every write that sets or removes one does
+ * the other.
+ */
+export const TENANT_WAITING_INDEX = 'jobs-waiting-by-tenant';
+
+export function tenantWaitKeys(endpointName: string, lane: Lane, tenant: string): string[] {
+  return Array.from(
+    { length: SHARDS },
+    (_, i) => `${endpointName}#${lane}#${tenant}#${String(i).padStart(2, '0')}`,
+  );
+}
+
+export function tenantWaitKeyOf(
+  endpointName: string,
+  lane: Lane,
+  tenant: string,
+  inferenceId: string,
+): string {
+  return tenantWaitKeys(endpointName, lane, tenant)[shardOf(inferenceId)] as string;
+}
+
+/** The tenant a waiting job is keyed by: its own (every admitted job has one), else default. */
+export function waitingTenantOf(job: Pick<Job, 'tenant'>): string {
+  return job.tenant ?? DEFAULT_TENANT;
+}
+
 export function waitSortOf(enqueuedAt: string, inferenceId: string): string {
   return `${enqueuedAt}#${inferenceId}`;
 }
 
 /** The waiting index keys a claim is written with: only a claim marked to wait (`enqueuedAt`). */
-export function waitingKeys(job: Job): { waitKey: string; waitSort: string } | undefined {
+export function waitingKeys(
+  job: Job,
+): { waitKey: string; waitSort: string; tenantWaitKey: string } | undefined {
   if (!job.enqueuedAt || !job.priority || !job.queueDeadline || !job.endpointName) return undefined;
   return {
     waitKey: waitKeyOf(job.endpointName, job.priority, job.inferenceId),
     waitSort: waitSortOf(job.enqueuedAt, job.inferenceId),
+    tenantWaitKey: tenantWaitKeyOf(
+      job.endpointName,
+      job.priority,
+      waitingTenantOf(job),
+      job.inferenceId,
+    ),
   };
 }
 
@@ -146,6 +191,7 @@ export function publicView(job: Job): PublicJob {
     slot: _slot,
     waitKey: _waitKey,
     waitSort: _waitSort,
+    tenantWaitKey: _tenantWaitKey,
     enqueuedAt: _enqueuedAt,
     cancelRequestedAt: _cancelRequestedAt,
     ...rest

@@ -113,6 +113,8 @@ export interface JobQueuePosition {
 export interface EndpointQueue {
   endpointName: string;
   computedAt: string;
+  /** When the depths were counted (every tick; a wake round keeps the last count). */
+  depthCountedAt?: string;
   lanes: Record<QueueLane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
   inFlight: number;
   inFlightByTenant: Record<string, number>;

@@ -11,6 +11,7 @@ import { submitDeadlines } from '../adapters/time-bounds.ts';
 import type { JobRepository } from '../app/ports/job-repository.ts';
 import type { SubmitDeps } from '../app/submit.ts';
 import type { AdmissionJobs, DispatchWake } from '../app/ports/admission.ts';
+import type { TenantRegistrar } from '../app/tenants.ts';
 import { admissionPorts } from './admission.ts';
 
 /*
@@ -31,10 +32,12 @@ export interface SubmitClients {
   remainingMs?: () => number;
   /**
    * Admission on: the store's side of the lanes (a claim enters its lane once its input is
-   * stored) and the dispatcher's wake; by default the store's own side and the process's queue.
+   * stored), the dispatcher's wake and the tenant registrar; by default the store's own side and
+   * the process's queue and registrar.
    */
   admissionJobs?: AdmissionJobs;
   wake?: DispatchWake;
+  tenants?: TenantRegistrar;
 }
 
 /** The store's AdmissionJobs side, when it has one (JobStore does; a repository fake may not). */
@@ -50,6 +53,7 @@ export function submitPorts({
   now,
   admissionJobs,
   wake,
+  tenants,
   ...rest
 }: SubmitClients): SubmitDeps {
   const admitted = rest.config.admission;
@@ -59,6 +63,7 @@ export function submitPorts({
       ? {
           admissionJobs: admissionJobs ?? admissionSideOf(rest.store),
           wake: wake ?? admissionPorts(rest.config)?.wake,
+          tenants: tenants ?? admissionPorts(rest.config)?.tenants,
         }
       : {}),
     objects: objectStoreOnDemand(s3),

@@ -1,15 +1,23 @@
-import type { Lane, QueueSnapshot, Slot, WaitingEntry } from '../../../src/lib/domain/admission.ts';
+import {
+  LANES,
+  type Lane,
+  type QueueSnapshot,
+  type Slot,
+  type TenantLane,
+  type WaitingEntry,
+} from '../../../src/lib/domain/admission.ts';
 import type { AdmissionQueue, DispatchWake } from '../../../src/lib/app/ports/admission.ts';
 import type { EndpointCapacity } from '../../../src/lib/app/ports/endpoint.ts';
-import { waitKeys } from '../../../src/lib/domain/jobs.ts';
+import { tenantWaitKeys, waitKeys } from '../../../src/lib/domain/jobs.ts';
 import type { FakeJobRepository } from './job-repository.ts';
 
 /*
  * The AdmissionQueue port in memory, as the DynamoDB adapter (src/lib/adapters/admission-store.ts)
- * behaves: the lanes are the job records' `waitKey`/`waitSort` in the FakeJobRepository it is
- * given (the sparse index of the same table), read per shard and merged; slots and snapshots are
- * its own items with the adapter's conditions. Held to test/contract/admission.contract.ts
- * against dynalite. The fake's index is consistent at once; the adapter's is eventually so.
+ * behaves: the lanes are the job records' `waitKey`/`tenantWaitKey`/`waitSort` in the
+ * FakeJobRepository it is given (the sparse indexes of the same table), read per shard and
+ * merged; slots, the tenant registry and snapshots are its own items with the adapter's
+ * conditions. Held to test/contract/admission.contract.ts against dynalite. The fake's indexes
+ * are consistent at once; the adapter's are eventually so.
  */
 
 type Method = keyof AdmissionQueue;
@@ -20,6 +28,8 @@ export class FakeAdmissionQueue implements AdmissionQueue {
   /** Slot items by `<endpointName>\0<index>`: the holder, when held. */
   readonly held = new Map<string, NonNullable<Slot['holder']>>();
   readonly snapshots = new Map<string, QueueSnapshot>();
+  /** The registry: by endpoint, `<lane>#<tenant>` -> its last registration. */
+  readonly registry = new Map<string, Map<string, string>>();
   readonly calls: Method[] = [];
   private readonly faults = new Map<Method, () => unknown>();
 
@@ -56,12 +66,13 @@ export class FakeAdmissionQueue implements AdmissionQueue {
     if (fault) throw fault();
   }
 
-  /** The index entries of one shard key, oldest first. */
-  private shard(
+  /** The index entries of one shard key (of the lane index, or the by-tenant one), oldest first. */
+  protected shard(
     key: string,
+    by: 'waitKey' | 'tenantWaitKey' = 'waitKey',
   ): { inferenceId: string; waitSort: string; tenant?: string; queueDeadline?: string }[] {
     return [...this.jobs.records.values()]
-      .filter((j) => j.waitKey === key && j.waitSort !== undefined)
+      .filter((j) => j[by] === key && j.waitSort !== undefined)
       .map((j) => ({
         inferenceId: j.inferenceId,
         waitSort: j.waitSort as string,
@@ -84,6 +95,68 @@ export class FakeAdmissionQueue implements AdmissionQueue {
         enqueuedAt: e.waitSort.slice(0, e.waitSort.indexOf('#')),
         queueDeadline: e.queueDeadline ?? '',
       }));
+  }
+
+  async tenantHeads(
+    endpointName: string,
+    lane: Lane,
+    tenant: string,
+    limit: number,
+  ): Promise<WaitingEntry[]> {
+    this.enter('tenantHeads');
+    return tenantWaitKeys(endpointName, lane, tenant)
+      .flatMap((key) => this.shard(key, 'tenantWaitKey').slice(0, limit))
+      .sort((a, b) => (a.waitSort < b.waitSort ? -1 : 1))
+      .map((e) => ({
+        inferenceId: e.inferenceId,
+        endpointName,
+        lane,
+        tenant,
+        enqueuedAt: e.waitSort.slice(0, e.waitSort.indexOf('#')),
+        queueDeadline: e.queueDeadline ?? '',
+      }));
+  }
+
+  async tenants(endpointName: string): Promise<TenantLane[]> {
+    this.enter('tenants');
+    return [...(this.registry.get(endpointName) ?? new Map<string, string>())]
+      .map(([name, registeredAt]) => {
+        const cut = name.indexOf('#');
+        return { lane: name.slice(0, cut) as Lane, tenant: name.slice(cut + 1), registeredAt };
+      })
+      .sort((a, b) =>
+        a.lane === b.lane
+          ? a.tenant < b.tenant
+            ? -1
+            : 1
+          : LANES.indexOf(a.lane) - LANES.indexOf(b.lane),
+      );
+  }
+
+  async registerTenant(
+    endpointName: string,
+    lane: Lane,
+    tenant: string,
+    at: string,
+  ): Promise<void> {
+    this.enter('registerTenant');
+    const names = this.registry.get(endpointName) ?? new Map<string, string>();
+    this.registry.set(endpointName, names);
+    const seen = names.get(`${lane}#${tenant}`);
+    if (seen === undefined || seen < at) names.set(`${lane}#${tenant}`, at);
+  }
+
+  async forgetTenant(
+    endpointName: string,
+    lane: Lane,
+    tenant: string,
+    registeredAt: string,
+  ): Promise<boolean> {
+    this.enter('forgetTenant');
+    const names = this.registry.get(endpointName);
+    if (names?.get(`${lane}#${tenant}`) !== registeredAt) return false;
+    names.delete(`${lane}#${tenant}`);
+    return true;
   }
 
   async count(

@@ -2,9 +2,11 @@ import type { AdmissionJobs } from '../../../src/lib/app/ports/admission.ts';
 import type { JobRepository } from '../../../src/lib/app/ports/job-repository.ts';
 import {
   shardKey,
+  tenantWaitKeyOf,
   waitKeyOf,
   waitSortOf,
   waitingKeys,
+  waitingTenantOf,
   type IndexEntry,
   type Job,
   type Outcome,
@@ -17,8 +19,8 @@ import type { TaskCallback } from '../../../src/lib/domain/task-callback.ts';
  * DynamoDB adapter (src/lib/adapters/job-store.ts) as plain checks: held to the same contract
  * suites (test/contract/job-repository.contract.ts, admission.contract.ts) against dynalite, so a
  * use-case test on this fake sees what the table would do. Records are copied in and out, as a
- * wire would. The waiting index is the records' `waitKey`/`waitSort` (FakeAdmissionQueue reads
- * them, as the index would).
+ * wire would. The waiting indexes are the records' `waitKey`/`tenantWaitKey`/`waitSort`
+ * (FakeAdmissionQueue reads them, as the indexes would).
  */
 
 type Method = keyof JobRepository | keyof AdmissionJobs;
@@ -188,7 +190,10 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
     if (outcome.status === 'CANCELLED') for (const f of RESULT_FIELDS) delete terminal[f];
     const job: Job = existing ?? ({ inferenceId } as Job);
     Object.assign(job, defined(terminal));
-    if (from === 'waiting') delete job.waitKey;
+    if (from === 'waiting') {
+      delete job.waitKey;
+      delete job.tenantWaitKey;
+    }
     job.shardKey = shardKey(outcome.status, inferenceId);
     if (endpointName !== undefined) job.endpointName ??= endpointName;
     if (inputLocation !== undefined) job.inputLocation ??= inputLocation;
@@ -298,6 +303,7 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
     job.enqueuedAt = enqueuedAt;
     job.waitKey = waitKeyOf(endpointName, priority, inferenceId);
     job.waitSort = waitSortOf(enqueuedAt, inferenceId);
+    job.tenantWaitKey = tenantWaitKeyOf(endpointName, priority, waitingTenantOf(job), inferenceId);
     return true;
   }
 
@@ -317,6 +323,7 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
       return { dispatched: false, job: job ? copy(job) : undefined };
     }
     delete job.waitKey;
+    delete job.tenantWaitKey;
     Object.assign(job, { dispatchedAt: d.at, slot: d.slot, leaseUntil: d.leaseUntil });
     return { dispatched: true, job: copy(job) };
   }
@@ -337,6 +344,12 @@ export class FakeJobRepository implements JobRepository, AdmissionJobs {
       return false;
     }
     job.waitKey = waitKeyOf(job.endpointName, job.priority, inferenceId);
+    job.tenantWaitKey = tenantWaitKeyOf(
+      job.endpointName,
+      job.priority,
+      waitingTenantOf(job),
+      inferenceId,
+    );
     delete job.dispatchedAt;
     delete job.slot;
     return true;

@@ -162,6 +162,16 @@ describe('async-jobs queue', () => {
     ]);
   });
 
+  it('says when the depths were counted, when a woken round kept an earlier count', async () => {
+    const [q] = view.endpoints;
+    expect(queueLines({ ...q!, depthCountedAt: q!.computedAt })[0]).toBe(
+      'demo-endpoint (as of 2026-12-02T00:00:00.000Z)',
+    );
+    expect(queueLines({ ...q!, depthCountedAt: '2026-12-01T23:59:30.000Z' })[0]).toBe(
+      'demo-endpoint (as of 2026-12-02T00:00:00.000Z; depths counted 2026-12-01T23:59:30.000Z)',
+    );
+  });
+
   it('prints the body with --json, and says why there is nothing with admission off', async () => {
     const out = io();
     await showQueue({ getQueue: async () => view }, { json: true }, out);

@@ -1,6 +1,12 @@
 import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { waitKeyOf, waitSortOf, type Job } from '../../domain/jobs.ts';
+import {
+  tenantWaitKeyOf,
+  waitKeyOf,
+  waitSortOf,
+  waitingTenantOf,
+  type Job,
+} from '../../domain/jobs.ts';
 import { readRecord } from './job-records.ts';
 import { recordKey } from './keys.ts';
 import { isConditionFailure, itemOnConditionFailure, type Table } from './table.ts';
@@ -11,7 +17,7 @@ import { isConditionFailure, itemOnConditionFailure, type Table } from './table.
  * the invoke failed before SageMaker had it (`requeue`), and the cancel of a job already handed
  * on (`requestCancel`). Each is one conditional UpdateItem on the record: the condition is the
  * state it leaves, so of two racers (two dispatchers, a dispatch and a cancel) exactly one wins.
- * The waiting index entry comes and goes with `waitKey` in the same write. Leaving a lane as
+ * The waiting index entries come and go with `waitKey` and `tenantWaitKey`, both in the same write. Leaving a lane as
  * CANCELLED or EXPIRED is the terminal transition's (job-transitions.ts, `from: 'waiting'`).
  */
 
@@ -45,7 +51,8 @@ export async function enqueue(t: Table, claim: Job, enqueuedAt: string): Promise
       new UpdateItemCommand({
         TableName: t.name,
         Key: recordKey(inferenceId),
-        UpdateExpression: 'SET enqueuedAt = :at, waitKey = :key, waitSort = :sort',
+        UpdateExpression:
+          'SET enqueuedAt = :at, waitKey = :key, waitSort = :sort, tenantWaitKey = :tkey',
         ConditionExpression:
           '#status = :p AND claimToken = :token AND endpointName = :endpoint AND priority = :lane' +
           ' AND attribute_exists(queueDeadline) AND attribute_not_exists(enqueuedAt)' +
@@ -55,6 +62,9 @@ export async function enqueue(t: Table, claim: Job, enqueuedAt: string): Promise
           ':at': { S: enqueuedAt },
           ':key': { S: waitKeyOf(endpointName, priority, inferenceId) },
           ':sort': { S: waitSortOf(enqueuedAt, inferenceId) },
+          ':tkey': {
+            S: tenantWaitKeyOf(endpointName, priority, waitingTenantOf(claim), inferenceId),
+          },
           ':p': IN_PROGRESS,
           ':token': { S: claimToken },
           ':endpoint': { S: endpointName },
@@ -74,8 +84,8 @@ export async function enqueue(t: Table, claim: Job, enqueuedAt: string): Promise
 /**
  * Waiting -> handed to SageMaker, once: only while in its lane, not cancel-requested, and `at`
  * before its queueDeadline (ISO-8601 strings of one format compare as times). Leaves the lane:
- * REMOVE waitKey (its index entry is deleted in this write; `waitSort` stays on the record for a
- * requeue), SET dispatchedAt, slot, leaseUntil.
+ * REMOVE waitKey and tenantWaitKey (both index entries are deleted in this write; `waitSort`
+ * stays on the record for a requeue), SET dispatchedAt, slot, leaseUntil.
  */
 export async function dispatch(
   t: Table,
@@ -88,7 +98,7 @@ export async function dispatch(
         TableName: t.name,
         Key: recordKey(inferenceId),
         UpdateExpression:
-          'SET dispatchedAt = :at, #slot = :slot, leaseUntil = :lease REMOVE waitKey',
+          'SET dispatchedAt = :at, #slot = :slot, leaseUntil = :lease REMOVE waitKey, tenantWaitKey',
         ConditionExpression:
           '#status = :p AND attribute_exists(waitKey) AND attribute_not_exists(cancelRequested)' +
           ' AND queueDeadline > :at',
@@ -141,13 +151,16 @@ export async function requeue(
       new UpdateItemCommand({
         TableName: t.name,
         Key: recordKey(inferenceId),
-        UpdateExpression: 'SET waitKey = :key REMOVE dispatchedAt, #slot',
+        UpdateExpression: 'SET waitKey = :key, tenantWaitKey = :tkey REMOVE dispatchedAt, #slot',
         ConditionExpression:
           '#status = :p AND dispatchedAt = :d AND waitSort = :sort AND attribute_not_exists(waitKey)' +
           ' AND attribute_not_exists(outputLocation) AND attribute_not_exists(cancelRequested)',
         ExpressionAttributeNames: { ...NAMES, '#slot': 'slot' },
         ExpressionAttributeValues: {
           ':key': { S: waitKeyOf(job.endpointName, job.priority, inferenceId) },
+          ':tkey': {
+            S: tenantWaitKeyOf(job.endpointName, job.priority, waitingTenantOf(job), inferenceId),
+          },
           ':p': IN_PROGRESS,
           ':d': { S: dispatchedAt },
           ':sort': { S: job.waitSort },

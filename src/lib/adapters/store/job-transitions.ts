@@ -16,8 +16,9 @@ const RESULT_FIELDS = new Set(['result', 'resultEncoding', 'resultBytes', 'outpu
  * announcing). Neither costs read units.
  *
  * Queue control's endings (`outcome.from`) decide their races in the same condition: `waiting`
- * applies only to a job still in its lane and takes it out (REMOVE waitKey: the index entry goes
- * in this write, so a dispatcher's `dispatch` of the same job fails); `cancelRequested` only to
+ * applies only to a job still in its lane and takes it out (REMOVE waitKey, tenantWaitKey: both
+ * index entries go in this write, so a dispatcher's `dispatch` of the same job fails);
+ * `cancelRequested` only to
  * a job marked so. Without `from` (a notification's or reconcile's ending) the write applies only
  * to a job neither waiting nor cancel-requested: a cancel-requested job's notification is refused
  * and ended CANCELLED instead (endJob), so a late COMPLETED never overtakes the cancel.
@@ -66,7 +67,7 @@ export async function transition(
       new UpdateItemCommand({
         TableName: t.name,
         Key: recordKey(inferenceId),
-        UpdateExpression: `${String(update)}${from === 'waiting' ? ' REMOVE waitKey' : ''}`,
+        UpdateExpression: `${String(update)}${from === 'waiting' ? ' REMOVE waitKey, tenantWaitKey' : ''}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: update.names,
         ExpressionAttributeValues: {

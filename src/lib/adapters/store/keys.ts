@@ -15,6 +15,7 @@ const BATCH = '\u0000batch\u0000';
 const SLOT = '\u0000slot\u0000';
 const QUEUE = '\u0000queue\u0000';
 const ACTIVITY = '\u0000activity\u0000';
+const TENANTS = '\u0000tenants\u0000';
 
 /** A job's record: the item GET /jobs/{id} answers. */
 export function recordKey(inferenceId: string): Key {
@@ -54,6 +55,11 @@ export function slotKey(endpointName: string, index: number): Key {
 /** The dispatcher's last snapshot of an endpoint's queue (store/queue-snapshot.ts). */
 export function queueSnapshotKey(endpointName: string): Key {
   return { inferenceId: { S: `${QUEUE}${endpointName}` } };
+}
+
+/** The registry of an endpoint's tenant-lanes (store/tenant-registry.ts). */
+export function tenantsKey(endpointName: string): Key {
+  return { inferenceId: { S: `${TENANTS}${endpointName}` } };
 }
 
 /** One shard of an endpoint's activity bucket for a minute (store/activity.ts). */

@@ -1,6 +1,11 @@
 import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Lane, WaitingEntry } from '../../domain/admission.ts';
-import { WAITING_INDEX, waitKeys } from '../../domain/jobs.ts';
+import {
+  TENANT_WAITING_INDEX,
+  WAITING_INDEX,
+  tenantWaitKeys,
+  waitKeys,
+} from '../../domain/jobs.ts';
 import type { Table } from './table.ts';
 
 /*
@@ -13,7 +18,12 @@ import type { Table } from './table.ts';
 
 type Item = Record<string, AttributeValue>;
 
-function entryOf(item: Item, endpointName: string, lane: Lane): WaitingEntry | undefined {
+function entryOf(
+  item: Item,
+  endpointName: string,
+  lane: Lane,
+  tenant?: string,
+): WaitingEntry | undefined {
   const sort = item.waitSort?.S;
   const inferenceId = item.inferenceId?.S;
   if (!sort || !inferenceId) return undefined;
@@ -21,7 +31,7 @@ function entryOf(item: Item, endpointName: string, lane: Lane): WaitingEntry | u
     inferenceId,
     endpointName,
     lane,
-    tenant: item.tenant?.S ?? '',
+    tenant: tenant ?? item.tenant?.S ?? '',
     // ISO-8601 has no '#': the sort key's first field is the time it entered the lane.
     enqueuedAt: sort.slice(0, sort.indexOf('#')),
     queueDeadline: item.queueDeadline?.S ?? '',
@@ -51,6 +61,35 @@ export async function heads(
   const items = pages.flatMap((p) => p.Items ?? []);
   items.sort((a, b) => ((a.waitSort?.S ?? '') < (b.waitSort?.S ?? '') ? -1 : 1));
   return items.flatMap((item) => entryOf(item, endpointName, lane) ?? []);
+}
+
+/**
+ * Up to `limit` oldest entries of each of one tenant's shards of the lane (the by-tenant index,
+ * `jobs-waiting-by-tenant`), merged oldest first.
+ */
+export async function tenantHeads(
+  t: Table,
+  endpointName: string,
+  lane: Lane,
+  tenant: string,
+  limit: number,
+): Promise<WaitingEntry[]> {
+  const pages = await Promise.all(
+    tenantWaitKeys(endpointName, lane, tenant).map((key) =>
+      t.client.send(
+        new QueryCommand({
+          TableName: t.name,
+          IndexName: TENANT_WAITING_INDEX,
+          KeyConditionExpression: 'tenantWaitKey = :k',
+          ExpressionAttributeValues: { ':k': { S: key } },
+          Limit: limit,
+        }),
+      ),
+    ),
+  );
+  const items = pages.flatMap((p) => p.Items ?? []);
+  items.sort((a, b) => ((a.waitSort?.S ?? '') < (b.waitSort?.S ?? '') ? -1 : 1));
+  return items.flatMap((item) => entryOf(item, endpointName, lane, tenant) ?? []);
 }
 
 /**

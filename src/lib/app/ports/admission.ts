@@ -1,4 +1,10 @@
-import type { Lane, QueueSnapshot, Slot, WaitingEntry } from '../../domain/admission.ts';
+import type {
+  Lane,
+  QueueSnapshot,
+  Slot,
+  TenantLane,
+  WaitingEntry,
+} from '../../domain/admission.ts';
 import type { Job } from '../../domain/jobs.ts';
 
 /*
@@ -13,6 +19,33 @@ import type { Job } from '../../domain/jobs.ts';
 export interface AdmissionQueue {
   /** The oldest waiting entries of one lane: up to `limit` per shard, merged oldest first. */
   heads(endpointName: string, lane: Lane, limit: number): Promise<WaitingEntry[]>;
+  /**
+   * The oldest waiting entries of one tenant in one lane (the by-tenant index): up to `limit`
+   * per shard, merged oldest first.
+   */
+  tenantHeads(
+    endpointName: string,
+    lane: Lane,
+    tenant: string,
+    limit: number,
+  ): Promise<WaitingEntry[]>;
+  /** The registered tenant-lanes of an endpoint (one consistent read). */
+  tenants(endpointName: string): Promise<TenantLane[]>;
+  /**
+   * Registers a tenant-lane at `at`; never moves a registration back (a later one stays).
+   * Before the write that puts a job of it in the lane.
+   */
+  registerTenant(endpointName: string, lane: Lane, tenant: string, at: string): Promise<void>;
+  /**
+   * Forgets a tenant-lane, only while its registration is still `registeredAt` (the one read):
+   * false when it was registered again meanwhile (or is gone).
+   */
+  forgetTenant(
+    endpointName: string,
+    lane: Lane,
+    tenant: string,
+    registeredAt: string,
+  ): Promise<boolean>;
   /**
    * Waiting entries of one lane enqueued before `before` (a `waitSort`; all of them when absent),
    * reading at most `cap`: `exact` false when the cap was reached.

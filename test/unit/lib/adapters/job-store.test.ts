@@ -378,8 +378,15 @@ describe('JobStore', () => {
   });
 
   it("hides queue control's internal fields from the public view: index keys and slot", () => {
-    const view = publicView({ ...job, waitKey: 'ep#normal#01', waitSort: 'x#a', slot: 3 });
+    const view = publicView({
+      ...job,
+      waitKey: 'ep#normal#01',
+      waitSort: 'x#a',
+      tenantWaitKey: 'ep#normal#t#01',
+      slot: 3,
+    });
     expect(view).not.toHaveProperty('waitKey');
+    expect(view).not.toHaveProperty('tenantWaitKey');
     expect(view).not.toHaveProperty('waitSort');
     expect(view).not.toHaveProperty('slot');
   });
@@ -390,7 +397,7 @@ describe('JobStore', () => {
     const input = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(input.ConditionExpression).toBe('#0 = :p AND attribute_exists(waitKey)');
     expect(input.ExpressionAttributeNames?.['#0']).toBe('status');
-    expect(input.UpdateExpression).toMatch(/ REMOVE waitKey$/);
+    expect(input.UpdateExpression).toMatch(/ REMOVE waitKey, tenantWaitKey$/);
     expect(Object.values(input.ExpressionAttributeNames ?? {})).not.toContain('from');
   });
 
@@ -425,7 +432,11 @@ describe('JobStore', () => {
     const [marked, direct] = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
     expect(marked?.waitKey).toEqual({ S: `ep#low#${String(shardOf('a')).padStart(2, '0')}` });
     expect(marked?.waitSort).toEqual({ S: '2026-11-24T00:00:00.000Z#a' });
+    expect(marked?.tenantWaitKey).toEqual({
+      S: `ep#low#t#${String(shardOf('a')).padStart(2, '0')}`,
+    });
     expect(direct?.waitKey).toBeUndefined();
+    expect(direct?.tenantWaitKey).toBeUndefined();
     expect(direct?.waitSort).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { queueAnswer, queueView } from '../../../../src/lib/app/queue.ts';
 import { checkJob } from '../../../../src/lib/app/reconcile.ts';
 import { RetryConflict, retryJob } from '../../../../src/lib/app/retry.ts';
 import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
+import { TenantRegistrar } from '../../../../src/lib/app/tenants.ts';
 import { sendTaskResult } from '../../../../src/lib/app/task-callback.ts';
 import { BadRequest, Conflict, Unavailable } from '../../../../src/lib/domain/errors.ts';
 import type { Outcome } from '../../../../src/lib/domain/jobs.ts';
@@ -73,6 +74,7 @@ function world(over: Partial<Config> = {}) {
     remainingMs: () => 29_000,
     wake,
     admissionJobs: store,
+    tenants: new TenantRegistrar(queue),
   };
   const deps: DispatchDeps = {
     config,

@@ -1,0 +1,303 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../../../src/lib/config.ts';
+import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispatch.ts';
+import { endJob } from '../../../../src/lib/app/ending.ts';
+import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
+import { TenantRegistrar } from '../../../../src/lib/app/tenants.ts';
+import {
+  FORGET_SECONDS,
+  REGISTER_REFRESH_SECONDS,
+  type Lane,
+} from '../../../../src/lib/domain/admission.ts';
+import {
+  FakeAdmissionQueue,
+  FakeDispatchWake,
+  FakeEndpointCapacity,
+} from '../../../support/fakes/admission.ts';
+import { FakeDeadlines, fakeClock } from '../../../support/fakes/clock.ts';
+import { FakeEndpoint } from '../../../support/fakes/endpoint.ts';
+import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
+import { FakeMetrics } from '../../../support/fakes/metrics.ts';
+import { FakeObjectStore } from '../../../support/fakes/object-store.ts';
+
+/*
+ * The tenant registry (docs/queue.md "Fair shares"): a submit registers its tenant-lane before
+ * its claim, a process skips the write while its own is fresh, a requeue registers again, and a
+ * round forgets a tenant-lane only when its heads are empty and its registration is old; so a
+ * waiting job's tenant-lane is always registered and the dispatcher always sees it. And the
+ * rounds' reads: a woken round reads only the lanes that can contribute, the tick counts depths.
+ */
+
+const EP = 'ep';
+const MIN = 60_000;
+
+function world(instances = 1) {
+  const config: Config = {
+    ...loadConfig(),
+    endpointName: EP,
+    endpointNames: [EP],
+    admission: true,
+    perInstanceConcurrency: 1,
+    admissionHeadroom: 1,
+    tenantQuotas: {},
+  };
+  const clock = fakeClock('2026-12-01T12:00:00.000Z');
+  const store = new FakeJobRepository();
+  const queue = new FakeAdmissionQueue(store);
+  const wake = new FakeDispatchWake();
+  const capacity = new FakeEndpointCapacity();
+  capacity.instances.set(EP, instances);
+  const endpoint = new FakeEndpoint();
+  const metrics = new FakeMetrics();
+  const objects = new FakeObjectStore();
+  /** One registrar per container: each its own cache. */
+  const containers = [0, 1, 2].map(() => new TenantRegistrar(queue));
+  const submitDeps = (container = 0): SubmitDeps => ({
+    config,
+    store,
+    objects,
+    endpoint,
+    metrics,
+    deadlines: new FakeDeadlines(),
+    now: clock,
+    remainingMs: () => 29_000,
+    wake,
+    admissionJobs: store,
+    tenants: containers[container],
+  });
+  const deps: DispatchDeps = {
+    config,
+    store,
+    metrics,
+    now: clock,
+    admission: { queue, wake },
+    jobs: store,
+    endpoint,
+    capacity,
+  };
+  // The longest maxQueueSeconds: nothing expires while a test moves its clock.
+  const submit = (id: string, tenant: string, lane: Lane = 'normal', container = 0) =>
+    submitJob(
+      {
+        query: { inferenceId: id, tenant, priority: lane, maxQueueSeconds: '21600' },
+        body: Buffer.from('x'),
+      },
+      submitDeps(container),
+    );
+  const complete = (id: string) =>
+    endJob(
+      id,
+      {
+        outcome: {
+          status: 'COMPLETED',
+          endpointName: EP,
+          completedAt: clock().toISOString(),
+          expiresAt: 1,
+          result: 'ok',
+          resultEncoding: 'utf8',
+          resultBytes: 2,
+        },
+        endedBy: 'notification',
+      },
+      deps,
+    );
+  const invoked = () => endpoint.invocations.map((i) => i.inferenceId);
+  const registered = () => [...(queue.registry.get(EP) ?? new Map<string, string>()).keys()];
+  return { config, clock, store, queue, endpoint, deps, submit, complete, invoked, registered };
+}
+
+describe('the tenant registry', () => {
+  it('a submit registers its tenant-lane before its claim; a failed registration records nothing', async () => {
+    const w = world();
+    w.queue.fail('registerTenant');
+    await expect(w.submit('j1', 'a')).rejects.toThrow('registerTenant failed');
+    expect(w.store.records.size).toBe(0);
+    expect(w.store.calls).not.toContain('claim');
+    w.queue.heal('registerTenant');
+    await w.submit('j1', 'a', 'high');
+    expect(w.registered()).toEqual(['high#a']);
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['j1']);
+  });
+
+  it('a process writes a tenant-lane once per REGISTER_REFRESH_SECONDS; another process writes its own', async () => {
+    const w = world();
+    await w.submit('j1', 'a');
+    await w.submit('j2', 'a');
+    w.clock.advance(REGISTER_REFRESH_SECONDS * 1000 - 1000);
+    await w.submit('j3', 'a');
+    expect(w.queue.callsOf('registerTenant')).toBe(1);
+    await w.submit('j4', 'a', 'low');
+    await w.submit('j5', 'a', 'normal', 1);
+    expect(w.queue.callsOf('registerTenant')).toBe(3);
+    w.clock.advance(1000);
+    await w.submit('j6', 'a');
+    expect(w.queue.callsOf('registerTenant')).toBe(4);
+    expect(w.queue.registry.get(EP)?.get('normal#a')).toBe(w.clock().toISOString());
+  });
+
+  it('never forgets a tenant-lane a process still counts as registered (its cache fresh)', async () => {
+    const w = world();
+    await w.submit('j1', 'a'); // container 0 writes at t0
+    await dispatchRound(EP, w.deps);
+    // Rounds with the heads empty, up to the last moment container 0's cache is fresh.
+    w.clock.advance(REGISTER_REFRESH_SECONDS * 1000 - 1000);
+    await dispatchRound(EP, w.deps);
+    await w.complete('j1');
+    await w.submit('j2', 'a'); // cache fresh: no write
+    expect(w.queue.callsOf('registerTenant')).toBe(1);
+    expect(w.registered()).toEqual(['normal#a']);
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['j1', 'j2']);
+    // Another container registers later: a forget needs the latest registration to be old.
+    w.clock.advance(5 * MIN);
+    await w.submit('j3', 'a', 'normal', 1);
+    await dispatchRound(EP, w.deps, { woken: true });
+    w.clock.advance(FORGET_SECONDS * 1000 - 6 * MIN);
+    await dispatchRound(EP, w.deps);
+    expect(w.registered()).toEqual(['normal#a']);
+    expect(w.invoked()).toEqual(['j1', 'j2', 'j3']);
+  });
+
+  it('a round forgets a tenant-lane only with its heads empty and its registration past FORGET_SECONDS', async () => {
+    const w = world();
+    await w.submit('j1', 'a');
+    await dispatchRound(EP, w.deps);
+    w.clock.advance(FORGET_SECONDS * 1000);
+    await dispatchRound(EP, w.deps);
+    expect(w.registered()).toEqual(['normal#a']);
+    w.clock.advance(1000);
+    await dispatchRound(EP, w.deps);
+    expect(w.registered()).toEqual([]);
+    // The next submit of this process registers again: its own write is old.
+    await w.complete('j1');
+    await w.submit('j2', 'a');
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['j1', 'j2']);
+  });
+
+  it('a requeue registers again: a job back in its lane after its tenant-lane was forgotten is seen', async () => {
+    const w = world();
+    await w.submit('j1', 'a');
+    // Handed to SageMaker, and its round died before it recorded the queueing.
+    w.store.fail('markQueued');
+    await expect(dispatchRound(EP, w.deps)).rejects.toThrow('markQueued failed');
+    w.store.heal('markQueued');
+    // Forgotten meanwhile (its heads were empty while it was in flight).
+    w.queue.registry.get(EP)?.clear();
+    w.clock.advance(MIN);
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['j1', 'j1']);
+    expect(w.registered()).toEqual(['normal#a']);
+    expect(w.store.records.get('j1')?.outputLocation).toBeDefined();
+  });
+
+  it('property: whatever the containers, clocks and rounds, every waiting job is registered and seen', async () => {
+    type Step =
+      | { kind: 'submit'; tenant: 'a' | 'b'; lane: Lane; container: number }
+      | { kind: 'round'; woken: boolean }
+      | { kind: 'advance'; minutes: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({
+        kind: fc.constant('submit' as const),
+        tenant: fc.constantFrom('a' as const, 'b' as const),
+        lane: fc.constantFrom<Lane>('high', 'low'),
+        container: fc.integer({ min: 0, max: 1 }),
+      }),
+      fc.record({ kind: fc.constant('round' as const), woken: fc.boolean() }),
+      fc.record({
+        kind: fc.constant('advance' as const),
+        minutes: fc.integer({ min: 0, max: 20 }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        // Room for every job: nothing waits for a slot, so a job left waiting would be unseen.
+        const w = world(40);
+        let n = 0;
+        for (const s of steps) {
+          if (s.kind === 'submit') await w.submit(`j${n++}`, s.tenant, s.lane, s.container);
+          if (s.kind === 'round') await dispatchRound(EP, w.deps, { woken: s.woken });
+          if (s.kind === 'advance') w.clock.advance(s.minutes * MIN);
+          for (const job of w.store.records.values()) {
+            if (job.waitKey === undefined) continue;
+            expect(w.registered()).toContain(`${job.priority}#${job.tenant}`);
+          }
+        }
+        await dispatchRound(EP, w.deps);
+        expect([...w.store.records.values()].filter((j) => j.waitKey !== undefined)).toEqual([]);
+        expect(w.invoked()).toHaveLength(n);
+      }),
+      {
+        numRuns: 300,
+        examples: [
+          // Forgotten between two submits of one process whose cache is fresh: safe only while
+          // FORGET_SECONDS exceeds REGISTER_REFRESH_SECONDS.
+          [
+            [
+              { kind: 'submit', tenant: 'a', lane: 'high', container: 0 },
+              { kind: 'round', woken: false },
+              { kind: 'advance', minutes: 4 },
+              { kind: 'round', woken: true },
+              { kind: 'submit', tenant: 'a', lane: 'high', container: 0 },
+            ],
+          ],
+        ],
+      },
+    );
+  });
+});
+
+describe("a round's reads", () => {
+  it("a woken round reads only the lanes that can contribute, and keeps the tick's depths", async () => {
+    const w = world(1); // a window of 2
+    const lanes: Lane[] = [];
+    const read = w.queue.tenantHeads.bind(w.queue);
+    w.queue.tenantHeads = (ep, lane, tenant, limit) => {
+      lanes.push(lane);
+      return read(ep, lane, tenant, limit);
+    };
+    for (const id of ['h1', 'h2', 'h3', 'h4']) await w.submit(id, 'a', 'high');
+    await w.submit('l1', 'b', 'low');
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['h1', 'h2']);
+    expect(lanes).toEqual(['high', 'low']);
+    const tick = w.queue.snapshots.get(EP)!;
+    expect(tick.depthCountedAt).toBe(tick.computedAt);
+    expect(tick.lanes.high).toMatchObject({ depth: 2 });
+    const counts = w.queue.callsOf('count');
+
+    // One slot frees: the high lane fills it, the low lane is not read, nothing is counted.
+    lanes.length = 0;
+    w.clock.advance(1000);
+    await w.complete('h1');
+    await dispatchRound(EP, w.deps, { woken: true });
+    expect(w.invoked()).toEqual(['h1', 'h2', 'h3']);
+    expect(lanes).toEqual(['high']);
+    expect(w.queue.callsOf('count')).toBe(counts);
+    const woken = w.queue.snapshots.get(EP)!;
+    expect(woken.depthCountedAt).toBe(tick.depthCountedAt);
+    // The low lane's oldest age carried on from the tick's; the depths are the tick's.
+    expect(woken.lanes.low).toEqual({ ...tick.lanes.low, oldestAgeSeconds: 1 });
+    expect(woken.lanes.high).toMatchObject({ depth: 2, exact: true });
+
+    // The low job may have aged into a lane above: read although the high lane fills the slot.
+    lanes.length = 0;
+    w.clock.advance(300_000);
+    await w.complete('h2');
+    await dispatchRound(EP, w.deps, { woken: true });
+    expect(lanes).toEqual(['high', 'low']);
+
+    // No free slot: a woken round reads no lane at all, nor the registry; the tick reads them
+    // all, and counts.
+    lanes.length = 0;
+    const registryReads = w.queue.callsOf('tenants');
+    await dispatchRound(EP, w.deps, { woken: true });
+    expect(lanes).toEqual([]);
+    expect(w.queue.callsOf('tenants')).toBe(registryReads);
+    await dispatchRound(EP, w.deps);
+    expect(lanes.sort()).toEqual(['high', 'low']);
+    expect(w.queue.callsOf('count')).toBe(counts + 3);
+  });
+});
