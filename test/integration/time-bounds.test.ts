@@ -37,6 +37,7 @@ import { submitJob } from '../../src/lib/app/submit.ts';
 import { loadConfig, type Config } from '../../src/lib/config.ts';
 import type { QueueSnapshot } from '../../src/lib/domain/admission.ts';
 import { FakeAdmissionQueue, FakeDispatchWake } from '../support/fakes/admission.ts';
+import { TenantRegistrar } from '../../src/lib/app/tenants.ts';
 import { FakeDeadlines } from '../support/fakes/clock.ts';
 import { FakeEndpoint } from '../support/fakes/endpoint.ts';
 import { FakeJobRepository } from '../support/fakes/job-repository.ts';
@@ -383,6 +384,7 @@ describe('the dispatcher’s DescribeEndpoint (src/lib/adapters/endpoint-capacit
           remainingMs: () => 29_000,
           wake,
           admissionJobs: store,
+          tenants: new TenantRegistrar(queue),
         },
       );
     }
