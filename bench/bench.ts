@@ -15,6 +15,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FUNCTIONS } from '../src/local/names.ts';
+import { startSandbox, type Sandbox } from '../src/local/sandbox.ts';
 import { PROJECT_DIR } from '../src/local/paths.ts';
 import { coldStart } from './figures/cold-start.ts';
 import { endToEnd } from './figures/end-to-end.ts';
@@ -26,6 +27,7 @@ import { sandboxRate } from './figures/sandbox-rate.ts';
 import { scalingCost } from './figures/scaling-cost.ts';
 import { store } from './figures/store.ts';
 import { throughput } from './figures/throughput.ts';
+import { freeSandboxPorts } from '../test/support/sandbox.ts';
 import { bundleGraph } from './graph.ts';
 import { parseBenchArgs, slug, type BenchArgs } from './lib/args.ts';
 import type { BenchContext, Family } from './lib/context.ts';
@@ -80,6 +82,8 @@ async function main() {
       `partial run: ${families.map((f) => slug(f.name)).join(', ')}${args.functions ? `; cold start of ${args.functions.join(', ')}` : ''}`,
     );
   }
+  const listeners = new Set<(line: string) => void>();
+  let sandbox: Promise<Sandbox> | undefined;
   try {
     console.log('building the bundles the way `serverless package` does ...');
     // A smoke run checks that every figure is written: the cold start of the two functions with a
@@ -110,6 +114,16 @@ async function main() {
       rows,
       notes,
       updateDocs: UPDATE_DOCS,
+      sandbox: async () =>
+        (sandbox ??= startSandbox({
+          // Held until all are chosen: ports picked one at a time can be handed out twice.
+          ports: await freeSandboxPorts(),
+          log: (line) => listeners.forEach((l) => l(line)),
+        })),
+      onSandboxLine: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
     };
     for (const family of families) {
       const t0 = Date.now();
@@ -151,6 +165,7 @@ Bundle sizes (read at INIT in files / all the handler may load / zip): ${sizeLin
       );
     }
   } finally {
+    await (await sandbox?.catch(() => undefined))?.close();
     await rm(WORK, { recursive: true, force: true });
   }
 }

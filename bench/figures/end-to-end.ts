@@ -1,8 +1,6 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { LOCAL } from '../../src/local/names.ts';
-import { startSandbox } from '../../src/local/sandbox.ts';
-import { freeSandboxPorts } from '../../test/support/sandbox.ts';
 import type { Family } from '../lib/context.ts';
 import { median } from '../lib/rows.ts';
 import { longPoll } from './long-poll.ts';
@@ -21,18 +19,15 @@ export const endToEnd: Family = {
       `\nend to end in the sandbox: model finished -> visible in GET /jobs/{id}, ${jobs} jobs`,
     );
     const finished = new Map<string, number>();
-    const sandbox = await startSandbox({
-      // Held until all are chosen: ports picked one at a time can be handed out twice.
-      ports: await freeSandboxPorts(),
-      log: (line) => {
-        const m = /^\[sagemaker\] job completed (\{.*\})$/.exec(line);
-        if (m)
-          finished.set(
-            (JSON.parse(m[1] as string) as { inferenceId: string }).inferenceId,
-            performance.now(),
-          );
-      },
+    const stopListening = ctx.onSandboxLine((line) => {
+      const m = /^\[sagemaker\] job completed (\{.*\})$/.exec(line);
+      if (m)
+        finished.set(
+          (JSON.parse(m[1] as string) as { inferenceId: string }).inferenceId,
+          performance.now(),
+        );
     });
+    const sandbox = await ctx.sandbox();
     const s3 = new S3Client({
       region: LOCAL.region,
       credentials: EMULATOR_CREDENTIALS,
@@ -89,13 +84,13 @@ export const endToEnd: Family = {
         baselineName: 'S3 polling every 2 s',
         unit: 'ms',
       });
-      // The long-poll figure, in this sandbox: a second start would cost the smoke run ~10 s.
+      // The long-poll figure, in this sandbox.
       await longPoll(sandbox, finished, ctx);
       // Issue 17's figure, in this sandbox rather than a second one.
       await batchRate(sandbox, { smoke, row });
     } finally {
+      stopListening();
       s3.destroy();
-      await sandbox.close();
     }
   },
 };

@@ -3,8 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { runTs } from '../../src/local/paths.ts';
 import { EMULATOR_CREDENTIALS } from '../../src/local/emulators.ts';
 import { LOCAL } from '../../src/local/names.ts';
-import { startSandbox } from '../../src/local/sandbox.ts';
-import { freeSandboxPorts } from '../../test/support/sandbox.ts';
 import type { Family } from '../lib/context.ts';
 import type { LoadJob, LoadResult } from '../lib/submit-load.ts';
 
@@ -17,7 +15,7 @@ import type { LoadJob, LoadResult } from '../lib/submit-load.ts';
  */
 export const sandboxRate: Family = {
   name: 'sandbox rate',
-  async run({ smoke, row, notes }) {
+  async run({ smoke, row, notes, sandbox: shared }) {
     // Smoke: enough to see both sides work, and few enough to add seconds, not a minute.
     const concurrency = smoke ? 4 : 32;
     const rounds = smoke ? 1 : 4;
@@ -25,7 +23,8 @@ export const sandboxRate: Family = {
     console.log(
       `\nPOST /jobs through the sandbox vs the same calls straight to its emulators: ${rounds * perRound} jobs each, ${concurrency} at a time, ${rounds} alternating rounds`,
     );
-    const sandbox = await startSandbox({ ports: await freeSandboxPorts(), log: () => undefined });
+    // The run's sandbox (the end-to-end figure's, when it ran): both sides meet the same state.
+    const sandbox = await shared();
     const base = {
       concurrency,
       apiUrl: sandbox.apiUrl,
@@ -82,7 +81,6 @@ export const sandboxRate: Family = {
     } finally {
       if (child.connected) child.disconnect();
       await exited;
-      await sandbox.close();
     }
     const refused = (a: Record<string, number>) =>
       Object.entries(a)

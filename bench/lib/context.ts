@@ -1,3 +1,4 @@
+import type { Sandbox } from '../../src/local/sandbox.ts';
 import type { Bundles, Fn } from './packaging.ts';
 import type { Row, RowInput } from './rows.ts';
 
@@ -19,6 +20,14 @@ export interface BenchContext {
   notes: Record<string, unknown>;
   /** `--update-readme`/`--update-docs`: a family that owns a docs block rewrites it. */
   updateDocs?: boolean;
+  /**
+   * The run's one sandbox (default options, free ports), started by the first family that asks
+   * and closed by the runner at the end: a start builds every handler and warms its workers, ten
+   * seconds of a smoke run that a second family need not pay again.
+   */
+  sandbox(): Promise<Sandbox>;
+  /** Hears each line the run's sandbox logs from now on, until the returned function is called. */
+  onSandboxLine(listener: (line: string) => void): () => void;
 }
 
 /** A figure family: one file in bench/figures, registered in bench/bench.ts's FAMILIES. */

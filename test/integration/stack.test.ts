@@ -100,7 +100,13 @@ describe('the local stage as the sandbox reads it and as serverless resolves it'
     const { options, extension } = esbuildOptionsOf(ours);
     expect(extension).toBe('.js');
     // serverless-esbuild's own keys never reach esbuild; everything else does, unchanged.
-    const own = ['exclude', 'outputFileExtension', 'outputWorkFolder', 'keepOutputDirectory'];
+    const own = [
+      'exclude',
+      'outputFileExtension',
+      'outputWorkFolder',
+      'keepOutputDirectory',
+      'skipBuild',
+    ];
     // The packaging-only plugins file (deploy/chunks-plugin.cjs) changes no bundle.
     for (const key of [...own, 'plugins']) {
       expect(options).not.toHaveProperty(key);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -14,6 +14,12 @@ import { PROJECT_DIR, serverlessBin } from '../../src/local/paths.ts';
  * end); the others wait for it and read the same files. A variant is named by a hash of what the
  * build reads (serverless.yml, deploy/, src/, package-lock.json) and of its stage and params, so
  * a watch-mode run that changed any of them builds again.
+ *
+ * Params and the stage change only the template, never the bundles (serverless.yml's esbuild
+ * options read no param but bundleExtension): so only the first variant (SCALING_PARAMS) is built;
+ * every other `dev` variant gets a copy of its zips and packages them with serverless-esbuild's
+ * skipBuild (SLS_ESBUILD_SKIP_BUILD), which writes the variant's template around the same
+ * artifacts without building them. Its bundles are the first variant's (`buildDir`).
  */
 
 declare module 'vitest' {
@@ -28,7 +34,10 @@ export interface Packaged {
   dir: string;
   /** `serverless package --package`: the template and one zip per function. */
   packageDir: string;
-  /** The bundles serverless-esbuild built and kept: `<buildDir>/src/handlers/<fn>.mjs`. */
+  /**
+   * The bundles serverless-esbuild built and kept: `<buildDir>/src/handlers/<fn>.mjs` (the first
+   * variant's, for a variant that reuses its zips).
+   */
   buildDir: string;
   /** The CloudFormation template, parsed afresh for each caller. */
   template: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -79,11 +88,29 @@ const alive = (pid: number) => {
   }
 };
 
-async function build(dir: string, stage: string, params: string[]): Promise<string[]> {
+/** Whether a variant's bundles are the first variant's: a `dev` variant that leaves them alone. */
+const reusesBundles = (stage: string, params: string[]) =>
+  stage === 'dev' &&
+  !params.some((p) => p.startsWith('bundleExtension=')) &&
+  JSON.stringify(params) !== JSON.stringify(SCALING_PARAMS);
+
+async function build(
+  dir: string,
+  stage: string,
+  params: string[],
+  zipsFrom?: Packaged,
+): Promise<string[]> {
   // serverless-esbuild's packing leaves a folder per function in the system temp directory (its
   // scoped temp paths are never removed): point it at the variant's own folder.
   const tmp = join(dir, 'tmp');
   await mkdir(tmp, { recursive: true });
+  if (zipsFrom) {
+    // skipBuild takes each function's zip from the --package folder.
+    await mkdir(join(dir, 'package'), { recursive: true });
+    for (const zip of (await readdir(zipsFrom.packageDir)).filter((f) => f.endsWith('.zip'))) {
+      await copyFile(join(zipsFrom.packageDir, zip), join(dir, 'package', zip));
+    }
+  }
   await promisify(execFile)(
     process.execPath,
     [
@@ -103,6 +130,7 @@ async function build(dir: string, stage: string, params: string[]): Promise<stri
         AWS_SECRET_ACCESS_KEY: 'dummy',
         SLS_ESBUILD_WORK_FOLDER: relative(PROJECT_DIR, join(dir, 'sls')),
         SLS_ESBUILD_KEEP_OUTPUT: 'true',
+        ...(zipsFrom ? { SLS_ESBUILD_SKIP_BUILD: 'true' } : {}),
         SLS_TELEMETRY_DISABLED: '1',
         TMPDIR: tmp,
       },
@@ -117,6 +145,8 @@ export async function packaged(params: string[], stage = 'dev'): Promise<Package
   const root = inject('packageCache');
   if (!root)
     throw new Error('no package cache: vitest.config.ts must list test/global/packages.ts');
+  // Built (or waited for) before this variant's lock is taken: its zips are this one's.
+  const zipsFrom = reusesBundles(stage, params) ? await packaged(SCALING_PARAMS) : undefined;
   const key = createHash('sha256')
     .update(JSON.stringify({ inputs: await inputsHash(), stage, params }))
     .digest('hex')
@@ -131,7 +161,7 @@ export async function packaged(params: string[], stage = 'dev'): Promise<Package
       return {
         dir,
         packageDir: join(dir, 'package'),
-        buildDir: join(dir, 'sls', '.build'),
+        buildDir: zipsFrom ? zipsFrom.buildDir : join(dir, 'sls', '.build'),
         template: JSON.parse(
           await readFile(join(dir, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
         ),
@@ -151,7 +181,7 @@ export async function packaged(params: string[], stage = 'dev'): Promise<Package
     try {
       await writeFile(join(lock, 'pid'), String(process.pid));
       await rm(dir, { recursive: true, force: true });
-      const tmpLeftovers = await build(dir, stage, params);
+      const tmpLeftovers = await build(dir, stage, params, zipsFrom);
       await writeFile(done, JSON.stringify({ stage, params, tmpLeftovers }));
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
