@@ -16,7 +16,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FUNCTIONS } from '../src/local/names.ts';
 import { startSandbox, type Sandbox } from '../src/local/sandbox.ts';
-import { PROJECT_DIR } from '../src/local/paths.ts';
+import { PROJECT_DIR, removeSandboxDirIfEmpty } from '../src/local/paths.ts';
 import { coldStart } from './figures/cold-start.ts';
 import { endToEnd } from './figures/end-to-end.ts';
 import { firstInvocation } from './figures/first-invocation.ts';
@@ -167,6 +167,7 @@ Bundle sizes (read at INIT in files / all the handler may load / zip): ${sizeLin
   } finally {
     await (await sandbox?.catch(() => undefined))?.close();
     await rm(WORK, { recursive: true, force: true });
+    await removeSandboxDirIfEmpty();
   }
 }
 

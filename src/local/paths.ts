@@ -1,5 +1,6 @@
+import { rmdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -18,4 +19,15 @@ export function serverlessBin(): string {
  */
 export function runTs(script: string): string[] {
   return ['--import', pathToFileURL(resolve(PROJECT_DIR, 'bin', 'run-ts.mjs')).href, script];
+}
+
+/** The project's ignored work folder: sandbox builds and state, test and bench scratch. */
+export const SANDBOX_DIR = join(PROJECT_DIR, '.sandbox');
+
+/**
+ * Removes `.sandbox/` when nothing is left in it (a run that made it leaves no empty folder
+ * behind); kept when it holds anything, such as the sandbox's state.
+ */
+export async function removeSandboxDirIfEmpty(dir = SANDBOX_DIR): Promise<void> {
+  await rmdir(dir).catch(() => undefined);
 }

@@ -15,7 +15,7 @@ import {
 } from './emulators.ts';
 import { createTriggerDelivery, type TriggerDelivery } from './trigger.ts';
 import { DEFAULT_PORTS, LOCAL, type FunctionName } from './names.ts';
-import { PROJECT_DIR } from './paths.ts';
+import { PROJECT_DIR, SANDBOX_DIR, removeSandboxDirIfEmpty } from './paths.ts';
 import { buildFolderName, buildFunctions, removeStaleBuilds } from './lambda-build.ts';
 import { RuntimeStopped, startLocalLambda, type LocalLambda } from './lambda-runtime.ts';
 import { localStack } from './stack.ts';
@@ -243,7 +243,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const ports = { ...portsFromEnv(), ...opts.ports };
   const log = opts.log ?? ((line: string) => console.log(line));
   const env = sandboxEnv(ports);
-  const sandboxDir = join(PROJECT_DIR, '.sandbox');
+  const sandboxDir = SANDBOX_DIR;
   const buildDir = join(sandboxDir, buildFolderName(process.pid, randomBytes(4).toString('hex')));
 
   // Each set once started; close() stops them in the order below, whatever got started.
@@ -289,6 +289,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       await quietly(ddb && (() => ddb!.close()));
       await quietly(releaseState);
       await rm(buildDir, { recursive: true, force: true });
+      await removeSandboxDirIfEmpty();
     })());
 
   // The functions, once the runtime is up: every caller inside the sandbox goes through here.

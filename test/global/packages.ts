@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { PROJECT_DIR } from '../../src/local/paths.ts';
+import { SANDBOX_DIR, removeSandboxDirIfEmpty } from '../../src/local/paths.ts';
 
 /*
  * The run's folder of packaged variants (test/support/packaged.ts): in the project's ignored
@@ -9,8 +9,11 @@ import { PROJECT_DIR } from '../../src/local/paths.ts';
  * process so two runs never share a half-built variant, removed when the run ends.
  */
 export default async function setup(project: TestProject) {
-  const root = join(PROJECT_DIR, '.sandbox', `packages-${process.pid}`);
+  const root = join(SANDBOX_DIR, `packages-${process.pid}`);
   await mkdir(root, { recursive: true });
   project.provide('packageCache', root);
-  return () => rm(root, { recursive: true, force: true });
+  return async () => {
+    await rm(root, { recursive: true, force: true });
+    await removeSandboxDirIfEmpty();
+  };
 }
