@@ -48,6 +48,8 @@ import type { Endpoint, EndpointCapacity } from './ports/endpoint.ts';
 
 /** Heads read per shard of each registered tenant-lane (fewer when fewer slots are free). */
 export const LOOKAHEAD = 4;
+/** A woken round counts the lanes' depths again once the last count is this old. */
+export const DEPTH_REFRESH_SECONDS = 10;
 /** DescribeEndpoint's answer is reused this long (the control plane's request rate is low). */
 export const CAPACITY_CACHE_SECONDS = 60;
 /**
@@ -433,8 +435,8 @@ async function readHeads(
 }
 
 /**
- * The lanes of the snapshot: depths counted on the tick (and on an endpoint's first round), kept
- * from the last count by a woken round; the oldest age from the heads of a lane read, carried on
+ * The lanes of the snapshot: depths counted on the tick, an endpoint's first round and a woken
+ * round whose last count is DEPTH_REFRESH_SECONDS old, else kept from the last count; the oldest age from the heads of a lane read, carried on
  * from the last snapshot for a lane not read.
  */
 async function lanesOf(
@@ -551,7 +553,13 @@ export async function dispatchRound(
   }
 
   const picked = new Set(picks.map((p) => p.inferenceId));
-  const count = !woken || previous?.depthCountedAt === undefined;
+  // Depths: the tick counts them; a woken round too once the last count is DEPTH_REFRESH_SECONDS
+  // old, so GET /queue and QueuedJobs lag a busy queue by that at most, at a bounded cost (one
+  // count of each lane per that many seconds, whatever the job rate).
+  const count =
+    !woken ||
+    previous?.depthCountedAt === undefined ||
+    secondsBetween(previous.depthCountedAt, now) >= DEPTH_REFRESH_SECONDS;
   const { lanes, depthCountedAt } = await lanesOf(
     endpointName,
     heads,

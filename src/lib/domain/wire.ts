@@ -113,7 +113,7 @@ export interface JobQueuePosition {
 export interface EndpointQueue {
   endpointName: string;
   computedAt: string;
-  /** When the depths were counted (every tick; a wake round keeps the last count). */
+  /** When the depths were counted (every tick; a woken round once the last count is 10 s old). */
   depthCountedAt?: string;
   lanes: Record<QueueLane, { depth: number; exact: boolean; oldestAgeSeconds?: number }>;
   inFlight: number;

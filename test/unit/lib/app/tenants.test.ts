@@ -289,6 +289,10 @@ describe("a round's reads", () => {
     await dispatchRound(EP, w.deps, { woken: true });
     expect(lanes).toEqual(['high', 'low']);
 
+    // Its last count was 301 s ago (over DEPTH_REFRESH_SECONDS): that woken round counted.
+    expect(w.queue.callsOf('count')).toBe(counts + 3);
+    expect(w.queue.snapshots.get(EP)!.depthCountedAt).toBe(w.clock().toISOString());
+
     // No free slot: a woken round reads no lane at all, nor the registry; the tick reads them
     // all, and counts.
     lanes.length = 0;
@@ -298,6 +302,6 @@ describe("a round's reads", () => {
     expect(w.queue.callsOf('tenants')).toBe(registryReads);
     await dispatchRound(EP, w.deps);
     expect(lanes.sort()).toEqual(['high', 'low']);
-    expect(w.queue.callsOf('count')).toBe(counts + 3);
+    expect(w.queue.callsOf('count')).toBe(counts + 6);
   });
 });
