@@ -224,6 +224,8 @@ describe('queue control with admission on (one instance, one job at a time)', ()
     await page
       .getByText(/^Window 2 = 1 instance in service x 1 per instance \+ 1 head room/)
       .waitFor();
+    // When the depths shown were counted (a woken round may keep an earlier count).
+    await page.getByText(/; depths counted at /).waitFor();
     const tenants = page.locator('table.tenants tbody tr');
     await expect
       .poll(() => tenants.allTextContents(), wait)

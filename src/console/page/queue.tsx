@@ -27,6 +27,12 @@ function EndpointCard({ q }: { q: EndpointQueue }) {
       <h2 id={`q-${q.endpointName}`}>{q.endpointName}</h2>
       <p class="muted">
         As the dispatcher saw it at <time dateTime={q.computedAt}>{formatTime(q.computedAt)}</time>
+        {q.depthCountedAt ? (
+          <>
+            ; depths counted at{' '}
+            <time dateTime={q.depthCountedAt}>{formatTime(q.depthCountedAt)}</time>
+          </>
+        ) : null}
       </p>
       <dl class="counts">
         <div class="count">
