@@ -1,33 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../../src/lib/config.ts';
+import type { Config } from '../../../../src/lib/config.ts';
 import { cancelBatch, cancelJob } from '../../../../src/lib/app/cancel.ts';
 import { handleMessage, type WorkerDeps } from '../../../../src/lib/app/batch-worker.ts';
 import { processBatchEvent } from '../../../../src/lib/wiring/batch-worker.ts';
-import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispatch.ts';
-import { endJob } from '../../../../src/lib/app/ending.ts';
 import { queueAnswer, queueView } from '../../../../src/lib/app/queue.ts';
 import { checkJob } from '../../../../src/lib/app/reconcile.ts';
 import { RetryConflict, retryJob } from '../../../../src/lib/app/retry.ts';
-import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
-import { TenantRegistrar } from '../../../../src/lib/app/tenants.ts';
+import { submitJob } from '../../../../src/lib/app/submit.ts';
 import { sendTaskResult } from '../../../../src/lib/app/task-callback.ts';
 import { BadRequest, Conflict, Unavailable } from '../../../../src/lib/domain/errors.ts';
-import type { Outcome } from '../../../../src/lib/domain/jobs.ts';
 import { willAutoRetry } from '../../../../src/lib/domain/retry.ts';
-import {
-  FakeAdmissionQueue,
-  FakeDispatchWake,
-  FakeEndpointCapacity,
-} from '../../../support/fakes/admission.ts';
-import { FakeBatchRepository } from '../../../support/fakes/batch-repository.ts';
-import { MemoryQueue } from '../../../support/fakes/batch-queue.ts';
-import { FakeDeadlines, fakeClock } from '../../../support/fakes/clock.ts';
-import { FakeEndpoint } from '../../../support/fakes/endpoint.ts';
-import { FakeEventPublisher } from '../../../support/fakes/event-publisher.ts';
 import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
-import { FakeMetrics } from '../../../support/fakes/metrics.ts';
-import { FakeObjectStore } from '../../../support/fakes/object-store.ts';
+import { EP, T0, admissionWorld } from '../../../support/admission-world.ts';
 import { FakeTaskCallbacks } from '../../../support/fakes/task-callbacks.ts';
 
 /*
@@ -35,110 +20,28 @@ import { FakeTaskCallbacks } from '../../../support/fakes/task-callbacks.ts';
  * expiry and the endings that must never flip.
  */
 
-const T0 = '2026-12-01T12:00:00.000Z';
-const EP = 'ep';
-
 function world(over: Partial<Config> = {}) {
-  const config: Config = {
-    ...loadConfig(),
-    endpointName: EP,
-    endpointNames: [EP],
-    admission: true,
-    perInstanceConcurrency: 1,
-    admissionHeadroom: 1,
-    tenantQuotas: {},
-    ...over,
-  };
-  const clock = fakeClock(T0);
-  const store = new FakeJobRepository();
-  const queue = new FakeAdmissionQueue(store);
-  const wake = new FakeDispatchWake();
-  const capacity = new FakeEndpointCapacity();
-  capacity.instances.set(EP, 1);
-  const endpoint = new FakeEndpoint();
-  const metrics = new FakeMetrics();
-  const objects = new FakeObjectStore();
-  const events = new FakeEventPublisher();
-  const batchRepo = new FakeBatchRepository();
-  const batchQueue = new MemoryQueue();
-  const batches = { batches: batchRepo, queue: batchQueue, now: clock };
-  const admission = { queue, wake };
-  const submitDeps: SubmitDeps = {
-    config,
-    store,
-    objects,
-    endpoint,
-    metrics,
-    deadlines: new FakeDeadlines(),
-    now: clock,
-    remainingMs: () => 29_000,
-    wake,
-    admissionJobs: store,
-    tenants: new TenantRegistrar(queue),
-  };
-  const deps: DispatchDeps = {
-    config,
-    store,
-    events,
-    batches,
-    metrics,
-    now: clock,
-    admission,
-    jobs: store,
-    endpoint,
-    capacity,
-  };
+  const w = admissionWorld({ config: over });
   const worker: WorkerDeps = {
-    config,
-    batches: batchRepo,
-    queue: batchQueue,
-    objects,
-    now: clock,
-    submit: submitDeps,
-    cancel: { ...deps, batches },
+    config: w.config,
+    batches: w.batchRepo,
+    queue: w.batchQueue,
+    objects: w.objects,
+    now: w.clock,
+    submit: w.submitDeps,
+    cancel: { ...w.deps, batches: w.batches },
   };
   /** The batch worker on every message the batch queue has to deliver now. */
   const drain = async () => {
-    for (let event = batchQueue.receive(); event; event = batchQueue.receive()) {
-      batchQueue.settle(event, await processBatchEvent(event, worker));
+    for (let event = w.batchQueue.receive(); event; event = w.batchQueue.receive()) {
+      w.batchQueue.settle(event, await processBatchEvent(event, worker));
     }
   };
-  const submit = (id: string, query: Record<string, string> = {}, owner?: string) =>
-    submitJob({ query: { inferenceId: id, ...query }, body: Buffer.from('x'), owner }, submitDeps);
-  const round = () => dispatchRound(EP, deps);
-  const invoked = () => endpoint.invocations.map((i) => i.inferenceId);
-  const notify = (id: string, status: 'COMPLETED' | 'FAILED' = 'COMPLETED') => {
-    const outcome: Outcome = {
-      status,
-      endpointName: EP,
-      completedAt: clock().toISOString(),
-      expiresAt: 1,
-      outputLocation: `s3://out/${id}.out`,
-      ...(status === 'COMPLETED'
-        ? { result: 'the result', resultEncoding: 'utf8' as const, resultBytes: 10 }
-        : { failureReason: 'boom' }),
-    };
-    return endJob(id, { outcome, endedBy: 'notification' }, deps);
-  };
   return {
-    config,
-    clock,
-    store,
-    queue,
-    wake,
-    capacity,
-    endpoint,
-    metrics,
-    objects,
-    events,
-    batchRepo,
-    batches,
-    deps,
-    submitDeps,
-    submit,
-    round,
-    invoked,
-    notify,
+    ...w,
+    round: () => w.round(),
+    submit: (id: string, query: Record<string, string> = {}, owner?: string) =>
+      w.submit(id, query, owner),
     worker,
     drain,
   };

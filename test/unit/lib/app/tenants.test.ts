@@ -1,25 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../../src/lib/config.ts';
-import { dispatchRound, type DispatchDeps } from '../../../../src/lib/app/dispatch.ts';
-import { endJob } from '../../../../src/lib/app/ending.ts';
-import { submitJob, type SubmitDeps } from '../../../../src/lib/app/submit.ts';
-import { TenantRegistrar } from '../../../../src/lib/app/tenants.ts';
+import { dispatchRound } from '../../../../src/lib/app/dispatch.ts';
 import {
   FORGET_SECONDS,
   REGISTER_REFRESH_SECONDS,
   type Lane,
 } from '../../../../src/lib/domain/admission.ts';
-import {
-  FakeAdmissionQueue,
-  FakeDispatchWake,
-  FakeEndpointCapacity,
-} from '../../../support/fakes/admission.ts';
-import { FakeDeadlines, fakeClock } from '../../../support/fakes/clock.ts';
-import { FakeEndpoint } from '../../../support/fakes/endpoint.ts';
-import { FakeJobRepository } from '../../../support/fakes/job-repository.ts';
-import { FakeMetrics } from '../../../support/fakes/metrics.ts';
-import { FakeObjectStore } from '../../../support/fakes/object-store.ts';
+import { EP, admissionWorld } from '../../../support/admission-world.ts';
 
 /*
  * The tenant registry (docs/queue.md "Fair shares"): a submit registers its tenant-lane before
@@ -29,82 +16,23 @@ import { FakeObjectStore } from '../../../support/fakes/object-store.ts';
  * rounds' reads: a woken round reads only the lanes that can contribute, the tick counts depths.
  */
 
-const EP = 'ep';
 const MIN = 60_000;
 
 function world(instances = 1) {
-  const config: Config = {
-    ...loadConfig(),
-    endpointName: EP,
-    endpointNames: [EP],
-    admission: true,
-    perInstanceConcurrency: 1,
-    admissionHeadroom: 1,
-    tenantQuotas: {},
-  };
-  const clock = fakeClock('2026-12-01T12:00:00.000Z');
-  const store = new FakeJobRepository();
-  const queue = new FakeAdmissionQueue(store);
-  const wake = new FakeDispatchWake();
-  const capacity = new FakeEndpointCapacity();
-  capacity.instances.set(EP, instances);
-  const endpoint = new FakeEndpoint();
-  const metrics = new FakeMetrics();
-  const objects = new FakeObjectStore();
+  const w = admissionWorld({ instances });
   /** One registrar per container: each its own cache. */
-  const containers = [0, 1, 2].map(() => new TenantRegistrar(queue));
-  const submitDeps = (container = 0): SubmitDeps => ({
-    config,
-    store,
-    objects,
-    endpoint,
-    metrics,
-    deadlines: new FakeDeadlines(),
-    now: clock,
-    remainingMs: () => 29_000,
-    wake,
-    admissionJobs: store,
-    tenants: containers[container],
-  });
-  const deps: DispatchDeps = {
-    config,
-    store,
-    metrics,
-    now: clock,
-    admission: { queue, wake },
-    jobs: store,
-    endpoint,
-    capacity,
-  };
+  const containers = [0, 1, 2].map(() => w.submitDepsOf());
   // The longest maxQueueSeconds: nothing expires while a test moves its clock.
   const submit = (id: string, tenant: string, lane: Lane = 'normal', container = 0) =>
-    submitJob(
-      {
-        query: { inferenceId: id, tenant, priority: lane, maxQueueSeconds: '21600' },
-        body: Buffer.from('x'),
-      },
-      submitDeps(container),
-    );
-  const complete = (id: string) =>
-    endJob(
+    w.submit(
       id,
-      {
-        outcome: {
-          status: 'COMPLETED',
-          endpointName: EP,
-          completedAt: clock().toISOString(),
-          expiresAt: 1,
-          result: 'ok',
-          resultEncoding: 'utf8',
-          resultBytes: 2,
-        },
-        endedBy: 'notification',
-      },
-      deps,
+      { tenant, priority: lane, maxQueueSeconds: '21600' },
+      undefined,
+      containers[container],
     );
-  const invoked = () => endpoint.invocations.map((i) => i.inferenceId);
-  const registered = () => [...(queue.registry.get(EP) ?? new Map<string, string>()).keys()];
-  return { config, clock, store, queue, endpoint, deps, submit, complete, invoked, registered };
+  const complete = (id: string) => w.notify(id);
+  const registered = () => [...(w.queue.registry.get(EP) ?? new Map<string, string>()).keys()];
+  return { ...w, submit, complete, registered };
 }
 
 describe('the tenant registry', () => {
