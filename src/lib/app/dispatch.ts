@@ -369,8 +369,44 @@ function wokenRoundReads(
   return effectiveLane(lane, age) !== lane;
 }
 
+/** Tenant-lanes a round reads per lane at most: its reads stay bounded however many wait. */
+export const TENANTS_PER_LANE = 16;
+
+/** FNV-1a of a string with a seed: a cheap, even draw that changes from round to round. */
+function draw(text: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 /**
- * The heads of every registered tenant-lane the round reads, lane after lane (most urgent first):
+ * The TENANTS_PER_LANE tenant-lanes a round reads when more are registered: those with the
+ * smallest share of the window (in flight / weight), which are the ones max-min fairness serves
+ * first; ties drawn afresh each round (seeded by its time), so among equals every tenant is read,
+ * and served, in turn over the rounds, and none waits on a fixed order.
+ */
+function fewestFirst(
+  tenants: TenantLane[],
+  inFlightByTenant: Record<string, number>,
+  quotas: DispatchDeps['config']['tenantQuotas'],
+  now: Date,
+): TenantLane[] {
+  if (tenants.length <= TENANTS_PER_LANE) return tenants;
+  const seed = now.getTime() | 0;
+  return tenants
+    .map((r) => ({
+      r,
+      share: (inFlightByTenant[r.tenant] ?? 0) / quotaOf(quotas, r.tenant).weight,
+      tie: draw(r.tenant, seed),
+    }))
+    .sort((a, b) => a.share - b.share || a.tie - b.tie)
+    .slice(0, TENANTS_PER_LANE)
+    .map((x) => x.r);
+}
+
+/**
+ * The heads of every registered tenant-lane the round reads (TENANTS_PER_LANE per lane at most:
+ * fewestFirst), lane after lane (most urgent first):
  * each tenant's shards with Limit = min(LOOKAHEAD, free), so every backlogged tenant's oldest
  * jobs are candidates, however many older ones another tenant has. Expired heads end EXPIRED. A
  * tenant-lane whose heads came back empty and whose registration is older than FORGET_SECONDS is
@@ -404,7 +440,12 @@ async function readHeads(
   for (const lane of LANES) {
     if (woken && !wokenRoundReads(lane, free, usable, previous, now)) continue;
     heads.read.add(lane);
-    const tenants = registered.filter((r) => r.lane === lane && (!woken || roomOf(r.tenant) > 0));
+    const tenants = fewestFirst(
+      registered.filter((r) => r.lane === lane && (!woken || roomOf(r.tenant) > 0)),
+      inFlightByTenant,
+      quotas,
+      now,
+    );
     const read = await Promise.all(
       tenants.map(async (r) => ({
         r,
@@ -436,8 +477,8 @@ async function readHeads(
 
 /**
  * The lanes of the snapshot: depths counted on the tick, an endpoint's first round and a woken
- * round whose last count is DEPTH_REFRESH_SECONDS old, else kept from the last count; the oldest age from the heads of a lane read, carried on
- * from the last snapshot for a lane not read.
+ * round whose last count is DEPTH_REFRESH_SECONDS old, else kept from the last count; the oldest
+ * age from the heads of a lane read, carried on from the last snapshot for a lane not read.
  */
 async function lanesOf(
   endpointName: string,

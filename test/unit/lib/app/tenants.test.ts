@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dispatchRound } from '../../../../src/lib/app/dispatch.ts';
+import { TENANTS_PER_LANE, dispatchRound } from '../../../../src/lib/app/dispatch.ts';
 import {
   FORGET_SECONDS,
   REGISTER_REFRESH_SECONDS,
@@ -231,5 +231,58 @@ describe("a round's reads", () => {
     await dispatchRound(EP, w.deps);
     expect(lanes.sort()).toEqual(['high', 'low']);
     expect(w.queue.callsOf('count')).toBe(counts + 6);
+  });
+});
+
+describe('many tenants waiting in one lane', () => {
+  const many = Array.from(
+    { length: 3 * TENANTS_PER_LANE },
+    (_, i) => `t${String(i).padStart(2, '0')}`,
+  );
+
+  /** The tenants whose heads each round read. */
+  function recording(w: ReturnType<typeof world>) {
+    const read: string[] = [];
+    const heads = w.queue.tenantHeads.bind(w.queue);
+    w.queue.tenantHeads = (ep, lane, tenant, limit) => {
+      read.push(tenant);
+      return heads(ep, lane, tenant, limit);
+    };
+    return read;
+  }
+
+  it('a round reads TENANTS_PER_LANE of them, those with the smallest share first', async () => {
+    const w = world(1); // a window of 2
+    await w.submit('busy-1', 'busy');
+    await w.submit('busy-2', 'busy');
+    await dispatchRound(EP, w.deps);
+    expect(w.invoked()).toEqual(['busy-1', 'busy-2']);
+    await w.submit('busy-3', 'busy');
+    for (const t of many) await w.submit(`${t}-1`, t);
+    await w.complete('busy-1');
+    const read = recording(w);
+    await dispatchRound(EP, w.deps);
+    // busy holds a slot, the others none: it is not among the 16 read, and not served.
+    expect(read).toHaveLength(TENANTS_PER_LANE);
+    expect(read).not.toContain('busy');
+    expect(w.invoked().at(-1)).not.toBe('busy-3');
+  });
+
+  it('serves every one of them in turn over the rounds (ties drawn afresh each round)', async () => {
+    const w = world(1);
+    for (const t of many) await w.submit(`${t}-1`, t);
+    const done = new Set<string>();
+    // Within 192 s: before any registration of an emptied tenant could be forgotten (900 s), so
+    // a fixed order of ties would keep reading the same emptied 16 and fail here.
+    for (let round = 0; round < 4 * many.length && done.size < many.length; round++) {
+      await dispatchRound(EP, w.deps);
+      for (const id of w.invoked()) {
+        if (done.has(id)) continue;
+        done.add(id);
+        await w.complete(id);
+      }
+      w.clock.advance(1000);
+    }
+    expect([...done].sort()).toEqual(many.map((t) => `${t}-1`));
   });
 });
