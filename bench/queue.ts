@@ -30,6 +30,7 @@ import {
   type Job,
   type Outcome,
 } from '../src/lib/domain/jobs.ts';
+import { REGISTRY_PARTS } from '../src/lib/adapters/store/tenant-registry.ts';
 import { FakeAdmissionQueue, FakeEndpointCapacity } from '../test/support/fakes/admission.ts';
 import { FakeDeadlines } from '../test/support/fakes/clock.ts';
 import { FakeJobRepository } from '../test/support/fakes/job-repository.ts';
@@ -348,12 +349,14 @@ const WRITES = new Set([
 /**
  * DynamoDB requests behind one port call: a lane's heads and its COUNT, and one tenant-lane's
  * heads, are one Query per shard; the slots and their holders one item each (BatchGetItem reads
- * them, 100 to a request, but each item is a read unit); every other call (the registry's read
- * and writes included) is one request.
+ * them, 100 to a request, but each item is a read unit), and so the registry's parts; every
+ * other call (the registry's writes included) is one request.
  */
 export function requestsOf(method: string, window: number): number {
   if (method === 'heads' || method === 'count' || method === 'tenantHeads') return SHARDS;
   if (method === 'slots') return window;
+  // The registry's parts, read together, each item a read unit.
+  if (method === 'tenants') return REGISTRY_PARTS;
   return 1;
 }
 

@@ -324,7 +324,11 @@ export const PERMISSIONS: Record<FunctionName, readonly Grant[]> = {
       'TABLE',
       'dispatch.ts: slots, dispatch, requeue, markQueued, the snapshot, the tenant registry',
     ),
-    allow('dynamodb:BatchGetItem', 'TABLE', "slots.ts: the window's slots in one read"),
+    allow(
+      'dynamodb:BatchGetItem',
+      'TABLE',
+      "slots.ts: the window's slots in one read; tenant-registry.ts: the registry's parts",
+    ),
     allow('sagemaker:InvokeEndpointAsync', 'ENDPOINTS', 'sagemaker.ts: a dispatched job'),
     allow(
       'sagemaker:DescribeEndpoint',

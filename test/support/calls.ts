@@ -281,7 +281,7 @@ export function callsOf(v: Variant): Record<Fn, Call[]> {
       waiting,
       // Each registered tenant-lane's heads (waiting-index.ts).
       { action: 'dynamodb:Query', resource: `${TABLE}/index/jobs-waiting-by-tenant` },
-      // The window's slots in one read (slots.ts).
+      // The window's slots in one read (slots.ts), and the registry's parts (tenant-registry.ts).
       item('BatchGetItem'),
       item('GetItem'),
       item('PutItem'),

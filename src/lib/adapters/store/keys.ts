@@ -57,9 +57,9 @@ export function queueSnapshotKey(endpointName: string): Key {
   return { inferenceId: { S: `${QUEUE}${endpointName}` } };
 }
 
-/** The registry of an endpoint's tenant-lanes (store/tenant-registry.ts). */
-export function tenantsKey(endpointName: string): Key {
-  return { inferenceId: { S: `${TENANTS}${endpointName}` } };
+/** One part of the registry of an endpoint's tenant-lanes (store/tenant-registry.ts). */
+export function tenantsKey(endpointName: string, part: number): Key {
+  return { inferenceId: { S: `${TENANTS}${endpointName}\u0000${part}` } };
 }
 
 /** One shard of an endpoint's activity bucket for a minute (store/activity.ts). */

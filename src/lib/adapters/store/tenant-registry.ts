@@ -1,16 +1,35 @@
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  UpdateItemCommand,
+  type AttributeValue,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
 import { LANES, type Lane, type TenantLane } from '../../domain/admission.ts';
 import { tenantsKey } from './keys.ts';
 import { isConditionFailure, type Table } from './table.ts';
 
 /*
- * The registry of an endpoint's tenant-lanes (docs/queue.md "Fair shares"): one item per
- * endpoint, `\0tenants\0<endpointName>`, one attribute per `<lane>#<tenant>` (neither a lane nor
- * a tenant name holds '#', so the name splits back; none is `inferenceId`) whose value is its
- * last registration (ISO-8601). A process writes it about once per tenant-lane per
- * REGISTER_REFRESH_SECONDS (src/lib/app/tenants.ts), so the item is no hot key; at ~100 bytes an
- * attribute, DynamoDB's 400 KB item holds about 4,000 tenant-lanes per endpoint.
+ * The registry of an endpoint's tenant-lanes (docs/queue.md "Fair shares"): REGISTRY_PARTS items
+ * per endpoint, `\0tenants\0<endpointName>\0<part>`, a tenant-lane in the part its name hashes
+ * to, one attribute per `<lane>#<tenant>` (neither a lane nor a tenant name holds '#', so the
+ * name splits back; none is `inferenceId`) whose value is its last registration (ISO-8601). A
+ * process writes it about once per tenant-lane per REGISTER_REFRESH_SECONDS
+ * (src/lib/app/tenants.ts), so no part is a hot key; at ~100 bytes an attribute, DynamoDB's
+ * 400 KB item holds about 4,000 tenant-lanes, so the parts about 30,000 per endpoint. A round
+ * reads them all in one consistent BatchGetItem.
  */
+
+/** Items the registry of one endpoint is spread over. */
+export const REGISTRY_PARTS = 8;
+
+/** Unprocessed keys (throttling) are asked for again, a few rounds at most. */
+const BATCH_GET_ROUNDS = 8;
+
+function partOf(name: string): number {
+  return createHash('sha256').update(name).digest().readUInt32BE(0) % REGISTRY_PARTS;
+}
 
 const NAME = '#k';
 
@@ -20,15 +39,27 @@ function attributeOf(lane: Lane, tenant: string): string {
 
 /** The registered tenant-lanes, read consistently (a registration just written is seen). */
 export async function readTenants(t: Table, endpointName: string): Promise<TenantLane[]> {
-  const res = await t.client.send(
-    new GetItemCommand({ TableName: t.name, Key: tenantsKey(endpointName), ConsistentRead: true }),
-  );
+  const items: Record<string, AttributeValue>[] = [];
+  let request: KeysAndAttributes | undefined = {
+    Keys: Array.from({ length: REGISTRY_PARTS }, (_, part) => tenantsKey(endpointName, part)),
+    ConsistentRead: true,
+  };
+  for (let round = 0; request?.Keys?.length; round++) {
+    if (round >= BATCH_GET_ROUNDS) throw new Error('tenant registry: keys left unprocessed');
+    const res: BatchGetItemCommandOutput = await t.client.send(
+      new BatchGetItemCommand({ RequestItems: { [t.name]: request } }),
+    );
+    items.push(...(res.Responses?.[t.name] ?? []));
+    request = res.UnprocessedKeys?.[t.name];
+  }
   const out: TenantLane[] = [];
-  for (const [name, value] of Object.entries(res.Item ?? {})) {
-    const cut = name.indexOf('#');
-    const lane = name.slice(0, cut) as Lane;
-    if (cut < 0 || !LANES.includes(lane) || value.S === undefined) continue;
-    out.push({ lane, tenant: name.slice(cut + 1), registeredAt: value.S });
+  for (const item of items) {
+    for (const [name, value] of Object.entries(item)) {
+      const cut = name.indexOf('#');
+      const lane = name.slice(0, cut) as Lane;
+      if (cut < 0 || !LANES.includes(lane) || value.S === undefined) continue;
+      out.push({ lane, tenant: name.slice(cut + 1), registeredAt: value.S });
+    }
   }
   return out.sort((a, b) =>
     a.lane === b.lane
@@ -51,7 +82,7 @@ export async function registerTenant(
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.name,
-        Key: tenantsKey(endpointName),
+        Key: tenantsKey(endpointName, partOf(attributeOf(lane, tenant))),
         UpdateExpression: `SET ${NAME} = :at`,
         // A registration only moves forward: a process with a slow clock never makes a recent
         // one look old to the dispatcher's forget.
@@ -77,7 +108,7 @@ export async function forgetTenant(
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.name,
-        Key: tenantsKey(endpointName),
+        Key: tenantsKey(endpointName, partOf(attributeOf(lane, tenant))),
         UpdateExpression: `REMOVE ${NAME}`,
         // Transition "registered at the time the round read, its heads empty" -> forgotten; a
         // submit that registered again meanwhile fails it, so its job stays seen.
