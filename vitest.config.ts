@@ -19,6 +19,11 @@ const LONG_FIRST = [
   'test/e2e/scaling.test.ts',
   'test/integration/chaos.test.ts',
   'test/integration/batches.test.ts',
+  'test/integration/time-bounds.test.ts',
+  'test/e2e/lifecycle.test.ts',
+  // Small files that take long (their suites are elsewhere): never the run's last.
+  'test/contract/admission.test.ts',
+  'test/contract/deadlines.test.ts',
 ];
 
 class LongFirst extends BaseSequencer {
