@@ -1,10 +1,4 @@
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  UpdateItemCommand,
-  type AttributeValue,
-  type KeysAndAttributes,
-} from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   ACTIVITY_SHARDS,
   ACTIVITY_TTL_SECONDS,
@@ -16,7 +10,7 @@ import {
 } from '../../domain/activity.ts';
 import type { ActivityLog } from '../../app/ports/activity.ts';
 import { activityKey, type Key } from './keys.ts';
-import type { Table } from './table.ts';
+import { batchGetItems, type Table } from './table.ts';
 
 /*
  * The activity buckets (docs/store.md): `\0activity\0<endpoint>\0<minute>\0<shard>`, counters
@@ -26,9 +20,6 @@ import type { Table } from './table.ts';
  */
 
 const STATUS_ATTRIBUTE = { COMPLETED: 'c', FAILED: 'f', CANCELLED: 'x', EXPIRED: 'e' } as const;
-
-/** BatchGetItem's limit: "up to 100 items" per call (DynamoDB API reference). */
-const BATCH_GET_MAX = 100;
 
 /** Rounds of UnprocessedKeys before the read fails rather than answer a partial count. */
 const UNPROCESSED_ROUNDS = 5;
@@ -87,28 +78,12 @@ export async function readMinutes(
       }
     }
   }
-  const chunks: Key[][] = [];
-  for (let i = 0; i < keys.length; i += BATCH_GET_MAX)
-    chunks.push(keys.slice(i, i + BATCH_GET_MAX));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending: KeysAndAttributes | undefined = { Keys: chunk };
-      for (let round = 0; pending?.Keys?.length; round++) {
-        if (round === UNPROCESSED_ROUNDS) {
-          throw new Error(`activity read: keys still unprocessed after ${round} rounds`);
-        }
-        const res: BatchGetItemCommandOutput = await t.client.send(
-          new BatchGetItemCommand({ RequestItems: { [t.name]: pending } }),
-        );
-        for (const item of res.Responses?.[t.name] ?? []) {
-          const minute = minuteOfKey.get(item.inferenceId?.S ?? '');
-          const into = minute === undefined ? undefined : byMinute.get(minute);
-          if (into) addInto(into, { minute: into.minute, ...countsOf(item) });
-        }
-        pending = res.UnprocessedKeys?.[t.name];
-      }
-    }),
-  );
+  const items = await batchGetItems(t, keys, { rounds: UNPROCESSED_ROUNDS, what: 'activity read' });
+  for (const item of items) {
+    const minute = minuteOfKey.get(item.inferenceId?.S ?? '');
+    const into = minute === undefined ? undefined : byMinute.get(minute);
+    if (into) addInto(into, { minute: into.minute, ...countsOf(item) });
+  }
   return minutes.map((m) => byMinute.get(m)!);
 }
 

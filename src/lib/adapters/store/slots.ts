@@ -1,13 +1,7 @@
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  UpdateItemCommand,
-  type AttributeValue,
-  type KeysAndAttributes,
-} from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Slot } from '../../domain/admission.ts';
 import { slotKey } from './keys.ts';
-import { isConditionFailure, type Table } from './table.ts';
+import { batchGetItems, isConditionFailure, type Table } from './table.ts';
 
 /*
  * The window's slots (docs/queue.md): one item per place, `\0slot\0<endpointName>\0<k>`, held
@@ -17,8 +11,6 @@ import { isConditionFailure, type Table } from './table.ts';
  * as the window is wide: no hot key.
  */
 
-/** BatchGetItem's limit of keys per request. */
-const BATCH_GET_KEYS = 100;
 /** Unprocessed keys (throttling) are asked for again, a few rounds at most. */
 const BATCH_GET_ROUNDS = 8;
 
@@ -43,26 +35,13 @@ function slotOf(index: number, item: Record<string, AttributeValue> | undefined)
  * never written is free.
  */
 export async function slots(t: Table, endpointName: string, size: number): Promise<Slot[]> {
-  const byId = new Map<string, Record<string, AttributeValue>>();
-  for (let from = 0; from < size; from += BATCH_GET_KEYS) {
-    const keys = Array.from({ length: Math.min(BATCH_GET_KEYS, size - from) }, (_, i) =>
-      slotKey(endpointName, from + i),
-    );
-    let request: KeysAndAttributes | undefined = { Keys: keys, ConsistentRead: true };
-    for (let round = 0; request?.Keys?.length; round++) {
-      if (round >= BATCH_GET_ROUNDS) throw new Error('slots: keys left unprocessed');
-      const res: BatchGetItemCommandOutput = await t.client.send(
-        new BatchGetItemCommand({ RequestItems: { [t.name]: request } }),
-      );
-      for (const item of res.Responses?.[t.name] ?? []) {
-        byId.set(item.inferenceId?.S as string, item);
-      }
-      request = res.UnprocessedKeys?.[t.name];
-    }
-  }
-  return Array.from({ length: size }, (_, index) =>
-    slotOf(index, byId.get(slotKey(endpointName, index).inferenceId!.S as string)),
+  const keys = Array.from({ length: size }, (_, index) => slotKey(endpointName, index));
+  const byId = new Map(
+    (
+      await batchGetItems(t, keys, { consistent: true, rounds: BATCH_GET_ROUNDS, what: 'slots' })
+    ).map((item) => [item.inferenceId?.S as string, item]),
   );
+  return keys.map((key, index) => slotOf(index, byId.get(key.inferenceId!.S as string)));
 }
 
 /** Free -> held by `holder`, once: false when someone holds it (another dispatcher won). */

@@ -1,7 +1,10 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type AttributeValue,
+  type BatchGetItemCommandOutput,
   type DynamoDBClient,
+  type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
 import { awsErrorName } from '../../domain/errors.ts';
 
@@ -9,6 +12,44 @@ import { awsErrorName } from '../../domain/errors.ts';
 export interface Table {
   readonly client: DynamoDBClient;
   readonly name: string;
+}
+
+/** BatchGetItem's limit: "up to 100 items" per call (DynamoDB API reference). */
+const BATCH_GET_MAX = 100;
+
+/**
+ * The items of `keys` (those that exist, in no order), 100 keys a request, the requests at once;
+ * keys DynamoDB leaves unprocessed (throttling) are asked for again, `rounds` times at most per
+ * request, then the read fails (`what` names it) rather than answer a part.
+ */
+export async function batchGetItems(
+  t: Table,
+  keys: Record<string, AttributeValue>[],
+  opts: { consistent?: boolean; rounds: number; what: string },
+): Promise<Record<string, AttributeValue>[]> {
+  const chunks: Record<string, AttributeValue>[][] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_MAX)
+    chunks.push(keys.slice(i, i + BATCH_GET_MAX));
+  const items: Record<string, AttributeValue>[] = [];
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: KeysAndAttributes | undefined = {
+        Keys: chunk,
+        ...(opts.consistent ? { ConsistentRead: true } : {}),
+      };
+      for (let round = 0; pending?.Keys?.length; round++) {
+        if (round >= opts.rounds) {
+          throw new Error(`${opts.what}: keys still unprocessed after ${round} rounds`);
+        }
+        const res: BatchGetItemCommandOutput = await t.client.send(
+          new BatchGetItemCommand({ RequestItems: { [t.name]: pending } }),
+        );
+        items.push(...(res.Responses?.[t.name] ?? []));
+        pending = res.UnprocessedKeys?.[t.name];
+      }
+    }),
+  );
+  return items;
 }
 
 /** A conditional write lost: the state it expected was not there. */

@@ -1,14 +1,8 @@
-import { createHash } from 'node:crypto';
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  UpdateItemCommand,
-  type AttributeValue,
-  type KeysAndAttributes,
-} from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LANES, type Lane, type TenantLane } from '../../domain/admission.ts';
+import { shardOf } from '../../domain/jobs.ts';
 import { tenantsKey } from './keys.ts';
-import { isConditionFailure, type Table } from './table.ts';
+import { batchGetItems, isConditionFailure, type Table } from './table.ts';
 
 /*
  * The registry of an endpoint's tenant-lanes (docs/queue.md "Fair shares"): REGISTRY_PARTS items
@@ -27,8 +21,9 @@ export const REGISTRY_PARTS = 8;
 /** Unprocessed keys (throttling) are asked for again, a few rounds at most. */
 const BATCH_GET_ROUNDS = 8;
 
+/** The part a tenant-lane's attribute lives in: the same hash as the index shards. */
 function partOf(name: string): number {
-  return createHash('sha256').update(name).digest().readUInt32BE(0) % REGISTRY_PARTS;
+  return shardOf(name, REGISTRY_PARTS);
 }
 
 const NAME = '#k';
@@ -39,19 +34,11 @@ function attributeOf(lane: Lane, tenant: string): string {
 
 /** The registered tenant-lanes, read consistently (a registration just written is seen). */
 export async function readTenants(t: Table, endpointName: string): Promise<TenantLane[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let request: KeysAndAttributes | undefined = {
-    Keys: Array.from({ length: REGISTRY_PARTS }, (_, part) => tenantsKey(endpointName, part)),
-    ConsistentRead: true,
-  };
-  for (let round = 0; request?.Keys?.length; round++) {
-    if (round >= BATCH_GET_ROUNDS) throw new Error('tenant registry: keys left unprocessed');
-    const res: BatchGetItemCommandOutput = await t.client.send(
-      new BatchGetItemCommand({ RequestItems: { [t.name]: request } }),
-    );
-    items.push(...(res.Responses?.[t.name] ?? []));
-    request = res.UnprocessedKeys?.[t.name];
-  }
+  const items = await batchGetItems(
+    t,
+    Array.from({ length: REGISTRY_PARTS }, (_, part) => tenantsKey(endpointName, part)),
+    { consistent: true, rounds: BATCH_GET_ROUNDS, what: 'tenant registry' },
+  );
   const out: TenantLane[] = [];
   for (const item of items) {
     for (const [name, value] of Object.entries(item)) {
