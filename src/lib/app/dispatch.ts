@@ -406,12 +406,12 @@ function fewestFirst(
 
 /**
  * The heads of every registered tenant-lane the round reads (TENANTS_PER_LANE per lane at most:
- * fewestFirst), lane after lane (most urgent first):
- * each tenant's shards with Limit = min(LOOKAHEAD, free), so every backlogged tenant's oldest
- * jobs are candidates, however many older ones another tenant has. Expired heads end EXPIRED. A
+ * fewestFirst), lane after lane (most urgent first): each tenant's shards with Limit =
+ * min(LOOKAHEAD, free), so every backlogged tenant's oldest jobs are candidates, however many
+ * older ones another tenant has. Expired heads end EXPIRED. A
  * tenant-lane whose heads came back empty and whose registration is older than FORGET_SECONDS is
  * forgotten (conditional on the registration read). A woken round skips lanes that cannot
- * contribute (wokenRoundReads) and tenants at their in-flight cap; the tick reads them all.
+ * contribute (wokenRoundReads) and tenants at their in-flight cap; the tick reads every lane.
  */
 async function readHeads(
   endpointName: string,
@@ -526,7 +526,8 @@ async function lanesOf(
 export interface RoundOptions {
   /**
    * Woken by a submit or an ending (a DispatchQueue message), not the tick: the round reads only
-   * the lanes that can contribute and keeps the last tick's depths (docs/queue.md).
+   * the lanes that can contribute, and counts the depths only once the last count is
+   * DEPTH_REFRESH_SECONDS old (docs/queue.md).
    */
   woken?: boolean;
 }

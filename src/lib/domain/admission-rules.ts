@@ -58,13 +58,16 @@ function agingOffsetSeconds(lane: Lane, effective: Lane): number {
  * submitted to it at that moment would: so a fresh high job never waits behind a normal one
  * submitted less than 120 s before it, however long the backlog (docs/queue.md).
  */
-export function placeOf(entry: WaitingEntry, now: Date): { rank: number; since: number } {
+export function placeOf(
+  entry: WaitingEntry,
+  now: Date,
+): { lane: Lane; aged: boolean; rank: number; since: number } {
   const enqueued = Date.parse(entry.enqueuedAt);
-  const effective = effectiveLane(entry.lane, secondsBetween(entry.enqueuedAt, now));
+  const { lane, aged } = classOf(entry, now);
   const since = Number.isFinite(enqueued)
-    ? enqueued + agingOffsetSeconds(entry.lane, effective) * 1000
+    ? enqueued + agingOffsetSeconds(entry.lane, lane) * 1000
     : now.getTime();
-  return { rank: laneRank(effective), since };
+  return { lane, aged, rank: laneRank(lane), since };
 }
 
 /** The total order of two entries placed at the same `now`: time in lane, then the id. */
@@ -145,8 +148,7 @@ export function pickFair(
     { lane: Lane; own: Map<string, Placed[]>; aged: Map<string, Placed[]> }
   >();
   for (const c of candidates) {
-    const { rank, since } = placeOf(c, now);
-    const { lane, aged } = classOf(c, now);
+    const { lane, aged, rank, since } = placeOf(c, now);
     let entry = lanes.get(rank);
     if (!entry) lanes.set(rank, (entry = { lane, own: new Map(), aged: new Map() }));
     const queues = aged ? entry.aged : entry.own;
