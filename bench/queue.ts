@@ -65,22 +65,8 @@ class GroupedAdmissionQueue extends FakeAdmissionQueue {
     }
     return byKey;
   }
-  override async heads(endpointName: string, lane: Lane, limit: number) {
-    this.calls.push('heads');
-    return [...this.lane(endpointName, lane).values()]
-      .flatMap((list) => list.slice(0, limit))
-      .sort((a, b) => ((a.waitSort as string) < (b.waitSort as string) ? -1 : 1))
-      .map((j) => ({
-        inferenceId: j.inferenceId,
-        endpointName,
-        lane,
-        tenant: j.tenant ?? '',
-        enqueuedAt: (j.waitSort as string).slice(0, (j.waitSort as string).indexOf('#')),
-        queueDeadline: j.queueDeadline ?? '',
-      }));
-  }
-  override async tenantHeads(endpointName: string, lane: Lane, tenant: string, limit: number) {
-    this.calls.push('tenantHeads');
+  /** The `limit` oldest of each key, merged oldest first, as the fake's entries. */
+  private headsOf(endpointName: string, lane: Lane, limit: number, tenant?: string) {
     return [...this.lane(endpointName, lane, tenant).values()]
       .flatMap((list) => list.slice(0, limit))
       .sort((a, b) => ((a.waitSort as string) < (b.waitSort as string) ? -1 : 1))
@@ -88,10 +74,18 @@ class GroupedAdmissionQueue extends FakeAdmissionQueue {
         inferenceId: j.inferenceId,
         endpointName,
         lane,
-        tenant,
+        tenant: tenant ?? j.tenant ?? '',
         enqueuedAt: (j.waitSort as string).slice(0, (j.waitSort as string).indexOf('#')),
         queueDeadline: j.queueDeadline ?? '',
       }));
+  }
+  override async heads(endpointName: string, lane: Lane, limit: number) {
+    this.calls.push('heads');
+    return this.headsOf(endpointName, lane, limit);
+  }
+  override async tenantHeads(endpointName: string, lane: Lane, tenant: string, limit: number) {
+    this.calls.push('tenantHeads');
+    return this.headsOf(endpointName, lane, limit, tenant);
   }
   override async count(endpointName: string, lane: Lane, cap: number, before?: string) {
     this.calls.push('count');
