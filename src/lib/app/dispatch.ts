@@ -27,6 +27,7 @@ import {
   EXPIRY_GRACE_SECONDS,
   expiresAt,
   isWaiting,
+  waitingLaneOf,
   waitingTenantOf,
   type Job,
 } from '../domain/jobs.ts';
@@ -166,7 +167,7 @@ async function sweep(
       const back = {
         inferenceId: job.inferenceId,
         endpointName,
-        lane: (job.priority ?? 'normal') as Lane,
+        lane: waitingLaneOf(job),
         tenant: waitingTenantOf(job),
       };
       if (await requeueJob(back, job.dispatchedAt, deps, now)) {

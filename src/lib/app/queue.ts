@@ -6,8 +6,7 @@ import {
 } from '../domain/admission.ts';
 import { pastQueueDeadline } from '../domain/admission-rules.ts';
 import { NotFound } from '../domain/errors.ts';
-import { expiresAt, isWaiting, type Job, type Outcome } from '../domain/jobs.ts';
-import type { Lane } from '../domain/admission.ts';
+import { expiresAt, isWaiting, waitingLaneOf, type Job, type Outcome } from '../domain/jobs.ts';
 import { endJob, type EndingDeps } from './ending.ts';
 import type { AdmissionQueue } from './ports/admission.ts';
 
@@ -58,7 +57,7 @@ export async function queuePosition(
   queue: AdmissionQueue,
 ): Promise<QueuePosition | undefined> {
   if (!isWaiting(job) || !job.endpointName || !job.waitSort) return undefined;
-  const lane = (job.priority ?? 'normal') as Lane;
+  const lane = waitingLaneOf(job);
   const mine = await queue.count(job.endpointName, lane, POSITION_CAP, job.waitSort);
   let ahead = mine.count;
   let exact = mine.exact;

@@ -11,6 +11,7 @@ import {
 import {
   expectedBy,
   expiresAt,
+  waitingLaneOf,
   waitingTenantOf,
   type Invocation,
   type Job,
@@ -34,7 +35,7 @@ import type { JobRepository } from './ports/job-repository.ts';
 import type { Metrics } from './ports/metrics.ts';
 import type { AdmissionJobs, DispatchWake } from './ports/admission.ts';
 import type { TenantRegistrar } from './tenants.ts';
-import { DEFAULT_MAX_QUEUE_SECONDS, type Lane } from '../domain/admission.ts';
+import { DEFAULT_MAX_QUEUE_SECONDS } from '../domain/admission.ts';
 import { MIN_REQUEST_TTL_SECONDS, tenantOf } from '../domain/admission-rules.ts';
 import type { ObjectStore } from './ports/object-store.ts';
 import {
@@ -222,12 +223,7 @@ async function submit(req: SubmitRequest, deps: SubmitDeps): Promise<SubmitAnswe
     // lane unseen; a failed write fails the submit with nothing recorded.
     if (!deps.tenants)
       throw new Error('admission on needs the tenant registry (SubmitDeps.tenants)');
-    await deps.tenants.register(
-      endpointName,
-      (claim.priority ?? 'normal') as Lane,
-      waitingTenantOf(claim),
-      now,
-    );
+    await deps.tenants.register(endpointName, waitingLaneOf(claim), waitingTenantOf(claim), now);
   }
   const existing = await claimId(claim, req.owner, deps, now);
   if (existing) {

@@ -149,6 +149,11 @@ export function waitingTenantOf(job: Pick<Job, 'tenant'>): string {
   return job.tenant ?? DEFAULT_TENANT;
 }
 
+/** The lane a job waits in: its own priority, else normal (the submit's default). */
+export function waitingLaneOf(job: Pick<Job, 'priority'>): Lane {
+  return job.priority ?? 'normal';
+}
+
 export function waitSortOf(enqueuedAt: string, inferenceId: string): string {
   return `${enqueuedAt}#${inferenceId}`;
 }
